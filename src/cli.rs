@@ -1,0 +1,179 @@
+//! The command line: kubectl's global flags, the subcommands, and the exit codes
+//! shown in `--help`. Parsing only; what each command does lives in `commands/`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (check: no failing signal)
+  1  check found failing signals
+  2  usage or input error, or a prompt needed without a terminal and without --yes
+  3  cluster unreachable or credentials rejected
+  4  forbidden by RBAC
+  5  repair stopped at a prompt
+  6  a repair step was applied but its verification failed";
+
+/// Find, order and safely repair what keeps a Kubernetes namespace red.
+#[derive(Debug, Parser)]
+#[command(name = "triage", version, about, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts, spelled as kubectl spells them.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Namespace to look at [default: the kubeconfig context's namespace, or the only
+    /// namespace in a snapshot file]
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Kubeconfig context to use [default: current-context]
+    #[arg(long, global = true, value_name = "CONTEXT")]
+    pub context: Option<String>,
+
+    /// Path to the kubeconfig file
+    #[arg(long, global = true, env = "KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// User to impersonate for the operation
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+
+    /// Group to impersonate (repeat for several)
+    #[arg(long = "as-group", global = true, value_name = "GROUP")]
+    pub as_group: Vec<String>,
+
+    /// How long to wait for the server: `30s`, `2m`, `0` for no limit
+    #[arg(long, global = true, default_value = "30s", value_parser = parse_timeout, value_name = "DURATION")]
+    pub request_timeout: Timeout,
+
+    /// Output format
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// Never colour the output (also: the NO_COLOR environment variable)
+    #[arg(long, global = true, env = "NO_COLOR", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_color: bool,
+
+    /// More log detail on stderr (-v, -vv)
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Where the objects come from: a snapshot file, or the live cluster.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SourceArgs {
+    /// Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json`
+    /// (`-` for stdin) instead of the cluster
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+
+    /// The moment ages are computed against [default: now for a live cluster, the
+    /// newest timestamp in a snapshot file]
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show everything in the namespace that matters during an incident
+    Inventory {
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Write a live snapshot of the namespace (Secrets left out) for offline use
+    Snapshot,
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Tables for people
+    Table,
+    /// Tables with extra columns
+    Wide,
+    /// JSON with a versioned, documented shape
+    Json,
+    /// YAML with the same shape as JSON
+    Yaml,
+    /// Mermaid flowchart (plan only)
+    Mermaid,
+    /// Graphviz dot (plan only)
+    Dot,
+}
+
+/// A request deadline; `None` means wait forever (kubectl's `0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeout(pub Option<Duration>);
+
+fn parse_timeout(text: &str) -> Result<Timeout, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, "s"), |at| text.split_at(at));
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30s, 2m or 0"))?;
+    let seconds = match unit {
+        "s" => value,
+        "m" => value * 60,
+        "h" => value * 3600,
+        _ => return Err(format!("`{text}` has unknown unit `{unit}`: use s, m or h")),
+    };
+    Ok(Timeout((seconds > 0).then(|| Duration::from_secs(seconds))))
+}
+
+/// The clap command, for completions and the man page.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn timeouts_parse_like_kubectl() {
+        assert_eq!(
+            parse_timeout("30s"),
+            Ok(Timeout(Some(Duration::from_secs(30))))
+        );
+        assert_eq!(
+            parse_timeout("2m"),
+            Ok(Timeout(Some(Duration::from_secs(120))))
+        );
+        assert_eq!(
+            parse_timeout("15"),
+            Ok(Timeout(Some(Duration::from_secs(15))))
+        );
+        assert_eq!(parse_timeout("0"), Ok(Timeout(None)));
+        assert!(parse_timeout("soon").is_err());
+        assert!(parse_timeout("5d").is_err());
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli =
+            Cli::try_parse_from(["triage", "inventory", "-n", "bleater", "-o", "json"]).unwrap();
+        assert_eq!(cli.global.namespace.as_deref(), Some("bleater"));
+        assert_eq!(cli.global.output, OutputFormat::Json);
+    }
+}

@@ -1,0 +1,409 @@
+//! The thin Kubernetes I/O layer: connecting with kubectl's flags and listing a
+//! namespace into a [`Snapshot`]. Everything that talks to an API server for reading
+//! lives here; nothing here decides what is healthy.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::future::join_all;
+use http::header::{HeaderValue, USER_AGENT};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event, LimitRange, Namespace, PersistentVolumeClaim, Pod, ResourceQuota, Service,
+    ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+use crate::cli::GlobalArgs;
+use crate::error::TriageError;
+use crate::snapshot::{Gap, Kind, RawObject, Snapshot};
+
+/// Sent on every request so audit logs can attribute triage's actions.
+pub const USER_AGENT_VALUE: &str = concat!("triage/", env!("CARGO_PKG_VERSION"));
+
+/// Page size for LIST requests: large enough for one round trip on most namespaces,
+/// small enough to keep any single response bounded.
+const PAGE_SIZE: u32 = 500;
+
+/// A connection to one cluster, with the names a responder needs to see.
+pub struct Cluster {
+    pub client: Client,
+    pub context: String,
+    pub user: String,
+    pub server: String,
+    pub default_namespace: String,
+    pub timeout: Option<Duration>,
+}
+
+/// Connects with kubectl's rules: `--kubeconfig`/`KUBECONFIG` (colon-separated files
+/// merged), else `~/.kube/config`; `--context`; `--as`/`--as-group`.
+pub async fn connect(global: &GlobalArgs) -> Result<Cluster, TriageError> {
+    let kubeconfig = read_kubeconfig(global.kubeconfig.as_deref())?;
+    let context = global
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone())
+        .ok_or_else(|| {
+            TriageError::usage(
+                "the kubeconfig has no current-context",
+                Some("pass --context NAME".to_string()),
+            )
+        })?;
+    let user = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .and_then(|c| c.user.clone())
+        .unwrap_or_else(|| "<none>".to_string());
+    let options = KubeConfigOptions {
+        context: Some(context.clone()),
+        ..KubeConfigOptions::default()
+    };
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|err| {
+            TriageError::usage(
+                format!("cannot use kubeconfig context `{context}`: {err}"),
+                Some("check `kubectl config get-contexts` and --context".to_string()),
+            )
+        })?;
+    if let Some(as_user) = &global.as_user {
+        config.auth_info.impersonate = Some(as_user.clone());
+    }
+    if !global.as_group.is_empty() {
+        config.auth_info.impersonate_groups = Some(global.as_group.clone());
+    }
+    let timeout = global.request_timeout.0;
+    config.connect_timeout = timeout;
+    config.read_timeout = timeout;
+    config.write_timeout = timeout;
+    config
+        .headers
+        .push((USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE)));
+    let server = config.cluster_url.to_string();
+    let default_namespace = config.default_namespace.clone();
+    let client = Client::try_from(config).map_err(|err| {
+        TriageError::unreachable(
+            format!("cannot set up a client for `{server}`: {err}"),
+            Some("check the certificate data in the kubeconfig".to_string()),
+        )
+    })?;
+    let user = global
+        .as_user
+        .clone()
+        .map_or(user, |as_user| format!("{as_user} (impersonated)"));
+    Ok(Cluster {
+        client,
+        context,
+        user,
+        server,
+        default_namespace,
+        timeout,
+    })
+}
+
+fn read_kubeconfig(explicit: Option<&Path>) -> Result<Kubeconfig, TriageError> {
+    let paths: Vec<PathBuf> = match explicit {
+        Some(paths) => std::env::split_paths(paths)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+        None => home_kubeconfig().into_iter().collect(),
+    };
+    let existing: Vec<&PathBuf> = paths.iter().filter(|p| p.exists()).collect();
+    if existing.is_empty() {
+        let looked = paths
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(TriageError::unreachable(
+            format!(
+                "no kubeconfig found (looked at {})",
+                if looked.is_empty() {
+                    "nothing".into()
+                } else {
+                    looked
+                }
+            ),
+            Some(
+                "pass --kubeconfig FILE, set KUBECONFIG, or work offline with --snapshot FILE"
+                    .to_string(),
+            ),
+        ));
+    }
+    let mut merged: Option<Kubeconfig> = None;
+    for path in existing {
+        let next = Kubeconfig::read_from(path).map_err(|err| {
+            TriageError::input(
+                format!("kubeconfig `{}` cannot be read: {err}", path.display()),
+                Some("fix the file or pass another with --kubeconfig".to_string()),
+            )
+        })?;
+        merged = Some(match merged {
+            None => next,
+            Some(first) => first.merge(next).map_err(|err| {
+                TriageError::input(format!("kubeconfig files cannot be merged: {err}"), None)
+            })?,
+        });
+    }
+    merged.ok_or_else(|| TriageError::unreachable("no kubeconfig found", None))
+}
+
+fn home_kubeconfig() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".kube").join("config"))
+}
+
+/// What the API server told us, sorted into the cases a responder acts on differently.
+pub fn classify(error: &kube::Error, server: &str, what: &str) -> TriageError {
+    match error {
+        kube::Error::Api(status) if status.code == 401 => TriageError::unreachable(
+            format!(
+                "`{server}` rejected the credentials while {what}: {}",
+                status.message
+            ),
+            Some("log in again or refresh the token in the kubeconfig".to_string()),
+        ),
+        kube::Error::Api(status) if status.code == 403 => TriageError::forbidden(
+            format!("forbidden while {what}: {}", status.message),
+            Some(
+                "ask for read access to the namespace, or use --as with a permitted user"
+                    .to_string(),
+            ),
+        ),
+        kube::Error::Api(status) => TriageError::input(
+            format!(
+                "the API server refused {what}: {} ({})",
+                status.message, status.code
+            ),
+            None,
+        ),
+        other => TriageError::unreachable(
+            format!(
+                "cannot reach `{server}` while {what}: {}",
+                error_chain(other)
+            ),
+            Some("check the network, --context and the server's certificate".to_string()),
+        ),
+    }
+}
+
+/// An error and all its sources on one line (hyper hides the useful part in sources).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn api_resource(kind: Kind) -> ApiResource {
+    match kind {
+        Kind::Pod => ApiResource::erase::<Pod>(&()),
+        Kind::Job => ApiResource::erase::<Job>(&()),
+        Kind::PersistentVolumeClaim => ApiResource::erase::<PersistentVolumeClaim>(&()),
+        Kind::ResourceQuota => ApiResource::erase::<ResourceQuota>(&()),
+        Kind::NetworkPolicy => ApiResource::erase::<NetworkPolicy>(&()),
+        Kind::RoleBinding => ApiResource::erase::<RoleBinding>(&()),
+        Kind::Role => ApiResource::erase::<Role>(&()),
+        Kind::ConfigMap => ApiResource::erase::<ConfigMap>(&()),
+        Kind::Deployment => ApiResource::erase::<Deployment>(&()),
+        Kind::StatefulSet => ApiResource::erase::<StatefulSet>(&()),
+        Kind::DaemonSet => ApiResource::erase::<DaemonSet>(&()),
+        Kind::ReplicaSet => ApiResource::erase::<ReplicaSet>(&()),
+        Kind::Service => ApiResource::erase::<Service>(&()),
+        Kind::ServiceAccount => ApiResource::erase::<ServiceAccount>(&()),
+        Kind::LimitRange => ApiResource::erase::<LimitRange>(&()),
+        Kind::Event => ApiResource::erase::<Event>(&()),
+        Kind::StorageClass => ApiResource::erase::<StorageClass>(&()),
+    }
+}
+
+/// Every page of one kind's LIST, each item with its apiVersion and kind filled in
+/// (list items come without them).
+async fn list_kind(
+    api: Api<DynamicObject>,
+    resource: &ApiResource,
+) -> Result<Vec<serde_json::Value>, kube::Error> {
+    let mut items = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        if let Some(token) = token.take() {
+            params = params.continue_token(&token);
+        }
+        let page = api.list(&params).await?;
+        for mut object in page.items {
+            object.types = Some(kube::api::TypeMeta {
+                api_version: resource.api_version.clone(),
+                kind: resource.kind.clone(),
+            });
+            items.push(serde_json::to_value(object).map_err(kube::Error::SerdeError)?);
+        }
+        match page.metadata.continue_ {
+            Some(next) if !next.is_empty() => token = Some(next),
+            _ => break,
+        }
+    }
+    Ok(items)
+}
+
+impl Cluster {
+    /// Lists every kind of `namespace` concurrently (one round of paginated LISTs)
+    /// under one deadline. A kind the user may not list becomes a gap; the rest loads.
+    pub async fn load(
+        &self,
+        namespace: &str,
+        extra_config_maps: &[(String, String)],
+    ) -> Result<Snapshot, TriageError> {
+        let work = self.load_unbounded(namespace, extra_config_maps);
+        match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+                Err(TriageError::unreachable(
+                    format!(
+                        "`{}` did not answer within {}s",
+                        self.server,
+                        limit.as_secs()
+                    ),
+                    Some("raise --request-timeout or check the network".to_string()),
+                ))
+            }),
+            None => work.await,
+        }
+    }
+
+    async fn load_unbounded(
+        &self,
+        namespace: &str,
+        extra_config_maps: &[(String, String)],
+    ) -> Result<Snapshot, TriageError> {
+        let mut snapshot = Snapshot {
+            captured_at: Some(jiff::Timestamp::now()),
+            ..Snapshot::default()
+        };
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        match namespaces.get(namespace).await {
+            Ok(object) => snapshot.other.push(RawObject {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+                namespace: None,
+                name: namespace.to_string(),
+                object: namespace_json(object),
+            }),
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                return Err(TriageError::UnknownNamespace {
+                    namespace: namespace.to_string(),
+                    where_: format!(
+                        "does not exist on `{}` (context `{}`)",
+                        self.server, self.context
+                    ),
+                    hint: Some("check the name with `kubectl get namespaces`".to_string()),
+                });
+            }
+            // Limited users often may not GET the namespace object: carry on listing.
+            Err(kube::Error::Api(status)) if status.code == 403 => {}
+            Err(other) => {
+                return Err(classify(
+                    &other,
+                    &self.server,
+                    &format!("reading namespace `{namespace}`"),
+                ));
+            }
+        }
+
+        let lists = Kind::ALL.into_iter().map(|kind| async move {
+            let resource = api_resource(kind);
+            let api = if kind.namespaced() {
+                Api::namespaced_with(self.client.clone(), namespace, &resource)
+            } else {
+                Api::all_with(self.client.clone(), &resource)
+            };
+            (kind, list_kind(api, &resource).await)
+        });
+        let extras = extra_config_maps.iter().map(|(ns, name)| async move {
+            let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
+            (ns, name, api.get_opt(name).await)
+        });
+        let (lists, extras) = futures::join!(join_all(lists), join_all(extras));
+
+        for (kind, result) in lists {
+            match result {
+                Ok(items) => {
+                    for item in items {
+                        snapshot.insert_json(kind, item).map_err(|err| {
+                            TriageError::input(
+                                format!("the server sent a malformed {}: {err}", kind.name()),
+                                None,
+                            )
+                        })?;
+                    }
+                }
+                Err(kube::Error::Api(status)) if status.code == 403 => {
+                    snapshot
+                        .gaps
+                        .insert(kind, Gap::Forbidden(status.message.clone()));
+                }
+                Err(kube::Error::Api(status)) if status.code != 401 => {
+                    snapshot.gaps.insert(
+                        kind,
+                        Gap::Failed(format!("{} ({})", status.message, status.code)),
+                    );
+                }
+                Err(other) => {
+                    return Err(classify(
+                        &other,
+                        &self.server,
+                        &format!("listing {}", kind.plural()),
+                    ));
+                }
+            }
+        }
+        let namespaced_kinds = Kind::ALL.iter().filter(|k| k.namespaced()).count();
+        let forbidden = snapshot
+            .gaps
+            .iter()
+            .filter(|(kind, gap)| kind.namespaced() && matches!(gap, Gap::Forbidden(_)))
+            .count();
+        if forbidden == namespaced_kinds {
+            return Err(TriageError::forbidden(
+                format!(
+                    "user `{}` may not list anything in namespace `{namespace}` (context `{}`)",
+                    self.user, self.context
+                ),
+                Some("ask for read access, or use --as with a permitted user".to_string()),
+            ));
+        }
+        for (ns, name, result) in extras {
+            match result {
+                Ok(Some(config_map)) => snapshot.config_maps.push(config_map),
+                Ok(None) => {}
+                Err(kube::Error::Api(status)) if status.code == 403 => {}
+                Err(other) => {
+                    return Err(classify(
+                        &other,
+                        &self.server,
+                        &format!("reading configmap `{ns}/{name}`"),
+                    ));
+                }
+            }
+        }
+        Ok(snapshot)
+    }
+}
+
+fn namespace_json(mut namespace: Namespace) -> serde_json::Value {
+    namespace.metadata.managed_fields = None;
+    serde_json::to_value(namespace).unwrap_or_default()
+}

@@ -1,0 +1,32 @@
+//! Command glue: each command loads its input, builds a view model with the pure
+//! core, and hands it to a renderer. `anyhow` context frames live here only.
+
+pub mod completions;
+pub mod inventory;
+pub mod snapshot;
+pub mod source;
+
+use crate::cli::{Cli, Command};
+
+/// What a command produced: text for stdout and the exit code to end with.
+pub struct Outcome {
+    pub stdout: String,
+    pub exit_code: u8,
+}
+
+impl Outcome {
+    pub fn ok(stdout: String) -> Self {
+        Self {
+            stdout,
+            exit_code: crate::error::exit::OK,
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Inventory { source } => inventory::run(&cli.global, &source),
+        Command::Snapshot => snapshot::run(&cli.global),
+        Command::Completions { shell } => Ok(Outcome::ok(completions::generate(shell))),
+    }
+}

@@ -1,0 +1,33 @@
+//! `triage inventory`: the get-everything pass.
+
+use super::Outcome;
+use super::source::load;
+use crate::cli::{GlobalArgs, OutputFormat, SourceArgs};
+use crate::error::TriageError;
+use crate::{inventory, render};
+
+pub fn run(global: &GlobalArgs, source: &SourceArgs) -> anyhow::Result<Outcome> {
+    if matches!(global.output, OutputFormat::Mermaid | OutputFormat::Dot) {
+        return Err(TriageError::usage(
+            format!(
+                "inventory has no `{}` output",
+                render::format_name(global.output)
+            ),
+            Some("use -o table, wide, json or yaml".to_string()),
+        )
+        .into());
+    }
+    let loaded = load(global, source)?;
+    let view = inventory::build(
+        &loaded.snapshot,
+        &loaded.namespace,
+        loaded.now,
+        Some(loaded.source),
+    );
+    let stdout = match global.output {
+        OutputFormat::Table => render::inventory::table(&view, false),
+        OutputFormat::Wide => render::inventory::table(&view, true),
+        format => render::structured(&view, format)?,
+    };
+    Ok(Outcome::ok(stdout))
+}

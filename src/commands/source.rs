@@ -1,0 +1,132 @@
+//! Where a command's snapshot comes from: a file (or stdin) when `--snapshot` is
+//! given, else the live cluster. Also resolves which namespace is meant.
+
+use std::io::Read;
+use std::path::Path;
+
+use jiff::Timestamp;
+
+use crate::cli::{GlobalArgs, SourceArgs};
+use crate::cluster::{self, Cluster};
+use crate::error::TriageError;
+use crate::snapshot::parse::{MAX_SNAPSHOT_BYTES, parse_snapshot};
+use crate::snapshot::{Snapshot, Source};
+
+/// A snapshot ready for the pure core, with the namespace it is about.
+pub struct Loaded {
+    pub snapshot: Snapshot,
+    pub namespace: String,
+    pub source: Source,
+    /// The moment ages are computed against.
+    pub now: Option<Timestamp>,
+}
+
+pub fn load(global: &GlobalArgs, source: &SourceArgs) -> anyhow::Result<Loaded> {
+    let mut loaded = match &source.snapshot {
+        Some(path) => load_file(global, path)?,
+        None => {
+            let runtime = runtime()?;
+            runtime.block_on(load_live(global))?.0
+        }
+    };
+    if let Some(now) = source.now {
+        loaded.now = Some(now);
+    }
+    Ok(loaded)
+}
+
+/// A single-threaded runtime: triage's I/O is a handful of concurrent requests, and
+/// a second thread buys nothing on a 2-core on-call laptop.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub async fn load_live(global: &GlobalArgs) -> Result<(Loaded, Cluster), TriageError> {
+    let cluster = cluster::connect(global).await?;
+    let namespace = global
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.default_namespace.clone());
+    let snapshot = cluster.load(&namespace, &[]).await?;
+    let loaded = Loaded {
+        now: snapshot.captured_at,
+        snapshot,
+        namespace,
+        source: Source::Live {
+            context: cluster.context.clone(),
+            server: cluster.server.clone(),
+        },
+    };
+    Ok((loaded, cluster))
+}
+
+fn load_file(global: &GlobalArgs, path: &Path) -> Result<Loaded, TriageError> {
+    let origin = path.display().to_string();
+    let bytes = read_limited(path, &origin)?;
+    let snapshot = parse_snapshot(&bytes, &origin)?;
+    let present = snapshot.namespaces();
+    let namespace = match &global.namespace {
+        Some(ns) if present.contains(ns) => ns.clone(),
+        Some(ns) => {
+            return Err(TriageError::UnknownNamespace {
+                namespace: ns.clone(),
+                where_: format!("is not in snapshot `{origin}`"),
+                hint: Some(format!("it holds: {}", list_or_nothing(&present))),
+            });
+        }
+        None if present.len() == 1 => present[0].clone(),
+        None => {
+            return Err(TriageError::usage(
+                format!(
+                    "snapshot `{origin}` holds several namespaces: {}",
+                    list_or_nothing(&present)
+                ),
+                Some("choose one with -n NAMESPACE".to_string()),
+            ));
+        }
+    };
+    Ok(Loaded {
+        now: snapshot.captured_at,
+        snapshot,
+        namespace,
+        source: Source::File { path: origin },
+    })
+}
+
+fn list_or_nothing(names: &[String]) -> String {
+    if names.is_empty() {
+        "no namespaced objects".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Reads at most one byte past the limit, so a huge file is refused without being
+/// read whole into memory.
+fn read_limited(path: &Path, origin: &str) -> Result<Vec<u8>, TriageError> {
+    let io_error = |err: std::io::Error| {
+        TriageError::input(
+            format!("cannot read snapshot `{origin}`: {err}"),
+            Some("check the path".to_string()),
+        )
+    };
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        if path.is_dir() {
+            return Err(TriageError::input(
+                format!("snapshot `{origin}` is a directory"),
+                None,
+            ));
+        }
+        Box::new(std::fs::File::open(path).map_err(io_error)?)
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_SNAPSHOT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    Ok(bytes)
+}

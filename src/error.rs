@@ -1,0 +1,171 @@
+//! The one user-facing error type: every variant names what went wrong, maps to a
+//! documented exit code, and may carry a hint saying what to do next.
+
+use std::fmt;
+
+/// Exit codes, documented in the README and `--help`. One constant each so the code,
+/// the docs and the tests cannot drift apart.
+pub mod exit {
+    /// Success (for `check`: no failing signal).
+    pub const OK: u8 = 0;
+    /// `check` found at least one failing signal.
+    pub const FAILING_SIGNALS: u8 = 1;
+    /// Usage or input error, also a prompt needed without a terminal and without `--yes`.
+    pub const USAGE: u8 = 2;
+    /// The cluster is unreachable or rejected the credentials.
+    pub const UNREACHABLE: u8 = 3;
+    /// The API server forbade a request (RBAC).
+    pub const FORBIDDEN: u8 = 4;
+    /// A repair was stopped at a prompt.
+    pub const STOPPED_AT_PROMPT: u8 = 5;
+    /// A repair step was applied but its verification failed.
+    pub const VERIFY_FAILED: u8 = 6;
+}
+
+/// What went wrong, in words an on-call engineer can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    /// Bad flags or arguments.
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    /// A snapshot, profile or other input file that cannot be used.
+    #[error("{message}")]
+    Input {
+        message: String,
+        hint: Option<String>,
+    },
+    /// The namespace does not exist (live) or is not in the snapshot (offline).
+    #[error("namespace `{namespace}` {where_}")]
+    UnknownNamespace {
+        namespace: String,
+        where_: String,
+        hint: Option<String>,
+    },
+    /// No kubeconfig, no route to the server, TLS failure, rejected credentials.
+    #[error("{message}")]
+    Unreachable {
+        message: String,
+        hint: Option<String>,
+    },
+    /// RBAC said no.
+    #[error("{message}")]
+    Forbidden {
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+impl TriageError {
+    pub fn usage(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        Self::Usage {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    pub fn input(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        Self::Input {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    pub fn unreachable(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        Self::Unreachable {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        Self::Forbidden {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// The documented exit code of this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage { .. } | Self::Input { .. } | Self::UnknownNamespace { .. } => exit::USAGE,
+            Self::Unreachable { .. } => exit::UNREACHABLE,
+            Self::Forbidden { .. } => exit::FORBIDDEN,
+        }
+    }
+
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Self::Usage { hint, .. }
+            | Self::Input { hint, .. }
+            | Self::UnknownNamespace { hint, .. }
+            | Self::Unreachable { hint, .. }
+            | Self::Forbidden { hint, .. } => hint.as_deref(),
+        }
+    }
+}
+
+/// Renders any error chain as the single line triage prints on stderr:
+/// `error: what: why; hint` (causes joined with `: ` like anyhow's alternate format),
+/// so a responder reads one line and knows what to do.
+pub struct Report<'a>(pub &'a anyhow::Error);
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {:#}", self.0)?;
+        let hint = self
+            .0
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<TriageError>())
+            .and_then(TriageError::hint);
+        if let Some(hint) = hint {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The exit code for any error: a [`TriageError`] anywhere in the chain decides it,
+/// anything else is an internal failure reported as a usage/input error.
+pub fn exit_code_of(error: &anyhow::Error) -> u8 {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<TriageError>())
+        .map_or(exit::USAGE, TriageError::exit_code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_variant_maps_to_its_documented_code() {
+        assert_eq!(TriageError::usage("x", None).exit_code(), 2);
+        assert_eq!(TriageError::input("x", None).exit_code(), 2);
+        assert_eq!(TriageError::unreachable("x", None).exit_code(), 3);
+        assert_eq!(TriageError::forbidden("x", None).exit_code(), 4);
+    }
+
+    #[test]
+    fn exit_code_is_found_below_context_frames() {
+        let err = anyhow::Error::new(TriageError::forbidden("cannot list pods", None))
+            .context("loading namespace `bleater`");
+        assert_eq!(exit_code_of(&err), exit::FORBIDDEN);
+    }
+
+    #[test]
+    fn report_is_one_line_with_causes_and_hint() {
+        let err = anyhow::Error::new(TriageError::unreachable(
+            "cannot reach `https://127.0.0.1:1`",
+            Some("check --context".to_string()),
+        ))
+        .context("loading namespace `bleater`");
+        let text = Report(&err).to_string();
+        assert_eq!(
+            text,
+            "error: loading namespace `bleater`: cannot reach `https://127.0.0.1:1`; check --context"
+        );
+    }
+}

@@ -1,0 +1,674 @@
+//! The inventory view model: the get-everything pass over one namespace, with the
+//! evidence a responder needs already in the columns. Pure: built from a snapshot,
+//! rendered elsewhere.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Event;
+use serde::Serialize;
+
+use crate::kubectl_style::{age, container_state, pod_ready, pod_restarts, pod_status, rule_short};
+use crate::markers;
+use crate::quantity::parse_quantity;
+use crate::snapshot::{Gap, HasMeta, Kind, Snapshot, Source, in_namespace};
+
+/// Version of the JSON/YAML shape; bumped on any incompatible change.
+pub const API_VERSION: &str = "triage/v1alpha1";
+
+/// How many Warning events the inventory shows, newest first.
+pub const EVENT_LIMIT: usize = 40;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inventory {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub namespace: String,
+    pub captured_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    pub pods: Vec<PodRow>,
+    pub jobs: Vec<JobRow>,
+    pub persistent_volume_claims: Vec<PvcRow>,
+    pub resource_quotas: Vec<QuotaRow>,
+    pub network_policies: Vec<NetworkPolicyRow>,
+    pub role_bindings: Vec<RoleBindingRow>,
+    pub roles: Vec<RoleRow>,
+    pub config_maps: Vec<ConfigMapRow>,
+    pub deployments: Vec<WorkloadRow>,
+    pub stateful_sets: Vec<WorkloadRow>,
+    pub daemon_sets: Vec<WorkloadRow>,
+    pub replica_sets: Vec<WorkloadRow>,
+    pub services: Vec<ServiceRow>,
+    pub service_accounts: Vec<NamedRow>,
+    pub limit_ranges: Vec<NamedRow>,
+    /// The newest Warning events, at most [`EVENT_LIMIT`].
+    pub warning_events: Vec<EventRow>,
+    pub storage_classes: Vec<StorageClassRow>,
+    /// Objects of kinds triage does not model, by kind.
+    pub other_objects: BTreeMap<String, Vec<String>>,
+    /// Kinds that could not be read, and why.
+    pub gaps: BTreeMap<String, Gap>,
+    pub secrets_skipped: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodRow {
+    pub name: String,
+    pub ready: String,
+    pub status: String,
+    pub restarts: i32,
+    pub age: String,
+    /// Each init container as `name: state`.
+    pub init_containers: Vec<String>,
+    pub node: Option<String>,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRow {
+    pub name: String,
+    pub suspended: bool,
+    pub hook: Option<String>,
+    pub hook_delete_policy: Option<String>,
+    pub finalizers: Vec<String>,
+    /// Owner labels and ownerReferences, e.g. `bleater.io/owner=platform-team`.
+    pub owners: Vec<String>,
+    pub completions: String,
+    pub age: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PvcRow {
+    pub name: String,
+    pub phase: String,
+    pub storage_class: Option<String>,
+    /// Whether the named StorageClass exists (None when the claim names none).
+    pub storage_class_exists: Option<bool>,
+    pub capacity: Option<String>,
+    pub access_modes: Vec<String>,
+    pub volume: Option<String>,
+    pub age: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaRow {
+    pub name: String,
+    pub resources: Vec<QuotaResource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaResource {
+    pub resource: String,
+    pub used: Option<String>,
+    pub hard: String,
+    /// used >= hard: the next object of this resource is refused.
+    pub exhausted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkPolicyRow {
+    pub name: String,
+    /// The pod selector in `key=value` form, `<all pods>` for `{}`.
+    pub pod_selector: String,
+    pub selected_pods: usize,
+    pub policy_types: Vec<String>,
+    pub ingress_rules: usize,
+    pub egress_rules: usize,
+    /// Egress is in the policy types and there is no egress rule: all outbound
+    /// traffic of the selected pods is denied, DNS included.
+    pub deny_all_egress: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleBindingRow {
+    pub name: String,
+    pub role_ref: String,
+    pub role_exists: bool,
+    pub subjects: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleRow {
+    pub name: String,
+    pub rules: Vec<String>,
+    /// Names of the RoleBindings in the namespace that bind this Role.
+    pub bound_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigMapRow {
+    pub name: String,
+    /// Keys only: values can be large or sensitive.
+    pub keys: Vec<String>,
+    /// Field managers other than people's kubectl, from managedFields.
+    pub managers: Vec<String>,
+    pub age: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadRow {
+    pub name: String,
+    pub ready: i32,
+    pub desired: i32,
+    pub age: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRow {
+    pub name: String,
+    pub service_type: String,
+    pub cluster_ip: Option<String>,
+    pub ports: Vec<String>,
+    pub age: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamedRow {
+    pub name: String,
+    pub age: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRow {
+    pub last_seen: String,
+    pub last_timestamp: Option<Timestamp>,
+    pub reason: String,
+    pub object: String,
+    pub count: i32,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageClassRow {
+    pub name: String,
+    pub default: bool,
+    pub provisioner: String,
+    pub volume_binding_mode: String,
+}
+
+/// Builds the inventory of `namespace`; ages are computed against `now`.
+pub fn build(
+    snapshot: &Snapshot,
+    namespace: &str,
+    now: Option<Timestamp>,
+    source: Option<Source>,
+) -> Inventory {
+    let ns = namespace;
+    let storage_class_names: Vec<&str> =
+        snapshot.storage_classes.iter().map(|s| s.name()).collect();
+    let pods_in_ns = in_namespace(&snapshot.pods, ns);
+
+    let pods = pods_in_ns
+        .iter()
+        .map(|pod| PodRow {
+            name: pod.name().to_string(),
+            ready: pod_ready(pod),
+            status: pod_status(pod),
+            restarts: pod_restarts(pod),
+            age: age(pod.metadata.creation_timestamp.as_ref(), now),
+            init_containers: pod
+                .status
+                .as_ref()
+                .and_then(|s| s.init_container_statuses.as_ref())
+                .into_iter()
+                .flatten()
+                .map(|c| format!("{}: {}", c.name, container_state(c)))
+                .collect(),
+            node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+            ip: pod.status.as_ref().and_then(|s| s.pod_ip.clone()),
+        })
+        .collect();
+
+    let jobs = in_namespace(&snapshot.jobs, ns)
+        .into_iter()
+        .map(|job| {
+            let meta = &job.metadata;
+            let status = job.status.as_ref();
+            let desired = job.spec.as_ref().and_then(|s| s.completions).unwrap_or(1);
+            let owners = markers::owner_labels(meta, &[])
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .chain(
+                    meta.owner_references
+                        .iter()
+                        .flatten()
+                        .map(|o| format!("{}/{}", o.kind, o.name)),
+                )
+                .collect();
+            JobRow {
+                name: job.name().to_string(),
+                suspended: job.spec.as_ref().and_then(|s| s.suspend).unwrap_or(false),
+                hook: markers::hook(meta).map(str::to_string),
+                hook_delete_policy: markers::hook_delete_policy(meta).map(str::to_string),
+                finalizers: meta.finalizers.clone().unwrap_or_default(),
+                owners,
+                completions: format!(
+                    "{}/{desired}",
+                    status.and_then(|s| s.succeeded).unwrap_or(0)
+                ),
+                age: age(meta.creation_timestamp.as_ref(), now),
+            }
+        })
+        .collect();
+
+    let persistent_volume_claims = in_namespace(&snapshot.persistent_volume_claims, ns)
+        .into_iter()
+        .map(|pvc| {
+            let spec = pvc.spec.as_ref();
+            let status = pvc.status.as_ref();
+            let class = spec.and_then(|s| s.storage_class_name.clone());
+            PvcRow {
+                name: pvc.name().to_string(),
+                phase: status
+                    .and_then(|s| s.phase.clone())
+                    .unwrap_or_else(|| "Unknown".into()),
+                storage_class_exists: class.as_deref().map(|c| storage_class_names.contains(&c)),
+                storage_class: class,
+                capacity: status
+                    .and_then(|s| s.capacity.as_ref())
+                    .and_then(|c| c.get("storage"))
+                    .or_else(|| {
+                        spec.and_then(|s| s.resources.as_ref()?.requests.as_ref()?.get("storage"))
+                    })
+                    .map(|q| q.0.clone()),
+                access_modes: spec
+                    .and_then(|s| s.access_modes.clone())
+                    .unwrap_or_default(),
+                volume: spec.and_then(|s| s.volume_name.clone()),
+                age: age(pvc.metadata.creation_timestamp.as_ref(), now),
+            }
+        })
+        .collect();
+
+    let resource_quotas = in_namespace(&snapshot.resource_quotas, ns)
+        .into_iter()
+        .map(|quota| {
+            let status = quota.status.as_ref();
+            // NB: status.hard is what the API server enforces; spec.hard is only the
+            // request until the quota controller has copied it.
+            let hard = status
+                .and_then(|s| s.hard.clone())
+                .or_else(|| quota.spec.as_ref().and_then(|s| s.hard.clone()))
+                .unwrap_or_default();
+            let used = status.and_then(|s| s.used.clone()).unwrap_or_default();
+            let resources = hard
+                .iter()
+                .map(|(resource, hard)| {
+                    let used_q = used.get(resource).map(|q| q.0.clone());
+                    let exhausted = match (
+                        used_q.as_deref().and_then(parse_quantity),
+                        parse_quantity(&hard.0),
+                    ) {
+                        (Some(u), Some(h)) => u >= h,
+                        _ => false,
+                    };
+                    QuotaResource {
+                        resource: resource.clone(),
+                        used: used_q,
+                        hard: hard.0.clone(),
+                        exhausted,
+                    }
+                })
+                .collect();
+            QuotaRow {
+                name: quota.name().to_string(),
+                resources,
+            }
+        })
+        .collect();
+
+    let network_policies = in_namespace(&snapshot.network_policies, ns)
+        .into_iter()
+        .map(|policy| {
+            let spec = policy.spec.as_ref();
+            let selector = spec.and_then(|s| s.pod_selector.as_ref());
+            let policy_types = spec
+                .and_then(|s| s.policy_types.clone())
+                .unwrap_or_else(|| {
+                    // NB: without policyTypes, Egress is implied only when egress rules exist.
+                    let mut types = vec!["Ingress".to_string()];
+                    if spec
+                        .and_then(|s| s.egress.as_ref())
+                        .is_some_and(|e| !e.is_empty())
+                    {
+                        types.push("Egress".to_string());
+                    }
+                    types
+                });
+            let egress_rules = spec.and_then(|s| s.egress.as_ref()).map_or(0, Vec::len);
+            NetworkPolicyRow {
+                name: policy.name().to_string(),
+                pod_selector: crate::selector::describe(selector),
+                selected_pods: pods_in_ns
+                    .iter()
+                    .filter(|pod| crate::selector::matches(selector, pod.metadata.labels.as_ref()))
+                    .count(),
+                deny_all_egress: policy_types.iter().any(|t| t == "Egress") && egress_rules == 0,
+                policy_types,
+                ingress_rules: spec.and_then(|s| s.ingress.as_ref()).map_or(0, Vec::len),
+                egress_rules,
+            }
+        })
+        .collect();
+
+    let roles_in_ns = in_namespace(&snapshot.roles, ns);
+    let bindings_in_ns = in_namespace(&snapshot.role_bindings, ns);
+    let role_bindings = bindings_in_ns
+        .iter()
+        .map(|binding| RoleBindingRow {
+            name: binding.name().to_string(),
+            role_ref: format!("{}/{}", binding.role_ref.kind, binding.role_ref.name),
+            // A ClusterRole is cluster-scoped and not in the snapshot: assume it exists.
+            role_exists: binding.role_ref.kind != "Role"
+                || roles_in_ns
+                    .iter()
+                    .any(|r| r.name() == binding.role_ref.name),
+            subjects: binding
+                .subjects
+                .iter()
+                .flatten()
+                .map(|s| match &s.namespace {
+                    Some(subject_ns) => format!("{}/{}/{}", s.kind, subject_ns, s.name),
+                    None => format!("{}/{}", s.kind, s.name),
+                })
+                .collect(),
+        })
+        .collect();
+    let roles = roles_in_ns
+        .iter()
+        .map(|role| RoleRow {
+            name: role.name().to_string(),
+            rules: role.rules.iter().flatten().map(rule_short).collect(),
+            bound_by: bindings_in_ns
+                .iter()
+                .filter(|b| b.role_ref.kind == "Role" && b.role_ref.name == role.name())
+                .map(|b| b.name().to_string())
+                .collect(),
+        })
+        .collect();
+
+    let config_maps = in_namespace(&snapshot.config_maps, ns)
+        .into_iter()
+        .map(|cm| {
+            let mut keys: Vec<String> = cm
+                .data
+                .iter()
+                .flat_map(|d| d.keys().cloned())
+                .chain(cm.binary_data.iter().flat_map(|d| d.keys().cloned()))
+                .collect();
+            keys.sort();
+            ConfigMapRow {
+                name: cm.name().to_string(),
+                keys,
+                managers: controller_managers(&cm.metadata),
+                age: age(cm.metadata.creation_timestamp.as_ref(), now),
+            }
+        })
+        .collect();
+
+    let workload = |name: &str, ready: Option<i32>, desired: Option<i32>, created| WorkloadRow {
+        name: name.to_string(),
+        ready: ready.unwrap_or(0),
+        desired: desired.unwrap_or(0),
+        age: age(created, now),
+    };
+    let deployments = in_namespace(&snapshot.deployments, ns)
+        .into_iter()
+        .map(|d| {
+            let status = d.status.as_ref();
+            workload(
+                d.name(),
+                status.and_then(|s| s.ready_replicas),
+                d.spec.as_ref().and_then(|s| s.replicas).or(Some(1)),
+                d.metadata.creation_timestamp.as_ref(),
+            )
+        })
+        .collect();
+    let stateful_sets = in_namespace(&snapshot.stateful_sets, ns)
+        .into_iter()
+        .map(|s| {
+            workload(
+                s.name(),
+                s.status.as_ref().and_then(|st| st.ready_replicas),
+                s.spec.as_ref().and_then(|sp| sp.replicas).or(Some(1)),
+                s.metadata.creation_timestamp.as_ref(),
+            )
+        })
+        .collect();
+    let daemon_sets = in_namespace(&snapshot.daemon_sets, ns)
+        .into_iter()
+        .map(|d| {
+            let status = d.status.as_ref();
+            workload(
+                d.name(),
+                status.map(|s| s.number_ready),
+                status.map(|s| s.desired_number_scheduled),
+                d.metadata.creation_timestamp.as_ref(),
+            )
+        })
+        .collect();
+    let replica_sets = in_namespace(&snapshot.replica_sets, ns)
+        .into_iter()
+        .map(|r| {
+            workload(
+                r.name(),
+                r.status.as_ref().and_then(|s| s.ready_replicas),
+                r.spec.as_ref().and_then(|s| s.replicas).or(Some(1)),
+                r.metadata.creation_timestamp.as_ref(),
+            )
+        })
+        .collect();
+
+    let services = in_namespace(&snapshot.services, ns)
+        .into_iter()
+        .map(|svc| {
+            let spec = svc.spec.as_ref();
+            ServiceRow {
+                name: svc.name().to_string(),
+                service_type: spec
+                    .and_then(|s| s.type_.clone())
+                    .unwrap_or_else(|| "ClusterIP".into()),
+                cluster_ip: spec.and_then(|s| s.cluster_ip.clone()),
+                ports: spec
+                    .and_then(|s| s.ports.as_ref())
+                    .into_iter()
+                    .flatten()
+                    .map(|p| format!("{}/{}", p.port, p.protocol.as_deref().unwrap_or("TCP")))
+                    .collect(),
+                age: age(svc.metadata.creation_timestamp.as_ref(), now),
+            }
+        })
+        .collect();
+
+    let named =
+        |items: Vec<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>| -> Vec<NamedRow> {
+            items
+                .into_iter()
+                .map(|m| NamedRow {
+                    name: m.name.clone().unwrap_or_default(),
+                    age: age(m.creation_timestamp.as_ref(), now),
+                })
+                .collect()
+        };
+    let service_accounts = named(
+        in_namespace(&snapshot.service_accounts, ns)
+            .into_iter()
+            .map(|s| &s.metadata)
+            .collect(),
+    );
+    let limit_ranges = named(
+        in_namespace(&snapshot.limit_ranges, ns)
+            .into_iter()
+            .map(|l| &l.metadata)
+            .collect(),
+    );
+
+    let mut storage_classes: Vec<StorageClassRow> = snapshot
+        .storage_classes
+        .iter()
+        .map(|sc| StorageClassRow {
+            name: sc.name().to_string(),
+            default: crate::storage::is_default_class(sc),
+            provisioner: sc.provisioner.clone(),
+            volume_binding_mode: sc
+                .volume_binding_mode
+                .clone()
+                .unwrap_or_else(|| "Immediate".into()),
+        })
+        .collect();
+    storage_classes.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut other_objects: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for raw in &snapshot.other {
+        if raw.namespace.as_deref() == Some(ns) {
+            other_objects
+                .entry(raw.kind.clone())
+                .or_default()
+                .push(raw.name.clone());
+        }
+    }
+    other_objects.values_mut().for_each(|names| names.sort());
+
+    Inventory {
+        api_version: API_VERSION,
+        kind: "Inventory",
+        namespace: ns.to_string(),
+        captured_at: now,
+        source,
+        pods,
+        jobs,
+        persistent_volume_claims,
+        resource_quotas,
+        network_policies,
+        role_bindings,
+        roles,
+        config_maps,
+        deployments,
+        stateful_sets,
+        daemon_sets,
+        replica_sets,
+        services,
+        service_accounts,
+        limit_ranges,
+        warning_events: warning_events(&in_namespace(&snapshot.events, ns), now),
+        storage_classes,
+        other_objects,
+        gaps: snapshot
+            .gaps
+            .iter()
+            .map(|(kind, gap)| (kind.plural().to_string(), gap.clone()))
+            .collect(),
+        secrets_skipped: snapshot.secrets_skipped,
+    }
+}
+
+/// Managers in managedFields that are controllers rather than people: anything but
+/// kubectl's own manager names.
+pub fn controller_managers(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Vec<String> {
+    let mut managers: Vec<String> = meta
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.manager.clone())
+        .filter(|manager| !manager.starts_with("kubectl") && manager != "triage")
+        .collect();
+    managers.sort();
+    managers.dedup();
+    managers
+}
+
+/// When an event last happened: lastTimestamp, else eventTime, else firstTimestamp.
+pub fn event_time(event: &Event) -> Option<Timestamp> {
+    event
+        .last_timestamp
+        .as_ref()
+        .map(|t| t.0)
+        .or_else(|| event.event_time.as_ref().map(|t| t.0))
+        .or_else(|| event.first_timestamp.as_ref().map(|t| t.0))
+}
+
+fn warning_events(events: &[&Event], now: Option<Timestamp>) -> Vec<EventRow> {
+    let mut warnings: Vec<&&Event> = events
+        .iter()
+        .filter(|e| e.type_.as_deref() == Some("Warning"))
+        .collect();
+    // Newest first; ties broken by name so the order is stable.
+    warnings.sort_by(|a, b| {
+        event_time(b)
+            .cmp(&event_time(a))
+            .then_with(|| a.name().cmp(b.name()))
+    });
+    warnings
+        .into_iter()
+        .take(EVENT_LIMIT)
+        .map(|event| {
+            let at = event_time(event);
+            let object = &event.involved_object;
+            EventRow {
+                last_seen: at.map_or_else(
+                    || "<unknown>".to_string(),
+                    |at| crate::kubectl_style::human_duration(now.unwrap_or(at).duration_since(at)),
+                ),
+                last_timestamp: at,
+                reason: event.reason.clone().unwrap_or_default(),
+                object: format!(
+                    "{}/{}",
+                    object.kind.as_deref().unwrap_or("?").to_lowercase(),
+                    object.name.as_deref().unwrap_or("?")
+                ),
+                count: event.count.unwrap_or(1),
+                message: event.message.clone().unwrap_or_default().trim().to_string(),
+            }
+        })
+        .collect()
+}
+
+impl Inventory {
+    /// Kinds with no object in the namespace (and no gap), for the one-line summary.
+    pub fn empty_kinds(&self) -> Vec<&'static str> {
+        let counts: [(Kind, usize); 16] = [
+            (Kind::Pod, self.pods.len()),
+            (Kind::Job, self.jobs.len()),
+            (
+                Kind::PersistentVolumeClaim,
+                self.persistent_volume_claims.len(),
+            ),
+            (Kind::ResourceQuota, self.resource_quotas.len()),
+            (Kind::NetworkPolicy, self.network_policies.len()),
+            (Kind::RoleBinding, self.role_bindings.len()),
+            (Kind::Role, self.roles.len()),
+            (Kind::ConfigMap, self.config_maps.len()),
+            (Kind::Deployment, self.deployments.len()),
+            (Kind::StatefulSet, self.stateful_sets.len()),
+            (Kind::DaemonSet, self.daemon_sets.len()),
+            (Kind::ReplicaSet, self.replica_sets.len()),
+            (Kind::Service, self.services.len()),
+            (Kind::ServiceAccount, self.service_accounts.len()),
+            (Kind::LimitRange, self.limit_ranges.len()),
+            (Kind::StorageClass, self.storage_classes.len()),
+        ];
+        counts
+            .into_iter()
+            .filter(|(kind, count)| *count == 0 && !self.gaps.contains_key(kind.plural()))
+            .map(|(kind, _)| kind.plural())
+            .collect()
+    }
+}

@@ -1,0 +1,16 @@
+//! triage: find, order and safely repair the faults that keep a Kubernetes namespace
+//! red. The pure core (snapshot -> inventory/signals -> plan) never sees a client, a
+//! terminal or the clock; `cluster` is the only module that talks to an API server.
+
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod error;
+pub mod inventory;
+pub mod kubectl_style;
+pub mod markers;
+pub mod quantity;
+pub mod render;
+pub mod selector;
+pub mod snapshot;
+pub mod storage;

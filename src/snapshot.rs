@@ -1,0 +1,232 @@
+//! The namespace snapshot: one typed, in-memory picture of a namespace (plus the
+//! cluster-scoped StorageClasses and any related objects in other namespaces), the
+//! single input of everything downstream. It never holds a Secret.
+
+pub mod kind;
+pub mod parse;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event, LimitRange, PersistentVolumeClaim, Pod, ResourceQuota, Service,
+    ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+pub use kind::Kind;
+
+/// Where a snapshot came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Source {
+    /// Listed from a live API server.
+    Live { context: String, server: String },
+    /// Read from a file (`-` for stdin).
+    File { path: String },
+}
+
+/// Why a kind is missing from a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "reason", content = "message")]
+pub enum Gap {
+    /// The API server forbade listing it (403).
+    Forbidden(String),
+    /// Listing failed for another reason.
+    Failed(String),
+}
+
+/// An object of a kind triage does not model, kept as it was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RawObject {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub object: serde_json::Value,
+}
+
+/// Everything triage knows about a namespace at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub pods: Vec<Pod>,
+    pub jobs: Vec<Job>,
+    pub persistent_volume_claims: Vec<PersistentVolumeClaim>,
+    pub resource_quotas: Vec<ResourceQuota>,
+    pub network_policies: Vec<NetworkPolicy>,
+    pub role_bindings: Vec<RoleBinding>,
+    pub roles: Vec<Role>,
+    pub config_maps: Vec<ConfigMap>,
+    pub deployments: Vec<Deployment>,
+    pub stateful_sets: Vec<StatefulSet>,
+    pub daemon_sets: Vec<DaemonSet>,
+    pub replica_sets: Vec<ReplicaSet>,
+    pub services: Vec<Service>,
+    pub service_accounts: Vec<ServiceAccount>,
+    pub limit_ranges: Vec<LimitRange>,
+    pub events: Vec<Event>,
+    pub storage_classes: Vec<StorageClass>,
+    /// Objects of other kinds (Namespaces, CRDs, ...), kept raw.
+    pub other: Vec<RawObject>,
+    /// Kinds that could not be loaded, and why.
+    pub gaps: BTreeMap<Kind, Gap>,
+    /// How many Secrets the input held; their content was dropped unread.
+    pub secrets_skipped: usize,
+    /// When the picture was taken: the clock for live snapshots, the newest timestamp
+    /// in the file for offline ones. Every age is computed against it, never the clock.
+    pub captured_at: Option<Timestamp>,
+}
+
+/// Anything with object metadata, so generic code can filter and sort.
+pub trait HasMeta {
+    fn meta(&self) -> &ObjectMeta;
+
+    fn name(&self) -> &str {
+        self.meta().name.as_deref().unwrap_or_default()
+    }
+
+    fn namespace(&self) -> &str {
+        self.meta().namespace.as_deref().unwrap_or_default()
+    }
+}
+
+impl<K: k8s_openapi::Metadata<Ty = ObjectMeta>> HasMeta for K {
+    fn meta(&self) -> &ObjectMeta {
+        self.metadata()
+    }
+}
+
+/// The objects of `items` in `namespace`, in name order.
+pub fn in_namespace<'a, K: HasMeta>(items: &'a [K], namespace: &str) -> Vec<&'a K> {
+    let mut found: Vec<&K> = items
+        .iter()
+        .filter(|k| k.namespace() == namespace)
+        .collect();
+    found.sort_by(|a, b| a.name().cmp(b.name()));
+    found
+}
+
+impl Snapshot {
+    /// The namespaces that hold at least one namespaced object, sorted.
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .all_meta()
+            .filter_map(|(kind, meta)| kind.namespaced().then(|| meta.namespace.clone()))
+            .flatten()
+            .chain(
+                self.other
+                    .iter()
+                    .filter(|raw| raw.kind == "Namespace")
+                    .map(|raw| raw.name.clone()),
+            )
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Every typed object's kind and metadata.
+    pub fn all_meta(&self) -> impl Iterator<Item = (Kind, &ObjectMeta)> {
+        fn tag<K: HasMeta>(kind: Kind, items: &[K]) -> impl Iterator<Item = (Kind, &ObjectMeta)> {
+            items.iter().map(move |item| (kind, item.meta()))
+        }
+        tag(Kind::Pod, &self.pods)
+            .chain(tag(Kind::Job, &self.jobs))
+            .chain(tag(
+                Kind::PersistentVolumeClaim,
+                &self.persistent_volume_claims,
+            ))
+            .chain(tag(Kind::ResourceQuota, &self.resource_quotas))
+            .chain(tag(Kind::NetworkPolicy, &self.network_policies))
+            .chain(tag(Kind::RoleBinding, &self.role_bindings))
+            .chain(tag(Kind::Role, &self.roles))
+            .chain(tag(Kind::ConfigMap, &self.config_maps))
+            .chain(tag(Kind::Deployment, &self.deployments))
+            .chain(tag(Kind::StatefulSet, &self.stateful_sets))
+            .chain(tag(Kind::DaemonSet, &self.daemon_sets))
+            .chain(tag(Kind::ReplicaSet, &self.replica_sets))
+            .chain(tag(Kind::Service, &self.services))
+            .chain(tag(Kind::ServiceAccount, &self.service_accounts))
+            .chain(tag(Kind::LimitRange, &self.limit_ranges))
+            .chain(tag(Kind::Event, &self.events))
+            .chain(tag(Kind::StorageClass, &self.storage_classes))
+    }
+
+    /// Adds one typed object from its JSON form. `Ok(false)` when the kind is not
+    /// one triage models (the caller keeps it raw).
+    pub fn insert_json(&mut self, kind: Kind, value: serde_json::Value) -> serde_json::Result<()> {
+        use serde_json::from_value as typed;
+        match kind {
+            Kind::Pod => self.pods.push(typed(value)?),
+            Kind::Job => self.jobs.push(typed(value)?),
+            Kind::PersistentVolumeClaim => self.persistent_volume_claims.push(typed(value)?),
+            Kind::ResourceQuota => self.resource_quotas.push(typed(value)?),
+            Kind::NetworkPolicy => self.network_policies.push(typed(value)?),
+            Kind::RoleBinding => self.role_bindings.push(typed(value)?),
+            Kind::Role => self.roles.push(typed(value)?),
+            Kind::ConfigMap => self.config_maps.push(typed(value)?),
+            Kind::Deployment => self.deployments.push(typed(value)?),
+            Kind::StatefulSet => self.stateful_sets.push(typed(value)?),
+            Kind::DaemonSet => self.daemon_sets.push(typed(value)?),
+            Kind::ReplicaSet => self.replica_sets.push(typed(value)?),
+            Kind::Service => self.services.push(typed(value)?),
+            Kind::ServiceAccount => self.service_accounts.push(typed(value)?),
+            Kind::LimitRange => self.limit_ranges.push(typed(value)?),
+            Kind::Event => self.events.push(typed(value)?),
+            Kind::StorageClass => self.storage_classes.push(typed(value)?),
+        }
+        Ok(())
+    }
+
+    /// Every object as JSON, in kind order then namespace and name: the body of the
+    /// `kind: List` that `triage snapshot` writes.
+    pub fn to_json_items(&self) -> Vec<serde_json::Value> {
+        fn push_all<K: Serialize + HasMeta>(out: &mut Vec<serde_json::Value>, items: &[K]) {
+            let mut sorted: Vec<&K> = items.iter().collect();
+            sorted.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+            out.extend(
+                sorted
+                    .into_iter()
+                    .filter_map(|k| serde_json::to_value(k).ok()),
+            );
+        }
+        let mut out = Vec::new();
+        let mut namespaces: Vec<&RawObject> = self
+            .other
+            .iter()
+            .filter(|raw| raw.kind == "Namespace")
+            .collect();
+        namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+        out.extend(namespaces.into_iter().map(|raw| raw.object.clone()));
+        push_all(&mut out, &self.storage_classes);
+        push_all(&mut out, &self.pods);
+        push_all(&mut out, &self.jobs);
+        push_all(&mut out, &self.persistent_volume_claims);
+        push_all(&mut out, &self.resource_quotas);
+        push_all(&mut out, &self.network_policies);
+        push_all(&mut out, &self.role_bindings);
+        push_all(&mut out, &self.roles);
+        push_all(&mut out, &self.config_maps);
+        push_all(&mut out, &self.deployments);
+        push_all(&mut out, &self.stateful_sets);
+        push_all(&mut out, &self.daemon_sets);
+        push_all(&mut out, &self.replica_sets);
+        push_all(&mut out, &self.services);
+        push_all(&mut out, &self.service_accounts);
+        push_all(&mut out, &self.limit_ranges);
+        push_all(&mut out, &self.events);
+        out.extend(
+            self.other
+                .iter()
+                .filter(|raw| raw.kind != "Namespace")
+                .map(|raw| raw.object.clone()),
+        );
+        out
+    }
+}

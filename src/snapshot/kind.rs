@@ -1,0 +1,145 @@
+//! The kinds a snapshot holds, in the order inventory shows them.
+
+use serde::Serialize;
+
+/// A kind triage reads. Secrets are deliberately absent: triage never reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Kind {
+    Pod,
+    Job,
+    PersistentVolumeClaim,
+    ResourceQuota,
+    NetworkPolicy,
+    RoleBinding,
+    Role,
+    ConfigMap,
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+    Service,
+    ServiceAccount,
+    LimitRange,
+    Event,
+    StorageClass,
+}
+
+impl Kind {
+    /// Every kind, in display order: the fault-bearing kinds first.
+    pub const ALL: [Kind; 17] = [
+        Kind::Pod,
+        Kind::Job,
+        Kind::PersistentVolumeClaim,
+        Kind::ResourceQuota,
+        Kind::NetworkPolicy,
+        Kind::RoleBinding,
+        Kind::Role,
+        Kind::ConfigMap,
+        Kind::Deployment,
+        Kind::StatefulSet,
+        Kind::DaemonSet,
+        Kind::ReplicaSet,
+        Kind::Service,
+        Kind::ServiceAccount,
+        Kind::LimitRange,
+        Kind::Event,
+        Kind::StorageClass,
+    ];
+
+    /// The `kind` field as the API spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Pod => "Pod",
+            Kind::Job => "Job",
+            Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
+            Kind::ResourceQuota => "ResourceQuota",
+            Kind::NetworkPolicy => "NetworkPolicy",
+            Kind::RoleBinding => "RoleBinding",
+            Kind::Role => "Role",
+            Kind::ConfigMap => "ConfigMap",
+            Kind::Deployment => "Deployment",
+            Kind::StatefulSet => "StatefulSet",
+            Kind::DaemonSet => "DaemonSet",
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::Service => "Service",
+            Kind::ServiceAccount => "ServiceAccount",
+            Kind::LimitRange => "LimitRange",
+            Kind::Event => "Event",
+            Kind::StorageClass => "StorageClass",
+        }
+    }
+
+    /// The resource name kubectl uses (`kubectl get <plural>`).
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Pod => "pods",
+            Kind::Job => "jobs",
+            Kind::PersistentVolumeClaim => "persistentvolumeclaims",
+            Kind::ResourceQuota => "resourcequotas",
+            Kind::NetworkPolicy => "networkpolicies",
+            Kind::RoleBinding => "rolebindings",
+            Kind::Role => "roles",
+            Kind::ConfigMap => "configmaps",
+            Kind::Deployment => "deployments",
+            Kind::StatefulSet => "statefulsets",
+            Kind::DaemonSet => "daemonsets",
+            Kind::ReplicaSet => "replicasets",
+            Kind::Service => "services",
+            Kind::ServiceAccount => "serviceaccounts",
+            Kind::LimitRange => "limitranges",
+            Kind::Event => "events",
+            Kind::StorageClass => "storageclasses",
+        }
+    }
+
+    /// The API group (`""` for core).
+    pub fn group(self) -> &'static str {
+        match self {
+            Kind::Job => "batch",
+            Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet => "apps",
+            Kind::Role | Kind::RoleBinding => "rbac.authorization.k8s.io",
+            Kind::NetworkPolicy => "networking.k8s.io",
+            Kind::StorageClass => "storage.k8s.io",
+            _ => "",
+        }
+    }
+
+    pub fn namespaced(self) -> bool {
+        self != Kind::StorageClass
+    }
+
+    /// The kind for an object's `apiVersion` and `kind`, if triage reads it.
+    pub fn from_type(api_version: &str, kind: &str) -> Option<Kind> {
+        let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+        Kind::ALL
+            .into_iter()
+            .find(|candidate| candidate.name() == kind && candidate.group() == group)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_type_matches_group_and_kind() {
+        assert_eq!(Kind::from_type("v1", "Pod"), Some(Kind::Pod));
+        assert_eq!(Kind::from_type("batch/v1", "Job"), Some(Kind::Job));
+        assert_eq!(
+            Kind::from_type("rbac.authorization.k8s.io/v1", "RoleBinding"),
+            Some(Kind::RoleBinding)
+        );
+        // events.k8s.io Events have another shape: kept raw, not parsed as core Events.
+        assert_eq!(Kind::from_type("events.k8s.io/v1", "Event"), None);
+        assert_eq!(Kind::from_type("v1", "Secret"), None);
+        assert_eq!(Kind::from_type("apps/v1", "Pod"), None);
+    }
+
+    #[test]
+    fn all_lists_every_kind_once() {
+        let mut kinds = Kind::ALL.to_vec();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds.len(), Kind::ALL.len());
+    }
+}

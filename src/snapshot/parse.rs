@@ -1,0 +1,352 @@
+//! Reading a snapshot file: what `kubectl get ... -o yaml|json` prints (a v1 List,
+//! possibly spanning namespaces) or plain multi-document YAML manifests.
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::{Kind, RawObject, Snapshot};
+use crate::error::TriageError;
+
+/// Larger inputs are refused: a namespace dump that big is a mistake (a whole cluster,
+/// or the wrong file) and parsing it would stall a responder for minutes.
+pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Annotation kubectl writes on `apply`: a full copy of the object, possibly with
+/// sensitive values; triage redacts it wherever it writes objects out.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Parses snapshot bytes read from `origin` (a path, or `-` for stdin).
+pub fn parse_snapshot(bytes: &[u8], origin: &str) -> Result<Snapshot, TriageError> {
+    let fail = |what: String, hint: &str| {
+        TriageError::input(
+            format!("snapshot `{origin}` {what}"),
+            Some(hint.to_string()),
+        )
+    };
+    const KUBECTL_HINT: &str =
+        "write one with `triage snapshot -n NS > FILE` or `kubectl get all,cm,... -n NS -o yaml`";
+    if bytes.len() > MAX_SNAPSHOT_BYTES {
+        return Err(fail(
+            format!(
+                "is {} MiB, over the {} MiB limit",
+                bytes.len() / (1024 * 1024),
+                MAX_SNAPSHOT_BYTES / (1024 * 1024)
+            ),
+            "capture one namespace only (`triage snapshot -n NS`)",
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        fail(
+            format!(
+                "is not UTF-8 text (invalid byte at offset {})",
+                err.valid_up_to()
+            ),
+            KUBECTL_HINT,
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(fail("is empty".to_string(), KUBECTL_HINT));
+    }
+    let documents = parse_documents(text).map_err(|what| fail(what, KUBECTL_HINT))?;
+
+    let mut snapshot = Snapshot::default();
+    let mut objects = Vec::new();
+    for (index, document) in documents.into_iter().enumerate() {
+        flatten(document, &mut objects)
+            .map_err(|what| fail(format!("document {}: {what}", index + 1), KUBECTL_HINT))?;
+    }
+    snapshot.captured_at = objects.iter().filter_map(newest_timestamp).max();
+    for object in objects {
+        add_object(&mut snapshot, object).map_err(|what| fail(what, KUBECTL_HINT))?;
+    }
+    Ok(snapshot)
+}
+
+/// JSON when the text starts like JSON (for its precise errors), YAML otherwise.
+fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return serde_json::from_str::<Value>(trimmed)
+            .map(|value| vec![value])
+            .map_err(|err| {
+                format!(
+                    "is not valid JSON at line {}, column {}: {err}",
+                    err.line(),
+                    err.column()
+                )
+            });
+    }
+    let documents: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|err| {
+        let message = first_line(&err.to_string());
+        match err.location() {
+            Some(at) => format!(
+                "is not valid YAML at line {}, column {}: {message}",
+                at.line(),
+                at.column()
+            ),
+            None => format!("is not valid YAML: {message}"),
+        }
+    })?;
+    Ok(documents.into_iter().filter(|doc| !doc.is_null()).collect())
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().trim().to_string()
+}
+
+/// Unwraps `kind: List` (and `PodList`-style typed lists, and JSON arrays) into objects.
+fn flatten(value: Value, out: &mut Vec<Value>) -> Result<(), String> {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                flatten(item, out)?;
+            }
+            Ok(())
+        }
+        Value::Object(ref map) => {
+            let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
+            if kind.ends_with("List") && map.get("items").is_some() {
+                let Some(Value::Array(items)) = map.get("items").cloned() else {
+                    return Err("`items` of a List is not a sequence".to_string());
+                };
+                for item in items {
+                    flatten(item, out)?;
+                }
+            } else {
+                out.push(value);
+            }
+            Ok(())
+        }
+        other => Err(format!(
+            "expected a Kubernetes object or a List, found {}",
+            type_name(&other)
+        )),
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a sequence",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn add_object(snapshot: &mut Snapshot, object: Value) -> Result<(), String> {
+    let api_version = str_at(&object, &["apiVersion"])
+        .unwrap_or_default()
+        .to_string();
+    let kind_name = str_at(&object, &["kind"]).unwrap_or_default().to_string();
+    let name = str_at(&object, &["metadata", "name"])
+        .unwrap_or_default()
+        .to_string();
+    let namespace = str_at(&object, &["metadata", "namespace"]).map(str::to_string);
+    if api_version.is_empty() || kind_name.is_empty() {
+        return Err(format!(
+            "holds an object without `apiVersion` and `kind` (name `{name}`)"
+        ));
+    }
+    if kind_name == "Secret" && api_version == "v1" {
+        // NB: never keep Secret data, not even in memory.
+        snapshot.secrets_skipped += 1;
+        return Ok(());
+    }
+    match Kind::from_type(&api_version, &kind_name) {
+        Some(kind) => snapshot.insert_json(kind, object).map_err(|err| {
+            let at = namespace.map_or(name.clone(), |ns| format!("{ns}/{name}"));
+            format!("has a malformed {kind_name} `{at}`: {err}")
+        }),
+        None => {
+            snapshot.other.push(RawObject {
+                api_version,
+                kind: kind_name,
+                namespace,
+                name,
+                object,
+            });
+            Ok(())
+        }
+    }
+}
+
+fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(value, |at, key| at.get(key))
+        .and_then(Value::as_str)
+}
+
+/// Field names whose values are moments something happened to the object.
+const TIME_FIELDS: [&str; 13] = [
+    "creationTimestamp",
+    "deletionTimestamp",
+    "firstTimestamp",
+    "lastTimestamp",
+    "eventTime",
+    "startedAt",
+    "finishedAt",
+    "lastTransitionTime",
+    "lastProbeTime",
+    "lastUpdateTime",
+    "startTime",
+    "completionTime",
+    "time",
+];
+
+/// The newest of the object's own timestamps (never ConfigMap data values).
+fn newest_timestamp(object: &Value) -> Option<Timestamp> {
+    fn walk(value: &Value, newest: &mut Option<Timestamp>) {
+        match value {
+            Value::Object(map) => {
+                for (key, field) in map {
+                    if key == "data" || key == "binaryData" {
+                        continue;
+                    }
+                    if let (true, Some(text)) =
+                        (TIME_FIELDS.contains(&key.as_str()), field.as_str())
+                        && let Ok(at) = text.parse::<Timestamp>()
+                    {
+                        *newest = (*newest).max(Some(at));
+                    }
+                    walk(field, newest);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| walk(item, newest)),
+            _ => {}
+        }
+    }
+    let mut newest = None;
+    walk(object, &mut newest);
+    newest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Snapshot, String> {
+        parse_snapshot(text.as_bytes(), "test.yaml").map_err(|e| {
+            let hint = e.hint().unwrap_or_default().to_string();
+            format!("{e}; {hint}")
+        })
+    }
+
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-1\n  namespace: shop\n  creationTimestamp: \"2025-01-01T00:00:00Z\"\nspec:\n  containers:\n  - name: web\n    image: nginx\n";
+
+    #[test]
+    fn reads_a_kubectl_list() {
+        let text = format!(
+            "apiVersion: v1\nkind: List\nitems:\n- {}",
+            POD.replace('\n', "\n  ").trim_end()
+        );
+        let snapshot = parse(&text).unwrap();
+        assert_eq!(snapshot.pods.len(), 1);
+        assert_eq!(snapshot.namespaces(), vec!["shop".to_string()]);
+    }
+
+    #[test]
+    fn reads_multi_document_manifests_and_keeps_unknown_kinds_raw() {
+        let text = format!(
+            "{POD}---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: shop\n---\n"
+        );
+        let snapshot = parse(&text).unwrap();
+        assert_eq!(snapshot.pods.len(), 1);
+        assert_eq!(snapshot.other.len(), 1);
+        assert_eq!(snapshot.other[0].kind, "Widget");
+    }
+
+    #[test]
+    fn reads_json_lists() {
+        let text = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"x"},"data":{"k":"v"}}]}"#;
+        assert_eq!(parse(text).unwrap().config_maps.len(), 1);
+    }
+
+    #[test]
+    fn drops_secrets_unread() {
+        let text = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: x\ndata:\n  password: aHVudGVyMg==\n";
+        let snapshot = parse(text).unwrap();
+        assert_eq!(snapshot.secrets_skipped, 1);
+        assert!(snapshot.other.is_empty());
+        assert!(!format!("{snapshot:?}").contains("aHVudGVyMg"));
+    }
+
+    #[test]
+    fn capture_time_is_the_newest_object_timestamp_not_data() {
+        let text = format!(
+            "{POD}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lock\n  namespace: shop\n  creationTimestamp: \"2025-01-02T00:00:00Z\"\ndata:\n  time: \"2030-01-01T00:00:00Z\"\n"
+        );
+        let snapshot = parse(&text).unwrap();
+        assert_eq!(
+            snapshot.captured_at.unwrap().to_string(),
+            "2025-01-02T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn empty_input_is_one_clear_error() {
+        let err = parse("  \n").unwrap_err();
+        assert!(err.starts_with("snapshot `test.yaml` is empty"), "{err}");
+    }
+
+    #[test]
+    fn yaml_syntax_error_names_line_and_column() {
+        let err = parse("apiVersion: v1\nkind: Pod\nmetadata: [unclosed\n").unwrap_err();
+        assert!(err.contains("is not valid YAML at line"), "{err}");
+        assert!(err.contains("column"), "{err}");
+    }
+
+    #[test]
+    fn json_syntax_error_names_line_and_column() {
+        let err = parse("{\"kind\": \"List\",\n \"items\": [}").unwrap_err();
+        assert!(err.contains("is not valid JSON at line 2, column"), "{err}");
+    }
+
+    #[test]
+    fn malformed_object_names_kind_and_name() {
+        let err =
+            parse("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: ns1\nspec: 7\n")
+                .unwrap_err();
+        assert!(err.contains("malformed Pod `ns1/p`"), "{err}");
+    }
+
+    #[test]
+    fn non_utf8_is_refused_with_offset() {
+        let err = parse_snapshot(b"kind: \xff\xfe", "bin")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "snapshot `bin` is not UTF-8 text (invalid byte at offset 6)"
+        );
+    }
+
+    #[test]
+    fn huge_input_is_refused_before_parsing() {
+        let bytes = vec![b' '; MAX_SNAPSHOT_BYTES + 1];
+        let err = parse_snapshot(&bytes, "big").unwrap_err().to_string();
+        assert!(err.contains("over the 64 MiB limit"), "{err}");
+    }
+
+    #[test]
+    fn scalar_document_is_refused() {
+        let err = parse("just some words\n").unwrap_err();
+        assert!(
+            err.contains("expected a Kubernetes object or a List, found a string"),
+            "{err}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse_snapshot(&bytes, "fuzz");
+        }
+
+        #[test]
+        fn arbitrary_yaml_like_text_never_panics(text in "[a-z:{}\\[\\] \\-\n\"'|>&*!#0-9]{0,300}") {
+            let _ = parse_snapshot(text.as_bytes(), "fuzz");
+        }
+    }
+}
