@@ -3,12 +3,26 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
 use triage::cli::Cli;
 use triage::error::{Report, exit, exit_code_of};
 
+/// Installed as `kubectl-triage`, triage runs as a kubectl plugin (`kubectl triage ...`)
+/// and says so in its help and errors.
+fn parse_args() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let invoked_as = std::env::args_os().next().unwrap_or_default();
+    let plugin = std::path::Path::new(&invoked_as)
+        .file_name()
+        .is_some_and(|name| name == "kubectl-triage");
+    let mut command = Cli::command();
+    if plugin {
+        command = command.bin_name("kubectl triage");
+    }
+    Cli::from_arg_matches(&command.try_get_matches()?)
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse_args() {
         Ok(cli) => cli,
         Err(err) => {
             let code = if err.use_stderr() {

@@ -90,8 +90,18 @@ fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
     Ok(documents.into_iter().filter(|doc| !doc.is_null()).collect())
 }
 
+/// The parser's own words without its `error: line N column M:` prefix (triage
+/// prints the location itself).
 fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or_default().trim().to_string()
+    let line = text.lines().next().unwrap_or_default().trim();
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((_, message)) => message.to_string(),
+        None => line.to_string(),
+    }
 }
 
 /// Unwraps `kind: List` (and `PodList`-style typed lists, and JSON arrays) into objects.

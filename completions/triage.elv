@@ -1,0 +1,108 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[triage] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'triage'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'triage'= {
+            cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --context 'Kubeconfig context to use [default: current-context]'
+            cand --kubeconfig 'Path to the kubeconfig file'
+            cand --as 'User to impersonate for the operation'
+            cand --as-group 'Group to impersonate (repeat for several)'
+            cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
+            cand -v 'More log detail on stderr (-v, -vv)'
+            cand --verbose 'More log detail on stderr (-v, -vv)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand inventory 'Show everything in the namespace that matters during an incident'
+            cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+            cand completions 'Print shell completions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'triage;inventory'= {
+            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster'
+            cand --now 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]'
+            cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --context 'Kubeconfig context to use [default: current-context]'
+            cand --kubeconfig 'Path to the kubeconfig file'
+            cand --as 'User to impersonate for the operation'
+            cand --as-group 'Group to impersonate (repeat for several)'
+            cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
+            cand -v 'More log detail on stderr (-v, -vv)'
+            cand --verbose 'More log detail on stderr (-v, -vv)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'triage;snapshot'= {
+            cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --context 'Kubeconfig context to use [default: current-context]'
+            cand --kubeconfig 'Path to the kubeconfig file'
+            cand --as 'User to impersonate for the operation'
+            cand --as-group 'Group to impersonate (repeat for several)'
+            cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
+            cand -v 'More log detail on stderr (-v, -vv)'
+            cand --verbose 'More log detail on stderr (-v, -vv)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'triage;completions'= {
+            cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --context 'Kubeconfig context to use [default: current-context]'
+            cand --kubeconfig 'Path to the kubeconfig file'
+            cand --as 'User to impersonate for the operation'
+            cand --as-group 'Group to impersonate (repeat for several)'
+            cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
+            cand -v 'More log detail on stderr (-v, -vv)'
+            cand --verbose 'More log detail on stderr (-v, -vv)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'triage;help'= {
+            cand inventory 'Show everything in the namespace that matters during an incident'
+            cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+            cand completions 'Print shell completions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'triage;help;inventory'= {
+        }
+        &'triage;help;snapshot'= {
+        }
+        &'triage;help;completions'= {
+        }
+        &'triage;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,97 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_triage_global_optspecs
+    string join \n n/namespace= context= kubeconfig= as= as-group= request-timeout= o/output= no-color v/verbose h/help V/version
+end
+
+function __fish_triage_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_triage_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_triage_using_subcommand
+    set -l cmd (__fish_triage_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c triage -n "__fish_triage_needs_command" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
+complete -c triage -n "__fish_triage_needs_command" -l context -d 'Kubeconfig context to use [default: current-context]' -r
+complete -c triage -n "__fish_triage_needs_command" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
+complete -c triage -n "__fish_triage_needs_command" -l as -d 'User to impersonate for the operation' -r
+complete -c triage -n "__fish_triage_needs_command" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c triage -n "__fish_triage_needs_command" -l request-timeout -d 'How long to wait for the server: `30s`, `2m`, `0` for no limit' -r
+complete -c triage -n "__fish_triage_needs_command" -s o -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+wide\t'Tables with extra columns'
+json\t'JSON with a versioned, documented shape'
+yaml\t'YAML with the same shape as JSON'
+mermaid\t'Mermaid flowchart (plan only)'
+dot\t'Graphviz dot (plan only)'"
+complete -c triage -n "__fish_triage_needs_command" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
+complete -c triage -n "__fish_triage_needs_command" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
+complete -c triage -n "__fish_triage_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_needs_command" -s V -l version -d 'Print version'
+complete -c triage -n "__fish_triage_needs_command" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
+complete -c triage -n "__fish_triage_needs_command" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+complete -c triage -n "__fish_triage_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c triage -n "__fish_triage_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c triage -n "__fish_triage_using_subcommand inventory" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
+complete -c triage -n "__fish_triage_using_subcommand inventory" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand inventory" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand inventory" -l context -d 'Kubeconfig context to use [default: current-context]' -r
+complete -c triage -n "__fish_triage_using_subcommand inventory" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
+complete -c triage -n "__fish_triage_using_subcommand inventory" -l as -d 'User to impersonate for the operation' -r
+complete -c triage -n "__fish_triage_using_subcommand inventory" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c triage -n "__fish_triage_using_subcommand inventory" -l request-timeout -d 'How long to wait for the server: `30s`, `2m`, `0` for no limit' -r
+complete -c triage -n "__fish_triage_using_subcommand inventory" -s o -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+wide\t'Tables with extra columns'
+json\t'JSON with a versioned, documented shape'
+yaml\t'YAML with the same shape as JSON'
+mermaid\t'Mermaid flowchart (plan only)'
+dot\t'Graphviz dot (plan only)'"
+complete -c triage -n "__fish_triage_using_subcommand inventory" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
+complete -c triage -n "__fish_triage_using_subcommand inventory" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
+complete -c triage -n "__fish_triage_using_subcommand inventory" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_using_subcommand snapshot" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand snapshot" -l context -d 'Kubeconfig context to use [default: current-context]' -r
+complete -c triage -n "__fish_triage_using_subcommand snapshot" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
+complete -c triage -n "__fish_triage_using_subcommand snapshot" -l as -d 'User to impersonate for the operation' -r
+complete -c triage -n "__fish_triage_using_subcommand snapshot" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c triage -n "__fish_triage_using_subcommand snapshot" -l request-timeout -d 'How long to wait for the server: `30s`, `2m`, `0` for no limit' -r
+complete -c triage -n "__fish_triage_using_subcommand snapshot" -s o -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+wide\t'Tables with extra columns'
+json\t'JSON with a versioned, documented shape'
+yaml\t'YAML with the same shape as JSON'
+mermaid\t'Mermaid flowchart (plan only)'
+dot\t'Graphviz dot (plan only)'"
+complete -c triage -n "__fish_triage_using_subcommand snapshot" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
+complete -c triage -n "__fish_triage_using_subcommand snapshot" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
+complete -c triage -n "__fish_triage_using_subcommand snapshot" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_using_subcommand completions" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand completions" -l context -d 'Kubeconfig context to use [default: current-context]' -r
+complete -c triage -n "__fish_triage_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
+complete -c triage -n "__fish_triage_using_subcommand completions" -l as -d 'User to impersonate for the operation' -r
+complete -c triage -n "__fish_triage_using_subcommand completions" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c triage -n "__fish_triage_using_subcommand completions" -l request-timeout -d 'How long to wait for the server: `30s`, `2m`, `0` for no limit' -r
+complete -c triage -n "__fish_triage_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+wide\t'Tables with extra columns'
+json\t'JSON with a versioned, documented shape'
+yaml\t'YAML with the same shape as JSON'
+mermaid\t'Mermaid flowchart (plan only)'
+dot\t'Graphviz dot (plan only)'"
+complete -c triage -n "__fish_triage_using_subcommand completions" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
+complete -c triage -n "__fish_triage_using_subcommand completions" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
+complete -c triage -n "__fish_triage_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory snapshot completions help" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory snapshot completions help" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory snapshot completions help" -f -a "completions" -d 'Print shell completions'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory snapshot completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

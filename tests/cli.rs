@@ -1,0 +1,262 @@
+//! Whole-CLI tests: stdout, stderr and exit code of the real binary on the bundled
+//! fixtures and on bad input. No cluster needed (live paths are in `e2e.rs`).
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn example(name: &str) -> String {
+    root().join("examples").join(name).display().to_string()
+}
+
+/// Runs triage with a clean environment: no kubeconfig, no colour settings.
+fn triage(args: &[&str]) -> Output {
+    triage_with_stdin(args, None)
+}
+
+fn triage_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_triage"));
+    command
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env_remove("NO_COLOR")
+        .env("HOME", "/nonexistent-home-for-triage-tests")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("triage binary runs");
+    if let Some(bytes) = stdin {
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The error contract: exactly one line on stderr, starting `error: `, and the code.
+#[track_caller]
+fn assert_one_line_error(output: &Output, code: i32, needle: &str) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "expected one line, got: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(stdout(output).is_empty(), "nothing on stdout on error");
+}
+
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("triage-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn kubeconfig_for(server: &str) -> PathBuf {
+    temp_file(
+        &format!("kubeconfig-{}", server.replace([':', '/', '.'], "_")),
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: test\n  context: {{cluster: c, user: u, namespace: bleater}}\nusers:\n- name: u\n  user: {{token: not-a-real-token}}\n"
+        )
+        .as_bytes(),
+    )
+}
+
+// ---- bad input ------------------------------------------------------------------
+
+#[test]
+fn no_kubeconfig_is_exit_3_with_a_way_out() {
+    let output = triage(&["inventory", "-n", "bleater"]);
+    assert_one_line_error(&output, 3, "no kubeconfig found");
+    assert!(stderr(&output).contains("--snapshot"));
+}
+
+#[test]
+fn unreachable_server_is_exit_3() {
+    // A port that was just free: nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = kubeconfig_for(&format!("https://127.0.0.1:{port}"));
+    let output = triage(&[
+        "inventory",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--request-timeout",
+        "5s",
+    ]);
+    assert_one_line_error(&output, 3, "cannot reach `https://127.0.0.1:");
+}
+
+#[test]
+fn tls_failure_is_exit_3() {
+    // A server that answers in plain text where TLS is expected.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            if let Ok(mut stream) = stream {
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\nnot tls");
+            }
+        }
+    });
+    let kubeconfig = kubeconfig_for(&format!("https://127.0.0.1:{port}"));
+    let output = triage(&[
+        "inventory",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--request-timeout",
+        "5s",
+    ]);
+    assert_one_line_error(&output, 3, "cannot reach");
+}
+
+#[test]
+fn unknown_context_is_a_usage_error() {
+    let kubeconfig = kubeconfig_for("https://127.0.0.1:9");
+    let output = triage(&[
+        "inventory",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--context",
+        "nope",
+    ]);
+    assert_one_line_error(&output, 2, "cannot use kubeconfig context `nope`");
+}
+
+#[test]
+fn empty_snapshot_is_exit_2() {
+    let path = temp_file("empty.yaml", b"\n\n");
+    let output = triage(&["inventory", "--snapshot", path.to_str().unwrap()]);
+    assert_one_line_error(&output, 2, "is empty");
+}
+
+#[test]
+fn malformed_snapshot_names_line_and_column() {
+    let path = temp_file(
+        "broken.yaml",
+        b"apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  metadata: {name: [x\n",
+    );
+    let output = triage(&["inventory", "--snapshot", path.to_str().unwrap()]);
+    assert_one_line_error(&output, 2, "is not valid YAML at line");
+}
+
+#[test]
+fn non_utf8_snapshot_is_exit_2() {
+    let path = temp_file("binary.yaml", &[0x6b, 0x3a, 0x20, 0xc3, 0x28, 0xff]);
+    let output = triage(&["inventory", "--snapshot", path.to_str().unwrap()]);
+    assert_one_line_error(&output, 2, "is not UTF-8 text");
+}
+
+#[test]
+fn huge_snapshot_is_refused() {
+    let path = temp_file("huge.yaml", &vec![b'#'; 65 * 1024 * 1024]);
+    let output = triage(&["inventory", "--snapshot", path.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&path);
+    assert_one_line_error(&output, 2, "over the 64 MiB limit");
+}
+
+#[test]
+fn missing_snapshot_file_is_exit_2() {
+    let output = triage(&["inventory", "--snapshot", "/nonexistent/snap.yaml"]);
+    assert_one_line_error(&output, 2, "cannot read snapshot `/nonexistent/snap.yaml`");
+}
+
+#[test]
+fn snapshot_from_stdin() {
+    let pod = b"apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec: {containers: [{name: web, image: nginx}]}\n";
+    let output = triage_with_stdin(&["inventory", "--snapshot", "-", "-o", "json"], Some(pod));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["namespace"], "shop");
+    assert_eq!(json["pods"][0]["name"], "web");
+}
+
+#[test]
+fn bad_flag_is_exit_2() {
+    let output = triage(&["inventory", "--no-such-flag"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn help_documents_every_exit_code() {
+    let output = triage(&["--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    let help = stdout(&output);
+    for code in 0..=6 {
+        assert!(
+            help.contains(&format!("\n  {code}  ")),
+            "exit code {code} missing from --help"
+        );
+    }
+}
+
+// ---- generated files --------------------------------------------------------------
+
+/// Compares a generated file with its committed copy; `TRIAGE_BLESS=1` rewrites it.
+fn assert_fresh(path: &Path, generated: &str) {
+    if std::env::var_os("TRIAGE_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, generated).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "`{}` is stale: run `TRIAGE_BLESS=1 cargo test --test cli generated` and commit it",
+        path.display()
+    );
+}
+
+#[test]
+fn generated_completions_are_fresh() {
+    use clap_complete::Shell;
+    for (shell, file) in [
+        (Shell::Bash, "triage.bash"),
+        (Shell::Zsh, "_triage"),
+        (Shell::Fish, "triage.fish"),
+        (Shell::PowerShell, "_triage.ps1"),
+        (Shell::Elvish, "triage.elv"),
+    ] {
+        assert_fresh(
+            &root().join("completions").join(file),
+            &triage::commands::completions::generate(shell),
+        );
+    }
+}
+
+#[test]
+fn generated_man_page_is_fresh() {
+    assert_fresh(
+        &root().join("docs/triage.1"),
+        &triage::commands::completions::man_page(),
+    );
+}
+
+#[test]
+fn completions_command_prints_the_committed_script() {
+    let output = triage(&["completions", "bash"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        stdout(&output),
+        std::fs::read_to_string(root().join("completions/triage.bash")).unwrap()
+    );
+}
