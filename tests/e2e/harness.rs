@@ -1,0 +1,165 @@
+//! The real control plane for end-to-end tests: one etcd + kube-apiserver +
+//! kube-controller-manager per test binary run, started by `scripts/testenv up` with
+//! this process as its owner (its watchdog stops everything when we exit, also after
+//! a panic), and a fresh namespace per test.
+//!
+//! Without the binaries, tests print why they were skipped; with `TRIAGE_E2E=require`
+//! (set by `scripts/test`) a missing environment fails the test instead.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub struct TestEnv {
+    pub dir: PathBuf,
+    pub kubeconfig: PathBuf,
+    pub vars: BTreeMap<String, String>,
+}
+
+static ENV: OnceLock<Result<TestEnv, String>> = OnceLock::new();
+static NAMESPACES: AtomicUsize = AtomicUsize::new(0);
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared control plane, or `None` after printing why the test is skipped.
+/// Panics instead of skipping when `TRIAGE_E2E=require`.
+pub fn testenv(test: &str) -> Option<&'static TestEnv> {
+    match ENV.get_or_init(start) {
+        Ok(env) => Some(env),
+        Err(why) => {
+            if std::env::var("TRIAGE_E2E").as_deref() == Ok("require") {
+                panic!("TRIAGE_E2E=require but the test environment is unavailable: {why}");
+            }
+            eprintln!("SKIPPED {test}: no test control plane ({why}); run `scripts/test` to build and start one");
+            None
+        }
+    }
+}
+
+fn start() -> Result<TestEnv, String> {
+    let dir = std::env::temp_dir().join(format!("triage-e2e-{}", std::process::id()));
+    let output = Command::new(root().join("scripts/testenv"))
+        .args(["up", "--dir"])
+        .arg(&dir)
+        .args(["--owner-pid", &std::process::id().to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|err| format!("cannot run scripts/testenv: {err}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        return Err(format!("`scripts/testenv up` failed: {last}"));
+    }
+    let env_text = std::fs::read_to_string(dir.join("env")).map_err(|err| format!("no env file: {err}"))?;
+    let vars: BTreeMap<String, String> = env_text
+        .lines()
+        .filter_map(|line| line.strip_prefix("export "))
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+        .collect();
+    Ok(TestEnv {
+        kubeconfig: dir.join("kubeconfig"),
+        dir,
+        vars,
+    })
+}
+
+impl TestEnv {
+    /// A namespace name no other test uses.
+    pub fn unique_name(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", NAMESPACES.fetch_add(1, Ordering::SeqCst))
+    }
+
+    /// kubectl as the admin user.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("kubectl runs")
+    }
+
+    #[track_caller]
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let output = self.kubectl(args);
+        assert!(
+            output.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    #[track_caller]
+    pub fn kubectl_apply(&self, yaml: &str) {
+        let mut child = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), yaml.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "kubectl apply failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+
+    pub fn create_namespace(&self, prefix: &str) -> String {
+        let name = self.unique_name(prefix);
+        self.kubectl_ok(&["create", "namespace", &name]);
+        name
+    }
+
+    /// The triage binary against this control plane (admin context unless `args`
+    /// says otherwise).
+    pub fn triage(&self, args: &[&str]) -> Output {
+        triage_with(&self.kubeconfig, args)
+    }
+
+    /// Loads a fixture into the cluster with the scenario loader, remapping namespaces.
+    #[track_caller]
+    pub fn load_scenario(&self, fixture: &str, namespace_map: &[(&str, &str)]) {
+        let mut command = Command::new("python3");
+        command
+            .arg(root().join("testenv/load-scenario.py"))
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig);
+        for (from, to) in namespace_map {
+            command.args(["--ns", &format!("{from}={to}")]);
+        }
+        let output = command.arg(root().join("examples").join(fixture)).stdin(Stdio::null()).output().unwrap();
+        assert!(
+            output.status.success(),
+            "loading {fixture} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+pub fn triage_with(kubeconfig: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("triage runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

@@ -1,0 +1,202 @@
+//! End-to-end tests against a real kube-apiserver + etcd (+ controller manager),
+//! started once for this binary by `harness`. Each test works in its own namespace.
+
+mod harness;
+
+use harness::{stderr, stdout, testenv, triage_with};
+use serde_json::Value;
+
+/// Parses `triage ... -o json` output, failing with stderr on a non-zero exit.
+#[track_caller]
+fn json_of(output: &std::process::Output) -> Value {
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(output));
+    serde_json::from_slice(&output.stdout).expect("triage prints JSON")
+}
+
+/// The inventory minus what legitimately differs between two reads of the same
+/// objects: when and from where they were read, and ages computed from that moment.
+fn comparable(mut inventory: Value) -> Value {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for key in ["age", "lastSeen", "capturedAt", "source", "lastTimestamp"] {
+                    map.remove(key);
+                }
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut inventory);
+    inventory
+}
+
+#[test]
+fn unknown_namespace_is_exit_2() {
+    let Some(env) = testenv("unknown_namespace_is_exit_2") else { return };
+    let output = env.triage(&["inventory", "-n", "no-such-namespace"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("namespace `no-such-namespace` does not exist"), "{}", stderr(&output));
+    assert_eq!(stderr(&output).lines().count(), 1);
+}
+
+#[test]
+fn rejected_credentials_are_exit_3() {
+    let Some(env) = testenv("rejected_credentials_are_exit_3") else { return };
+    let text = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    let token = env.vars.get("TRIAGE_TESTENV_ONCALL_TOKEN").expect("oncall token in env");
+    let forged = text.replace(token.as_str(), "expired-or-forged-token");
+    assert_ne!(forged, text, "the kubeconfig holds the oncall token");
+    let path = env.dir.join("kubeconfig-bad-token");
+    std::fs::write(&path, forged).unwrap();
+    let output = triage_with(&path, &["--context", "oncall", "inventory", "-n", "default"]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stderr(&output).contains("rejected the credentials"), "{}", stderr(&output));
+}
+
+#[test]
+fn user_without_any_grant_is_exit_4() {
+    let Some(env) = testenv("user_without_any_grant_is_exit_4") else { return };
+    let ns = env.create_namespace("e2e-forbidden");
+    let output = env.triage(&["--context", "oncall", "inventory", "-n", &ns]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(stderr(&output).contains(&format!("may not list anything in namespace `{ns}`")), "{}", stderr(&output));
+}
+
+#[test]
+fn one_forbidden_kind_still_shows_the_others() {
+    let Some(env) = testenv("one_forbidden_kind_still_shows_the_others") else { return };
+    let ns = env.create_namespace("e2e-partial");
+    // Everything triage reads except networkpolicies.
+    env.kubectl_apply(&format!(
+        r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: read-most, namespace: {ns}}}
+rules:
+- apiGroups: ["", apps, batch, rbac.authorization.k8s.io]
+  resources: [pods, configmaps, jobs, deployments, statefulsets, daemonsets, replicasets, services, serviceaccounts, roles, rolebindings, persistentvolumeclaims, resourcequotas, limitranges, events]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: oncall-read-most, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: read-most}}
+subjects: [{{apiGroup: rbac.authorization.k8s.io, kind: User, name: oncall}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: visible, namespace: {ns}}}
+data: {{k: v}}
+"#
+    ));
+    let output = env.triage(&["--context", "oncall", "inventory", "-n", &ns]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("Not readable: networkpolicies (forbidden"), "{text}");
+    assert!(text.contains("Not readable: storageclasses (forbidden"), "{text}");
+    assert!(text.contains("visible"), "{text}");
+    let json = json_of(&env.triage(&["--context", "oncall", "inventory", "-n", &ns, "-o", "json"]));
+    assert_eq!(json["gaps"]["networkpolicies"]["reason"], "forbidden");
+    assert!(json["configMaps"].as_array().unwrap().iter().any(|c| c["name"] == "visible"));
+}
+
+#[test]
+fn lists_are_paginated() {
+    let Some(env) = testenv("lists_are_paginated") else { return };
+    let ns = env.create_namespace("e2e-pages");
+    let items: Vec<String> = (0..520)
+        .map(|i| format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"cm-{i:04}","namespace":"{ns}"}}}}"#))
+        .collect();
+    env.kubectl_apply(&format!(r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#, items.join(",")));
+    let json = json_of(&env.triage(&["inventory", "-n", &ns, "-o", "json"]));
+    let names: Vec<&str> = json["configMaps"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+    // 520 of ours plus kube-root-ca.crt from the root-ca publisher, when it runs.
+    assert!(names.iter().filter(|n| n.starts_with("cm-")).count() == 520, "got {}", names.len());
+}
+
+#[test]
+fn live_snapshot_reads_back_as_the_same_inventory() {
+    let Some(env) = testenv("live_snapshot_reads_back_as_the_same_inventory") else { return };
+    let ns = env.create_namespace("e2e-roundtrip");
+    env.kubectl_apply(&format!(
+        r#"
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+  namespace: {ns}
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{{"secret":"do-not-copy"}}'
+data: {{mode: fast}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: creds, namespace: {ns}}}
+stringData: {{password: hunter2-never-printed}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: presync
+  namespace: {ns}
+  annotations: {{argocd.argoproj.io/hook: PreSync}}
+  finalizers: [example.com/hook-cleanup]
+spec:
+  suspend: true
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{{name: c, image: busybox}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: deny-egress, namespace: {ns}}}
+spec: {{podSelector: {{}}, policyTypes: [Egress]}}
+"#
+    ));
+    let live = json_of(&env.triage(&["inventory", "-n", &ns, "-o", "json"]));
+    let snapshot = env.triage(&["snapshot", "-n", &ns]);
+    assert_eq!(snapshot.status.code(), Some(0), "{}", stderr(&snapshot));
+    let text = stdout(&snapshot);
+    assert!(!text.contains("hunter2"), "secret data leaked into the snapshot");
+    assert!(!text.contains("do-not-copy"), "last-applied-configuration not redacted");
+    let path = env.dir.join(format!("{ns}.yaml"));
+    std::fs::write(&path, &text).unwrap();
+    let offline = json_of(&env.triage(&["inventory", "-n", &ns, "--snapshot", path.to_str().unwrap(), "-o", "json"]));
+    assert_eq!(comparable(live.clone()), comparable(offline));
+    let job = &live["jobs"][0];
+    assert_eq!(job["name"], "presync");
+    assert_eq!(job["suspended"], true);
+    assert_eq!(job["finalizers"][0], "example.com/hook-cleanup");
+    assert_eq!(live["networkPolicies"][0]["denyAllEgress"], true);
+    // Clean up the finalizer so the namespace can go away with the run.
+    env.kubectl_ok(&["patch", "job", "presync", "-n", &ns, "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#]);
+}
+
+#[test]
+fn stopped_apiserver_is_exit_3() {
+    let Some(env) = testenv("stopped_apiserver_is_exit_3") else { return };
+    // A second, short-lived control plane that we stop ourselves.
+    let dir = env.dir.with_extension("stopped");
+    let testenv_script = harness::root().join("scripts/testenv");
+    let up = std::process::Command::new(&testenv_script)
+        .args(["up", "--no-controller-manager", "--dir"])
+        .arg(&dir)
+        .args(["--owner-pid", &std::process::id().to_string()])
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    // Keep a copy of its kubeconfig: `down` removes the original with the certificates.
+    let kubeconfig = env.dir.join("kubeconfig-stopped");
+    std::fs::copy(dir.join("kubeconfig"), &kubeconfig).unwrap();
+    let before = triage_with(&kubeconfig, &["inventory", "-n", "default"]);
+    assert_eq!(before.status.code(), Some(0), "{}", stderr(&before));
+    let down = std::process::Command::new(&testenv_script).args(["down", "--purge", "--dir"]).arg(&dir).output().unwrap();
+    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    let after = triage_with(&kubeconfig, &["inventory", "-n", "default", "--request-timeout", "5s"]);
+    assert_eq!(after.status.code(), Some(3), "{}", stderr(&after));
+    assert!(stderr(&after).starts_with("error: cannot reach"), "{}", stderr(&after));
+    assert_eq!(stderr(&after).lines().count(), 1);
+}
