@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 
 use crate::kubectl_style::{age, container_state, pod_ready, pod_restarts, pod_status, rule_short};
@@ -122,9 +123,12 @@ pub struct NetworkPolicyRow {
     pub policy_types: Vec<String>,
     pub ingress_rules: usize,
     pub egress_rules: usize,
-    /// Egress is in the policy types and there is no egress rule: all outbound
-    /// traffic of the selected pods is denied, DNS included.
+    /// Egress is in the policy types and there is no egress rule: this policy on its
+    /// own denies all outbound traffic of the pods it selects, DNS included.
     pub deny_all_egress: bool,
+    /// Selected, not yet finished pods that no egress rule of any policy lets out at
+    /// all (policies add up: another policy's allow rules lift the deny-all).
+    pub pods_without_egress: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -333,8 +337,53 @@ pub fn build(
         })
         .collect();
 
-    let network_policies = in_namespace(&snapshot.network_policies, ns)
-        .into_iter()
+    let policies_in_ns = in_namespace(&snapshot.network_policies, ns);
+    let has_egress_type = |policy: &NetworkPolicy| {
+        let spec = policy.spec.as_ref();
+        match spec.and_then(|s| s.policy_types.as_ref()) {
+            Some(types) => types.iter().any(|t| t == "Egress"),
+            // NB: without policyTypes, Egress is implied only when egress rules exist.
+            None => spec
+                .and_then(|s| s.egress.as_ref())
+                .is_some_and(|e| !e.is_empty()),
+        }
+    };
+    let running_pods: Vec<&&Pod> = pods_in_ns
+        .iter()
+        .filter(|pod| {
+            let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+            !matches!(phase, Some("Succeeded" | "Failed"))
+        })
+        .collect();
+    // Pods isolated for egress with not a single egress rule among all policies
+    // selecting them.
+    let shut_in: Vec<&str> = running_pods
+        .iter()
+        .filter(|pod| {
+            let labels = pod.metadata.labels.as_ref();
+            let selecting: Vec<&&NetworkPolicy> = policies_in_ns
+                .iter()
+                .filter(|p| has_egress_type(p))
+                .filter(|p| {
+                    crate::selector::matches(
+                        p.spec.as_ref().and_then(|s| s.pod_selector.as_ref()),
+                        labels,
+                    )
+                })
+                .collect();
+            !selecting.is_empty()
+                && selecting.iter().all(|p| {
+                    p.spec
+                        .as_ref()
+                        .and_then(|s| s.egress.as_ref())
+                        .is_none_or(Vec::is_empty)
+                })
+        })
+        .map(|pod| pod.name())
+        .collect();
+
+    let network_policies = policies_in_ns
+        .iter()
         .map(|policy| {
             let spec = policy.spec.as_ref();
             let selector = spec.and_then(|s| s.pod_selector.as_ref());
@@ -352,13 +401,22 @@ pub fn build(
                     types
                 });
             let egress_rules = spec.and_then(|s| s.egress.as_ref()).map_or(0, Vec::len);
+            let selected: Vec<&&&Pod> = running_pods
+                .iter()
+                .filter(|pod| crate::selector::matches(selector, pod.metadata.labels.as_ref()))
+                .collect();
             NetworkPolicyRow {
+                pods_without_egress: if has_egress_type(policy) {
+                    selected
+                        .iter()
+                        .filter(|pod| shut_in.contains(&pod.name()))
+                        .count()
+                } else {
+                    0
+                },
                 name: policy.name().to_string(),
                 pod_selector: crate::selector::describe(selector),
-                selected_pods: pods_in_ns
-                    .iter()
-                    .filter(|pod| crate::selector::matches(selector, pod.metadata.labels.as_ref()))
-                    .count(),
+                selected_pods: selected.len(),
                 deny_all_egress: policy_types.iter().any(|t| t == "Egress") && egress_rules == 0,
                 policy_types,
                 ingress_rules: spec.and_then(|s| s.ingress.as_ref()).map_or(0, Vec::len),
@@ -670,5 +728,138 @@ impl Inventory {
             .filter(|(kind, count)| *count == 0 && !self.gaps.contains_key(kind.plural()))
             .map(|(kind, _)| kind.plural())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::parse::parse_snapshot;
+
+    fn inventory(yaml: &str) -> Inventory {
+        let snapshot = parse_snapshot(yaml.as_bytes(), "test").unwrap();
+        build(&snapshot, "ns", snapshot.captured_at, None)
+    }
+
+    const CLASS: &str = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: local-path, annotations: {storageclass.kubernetes.io/is-default-class: \"true\"}}\nprovisioner: rancher.io/local-path\nvolumeBindingMode: WaitForFirstConsumer\n";
+
+    #[test]
+    fn pvc_names_whether_its_class_exists() {
+        let inv = inventory(&format!(
+            "{CLASS}---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: a, namespace: ns}}\nspec: {{storageClassName: fast-ssd-tier, resources: {{requests: {{storage: 5Gi}}}}}}\nstatus: {{phase: Pending}}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: b, namespace: ns}}\nspec: {{storageClassName: local-path}}\nstatus: {{phase: Pending}}\n"
+        ));
+        let rows = &inv.persistent_volume_claims;
+        assert_eq!(
+            (rows[0].storage_class_exists, rows[0].capacity.as_deref()),
+            (Some(false), Some("5Gi"))
+        );
+        assert_eq!(rows[1].storage_class_exists, Some(true));
+        assert!(inv.storage_classes[0].default);
+    }
+
+    #[test]
+    fn quota_is_exhausted_when_used_reaches_hard_from_status() {
+        let inv = inventory(
+            "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q, namespace: ns}\nspec: {hard: {pods: \"100\"}}\nstatus:\n  hard: {pods: \"1\", requests.cpu: \"2\", requests.memory: 1Gi}\n  used: {pods: \"1\", requests.cpu: 500m, requests.memory: 1025Mi}\n",
+        );
+        let exhausted: Vec<(&str, bool)> = inv.resource_quotas[0]
+            .resources
+            .iter()
+            .map(|r| (r.resource.as_str(), r.exhausted))
+            .collect();
+        assert_eq!(
+            exhausted,
+            vec![
+                ("pods", true),
+                ("requests.cpu", false),
+                ("requests.memory", true)
+            ]
+        );
+    }
+
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: ns, labels: {app: web}}\nspec: {containers: [{name: c}]}\nstatus: {phase: Running}\n";
+    const DENY: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns}\nspec: {podSelector: {}, policyTypes: [Egress]}\n";
+
+    #[test]
+    fn deny_all_egress_counts_pods_no_policy_lets_out() {
+        let inv = inventory(&format!("{POD}---\n{DENY}"));
+        let deny = &inv.network_policies[0];
+        assert!(deny.deny_all_egress);
+        assert_eq!((deny.selected_pods, deny.pods_without_egress), (1, 1));
+    }
+
+    #[test]
+    fn an_allow_policy_lifts_the_deny_all() {
+        let allow = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-dns, namespace: ns}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Egress]\n  egress: [{ports: [{port: 53, protocol: UDP}]}]\n";
+        let inv = inventory(&format!("{POD}---\n{DENY}---\n{allow}"));
+        let deny = inv
+            .network_policies
+            .iter()
+            .find(|p| p.name == "deny")
+            .unwrap();
+        assert!(deny.deny_all_egress);
+        assert_eq!(deny.pods_without_egress, 0);
+    }
+
+    #[test]
+    fn role_binding_to_a_missing_role_and_unbound_roles() {
+        let inv = inventory(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: ns}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gone}\nsubjects: [{kind: ServiceAccount, name: runner, namespace: ns}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: v2, namespace: ns}\nrules: [{apiGroups: [batch], resources: [jobs], verbs: [create]}]\n",
+        );
+        assert!(!inv.role_bindings[0].role_exists);
+        assert_eq!(
+            inv.role_bindings[0].subjects,
+            vec!["ServiceAccount/ns/runner"]
+        );
+        assert!(inv.roles[0].bound_by.is_empty());
+        assert_eq!(inv.roles[0].rules, vec!["jobs.batch: create"]);
+    }
+
+    #[test]
+    fn jobs_show_hook_policy_finalizers_and_owners() {
+        let inv = inventory(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n  namespace: ns\n  annotations: {argocd.argoproj.io/hook: PreSync, argocd.argoproj.io/hook-delete-policy: HookSucceeded}\n  labels: {bleater.io/owner: platform-team}\n  finalizers: [bleater.io/hook-cleanup]\nspec: {suspend: true, template: {spec: {containers: []}}}\n",
+        );
+        let job = &inv.jobs[0];
+        assert!(job.suspended);
+        assert_eq!(job.hook.as_deref(), Some("PreSync"));
+        assert_eq!(job.hook_delete_policy.as_deref(), Some("HookSucceeded"));
+        assert_eq!(job.finalizers, vec!["bleater.io/hook-cleanup"]);
+        assert_eq!(job.owners, vec!["bleater.io/owner=platform-team"]);
+        assert_eq!(job.completions, "0/1");
+    }
+
+    #[test]
+    fn config_maps_show_keys_never_values() {
+        let inv = inventory(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ns}\ndata: {status: locked, password: hunter2}\n",
+        );
+        assert_eq!(inv.config_maps[0].keys, vec!["password", "status"]);
+        assert!(!serde_json::to_string(&inv).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn warning_events_newest_first_limited_and_aged_from_capture_time() {
+        let events: Vec<String> = (0..45)
+            .map(|i| format!(
+                "apiVersion: v1\nkind: Event\nmetadata: {{name: e{i:02}, namespace: ns}}\ninvolvedObject: {{kind: Pod, name: web}}\nreason: BackOff\ntype: {}\ncount: {i}\nlastTimestamp: \"2024-11-19T03:{i:02}:00Z\"\n",
+                if i == 44 { "Normal" } else { "Warning" }
+            ))
+            .collect();
+        let inv = inventory(&events.join("---\n"));
+        assert_eq!(inv.warning_events.len(), EVENT_LIMIT);
+        assert_eq!(inv.warning_events[0].count, 43);
+        assert_eq!(inv.warning_events[0].last_seen, "60s");
+        assert_eq!(inv.warning_events[0].object, "pod/web");
+    }
+
+    #[test]
+    fn objects_of_other_namespaces_stay_out() {
+        let inv = inventory(&format!(
+            "{POD}---\n{}",
+            POD.replace("namespace: ns", "namespace: other")
+        ));
+        assert_eq!(inv.pods.len(), 1);
+        assert!(inv.empty_kinds().contains(&"jobs"));
     }
 }

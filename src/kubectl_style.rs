@@ -219,31 +219,27 @@ pub fn container_state(container: &ContainerStatus) -> String {
     }
 }
 
-/// A role rule in one short line: `jobs.batch: get,list,watch`.
+/// A role rule in one short line: `jobs.batch: get,list,watch`. A rule spanning
+/// several API groups names them once instead of multiplying every resource:
+/// `pods,jobs [groups: core,batch]: get`.
 pub fn rule_short(rule: &PolicyRule) -> String {
     let groups = rule.api_groups.as_deref().unwrap_or_default();
-    let resources: Vec<String> = rule
-        .resources
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .flat_map(|resource| {
-            let groups: Vec<&str> = if groups.is_empty() {
-                vec![""]
-            } else {
-                groups.iter().map(String::as_str).collect()
-            };
-            groups.into_iter().map(move |group| {
-                if group.is_empty() {
-                    resource.clone()
-                } else {
-                    format!("{resource}.{group}")
-                }
-            })
-        })
-        .chain(rule.non_resource_urls.iter().flatten().cloned())
-        .collect();
-    let mut text = format!("{}: {}", resources.join(","), rule.verbs.join(","));
+    let mut names: Vec<String> = rule.resources.clone().unwrap_or_default();
+    if let [group] = groups
+        && !group.is_empty()
+    {
+        names = names.into_iter().map(|r| format!("{r}.{group}")).collect();
+    }
+    names.extend(rule.non_resource_urls.iter().flatten().cloned());
+    let mut text = names.join(",");
+    if groups.len() > 1 {
+        let spelled: Vec<&str> = groups
+            .iter()
+            .map(|g| if g.is_empty() { "core" } else { g.as_str() })
+            .collect();
+        text.push_str(&format!(" [groups: {}]", spelled.join(",")));
+    }
+    text.push_str(&format!(": {}", rule.verbs.join(",")));
     if let Some(names) = rule.resource_names.as_ref().filter(|n| !n.is_empty()) {
         text.push_str(&format!(" [{}]", names.join(",")));
     }
@@ -380,5 +376,10 @@ status:
         let core: PolicyRule =
             serde_saphyr::from_str("apiGroups: [\"\"]\nresources: [configmaps, pods]\nverbs: [patch]\nresourceNames: [lock]\n").unwrap();
         assert_eq!(rule_short(&core), "configmaps,pods: patch [lock]");
+        let multi: PolicyRule = serde_saphyr::from_str(
+            "apiGroups: [\"\", batch]\nresources: [pods, jobs]\nverbs: [get]\n",
+        )
+        .unwrap();
+        assert_eq!(rule_short(&multi), "pods,jobs [groups: core,batch]: get");
     }
 }

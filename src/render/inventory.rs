@@ -164,12 +164,17 @@ pub fn table(inventory: &Inventory, wide: bool) -> String {
             .map(|n| {
                 vec![
                     n.name.clone(),
-                    format!("{} ({} pods)", n.pod_selector, n.selected_pods),
+                    format!("{} ({} running pods)", n.pod_selector, n.selected_pods),
                     list_or_dash(&n.policy_types, ","),
                     n.ingress_rules.to_string(),
                     n.egress_rules.to_string(),
-                    if n.deny_all_egress {
-                        format!("{DENY_ALL} egress (DNS too)")
+                    if n.pods_without_egress > 0 {
+                        format!(
+                            "{DENY_ALL} egress for {} pods (DNS too)",
+                            n.pods_without_egress
+                        )
+                    } else if n.deny_all_egress {
+                        "deny-all, lifted by allow rules".to_string()
                     } else {
                         String::new()
                     },

@@ -34,7 +34,9 @@ pub fn testenv(test: &str) -> Option<&'static TestEnv> {
             if std::env::var("TRIAGE_E2E").as_deref() == Ok("require") {
                 panic!("TRIAGE_E2E=require but the test environment is unavailable: {why}");
             }
-            eprintln!("SKIPPED {test}: no test control plane ({why}); run `scripts/test` to build and start one");
+            eprintln!(
+                "SKIPPED {test}: no test control plane ({why}); run `scripts/test` to build and start one"
+            );
             None
         }
     }
@@ -51,10 +53,15 @@ fn start() -> Result<TestEnv, String> {
         .map_err(|err| format!("cannot run scripts/testenv: {err}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no output");
         return Err(format!("`scripts/testenv up` failed: {last}"));
     }
-    let env_text = std::fs::read_to_string(dir.join("env")).map_err(|err| format!("no env file: {err}"))?;
+    let env_text =
+        std::fs::read_to_string(dir.join("env")).map_err(|err| format!("no env file: {err}"))?;
     let vars: BTreeMap<String, String> = env_text
         .lines()
         .filter_map(|line| line.strip_prefix("export "))
@@ -109,7 +116,11 @@ impl TestEnv {
             .unwrap();
         std::io::Write::write_all(&mut child.stdin.take().unwrap(), yaml.as_bytes()).unwrap();
         let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "kubectl apply failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "kubectl apply failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     pub fn create_namespace(&self, prefix: &str) -> String {
@@ -135,7 +146,11 @@ impl TestEnv {
         for (from, to) in namespace_map {
             command.args(["--ns", &format!("{from}={to}")]);
         }
-        let output = command.arg(root().join("examples").join(fixture)).stdin(Stdio::null()).output().unwrap();
+        let output = command
+            .arg(root().join("examples").join(fixture))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         assert!(
             output.status.success(),
             "loading {fixture} failed: {}{}",
@@ -162,4 +177,61 @@ pub fn stdout(output: &Output) -> String {
 
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A background test-support process (reconciler oracle, world simulator), killed
+/// when the guard drops (also when the test panics).
+pub struct Background(std::process::Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl TestEnv {
+    /// Starts `testenv/<script>` with this environment's kubeconfig and `args`.
+    pub fn spawn_support(&self, script: &str, args: &[&str]) -> Background {
+        let log = std::fs::File::create(
+            self.dir
+                .join(format!("{script}-{}.log", self.unique_name("run"))),
+        )
+        .unwrap();
+        let child = Command::new("python3")
+            .arg(root().join("testenv").join(script))
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("python3 runs");
+        Background(child)
+    }
+
+    /// One key of a ConfigMap, `None` when the map or key is absent.
+    pub fn config_map_value(&self, namespace: &str, name: &str, key: &str) -> Option<String> {
+        let output = self.kubectl(&["get", "configmap", name, "-n", namespace, "-o", "json"]);
+        if !output.status.success() {
+            return None;
+        }
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+        json["data"][key].as_str().map(str::to_string)
+    }
+}
+
+/// Polls `check` every 500 ms until it returns `Some`, or `None` after `limit`.
+pub fn wait_for<T>(limit: std::time::Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(found) = check() {
+            return Some(found);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }

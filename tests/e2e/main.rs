@@ -34,39 +34,65 @@ fn comparable(mut inventory: Value) -> Value {
 
 #[test]
 fn unknown_namespace_is_exit_2() {
-    let Some(env) = testenv("unknown_namespace_is_exit_2") else { return };
+    let Some(env) = testenv("unknown_namespace_is_exit_2") else {
+        return;
+    };
     let output = env.triage(&["inventory", "-n", "no-such-namespace"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains("namespace `no-such-namespace` does not exist"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("namespace `no-such-namespace` does not exist"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(stderr(&output).lines().count(), 1);
 }
 
 #[test]
 fn rejected_credentials_are_exit_3() {
-    let Some(env) = testenv("rejected_credentials_are_exit_3") else { return };
+    let Some(env) = testenv("rejected_credentials_are_exit_3") else {
+        return;
+    };
     let text = std::fs::read_to_string(&env.kubeconfig).unwrap();
-    let token = env.vars.get("TRIAGE_TESTENV_ONCALL_TOKEN").expect("oncall token in env");
+    let token = env
+        .vars
+        .get("TRIAGE_TESTENV_ONCALL_TOKEN")
+        .expect("oncall token in env");
     let forged = text.replace(token.as_str(), "expired-or-forged-token");
     assert_ne!(forged, text, "the kubeconfig holds the oncall token");
     let path = env.dir.join("kubeconfig-bad-token");
     std::fs::write(&path, forged).unwrap();
-    let output = triage_with(&path, &["--context", "oncall", "inventory", "-n", "default"]);
+    let output = triage_with(
+        &path,
+        &["--context", "oncall", "inventory", "-n", "default"],
+    );
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(stderr(&output).contains("rejected the credentials"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("rejected the credentials"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn user_without_any_grant_is_exit_4() {
-    let Some(env) = testenv("user_without_any_grant_is_exit_4") else { return };
+    let Some(env) = testenv("user_without_any_grant_is_exit_4") else {
+        return;
+    };
     let ns = env.create_namespace("e2e-forbidden");
     let output = env.triage(&["--context", "oncall", "inventory", "-n", &ns]);
     assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
-    assert!(stderr(&output).contains(&format!("may not list anything in namespace `{ns}`")), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!("may not list anything in namespace `{ns}`")),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn one_forbidden_kind_still_shows_the_others() {
-    let Some(env) = testenv("one_forbidden_kind_still_shows_the_others") else { return };
+    let Some(env) = testenv("one_forbidden_kind_still_shows_the_others") else {
+        return;
+    };
     let ns = env.create_namespace("e2e-partial");
     // Everything triage reads except networkpolicies.
     env.kubectl_apply(&format!(
@@ -94,31 +120,59 @@ data: {{k: v}}
     let output = env.triage(&["--context", "oncall", "inventory", "-n", &ns]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("Not readable: networkpolicies (forbidden"), "{text}");
-    assert!(text.contains("Not readable: storageclasses (forbidden"), "{text}");
+    assert!(
+        text.contains("Not readable: networkpolicies (forbidden"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Not readable: storageclasses (forbidden"),
+        "{text}"
+    );
     assert!(text.contains("visible"), "{text}");
     let json = json_of(&env.triage(&["--context", "oncall", "inventory", "-n", &ns, "-o", "json"]));
     assert_eq!(json["gaps"]["networkpolicies"]["reason"], "forbidden");
-    assert!(json["configMaps"].as_array().unwrap().iter().any(|c| c["name"] == "visible"));
+    assert!(
+        json["configMaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "visible")
+    );
 }
 
 #[test]
 fn lists_are_paginated() {
-    let Some(env) = testenv("lists_are_paginated") else { return };
+    let Some(env) = testenv("lists_are_paginated") else {
+        return;
+    };
     let ns = env.create_namespace("e2e-pages");
     let items: Vec<String> = (0..520)
         .map(|i| format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"cm-{i:04}","namespace":"{ns}"}}}}"#))
         .collect();
-    env.kubectl_apply(&format!(r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#, items.join(",")));
+    env.kubectl_apply(&format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+        items.join(",")
+    ));
     let json = json_of(&env.triage(&["inventory", "-n", &ns, "-o", "json"]));
-    let names: Vec<&str> = json["configMaps"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+    let names: Vec<&str> = json["configMaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
     // 520 of ours plus kube-root-ca.crt from the root-ca publisher, when it runs.
-    assert!(names.iter().filter(|n| n.starts_with("cm-")).count() == 520, "got {}", names.len());
+    assert!(
+        names.iter().filter(|n| n.starts_with("cm-")).count() == 520,
+        "got {}",
+        names.len()
+    );
 }
 
 #[test]
 fn live_snapshot_reads_back_as_the_same_inventory() {
-    let Some(env) = testenv("live_snapshot_reads_back_as_the_same_inventory") else { return };
+    let Some(env) = testenv("live_snapshot_reads_back_as_the_same_inventory") else {
+        return;
+    };
     let ns = env.create_namespace("e2e-roundtrip");
     env.kubectl_apply(&format!(
         r#"
@@ -160,11 +214,25 @@ spec: {{podSelector: {{}}, policyTypes: [Egress]}}
     let snapshot = env.triage(&["snapshot", "-n", &ns]);
     assert_eq!(snapshot.status.code(), Some(0), "{}", stderr(&snapshot));
     let text = stdout(&snapshot);
-    assert!(!text.contains("hunter2"), "secret data leaked into the snapshot");
-    assert!(!text.contains("do-not-copy"), "last-applied-configuration not redacted");
+    assert!(
+        !text.contains("hunter2"),
+        "secret data leaked into the snapshot"
+    );
+    assert!(
+        !text.contains("do-not-copy"),
+        "last-applied-configuration not redacted"
+    );
     let path = env.dir.join(format!("{ns}.yaml"));
     std::fs::write(&path, &text).unwrap();
-    let offline = json_of(&env.triage(&["inventory", "-n", &ns, "--snapshot", path.to_str().unwrap(), "-o", "json"]));
+    let offline = json_of(&env.triage(&[
+        "inventory",
+        "-n",
+        &ns,
+        "--snapshot",
+        path.to_str().unwrap(),
+        "-o",
+        "json",
+    ]));
     assert_eq!(comparable(live.clone()), comparable(offline));
     let job = &live["jobs"][0];
     assert_eq!(job["name"], "presync");
@@ -172,12 +240,23 @@ spec: {{podSelector: {{}}, policyTypes: [Egress]}}
     assert_eq!(job["finalizers"][0], "example.com/hook-cleanup");
     assert_eq!(live["networkPolicies"][0]["denyAllEgress"], true);
     // Clean up the finalizer so the namespace can go away with the run.
-    env.kubectl_ok(&["patch", "job", "presync", "-n", &ns, "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#]);
+    env.kubectl_ok(&[
+        "patch",
+        "job",
+        "presync",
+        "-n",
+        &ns,
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+    ]);
 }
 
 #[test]
 fn stopped_apiserver_is_exit_3() {
-    let Some(env) = testenv("stopped_apiserver_is_exit_3") else { return };
+    let Some(env) = testenv("stopped_apiserver_is_exit_3") else {
+        return;
+    };
     // A second, short-lived control plane that we stop ourselves.
     let dir = env.dir.with_extension("stopped");
     let testenv_script = harness::root().join("scripts/testenv");
@@ -187,16 +266,194 @@ fn stopped_apiserver_is_exit_3() {
         .args(["--owner-pid", &std::process::id().to_string()])
         .output()
         .unwrap();
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     // Keep a copy of its kubeconfig: `down` removes the original with the certificates.
     let kubeconfig = env.dir.join("kubeconfig-stopped");
     std::fs::copy(dir.join("kubeconfig"), &kubeconfig).unwrap();
     let before = triage_with(&kubeconfig, &["inventory", "-n", "default"]);
     assert_eq!(before.status.code(), Some(0), "{}", stderr(&before));
-    let down = std::process::Command::new(&testenv_script).args(["down", "--purge", "--dir"]).arg(&dir).output().unwrap();
-    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
-    let after = triage_with(&kubeconfig, &["inventory", "-n", "default", "--request-timeout", "5s"]);
+    let down = std::process::Command::new(&testenv_script)
+        .args(["down", "--purge", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    let after = triage_with(
+        &kubeconfig,
+        &["inventory", "-n", "default", "--request-timeout", "5s"],
+    );
     assert_eq!(after.status.code(), Some(3), "{}", stderr(&after));
-    assert!(stderr(&after).starts_with("error: cannot reach"), "{}", stderr(&after));
+    assert!(
+        stderr(&after).starts_with("error: cannot reach"),
+        "{}",
+        stderr(&after)
+    );
     assert_eq!(stderr(&after).lines().count(), 1);
+}
+
+/// Loads the bleater incident into a fresh namespace pair; returns (namespace, system namespace).
+fn load_incident(env: &harness::TestEnv, fixture: &str) -> (String, String) {
+    let ns = env.unique_name("e2e-bleater");
+    let system = format!("{ns}-system");
+    env.load_scenario(fixture, &[("bleater", &ns), ("bleater-system", &system)]);
+    (ns, system)
+}
+
+#[test]
+fn live_inventory_of_the_loaded_incident_equals_the_fixture_offline() {
+    let Some(env) = testenv("live_inventory_of_the_loaded_incident_equals_the_fixture_offline")
+    else {
+        return;
+    };
+    let (ns, system) = load_incident(env, "bleater-incident.yaml");
+    let offline = json_of(
+        &env.triage(&[
+            "inventory",
+            "-n",
+            "bleater",
+            "--snapshot",
+            harness::root()
+                .join("examples/bleater-incident.yaml")
+                .to_str()
+                .unwrap(),
+            "-o",
+            "json",
+        ]),
+    );
+    let live = json_of(&env.triage(&["inventory", "-n", &ns, "-o", "json"]));
+    // Same objects, read back with the namespaces mapped back to the fixture's.
+    let live_text = serde_json::to_string(&live)
+        .unwrap()
+        .replace(&system, "bleater-system")
+        .replace(&ns, "bleater");
+    let mut live: Value = serde_json::from_str(&live_text).unwrap();
+    let mut offline = offline;
+    for inventory in [&mut live, &mut offline] {
+        normalize_cluster_assigned(inventory);
+    }
+    assert_eq!(comparable(live), comparable(offline));
+}
+
+/// Removes what the API server and its controllers assign on their own: cluster IPs,
+/// field managers, the root CA ConfigMap and default ServiceAccount every namespace gets.
+fn normalize_cluster_assigned(inventory: &mut Value) {
+    for service in inventory["services"].as_array_mut().into_iter().flatten() {
+        service.as_object_mut().unwrap().remove("clusterIp");
+    }
+    if let Some(maps) = inventory["configMaps"].as_array_mut() {
+        maps.retain(|m| m["name"] != "kube-root-ca.crt");
+        maps.iter_mut().for_each(|m| {
+            m.as_object_mut().unwrap().remove("managers");
+        });
+    }
+    if let Some(accounts) = inventory["serviceAccounts"].as_array_mut() {
+        accounts.retain(|a| a["name"] != "default");
+    }
+}
+
+#[test]
+fn reconciler_reverts_a_patched_status_within_15_seconds() {
+    let Some(env) = testenv("reconciler_reverts_a_patched_status_within_15_seconds") else {
+        return;
+    };
+    let (ns, system) = load_incident(env, "bleater-incident.yaml");
+    let _reconciler = env.spawn_support(
+        "reconciler.py",
+        &["--namespace", &ns, "--system-namespace", &system],
+    );
+    // First tick: the oracle computes Progressing (the lock gates every app).
+    let first = harness::wait_for(std::time::Duration::from_secs(30), || {
+        env.config_map_value(&system, "bleater-status", "gating")
+            .filter(|g| g.contains("auth-service=lock"))
+    });
+    assert!(first.is_some(), "the reconciler never wrote its status");
+    // The on-call engineer's cosmetic patch.
+    env.kubectl_ok(&[
+        "patch",
+        "configmap",
+        "bleater-status",
+        "-n",
+        &system,
+        "--type=merge",
+        "-p",
+        r#"{"data":{"auth-service":"Healthy"}}"#,
+    ]);
+    assert_eq!(
+        env.config_map_value(&system, "bleater-status", "auth-service")
+            .as_deref(),
+        Some("Healthy")
+    );
+    let started = std::time::Instant::now();
+    let reverted = harness::wait_for(std::time::Duration::from_secs(15), || {
+        env.config_map_value(&system, "bleater-status", "auth-service")
+            .filter(|v| v == "Progressing")
+    });
+    assert!(reverted.is_some(), "the patch survived 15 s");
+    eprintln!(
+        "patch reverted after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn world_simulator_keeps_the_init_container_crash_looping_while_faults_remain() {
+    let Some(env) =
+        testenv("world_simulator_keeps_the_init_container_crash_looping_while_faults_remain")
+    else {
+        return;
+    };
+    let (ns, _system) = load_incident(env, "bleater-incident.yaml");
+    let pod_restarts = || -> Option<i64> {
+        let json: Value = serde_json::from_str(&env.kubectl_ok(&[
+            "get",
+            "pods",
+            "-n",
+            &ns,
+            "-l",
+            "app.kubernetes.io/name=bleat-service",
+            "-o",
+            "json",
+        ]))
+        .ok()?;
+        json["items"][0]["status"]["initContainerStatuses"][0]["restartCount"].as_i64()
+    };
+    let before = pod_restarts().expect("the bleat-service pod has an init container status");
+    let world = std::process::Command::new("python3")
+        .arg(harness::root().join("testenv/world.py"))
+        .args([
+            "--kubeconfig",
+            env.kubeconfig.to_str().unwrap(),
+            "--namespace",
+            &ns,
+            "--once",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        world.status.success(),
+        "{}",
+        String::from_utf8_lossy(&world.stderr)
+    );
+    let after = pod_restarts().unwrap();
+    assert_eq!(
+        after,
+        before + 1,
+        "R1: still crash-looping while egress and schema are broken"
+    );
+    let live = json_of(&env.triage(&["inventory", "-n", &ns, "-o", "json"]));
+    let bleat = live["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"].as_str().unwrap().starts_with("bleat-service"))
+        .unwrap();
+    assert_eq!(bleat["status"], "Init:CrashLoopBackOff");
 }

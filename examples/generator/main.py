@@ -1,0 +1,28 @@
+"""Regenerates the fixtures in examples/ (deterministic: same input, same bytes).
+
+Run: python3 examples/generator/main.py   then   python3 examples/generator/check.py
+"""
+import os
+import sys
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import bleater
+from lib import dump_list as _dump
+import random
+
+
+def dump_list(items, path, header):
+    objs = [i for i in items if i["kind"] != "Event"]
+    evs = [i for i in items if i["kind"] == "Event"]
+    random.Random(path).shuffle(evs)  # events in no particular order, deterministically
+    _dump(objs + evs, path, header)
+
+OUT = os.path.dirname(HERE)
+HDR = "# {title}\n# Generated fixture (kubectl get -o yaml style List). See docs/fixtures.md.\n"
+w = bleater.build(False)
+dump_list(w.items, f"{OUT}/bleater-incident.yaml", HDR.format(title="bleater namespace during the incident; capture time 2024-11-19T03:41:30Z"))
+w = bleater.build(True)
+dump_list(w.items, f"{OUT}/bleater-healthy.yaml", HDR.format(title="bleater namespace after the repairs; capture time 2024-11-19T05:10:00Z"))
+import shop
+w = shop.build()
+dump_list(w.items, f"{OUT}/shop-incident.yaml", HDR.format(title="shop namespace during a release incident; capture time 2025-03-02T10:15:00Z"))
