@@ -24,6 +24,8 @@ use crate::cli::GlobalArgs;
 use crate::error::TriageError;
 use crate::snapshot::{Gap, Kind, RawObject, Snapshot};
 
+pub mod write;
+
 /// Sent on every request so audit logs can attribute triage's actions.
 pub const USER_AGENT_VALUE: &str = concat!("triage/", env!("CARGO_PKG_VERSION"));
 
@@ -177,6 +179,13 @@ pub fn classify(error: &kube::Error, server: &str, what: &str) -> TriageError {
                     .to_string(),
             ),
         ),
+        kube::Error::Api(status)
+            if status.code == 409 || (status.code == 422 && status.message.contains("test")) =>
+        {
+            TriageError::Conflict {
+                message: format!("conflict while {what}: {}", status.message),
+            }
+        }
         kube::Error::Api(status) => TriageError::input(
             format!(
                 "the API server refused {what}: {} ({})",
@@ -209,7 +218,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn api_resource(kind: Kind) -> ApiResource {
+pub(crate) fn api_resource(kind: Kind) -> ApiResource {
     match kind {
         Kind::Pod => ApiResource::erase::<Pod>(&()),
         Kind::Job => ApiResource::erase::<Job>(&()),

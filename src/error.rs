@@ -50,6 +50,10 @@ pub enum TriageError {
         message: String,
         hint: Option<String>,
     },
+    /// Someone else changed the object between triage's read and its write (a 409
+    /// precondition failure or a failed JSON-patch `test`): nothing was overwritten.
+    #[error("{message}")]
+    Conflict { message: String },
     /// RBAC said no.
     #[error("{message}")]
     Forbidden {
@@ -90,7 +94,10 @@ impl TriageError {
     /// The documented exit code of this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Usage { .. } | Self::Input { .. } | Self::UnknownNamespace { .. } => exit::USAGE,
+            Self::Usage { .. }
+            | Self::Input { .. }
+            | Self::UnknownNamespace { .. }
+            | Self::Conflict { .. } => exit::USAGE,
             Self::Unreachable { .. } => exit::UNREACHABLE,
             Self::Forbidden { .. } => exit::FORBIDDEN,
         }
@@ -103,6 +110,9 @@ impl TriageError {
             | Self::UnknownNamespace { hint, .. }
             | Self::Unreachable { hint, .. }
             | Self::Forbidden { hint, .. } => hint.as_deref(),
+            Self::Conflict { .. } => {
+                Some("the object changed while triage worked on it: run again to re-plan")
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! red. The pure core (snapshot -> inventory/signals -> plan) never sees a client, a
 //! terminal or the clock; `cluster` is the only module that talks to an API server.
 
+pub mod backup;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

@@ -29,3 +29,13 @@ pub fn class_names_default_first(classes: &[StorageClass]) -> Vec<String> {
         .filter_map(|c| c.metadata.name.clone())
         .collect()
 }
+
+/// Annotations that tie a claim to a node or a provisioner's earlier attempt; a
+/// recreated claim must not carry them, or it would wait for the old binding.
+pub const BINDING_ANNOTATIONS: [&str; 5] = [
+    "pv.kubernetes.io/bind-completed",
+    "pv.kubernetes.io/bound-by-controller",
+    "volume.kubernetes.io/selected-node",
+    "volume.kubernetes.io/storage-provisioner",
+    "volume.beta.kubernetes.io/storage-provisioner",
+];

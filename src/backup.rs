@@ -1,0 +1,283 @@
+//! Backups and the audit log of a repair run: every object is saved whole (uid and
+//! resourceVersion included) before triage deletes or overwrites it, in a run
+//! directory only the user can read, next to a JSON-lines audit log of every
+//! mutation. `restorable` turns a backup back into a manifest the API server accepts.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::TriageError;
+
+/// Where run directories live: `$TRIAGE_STATE_DIR`, else `$XDG_STATE_HOME/triage/runs`,
+/// else `~/.local/state/triage/runs`.
+pub fn runs_root() -> Result<PathBuf, TriageError> {
+    if let Some(dir) = std::env::var_os("TRIAGE_STATE_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))
+        .ok_or_else(|| {
+            TriageError::usage(
+                "cannot find a place for backups: neither XDG_STATE_HOME nor HOME is set",
+                Some("set TRIAGE_STATE_DIR to a private directory".to_string()),
+            )
+        })?;
+    Ok(base.join("triage").join("runs"))
+}
+
+/// One repair run's directory: backups, the audit log, the restore command.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub id: String,
+    pub path: PathBuf,
+    saved: usize,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry<'a> {
+    pub time: Timestamp,
+    pub run_id: &'a str,
+    pub context: &'a str,
+    pub user: &'a str,
+    pub verb: &'a str,
+    pub kind: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub resource_version_before: Option<&'a str>,
+    pub resource_version_after: Option<&'a str>,
+    pub step: &'a str,
+}
+
+impl RunDir {
+    /// Creates `<root>/<time>-<namespace>` with mode 0700.
+    pub fn create(root: &Path, namespace: &str, now: Timestamp) -> Result<Self, TriageError> {
+        let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
+        let id = format!("{stamp}-{namespace}");
+        let path = root.join(&id);
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&path)
+            .map_err(|e| io_error(&path, e))?;
+        Ok(Self { id, path, saved: 0 })
+    }
+
+    /// Saves the whole object as YAML (mode 0600) and returns the file's path.
+    pub fn save(&mut self, object: &Value) -> Result<PathBuf, TriageError> {
+        self.saved += 1;
+        let kind = object["kind"].as_str().unwrap_or("object").to_lowercase();
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("unnamed");
+        let path = self
+            .path
+            .join(format!("{:03}-{kind}-{name}.yaml", self.saved));
+        let text = serde_saphyr::to_string(object).map_err(|e| {
+            TriageError::input(
+                format!("cannot serialize the backup of `{name}`: {e}"),
+                None,
+            )
+        })?;
+        write_private(&path, text.as_bytes(), false)?;
+        Ok(path)
+    }
+
+    /// Appends one line to `audit.jsonl` (mode 0600).
+    pub fn audit(&self, entry: &AuditEntry) -> Result<(), TriageError> {
+        let mut line = serde_json::to_string(entry).unwrap_or_default();
+        line.push('\n');
+        write_private(&self.path.join("audit.jsonl"), line.as_bytes(), true)
+    }
+
+    /// The command that puts every saved object back.
+    pub fn restore_command(&self) -> String {
+        format!("triage restore {}", self.path.display())
+    }
+}
+
+fn io_error(path: &Path, error: std::io::Error) -> TriageError {
+    TriageError::input(
+        format!("cannot write `{}`: {error}", path.display()),
+        Some("set TRIAGE_STATE_DIR to a writable private directory".to_string()),
+    )
+}
+
+fn write_private(path: &Path, bytes: &[u8], append: bool) -> Result<(), TriageError> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io_error(path, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| io_error(path, e))
+}
+
+/// The backups of a run directory, in the order they were saved.
+pub fn read_run(dir: &Path) -> Result<Vec<(PathBuf, Value)>, TriageError> {
+    let entries = fs::read_dir(dir).map_err(|e| {
+        TriageError::input(
+            format!("cannot read run directory `{}`: {e}", dir.display()),
+            Some("pass the directory printed by `triage repair`".to_string()),
+        )
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
+            let value: Value = serde_saphyr::from_str(&text).map_err(|e| {
+                TriageError::input(
+                    format!("backup `{}` is not valid YAML: {e}", path.display()),
+                    None,
+                )
+            })?;
+            Ok((path, value))
+        })
+        .collect()
+}
+
+/// A backup made fit to create again (Velero-style): the fields the server owns are
+/// dropped (uid, resourceVersion, creationTimestamp, generation, managedFields,
+/// deletion marks, status), and for a claim, the binding to its old volume.
+pub fn restorable(mut object: Value) -> Value {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "generation",
+            "managedFields",
+            "selfLink",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
+            meta.remove(field);
+        }
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
+    if object["kind"] == "PersistentVolumeClaim" {
+        if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.remove("volumeName");
+        }
+        if let Some(annotations) = object
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+        {
+            annotations
+                .retain(|key, _| !crate::storage::BINDING_ANNOTATIONS.contains(&key.as_str()));
+        }
+    }
+    object
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn temp_root(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("triage-backup-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn backups_are_private_and_complete() {
+        let root = temp_root("private");
+        let mut run =
+            RunDir::create(&root, "bleater", "2024-11-19T03:41:30Z".parse().unwrap()).unwrap();
+        assert_eq!(run.id, "20241119T034130Z-bleater");
+        let object = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "lock", "uid": "u-1", "resourceVersion": "42"}, "data": {"status": "locked"}});
+        let path = run.save(&object).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(&run.path).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let read = read_run(&run.path).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(
+            read[0].1, object,
+            "uid and resourceVersion are kept in the backup"
+        );
+        assert!(run.restore_command().starts_with("triage restore "));
+    }
+
+    #[test]
+    fn audit_log_appends_json_lines() {
+        let root = temp_root("audit");
+        let run = RunDir::create(&root, "ns", Timestamp::UNIX_EPOCH).unwrap();
+        for verb in ["patch", "delete"] {
+            run.audit(&AuditEntry {
+                time: Timestamp::UNIX_EPOCH,
+                run_id: &run.id,
+                context: "admin",
+                user: "admin",
+                verb,
+                kind: "ConfigMap",
+                namespace: "ns",
+                name: "lock",
+                resource_version_before: Some("1"),
+                resource_version_after: None,
+                step: "lock",
+            })
+            .unwrap();
+        }
+        let text = fs::read_to_string(run.path.join("audit.jsonl")).unwrap();
+        let verbs: Vec<String> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["verb"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(verbs, vec!["patch", "delete"]);
+    }
+
+    #[test]
+    fn restorable_strips_server_fields_and_claim_binding() {
+        let pvc = serde_json::json!({
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data", "uid": "u", "resourceVersion": "9", "creationTimestamp": "2024-01-01T00:00:00Z",
+                         "labels": {"app": "db"}, "annotations": {"pv.kubernetes.io/bind-completed": "yes", "team": "x"}},
+            "spec": {"volumeName": "pv-1", "storageClassName": "local-path"},
+            "status": {"phase": "Bound"}
+        });
+        let clean = restorable(pvc);
+        assert_eq!(
+            clean["metadata"],
+            serde_json::json!({"name": "data", "labels": {"app": "db"}, "annotations": {"team": "x"}})
+        );
+        assert_eq!(
+            clean["spec"],
+            serde_json::json!({"storageClassName": "local-path"})
+        );
+        assert!(clean.get("status").is_none());
+    }
+}
