@@ -89,6 +89,26 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The scope for a fault that holds back `apps_found`: only the apps this context
+    /// knows; an object of no known app holds back the whole namespace.
+    pub fn scope(&self, apps_found: Vec<String>) -> Scope {
+        let known = self.apps();
+        Scope::from_apps(
+            apps_found
+                .into_iter()
+                .filter(|a| known.contains(a))
+                .collect(),
+        )
+    }
+
+    /// Warning events about `kind`/`name`, oldest first.
+    pub fn warnings_for(&self, kind: Kind, name: &str) -> Vec<&'a Event> {
+        self.events_for(kind, name)
+            .into_iter()
+            .filter(|e| e.type_.as_deref() == Some("Warning"))
+            .collect()
+    }
+
     /// Labels that mark objects another owner manages (profile), for markers::ownership.
     pub fn owner_labels(&self) -> &'a [String] {
         self.profile.map_or(&[], |p| p.owner_labels.as_slice())

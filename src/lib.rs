@@ -2,6 +2,7 @@
 //! red. The pure core (snapshot -> inventory/signals -> plan) never sees a client, a
 //! terminal or the clock; `cluster` is the only module that talks to an API server.
 
+pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
@@ -11,6 +12,7 @@ pub mod inventory;
 pub mod kubectl_style;
 pub mod markers;
 pub mod netpol;
+pub mod plan;
 pub mod profile;
 pub mod quantity;
 pub mod rbac;

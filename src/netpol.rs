@@ -24,6 +24,8 @@ pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 pub struct Target {
     /// What to call it in evidence (`DNS kube-system UDP/53`).
     pub label: String,
+    /// The Service in front of it, when there is one.
+    pub service: String,
     pub namespace: String,
     pub namespace_labels: BTreeMap<String, String>,
     pub pod_labels: BTreeMap<String, String>,
@@ -41,6 +43,7 @@ impl Target {
     pub fn dns(protocol: &str, namespace_labels: BTreeMap<String, String>) -> Self {
         Target {
             label: format!("DNS kube-system {protocol}/53"),
+            service: "kube-dns".to_string(),
             namespace: "kube-system".to_string(),
             namespace_labels,
             pod_labels: BTreeMap::from([("k8s-app".to_string(), "kube-dns".to_string())]),
@@ -314,6 +317,7 @@ mod tests {
     fn db(port_names: Option<Vec<(String, i32, String)>>) -> Target {
         Target {
             label: "db".into(),
+            service: "db".into(),
             namespace: "shop".into(),
             namespace_labels: labels(&[(NAMESPACE_NAME_LABEL, "shop")]),
             pod_labels: labels(&[("app", "db")]),

@@ -33,6 +33,31 @@ pub const STATUS_INPUTS: [&str; 8] = [
     "init-container",
 ];
 
+/// ConfigMaps other signals read as inputs (the lock, the schema declaration, the
+/// migration script): a controller may write them too, but they are what a repair
+/// patches, not outputs.
+fn is_input(context: &Context, cm: &ConfigMap) -> bool {
+    if cm.namespace() != context.namespace {
+        return false;
+    }
+    let name = cm.name();
+    match context.profile {
+        Some(profile) => {
+            profile.lock.as_ref().is_some_and(|l| l.config_map == name)
+                || profile
+                    .schema
+                    .as_ref()
+                    .is_some_and(|s| s.config_map == name)
+                || profile
+                    .migration
+                    .as_ref()
+                    .and_then(|m| m.script_config_map.as_deref())
+                    .is_some_and(|n| n == name)
+        }
+        None => name.contains("lock") || name.contains("schema") || name.contains("migration"),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Output {
@@ -90,7 +115,7 @@ impl Signal for DerivedState {
             if let Some(by) = managed_by {
                 writers.push(format!("{MANAGED_BY}={by}"));
             }
-            if writers.is_empty() && !is_status(cm) {
+            if (writers.is_empty() && !is_status(cm)) || is_input(context, cm) {
                 continue;
             }
             let object = ObjectRef::of(Kind::ConfigMap, cm);

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
-use crate::finding::{Context, Evidence, Finding, ObjectRef, Scope, Status};
+use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::netpol::{self, NAMESPACE_NAME_LABEL, Target, Verdict};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
@@ -65,9 +65,14 @@ impl Signal for Egress {
             let is_database_pod = database.as_ref().is_some_and(|(_, target)| {
                 labels.is_some_and(|l| target.pod_labels.iter().all(|(k, v)| l.get(k) == Some(v)))
             });
+            // Without a profile, only pods that name the database Service need it.
+            let needs_database = context.profile.is_some()
+                || database
+                    .as_ref()
+                    .is_some_and(|(_, target)| mentions(pod, &target.service));
             let db_answer = database
                 .as_ref()
-                .filter(|_| !is_database_pod)
+                .filter(|_| !is_database_pod && needs_database)
                 .map(|(_, target)| netpol::egress(&policies, labels, target));
             let verdict = PodVerdict {
                 dns: dns_answer.verdict,
@@ -153,7 +158,7 @@ impl Signal for Egress {
             .filter_map(|p| context.app_of(&p.metadata))
             .collect();
         finding.status = Status::Fail;
-        finding.scope = Scope::from_apps(apps);
+        finding.scope = context.scope(apps);
         finding.summary = format!(
             "{} pod(s) may not reach {}: NetworkPolicy {}",
             failing_pods.len(),
@@ -165,7 +170,10 @@ impl Signal for Egress {
                 .join(", ")
         );
         let mut allow = vec!["kube-system UDP+TCP/53 (DNS)".to_string()];
-        if let Some((label, target)) = &database {
+        let database_denied = failing_pods
+            .iter()
+            .any(|p| verdicts[p.name()].database == Some(Verdict::Denied));
+        if let Some((label, target)) = database.as_ref().filter(|_| database_denied) {
             allow.push(format!(
                 "pods {} TCP/{} ({label})",
                 target
@@ -192,6 +200,24 @@ impl Signal for Egress {
         }
         finding
     }
+}
+
+/// Whether any container of `pod` names `service` in its command, args or env.
+fn mentions(pod: &Pod, service: &str) -> bool {
+    let Some(spec) = pod.spec.as_ref() else {
+        return false;
+    };
+    spec.containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .any(|c| {
+            c.command
+                .iter()
+                .flatten()
+                .chain(c.args.iter().flatten())
+                .chain(c.env.iter().flatten().filter_map(|e| e.value.as_ref()))
+                .any(|text| text.contains(service))
+        })
 }
 
 /// A namespace's labels: the automatic name label, plus any the snapshot holds.
@@ -278,6 +304,7 @@ fn database_target(context: &Context) -> Option<(String, Target)> {
         label.clone(),
         Target {
             label,
+            service: service.name().to_string(),
             namespace: context.namespace.to_string(),
             namespace_labels: namespace_labels(context, context.namespace),
             pod_labels: selector,
@@ -291,12 +318,13 @@ fn database_target(context: &Context) -> Option<(String, Target)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Scope;
     use crate::signals::test_support::evaluate;
 
     const PODS: &str = r#"apiVersion: v1
 kind: Pod
 metadata: {name: orders-1, namespace: shop, labels: {app: orders}}
-spec: {containers: [{name: app, image: x}]}
+spec: {containers: [{name: app, image: x, env: [{name: DB_HOST, value: orders-db}]}]}
 ---
 apiVersion: v1
 kind: Pod

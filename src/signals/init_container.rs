@@ -8,7 +8,7 @@
 use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod};
 use serde::Serialize;
 
-use crate::finding::{Context, Evidence, Finding, ObjectRef, Scope, Status};
+use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind};
 
@@ -81,7 +81,7 @@ impl Signal for InitContainer {
             return finding;
         }
         finding.status = Status::Fail;
-        finding.scope = Scope::from_apps(apps);
+        finding.scope = context.scope(apps);
         finding.summary = failing
             .iter()
             .map(|f| {
@@ -160,7 +160,7 @@ impl InitContainer {
                     .unwrap_or_else(|| "no reason".to_string()),
             ));
         }
-        let events = context.events_for(Kind::Pod, pod.name());
+        let events = context.warnings_for(Kind::Pod, pod.name());
         let mut texts: Vec<String> = last.and_then(|l| l.message.clone()).into_iter().collect();
         texts.extend(events.iter().filter_map(|e| e.message.clone()));
         for event in &events {
@@ -280,6 +280,7 @@ fn step_after_pg_isready(command: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Scope;
     use crate::signals::test_support::evaluate;
 
     fn pod(init_status: &str, message: &str) -> String {

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::finding::{Context, Evidence, Finding, ObjectRef, Scope, Status};
+use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::markers;
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
@@ -131,7 +131,7 @@ impl Signal for OrphanHook {
             |e| matches!(e, Evidence::Field { note: Some(n), .. } if n.starts_with("managed")),
         );
         finding.status = Status::Fail;
-        finding.scope = Scope::from_apps(apps);
+        finding.scope = context.scope(apps);
         let names = orphans
             .iter()
             .map(|n| format!("`{n}`"))
@@ -160,6 +160,7 @@ impl Signal for OrphanHook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Scope;
     use crate::signals::test_support::evaluate;
 
     const ORPHAN: &str = r#"apiVersion: batch/v1
@@ -205,7 +206,8 @@ status: {active: 1}
         assert_eq!(finding.status, Status::Fail);
         assert_eq!(finding.objects.len(), 1);
         assert_eq!(finding.objects[0].name, "auth-presync-migrate-legacy");
-        assert_eq!(finding.scope, Scope::Apps(vec!["auth-service".into()]));
+        // No auth-service pod in the snapshot: no known app, so the whole namespace.
+        assert_eq!(finding.scope, Scope::Namespace);
         assert_eq!(
             finding.details["protected"][0]["name"],
             "fanout-presync-validate"

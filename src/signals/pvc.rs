@@ -3,7 +3,7 @@
 //! Pending claim on an existing `WaitForFirstConsumer` class is healthy: it binds when
 //! a pod uses it (https://kubernetes.io/docs/concepts/storage/storage-classes/#volume-binding-mode).
 
-use crate::finding::{Context, Evidence, Finding, ObjectRef, Scope, Status};
+use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 use crate::storage::{class_names_default_first, is_default_class};
@@ -125,7 +125,7 @@ impl Signal for Pvc {
             finding
                 .evidence
                 .push(Evidence::field(&object, "status.phase", "Pending"));
-            for event in context.events_for(Kind::PersistentVolumeClaim, claim.name()) {
+            for event in context.warnings_for(Kind::PersistentVolumeClaim, claim.name()) {
                 finding.evidence.push(Evidence::event(event));
             }
             apps.extend(context.app_of(&claim.metadata));
@@ -156,7 +156,7 @@ impl Signal for Pvc {
         }
         let suggested = classes.first().cloned();
         finding.status = Status::Fail;
-        finding.scope = Scope::from_apps(apps);
+        finding.scope = context.scope(apps);
         finding.summary = broken
             .iter()
             .map(|(claim, class)| {
@@ -208,6 +208,7 @@ fn or_none(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Scope;
     use crate::signals::test_support::evaluate;
 
     const CLASS: &str = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: local-path\n  annotations: {storageclass.kubernetes.io/is-default-class: \"true\"}\nprovisioner: rancher.io/local-path\nvolumeBindingMode: WaitForFirstConsumer\n";
@@ -229,7 +230,8 @@ mod tests {
         assert!(finding.summary.contains("missing StorageClass `fast-ssd`"));
         assert!(finding.summary.contains("local-path (default)"));
         assert_eq!(finding.details["suggestedClass"], "local-path");
-        assert_eq!(finding.scope, Scope::Apps(vec!["web".into()]));
+        // No pod of app `web` is in the snapshot: the claim holds back the namespace.
+        assert_eq!(finding.scope, Scope::Namespace);
         assert!(
             finding
                 .evidence

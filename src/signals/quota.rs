@@ -147,9 +147,7 @@ impl Signal for Quota {
             }
             if failing_here {
                 finding.add_object(object);
-                finding
-                    .evidence
-                    .extend(events.iter().map(|e| Evidence::event(e)));
+                finding.evidence.extend(collapse(&events));
                 proposals.extend(quota_proposals);
             }
         }
@@ -183,6 +181,46 @@ impl Signal for Quota {
         finding.detail("repairPods", repair_pods);
         finding
     }
+}
+
+/// One evidence per involved object: counts summed, the newest message kept (a
+/// ReplicaSet retrying for hours leaves dozens of near-identical events).
+fn collapse(events: &[&k8s_openapi::api::core::v1::Event]) -> Vec<Evidence> {
+    let mut by_object: BTreeMap<(String, String), (i32, &k8s_openapi::api::core::v1::Event)> =
+        BTreeMap::new();
+    for event in events {
+        let key = (
+            event.involved_object.kind.clone().unwrap_or_default(),
+            event.involved_object.name.clone().unwrap_or_default(),
+        );
+        let count = event.count.unwrap_or(1);
+        by_object
+            .entry(key)
+            .and_modify(|(total, newest)| {
+                *total += count;
+                if crate::inventory::event_time(event) >= crate::inventory::event_time(newest) {
+                    *newest = event;
+                }
+            })
+            .or_insert((count, event));
+    }
+    by_object
+        .into_values()
+        .map(|(total, newest)| match Evidence::event(newest) {
+            Evidence::Event {
+                object,
+                reason,
+                message,
+                ..
+            } => Evidence::Event {
+                object,
+                reason,
+                message,
+                count: total,
+            },
+            other => other,
+        })
+        .collect()
 }
 
 /// What `exceeded quota` events asked for, per resource: the largest request per
