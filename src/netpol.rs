@@ -356,9 +356,9 @@ mod tests {
         let deny = policy(&format!(
             "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n"
         ));
-        let dns = policy(&format!(
-            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: dns, namespace: shop}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: kube-system}}}}\n      podSelector: {{matchLabels: {{k8s-app: kube-dns}}}}\n    ports: [{{protocol: UDP, port: 53}}, {{protocol: TCP, port: dns-tcp}}]\n"
-        ));
+        let dns = policy(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: dns, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n      podSelector: {matchLabels: {k8s-app: kube-dns}}\n    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: dns-tcp}]\n",
+        );
         let udp = egress(&[&deny, &dns], None, &Target::dns("UDP", kube_system()));
         assert_eq!(udp.verdict, Verdict::Allowed);
         assert_eq!(udp.allowed_by.as_deref(), Some("dns#0"));
