@@ -35,6 +35,8 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand inventory 'Show everything in the namespace that matters during an incident'
+            cand check 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
+            cand plan 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
             cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -42,6 +44,46 @@ set edit:completion:arg-completer[triage] = {|@words|
         &'triage;inventory'= {
             cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster'
             cand --now 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]'
+            cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --context 'Kubeconfig context to use [default: current-context]'
+            cand --kubeconfig 'Path to the kubeconfig file'
+            cand --as 'User to impersonate for the operation'
+            cand --as-group 'Group to impersonate (repeat for several)'
+            cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
+            cand -v 'More log detail on stderr (-v, -vv)'
+            cand --verbose 'More log detail on stderr (-v, -vv)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'triage;check'= {
+            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster'
+            cand --now 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]'
+            cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
+            cand --only 'Run only these signals (comma separated ids)'
+            cand --skip 'Skip these signals (comma separated ids)'
+            cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --context 'Kubeconfig context to use [default: current-context]'
+            cand --kubeconfig 'Path to the kubeconfig file'
+            cand --as 'User to impersonate for the operation'
+            cand --as-group 'Group to impersonate (repeat for several)'
+            cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
+            cand -v 'More log detail on stderr (-v, -vv)'
+            cand --verbose 'More log detail on stderr (-v, -vv)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'triage;plan'= {
+            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster'
+            cand --now 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]'
+            cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --context 'Kubeconfig context to use [default: current-context]'
@@ -91,11 +133,17 @@ set edit:completion:arg-completer[triage] = {|@words|
         }
         &'triage;help'= {
             cand inventory 'Show everything in the namespace that matters during an incident'
+            cand check 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
+            cand plan 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
             cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'triage;help;inventory'= {
+        }
+        &'triage;help;check'= {
+        }
+        &'triage;help;plan'= {
         }
         &'triage;help;snapshot'= {
         }

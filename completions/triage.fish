@@ -41,6 +41,8 @@ complete -c triage -n "__fish_triage_needs_command" -s v -l verbose -d 'More log
 complete -c triage -n "__fish_triage_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c triage -n "__fish_triage_needs_command" -s V -l version -d 'Print version'
 complete -c triage -n "__fish_triage_needs_command" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
+complete -c triage -n "__fish_triage_needs_command" -f -a "check" -d 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
+complete -c triage -n "__fish_triage_needs_command" -f -a "plan" -d 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
 complete -c triage -n "__fish_triage_needs_command" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
 complete -c triage -n "__fish_triage_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c triage -n "__fish_triage_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -61,6 +63,44 @@ dot\t'Graphviz dot (plan only)'"
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand inventory" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand inventory" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_using_subcommand check" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
+complete -c triage -n "__fish_triage_using_subcommand check" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand check" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
+complete -c triage -n "__fish_triage_using_subcommand check" -l only -d 'Run only these signals (comma separated ids)' -r
+complete -c triage -n "__fish_triage_using_subcommand check" -l skip -d 'Skip these signals (comma separated ids)' -r
+complete -c triage -n "__fish_triage_using_subcommand check" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand check" -l context -d 'Kubeconfig context to use [default: current-context]' -r
+complete -c triage -n "__fish_triage_using_subcommand check" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
+complete -c triage -n "__fish_triage_using_subcommand check" -l as -d 'User to impersonate for the operation' -r
+complete -c triage -n "__fish_triage_using_subcommand check" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c triage -n "__fish_triage_using_subcommand check" -l request-timeout -d 'How long to wait for the server: `30s`, `2m`, `0` for no limit' -r
+complete -c triage -n "__fish_triage_using_subcommand check" -s o -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+wide\t'Tables with extra columns'
+json\t'JSON with a versioned, documented shape'
+yaml\t'YAML with the same shape as JSON'
+mermaid\t'Mermaid flowchart (plan only)'
+dot\t'Graphviz dot (plan only)'"
+complete -c triage -n "__fish_triage_using_subcommand check" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
+complete -c triage -n "__fish_triage_using_subcommand check" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
+complete -c triage -n "__fish_triage_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_using_subcommand plan" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
+complete -c triage -n "__fish_triage_using_subcommand plan" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand plan" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
+complete -c triage -n "__fish_triage_using_subcommand plan" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand plan" -l context -d 'Kubeconfig context to use [default: current-context]' -r
+complete -c triage -n "__fish_triage_using_subcommand plan" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
+complete -c triage -n "__fish_triage_using_subcommand plan" -l as -d 'User to impersonate for the operation' -r
+complete -c triage -n "__fish_triage_using_subcommand plan" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c triage -n "__fish_triage_using_subcommand plan" -l request-timeout -d 'How long to wait for the server: `30s`, `2m`, `0` for no limit' -r
+complete -c triage -n "__fish_triage_using_subcommand plan" -s o -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+wide\t'Tables with extra columns'
+json\t'JSON with a versioned, documented shape'
+yaml\t'YAML with the same shape as JSON'
+mermaid\t'Mermaid flowchart (plan only)'
+dot\t'Graphviz dot (plan only)'"
+complete -c triage -n "__fish_triage_using_subcommand plan" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
+complete -c triage -n "__fish_triage_using_subcommand plan" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
+complete -c triage -n "__fish_triage_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -l context -d 'Kubeconfig context to use [default: current-context]' -r
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
@@ -91,7 +131,9 @@ dot\t'Graphviz dot (plan only)'"
 complete -c triage -n "__fish_triage_using_subcommand completions" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory snapshot completions help" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory snapshot completions help" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory snapshot completions help" -f -a "completions" -d 'Print shell completions'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory snapshot completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "check" -d 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "plan" -d 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "completions" -d 'Print shell completions'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -82,12 +82,48 @@ pub struct SourceArgs {
     pub now: Option<jiff::Timestamp>,
 }
 
+/// What only the team knows about a namespace.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProfileArgs {
+    /// Profile YAML naming the status, lock and schema ConfigMaps, the migration's
+    /// ServiceAccount and needs, the database (docs/profile.md) [default: built in for
+    /// namespace `bleater`, none otherwise]
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show everything in the namespace that matters during an incident
     Inventory {
         #[command(flatten)]
         source: SourceArgs,
+    },
+    /// Evaluate every health signal: what is failing, the evidence, the fix, and why each
+    /// app shows what it shows (exit 1 when any signal fails)
+    Check {
+        #[command(flatten)]
+        source: SourceArgs,
+
+        #[command(flatten)]
+        profile: ProfileArgs,
+
+        /// Run only these signals (comma separated ids)
+        #[arg(long, value_delimiter = ',', value_name = "IDS")]
+        only: Vec<String>,
+
+        /// Skip these signals (comma separated ids)
+        #[arg(long, value_delimiter = ',', value_name = "IDS")]
+        skip: Vec<String>,
+    },
+    /// Order the repairs: the dependency graph between failing signals and the steps
+    /// it implies (-o table|json|yaml|mermaid|dot)
+    Plan {
+        #[command(flatten)]
+        source: SourceArgs,
+
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// Write a live snapshot of the namespace (Secrets left out) for offline use
     Snapshot,

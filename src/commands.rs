@@ -1,8 +1,10 @@
 //! Command glue: each command loads its input, builds a view model with the pure
 //! core, and hands it to a renderer. `anyhow` context frames live here only.
 
+pub mod check;
 pub mod completions;
 pub mod inventory;
+pub mod plan;
 pub mod snapshot;
 pub mod source;
 
@@ -26,6 +28,13 @@ impl Outcome {
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Inventory { source } => inventory::run(&cli.global, &source),
+        Command::Check {
+            source,
+            profile,
+            only,
+            skip,
+        } => check::run(&cli.global, &source, &profile, only, skip),
+        Command::Plan { source, profile } => plan::run(&cli.global, &source, &profile),
         Command::Snapshot => snapshot::run(&cli.global),
         Command::Completions { shell } => Ok(Outcome::ok(completions::generate(shell))),
     }

@@ -3,15 +3,22 @@
 //! terminal or the clock; `cluster` is the only module that talks to an API server.
 
 pub mod backup;
+pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod error;
+pub mod finding;
 pub mod inventory;
 pub mod kubectl_style;
 pub mod markers;
+pub mod netpol;
+pub mod plan;
+pub mod profile;
 pub mod quantity;
+pub mod rbac;
 pub mod render;
 pub mod selector;
+pub mod signals;
 pub mod snapshot;
 pub mod storage;

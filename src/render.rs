@@ -1,7 +1,9 @@
 //! Renderers: view models in, text out. Nothing here decides anything; every
 //! decision was made when the view model was built.
 
+pub mod check;
 pub mod inventory;
+pub mod plan;
 
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;

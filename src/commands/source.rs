@@ -22,11 +22,24 @@ pub struct Loaded {
 }
 
 pub fn load(global: &GlobalArgs, source: &SourceArgs) -> anyhow::Result<Loaded> {
+    load_with(global, source, &|_| Vec::new())
+}
+
+/// Names `(namespace, name)` of ConfigMaps in other namespaces to load live with the
+/// namespace (a profile's status ConfigMap), given the namespace.
+pub type Extras<'a> = &'a dyn Fn(&str) -> Vec<(String, String)>;
+
+/// Like [`load`], also loading `extras(namespace)` live (a file holds what it holds).
+pub fn load_with(
+    global: &GlobalArgs,
+    source: &SourceArgs,
+    extras: Extras,
+) -> anyhow::Result<Loaded> {
     let mut loaded = match &source.snapshot {
         Some(path) => load_file(global, path)?,
         None => {
             let runtime = runtime()?;
-            runtime.block_on(load_live(global))?.0
+            runtime.block_on(load_live_with(global, extras))?.0
         }
     };
     if let Some(now) = source.now {
@@ -44,12 +57,19 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub async fn load_live(global: &GlobalArgs) -> Result<(Loaded, Cluster), TriageError> {
+    load_live_with(global, &|_| Vec::new()).await
+}
+
+pub async fn load_live_with(
+    global: &GlobalArgs,
+    extras: Extras<'_>,
+) -> Result<(Loaded, Cluster), TriageError> {
     let cluster = cluster::connect(global).await?;
     let namespace = global
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace.clone());
-    let snapshot = cluster.load(&namespace, &[]).await?;
+    let snapshot = cluster.load(&namespace, &extras(&namespace)).await?;
     let loaded = Loaded {
         now: snapshot.captured_at,
         snapshot,

@@ -1,0 +1,211 @@
+//! The `check` view model: every selected signal's finding, and per app of the status
+//! ConfigMap which failing signals gate it, following the reconciler's AND-chain
+//! (lock, orphan-hook, schema, rbac, pvc, quota, egress => Progressing; then
+//! init-container => Degraded; else Healthy). Pure: built from a context.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::error::TriageError;
+use crate::finding::{Context, Finding, Status};
+use crate::signals::{self, Signal};
+
+pub const API_VERSION: &str = "triage/v1alpha1";
+
+/// Signals that make an app Progressing, in the reconciler's order.
+pub const PROGRESSING_CHAIN: [&str; 7] = [
+    "lock",
+    "orphan-hook",
+    "schema",
+    "rbac",
+    "pvc",
+    "quota",
+    "egress",
+];
+/// Signals that make an app Degraded once nothing above holds it.
+pub const DEGRADED_CHAIN: [&str; 1] = ["init-container"];
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub namespace: String,
+    pub captured_at: Option<Timestamp>,
+    /// Which profile was used: a file path, `built-in bleater`, or none.
+    pub profile: Option<String>,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub apps: Vec<AppStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub fail: usize,
+    pub ok: usize,
+    pub unknown: usize,
+    pub info: usize,
+}
+
+/// One app: what the status ConfigMap shows, what the signals imply, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    pub app: String,
+    /// The value in the status ConfigMap now (None without one).
+    pub current: Option<String>,
+    /// Progressing, Degraded or Healthy, from the failing signals.
+    pub expected: String,
+    /// Failing signals that gate it, in the reconciler's order.
+    pub gated_by: Vec<String>,
+}
+
+/// Which signals to run: `--only` and `--skip`, validated against the list.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+}
+
+impl Selection {
+    /// The selected signals in list order; an unknown id is a usage error.
+    pub fn signals(&self) -> Result<Vec<&'static dyn Signal>, TriageError> {
+        for id in self.only.iter().chain(&self.skip) {
+            if signals::by_id(id).is_none() {
+                return Err(TriageError::usage(
+                    format!("unknown signal `{id}`"),
+                    Some(format!("valid ids: {}", signals::ids().join(", "))),
+                ));
+            }
+        }
+        Ok(signals::ALL
+            .iter()
+            .copied()
+            .filter(|s| self.only.is_empty() || self.only.iter().any(|id| id == s.id()))
+            .filter(|s| !self.skip.iter().any(|id| id == s.id()))
+            .collect())
+    }
+}
+
+/// Runs `selected` signals against `context`.
+pub fn build(context: &Context, selected: &[&dyn Signal], profile_name: Option<String>) -> Check {
+    let findings: Vec<Finding> = selected.iter().map(|s| s.evaluate(context)).collect();
+    let mut summary = Summary::default();
+    for finding in &findings {
+        match finding.status {
+            Status::Fail => summary.fail += 1,
+            Status::Ok => summary.ok += 1,
+            Status::Unknown => summary.unknown += 1,
+            Status::Info => summary.info += 1,
+        }
+    }
+    let apps = app_statuses(context, &findings);
+    Check {
+        api_version: API_VERSION,
+        kind: "Check",
+        namespace: context.namespace.to_string(),
+        captured_at: context.now,
+        profile: profile_name,
+        summary,
+        findings,
+        apps,
+    }
+}
+
+/// Per app, the gating failing signals and the status they imply.
+pub fn app_statuses(context: &Context, findings: &[Finding]) -> Vec<AppStatus> {
+    let status_cm = context
+        .profile
+        .and_then(|p| p.status.as_ref())
+        .and_then(|s| {
+            context.snapshot.config_maps.iter().find(|cm| {
+                cm.metadata.namespace.as_deref() == Some(s.config_map.namespace.as_str())
+                    && cm.metadata.name.as_deref() == Some(s.config_map.name.as_str())
+            })
+        });
+    let failing = |id: &str, app: &str| {
+        findings
+            .iter()
+            .any(|f| f.id == id && f.failing() && f.scope.covers(app))
+    };
+    context
+        .apps()
+        .into_iter()
+        .map(|app| {
+            let progressing: Vec<String> = PROGRESSING_CHAIN
+                .iter()
+                .filter(|id| failing(id, &app))
+                .map(|id| id.to_string())
+                .collect();
+            let degraded: Vec<String> = DEGRADED_CHAIN
+                .iter()
+                .filter(|id| failing(id, &app))
+                .map(|id| id.to_string())
+                .collect();
+            let expected = if !progressing.is_empty() {
+                "Progressing"
+            } else if !degraded.is_empty() {
+                "Degraded"
+            } else {
+                "Healthy"
+            };
+            AppStatus {
+                current: status_cm.and_then(|cm| cm.data.as_ref()?.get(&app).cloned()),
+                expected: expected.to_string(),
+                gated_by: progressing.into_iter().chain(degraded).collect(),
+                app,
+            }
+        })
+        .collect()
+}
+
+impl Check {
+    pub fn failing(&self) -> bool {
+        self.summary.fail > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_signal_id_names_the_valid_ones() {
+        let selection = Selection {
+            only: vec!["quota".into(), "nope".into()],
+            skip: vec![],
+        };
+        let err = selection.signals().err().unwrap();
+        assert_eq!(err.to_string(), "unknown signal `nope`");
+        assert!(err.hint().unwrap().contains("orphan-hook"));
+    }
+
+    #[test]
+    fn only_and_skip_keep_list_order() {
+        let selection = Selection {
+            only: vec!["schema".into(), "quota".into(), "lock".into()],
+            skip: vec!["lock".into()],
+        };
+        let ids: Vec<&str> = selection
+            .signals()
+            .unwrap()
+            .iter()
+            .map(|s| s.id())
+            .collect();
+        assert_eq!(ids, vec!["quota", "schema"]);
+    }
+
+    #[test]
+    fn chains_cover_every_status_input() {
+        let mut chain: Vec<&str> = PROGRESSING_CHAIN
+            .iter()
+            .chain(&DEGRADED_CHAIN)
+            .copied()
+            .collect();
+        chain.sort();
+        let mut inputs = crate::signals::derived_state::STATUS_INPUTS.to_vec();
+        inputs.sort();
+        assert_eq!(chain, inputs);
+    }
+}

@@ -1,0 +1,29 @@
+//! `triage plan`: the repair order implied by the failing signals' dependency graph.
+
+use super::Outcome;
+use super::check::load_with_profile;
+use crate::check::Selection;
+use crate::cli::{GlobalArgs, OutputFormat, ProfileArgs, SourceArgs};
+use crate::finding::Context;
+use crate::{check, plan, render};
+
+pub fn run(
+    global: &GlobalArgs,
+    source: &SourceArgs,
+    profile_args: &ProfileArgs,
+) -> anyhow::Result<Outcome> {
+    let (loaded, profile, profile_name) = load_with_profile(global, source, profile_args)?;
+    let mut context =
+        Context::new(&loaded.snapshot, &loaded.namespace).with_profile(profile.as_ref());
+    context.now = loaded.now;
+    let selected = Selection::default().signals()?;
+    let findings = check::build(&context, &selected, profile_name).findings;
+    let view = plan::build(&loaded.namespace, loaded.now, &findings);
+    let stdout = match global.output {
+        OutputFormat::Table | OutputFormat::Wide => render::plan::table(&view),
+        OutputFormat::Mermaid => render::plan::mermaid(&view),
+        OutputFormat::Dot => render::plan::dot(&view),
+        other => render::structured(&view, other)?,
+    };
+    Ok(Outcome::ok(stdout))
+}

@@ -1,0 +1,387 @@
+//! What a signal sees ([`Context`]: the snapshot, the namespace, the optional profile,
+//! the capture time, optional live answers) and what it says ([`Finding`]: a status,
+//! the objects involved, the evidence as data, a one-line fix).
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+use crate::profile::Profile;
+use crate::rbac::AccessAnswers;
+use crate::snapshot::{HasMeta, Kind, Snapshot, in_namespace};
+
+/// The label that names an app when no profile says otherwise.
+pub const DEFAULT_APP_LABEL: &str = "app.kubernetes.io/name";
+
+/// Everything a signal may read. Signals never do I/O: a live answer (e.g. a
+/// SubjectAccessReview) is gathered by the caller and handed in here.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub snapshot: &'a Snapshot,
+    pub namespace: &'a str,
+    pub profile: Option<&'a Profile>,
+    /// The moment ages are computed against (the snapshot's capture time).
+    pub now: Option<Timestamp>,
+    /// Live answers to "can the migration ServiceAccount do X?", when the caller
+    /// asked the API server. Offline evaluation works without them.
+    pub access: Option<&'a AccessAnswers>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(snapshot: &'a Snapshot, namespace: &'a str) -> Self {
+        Self {
+            snapshot,
+            namespace,
+            profile: None,
+            now: snapshot.captured_at,
+            access: None,
+        }
+    }
+
+    pub fn with_profile(mut self, profile: Option<&'a Profile>) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// The label key that names an app.
+    pub fn app_label(&self) -> &'a str {
+        self.profile
+            .and_then(|p| p.status.as_ref())
+            .map_or(DEFAULT_APP_LABEL, |s| s.app_label.as_str())
+    }
+
+    /// The app an object belongs to (its app label), if any.
+    pub fn app_of(&self, meta: &ObjectMeta) -> Option<String> {
+        meta.labels.as_ref()?.get(self.app_label()).cloned()
+    }
+
+    /// The apps the status ConfigMap reports on (profile), else every app label value
+    /// among the namespace's pods, sorted.
+    pub fn apps(&self) -> Vec<String> {
+        if let Some(status) = self.profile.and_then(|p| p.status.as_ref()) {
+            return status.apps.clone();
+        }
+        let mut apps: Vec<String> = in_namespace(&self.snapshot.pods, self.namespace)
+            .into_iter()
+            .filter_map(|pod| self.app_of(&pod.metadata))
+            .collect();
+        apps.sort();
+        apps.dedup();
+        apps
+    }
+
+    /// Pods of the managed apps: with a profile, pods whose app label names one of its
+    /// apps; without one, every pod in the namespace.
+    pub fn app_pods(&self) -> Vec<&'a Pod> {
+        let pods = in_namespace(&self.snapshot.pods, self.namespace);
+        match self.profile.and_then(|p| p.status.as_ref()) {
+            Some(status) => pods
+                .into_iter()
+                .filter(|pod| {
+                    self.app_of(&pod.metadata)
+                        .is_some_and(|app| status.apps.contains(&app))
+                })
+                .collect(),
+            None => pods,
+        }
+    }
+
+    /// The scope for a fault that holds back `apps_found`: only the apps this context
+    /// knows; an object of no known app holds back the whole namespace.
+    pub fn scope(&self, apps_found: Vec<String>) -> Scope {
+        let known = self.apps();
+        Scope::from_apps(
+            apps_found
+                .into_iter()
+                .filter(|a| known.contains(a))
+                .collect(),
+        )
+    }
+
+    /// Warning events about `kind`/`name`, oldest first.
+    pub fn warnings_for(&self, kind: Kind, name: &str) -> Vec<&'a Event> {
+        self.events_for(kind, name)
+            .into_iter()
+            .filter(|e| e.type_.as_deref() == Some("Warning"))
+            .collect()
+    }
+
+    /// Labels that mark objects another owner manages (profile), for markers::ownership.
+    pub fn owner_labels(&self) -> &'a [String] {
+        self.profile.map_or(&[], |p| p.owner_labels.as_slice())
+    }
+
+    /// Events in the namespace about `kind`/`name`, oldest first.
+    pub fn events_for(&self, kind: Kind, name: &str) -> Vec<&'a Event> {
+        let mut events: Vec<&Event> = in_namespace(&self.snapshot.events, self.namespace)
+            .into_iter()
+            .filter(|e| {
+                e.involved_object.kind.as_deref() == Some(kind.name())
+                    && e.involved_object.name.as_deref() == Some(name)
+            })
+            .collect();
+        events.sort_by_key(|e| crate::inventory::event_time(e));
+        events
+    }
+}
+
+/// The verdict of one signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Checked, nothing wrong.
+    Ok,
+    /// The fault is present.
+    Fail,
+    /// Could not be decided (the reason says why); never counts as failing.
+    Unknown,
+    /// Informational; never counts as failing.
+    Info,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Fail => "fail",
+            Status::Unknown => "unknown",
+            Status::Info => "info",
+        }
+    }
+}
+
+/// An object a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    /// Empty for cluster-scoped objects.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: Kind, namespace: &str, name: &str) -> Self {
+        Self {
+            kind: kind.name().to_string(),
+            namespace: if kind.namespaced() {
+                namespace.to_string()
+            } else {
+                String::new()
+            },
+            name: name.to_string(),
+        }
+    }
+
+    pub fn of<K: HasMeta>(kind: Kind, object: &K) -> Self {
+        Self::new(kind, object.namespace(), object.name())
+    }
+
+    /// `kind/name` as kubectl spells it (`configmap/bleat-db-schema`).
+    pub fn short(&self) -> String {
+        format!("{}/{}", self.kind.to_lowercase(), self.name)
+    }
+}
+
+/// One fact a finding rests on, as data a tool can check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Evidence {
+    /// A field of an object and its value (`status.used.pods` = `1`).
+    #[serde(rename_all = "camelCase")]
+    Field {
+        object: ObjectRef,
+        path: String,
+        value: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// An event about an object.
+    #[serde(rename_all = "camelCase")]
+    Event {
+        object: ObjectRef,
+        reason: String,
+        message: String,
+        count: i32,
+    },
+    /// A line of a script held in a ConfigMap key.
+    #[serde(rename_all = "camelCase")]
+    Line {
+        object: ObjectRef,
+        key: String,
+        line: usize,
+        text: String,
+        note: String,
+    },
+}
+
+impl Evidence {
+    pub fn field(object: &ObjectRef, path: impl Into<String>, value: impl Into<String>) -> Self {
+        Self::Field {
+            object: object.clone(),
+            path: path.into(),
+            value: value.into(),
+            note: None,
+        }
+    }
+
+    pub fn field_note(
+        object: &ObjectRef,
+        path: impl Into<String>,
+        value: impl Into<String>,
+        note: impl Into<String>,
+    ) -> Self {
+        Self::Field {
+            object: object.clone(),
+            path: path.into(),
+            value: value.into(),
+            note: Some(note.into()),
+        }
+    }
+
+    pub fn event(event: &Event) -> Self {
+        let involved = &event.involved_object;
+        Self::Event {
+            object: ObjectRef {
+                kind: involved.kind.clone().unwrap_or_default(),
+                namespace: involved.namespace.clone().unwrap_or_default(),
+                name: involved.name.clone().unwrap_or_default(),
+            },
+            reason: event.reason.clone().unwrap_or_default(),
+            message: event.message.clone().unwrap_or_default().trim().to_string(),
+            count: event.count.unwrap_or(1),
+        }
+    }
+
+    /// The evidence in one short line, for tables.
+    pub fn short(&self) -> String {
+        match self {
+            Evidence::Field {
+                object,
+                path,
+                value,
+                note,
+            } => {
+                let mut text = format!("{} {path}={value}", object.short());
+                if let Some(note) = note {
+                    text.push_str(&format!(" ({note})"));
+                }
+                text
+            }
+            Evidence::Event {
+                object,
+                reason,
+                message,
+                count,
+            } => format!("{} event {reason} x{count}: {message}", object.short()),
+            Evidence::Line {
+                object,
+                key,
+                line,
+                text,
+                note,
+            } => format!("{} {key}:{line} `{text}` ({note})", object.short()),
+        }
+    }
+}
+
+/// Which apps a finding holds back: all of them, or some.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "scope", content = "apps")]
+pub enum Scope {
+    /// Namespace-wide: every app waits on it.
+    Namespace,
+    /// Only these apps.
+    Apps(Vec<String>),
+}
+
+impl Scope {
+    pub fn covers(&self, app: &str) -> bool {
+        match self {
+            Scope::Namespace => true,
+            Scope::Apps(apps) => apps.iter().any(|a| a == app),
+        }
+    }
+
+    /// The apps of `apps_found`, or the whole namespace when none could be named.
+    pub fn from_apps(mut apps_found: Vec<String>) -> Self {
+        apps_found.sort();
+        apps_found.dedup();
+        if apps_found.is_empty() {
+            Scope::Namespace
+        } else {
+            Scope::Apps(apps_found)
+        }
+    }
+}
+
+/// What one signal found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub id: &'static str,
+    pub status: Status,
+    /// One line: what is wrong (or why it is fine, or why it cannot be told).
+    pub summary: String,
+    pub objects: Vec<ObjectRef>,
+    pub evidence: Vec<Evidence>,
+    /// The repair in one line; `None` when nothing is to be done.
+    pub fix: Option<String>,
+    /// Which apps it holds back (meaningful when failing).
+    #[serde(flatten)]
+    pub scope: Scope,
+    /// Signal-specific numbers a repair needs (proposed limits, missing verbs, ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+impl Finding {
+    pub fn new(id: &'static str, status: Status, summary: impl Into<String>) -> Self {
+        Self {
+            id,
+            status,
+            summary: summary.into(),
+            objects: Vec::new(),
+            evidence: Vec::new(),
+            fix: None,
+            scope: Scope::Namespace,
+            details: BTreeMap::new(),
+        }
+    }
+
+    pub fn ok(id: &'static str, summary: impl Into<String>) -> Self {
+        Self::new(id, Status::Ok, summary)
+    }
+
+    pub fn fail(id: &'static str, summary: impl Into<String>) -> Self {
+        Self::new(id, Status::Fail, summary)
+    }
+
+    pub fn unknown(id: &'static str, reason: impl Into<String>) -> Self {
+        Self::new(id, Status::Unknown, reason)
+    }
+
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    pub fn detail(&mut self, key: &str, value: impl Serialize) {
+        if let Ok(value) = serde_json::to_value(value) {
+            self.details.insert(key.to_string(), value);
+        }
+    }
+
+    pub fn add_object(&mut self, object: ObjectRef) {
+        if !self.objects.contains(&object) {
+            self.objects.push(object);
+        }
+    }
+
+    pub fn failing(&self) -> bool {
+        self.status == Status::Fail
+    }
+}

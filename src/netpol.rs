@@ -1,0 +1,418 @@
+//! NetworkPolicy egress semantics, evaluated offline
+//! (https://kubernetes.io/docs/concepts/services-networking/network-policies/):
+//! a pod is isolated for egress when any policy with `Egress` in its policyTypes
+//! selects it; then it may send only what the union of those policies' egress rules
+//! allows. Used by the `egress` signal and, later, by its repair's verify step.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::Serialize;
+
+use crate::selector;
+use crate::snapshot::HasMeta;
+
+/// Labels every namespace carries since Kubernetes 1.22.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Where traffic goes: a pod (by its labels, in a namespace with its labels) on a port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    /// What to call it in evidence (`DNS kube-system UDP/53`).
+    pub label: String,
+    /// The Service in front of it, when there is one.
+    pub service: String,
+    pub namespace: String,
+    pub namespace_labels: BTreeMap<String, String>,
+    pub pod_labels: BTreeMap<String, String>,
+    pub port: i32,
+    /// `TCP`, `UDP` or `SCTP`.
+    pub protocol: String,
+    /// The target's container ports by name (`dns` -> 53/UDP), when known.
+    pub port_names: Option<Vec<(String, i32, String)>>,
+}
+
+impl Target {
+    /// The cluster DNS (CoreDNS/kube-dns in kube-system, labelled `k8s-app: kube-dns`,
+    /// container ports `dns` 53/UDP and `dns-tcp` 53/TCP as the upstream manifests name
+    /// them) on `protocol` port 53.
+    pub fn dns(protocol: &str, namespace_labels: BTreeMap<String, String>) -> Self {
+        Target {
+            label: format!("DNS kube-system {protocol}/53"),
+            service: "kube-dns".to_string(),
+            namespace: "kube-system".to_string(),
+            namespace_labels,
+            pod_labels: BTreeMap::from([("k8s-app".to_string(), "kube-dns".to_string())]),
+            port: 53,
+            protocol: protocol.to_string(),
+            port_names: Some(vec![
+                ("dns".to_string(), 53, "UDP".to_string()),
+                ("dns-tcp".to_string(), 53, "TCP".to_string()),
+                ("metrics".to_string(), 9153, "TCP".to_string()),
+            ]),
+        }
+    }
+}
+
+/// Whether traffic may flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Allowed,
+    /// Depends on something the snapshot does not hold (a named port of a pod it
+    /// does not have).
+    Unknown,
+    Denied,
+}
+
+impl Verdict {
+    fn or(self, other: Verdict) -> Verdict {
+        self.min(other)
+    }
+}
+
+/// The answer for one pod and one target, with the policies that decided it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EgressAnswer {
+    pub verdict: Verdict,
+    /// Names of the policies isolating the pod for egress (empty: not isolated).
+    pub isolating: Vec<String>,
+    /// `policy#rule` that allows it, when one does.
+    pub allowed_by: Option<String>,
+}
+
+/// The policy types in force: explicit, else `Ingress` plus `Egress` when the spec
+/// has egress rules. NB: `egress: []` without policyTypes does not isolate egress.
+pub fn policy_types(spec: &NetworkPolicySpec) -> Vec<String> {
+    spec.policy_types.clone().unwrap_or_else(|| {
+        let mut types = vec!["Ingress".to_string()];
+        if spec.egress.as_ref().is_some_and(|e| !e.is_empty()) {
+            types.push("Egress".to_string());
+        }
+        types
+    })
+}
+
+/// Whether `policy` isolates a pod with `labels` in the policy's namespace for egress.
+pub fn isolates_egress(policy: &NetworkPolicy, labels: Option<&BTreeMap<String, String>>) -> bool {
+    let Some(spec) = policy.spec.as_ref() else {
+        return false;
+    };
+    policy_types(spec).iter().any(|t| t == "Egress")
+        && selector::matches(
+            Some(spec.pod_selector.as_ref().unwrap_or(&Default::default())),
+            labels,
+        )
+}
+
+/// Whether a pod with `pod_labels` (in the policies' namespace) may reach `target`.
+/// `policies` are the namespace's NetworkPolicies.
+pub fn egress(
+    policies: &[&NetworkPolicy],
+    pod_labels: Option<&BTreeMap<String, String>>,
+    target: &Target,
+) -> EgressAnswer {
+    let isolating: Vec<&NetworkPolicy> = policies
+        .iter()
+        .copied()
+        .filter(|p| isolates_egress(p, pod_labels))
+        .collect();
+    if isolating.is_empty() {
+        return EgressAnswer {
+            verdict: Verdict::Allowed,
+            isolating: Vec::new(),
+            allowed_by: None,
+        };
+    }
+    let mut verdict = Verdict::Denied;
+    let mut allowed_by = None;
+    for policy in &isolating {
+        let rules = policy
+            .spec
+            .as_ref()
+            .and_then(|s| s.egress.as_deref())
+            .unwrap_or_default();
+        for (index, rule) in rules.iter().enumerate() {
+            let rule_verdict = rule_allows(rule, policy.namespace(), target);
+            if rule_verdict == Verdict::Allowed && allowed_by.is_none() {
+                allowed_by = Some(format!("{}#{}", policy.name(), index));
+            }
+            verdict = verdict.or(rule_verdict);
+        }
+    }
+    EgressAnswer {
+        verdict,
+        isolating: isolating.iter().map(|p| p.name().to_string()).collect(),
+        allowed_by,
+    }
+}
+
+/// One egress rule: no `to` matches every destination, no `ports` every port.
+pub fn rule_allows(
+    rule: &NetworkPolicyEgressRule,
+    policy_namespace: &str,
+    target: &Target,
+) -> Verdict {
+    let peers = rule.to.as_deref().unwrap_or_default();
+    let to_ok = peers.is_empty()
+        || peers
+            .iter()
+            .any(|peer| peer_matches(peer, policy_namespace, target));
+    if !to_ok {
+        return Verdict::Denied;
+    }
+    let ports = rule.ports.as_deref().unwrap_or_default();
+    if ports.is_empty() {
+        return Verdict::Allowed;
+    }
+    ports
+        .iter()
+        .map(|port| port_matches(port, target))
+        .fold(Verdict::Denied, Verdict::or)
+}
+
+/// NB: pod IPs are not in a snapshot, so an ipBlock matches a pod only when it is the
+/// whole address space (`0.0.0.0/0` or `::/0`) with no `except`.
+fn peer_matches(peer: &NetworkPolicyPeer, policy_namespace: &str, target: &Target) -> bool {
+    if let Some(block) = &peer.ip_block {
+        let everything = block.cidr == "0.0.0.0/0" || block.cidr == "::/0";
+        return everything && block.except.as_ref().is_none_or(Vec::is_empty);
+    }
+    let pod_ok = |sel| selector::matches(sel, Some(&target.pod_labels));
+    match (&peer.pod_selector, &peer.namespace_selector) {
+        (Some(pods), None) => target.namespace == policy_namespace && pod_ok(Some(pods)),
+        (None, Some(namespaces)) => {
+            selector::matches(Some(namespaces), Some(&target.namespace_labels))
+        }
+        (Some(pods), Some(namespaces)) => {
+            selector::matches(Some(namespaces), Some(&target.namespace_labels))
+                && pod_ok(Some(pods))
+        }
+        // A peer with nothing set is rejected by the API server.
+        (None, None) => false,
+    }
+}
+
+fn port_matches(port: &NetworkPolicyPort, target: &Target) -> Verdict {
+    let protocol = port.protocol.as_deref().unwrap_or("TCP");
+    if !protocol.eq_ignore_ascii_case(&target.protocol) {
+        return Verdict::Denied;
+    }
+    match &port.port {
+        None => Verdict::Allowed,
+        Some(IntOrString::Int(number)) => {
+            let end = port.end_port.unwrap_or(*number);
+            if (*number..=end).contains(&target.port) {
+                Verdict::Allowed
+            } else {
+                Verdict::Denied
+            }
+        }
+        Some(IntOrString::String(name)) => match &target.port_names {
+            Some(names) => {
+                let hit = names.iter().any(|(n, number, proto)| {
+                    n == name
+                        && *number == target.port
+                        && proto.eq_ignore_ascii_case(&target.protocol)
+                });
+                if hit {
+                    Verdict::Allowed
+                } else {
+                    Verdict::Denied
+                }
+            }
+            None => Verdict::Unknown,
+        },
+    }
+}
+
+/// One egress rule in a few words, for evidence: `to app=cache on TCP/6379`.
+pub fn describe_rules(policy: &NetworkPolicy) -> String {
+    let rules = policy
+        .spec
+        .as_ref()
+        .and_then(|s| s.egress.as_deref())
+        .unwrap_or_default();
+    if rules.is_empty() {
+        return "[]".to_string();
+    }
+    rules
+        .iter()
+        .map(|rule| {
+            let to: Vec<String> = rule
+                .to
+                .iter()
+                .flatten()
+                .map(|peer| {
+                    if let Some(block) = &peer.ip_block {
+                        return format!("ipBlock {}", block.cidr);
+                    }
+                    let mut parts = Vec::new();
+                    if let Some(ns) = &peer.namespace_selector {
+                        parts.push(format!(
+                            "ns {}",
+                            selector::describe(Some(ns)).replace("<all pods>", "<all>")
+                        ));
+                    }
+                    if let Some(pods) = &peer.pod_selector {
+                        parts.push(format!("pods {}", selector::describe(Some(pods))));
+                    }
+                    parts.join(" ")
+                })
+                .collect();
+            let ports: Vec<String> = rule
+                .ports
+                .iter()
+                .flatten()
+                .map(|p| {
+                    let proto = p.protocol.as_deref().unwrap_or("TCP");
+                    match (&p.port, p.end_port) {
+                        (None, _) => format!("{proto}/*"),
+                        (Some(IntOrString::Int(n)), Some(end)) => format!("{proto}/{n}-{end}"),
+                        (Some(IntOrString::Int(n)), None) => format!("{proto}/{n}"),
+                        (Some(IntOrString::String(s)), _) => format!("{proto}/{s}"),
+                    }
+                })
+                .collect();
+            let to = if to.is_empty() {
+                "anywhere".to_string()
+            } else {
+                to.join(" | ")
+            };
+            let ports = if ports.is_empty() {
+                "any port".to_string()
+            } else {
+                ports.join(",")
+            };
+            format!("to {to} on {ports}")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(yaml: &str) -> NetworkPolicy {
+        serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn kube_system() -> BTreeMap<String, String> {
+        labels(&[(NAMESPACE_NAME_LABEL, "kube-system")])
+    }
+
+    fn db(port_names: Option<Vec<(String, i32, String)>>) -> Target {
+        Target {
+            label: "db".into(),
+            service: "db".into(),
+            namespace: "shop".into(),
+            namespace_labels: labels(&[(NAMESPACE_NAME_LABEL, "shop")]),
+            pod_labels: labels(&[("app", "db")]),
+            port: 5432,
+            protocol: "TCP".into(),
+            port_names,
+        }
+    }
+
+    const HEAD: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: shop}\n";
+
+    #[test]
+    fn empty_egress_with_type_denies_everything() {
+        let p = policy(&format!(
+            "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress: []\n"
+        ));
+        let answer = egress(
+            &[&p],
+            Some(&labels(&[("app", "web")])),
+            &Target::dns("UDP", kube_system()),
+        );
+        assert_eq!(answer.verdict, Verdict::Denied);
+        assert_eq!(answer.isolating, vec!["p"]);
+    }
+
+    #[test]
+    fn without_policy_types_empty_egress_does_not_isolate() {
+        let p = policy(&format!("{HEAD}spec:\n  podSelector: {{}}\n  egress: []\n"));
+        let answer = egress(&[&p], None, &Target::dns("UDP", kube_system()));
+        assert_eq!(answer.verdict, Verdict::Allowed);
+        assert!(answer.isolating.is_empty());
+    }
+
+    #[test]
+    fn union_of_policies_and_namespace_selector_for_dns() {
+        let deny = policy(&format!(
+            "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n"
+        ));
+        let dns = policy(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: dns, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n      podSelector: {matchLabels: {k8s-app: kube-dns}}\n    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: dns-tcp}]\n",
+        );
+        let udp = egress(&[&deny, &dns], None, &Target::dns("UDP", kube_system()));
+        assert_eq!(udp.verdict, Verdict::Allowed);
+        assert_eq!(udp.allowed_by.as_deref(), Some("dns#0"));
+        let tcp = egress(&[&deny, &dns], None, &Target::dns("TCP", kube_system()));
+        assert_eq!(tcp.verdict, Verdict::Allowed, "named port dns-tcp");
+        // A pod selector alone means the policy's own namespace, not kube-system.
+        let same_ns = policy(&format!(
+            "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{podSelector: {{matchLabels: {{k8s-app: kube-dns}}}}}}]\n"
+        ));
+        assert_eq!(
+            egress(&[&same_ns], None, &Target::dns("UDP", kube_system())).verdict,
+            Verdict::Denied
+        );
+    }
+
+    #[test]
+    fn ports_protocols_ranges_and_named_ports() {
+        let p = policy(&format!(
+            "{HEAD}spec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{podSelector: {{matchLabels: {{app: db}}}}}}]\n    ports: [{{port: 5000, endPort: 6000}}]\n"
+        ));
+        let web = labels(&[("app", "web")]);
+        assert_eq!(
+            egress(&[&p], Some(&web), &db(None)).verdict,
+            Verdict::Allowed
+        );
+        let mut udp = db(None);
+        udp.protocol = "UDP".into();
+        assert_eq!(egress(&[&p], Some(&web), &udp).verdict, Verdict::Denied);
+        // Not selected: not isolated.
+        assert_eq!(
+            egress(&[&p], Some(&labels(&[("app", "other")])), &udp).verdict,
+            Verdict::Allowed
+        );
+        let named = policy(&format!(
+            "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - ports: [{{port: postgres}}]\n"
+        ));
+        assert_eq!(egress(&[&named], None, &db(None)).verdict, Verdict::Unknown);
+        let known = Some(vec![("postgres".to_string(), 5432, "TCP".to_string())]);
+        assert_eq!(
+            egress(&[&named], None, &db(known)).verdict,
+            Verdict::Allowed
+        );
+    }
+
+    #[test]
+    fn ip_blocks_match_only_everything() {
+        let any = policy(&format!(
+            "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{ipBlock: {{cidr: 0.0.0.0/0}}}}]\n"
+        ));
+        assert_eq!(egress(&[&any], None, &db(None)).verdict, Verdict::Allowed);
+        let except = policy(&format!(
+            "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{ipBlock: {{cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}}}]\n"
+        ));
+        assert_eq!(egress(&[&except], None, &db(None)).verdict, Verdict::Denied);
+        assert_eq!(describe_rules(&except), "to ipBlock 0.0.0.0/0 on any port");
+    }
+}

@@ -1,0 +1,103 @@
+//! `check` as text: one row per signal, then each failing signal's evidence in full,
+//! then the per-app view ("why is fanout Progressing?").
+
+use super::{kubectl_table, list_or_dash, truncate};
+use crate::check::Check;
+use crate::finding::{Finding, Status};
+
+/// Cell widths in `table` output (never cut in `wide`).
+const EVIDENCE_WIDTH: usize = 70;
+const FIX_WIDTH: usize = 90;
+const OBJECTS_SHOWN: usize = 2;
+
+pub fn table(check: &Check, wide: bool) -> String {
+    let mut out = format!(
+        "Namespace {}{}{}: {} failing, {} ok, {} unknown, {} info\n\n",
+        check.namespace,
+        check
+            .captured_at
+            .map(|at| format!(", captured {at}"))
+            .unwrap_or_default(),
+        check
+            .profile
+            .as_ref()
+            .map_or_else(|| ", no profile".to_string(), |p| format!(", profile {p}")),
+        check.summary.fail,
+        check.summary.ok,
+        check.summary.unknown,
+        check.summary.info,
+    );
+    let cut = |text: String, width: usize| if wide { text } else { truncate(&text, width) };
+    let rows = check
+        .findings
+        .iter()
+        .map(|f| {
+            vec![
+                f.id.to_string(),
+                f.status.name().to_string(),
+                objects(f, wide),
+                cut(evidence_cell(f), EVIDENCE_WIDTH),
+                cut(f.fix.clone().unwrap_or_else(|| "-".to_string()), FIX_WIDTH),
+            ]
+        })
+        .collect();
+    out.push_str(&kubectl_table(
+        &["signal", "status", "objects", "evidence", "fix"],
+        rows,
+    ));
+
+    for finding in check.findings.iter().filter(|f| f.status == Status::Fail) {
+        out.push_str(&format!("\n{} (fail): {}\n", finding.id, finding.summary));
+        for evidence in &finding.evidence {
+            out.push_str(&format!("  - {}\n", evidence.short()));
+        }
+        if let Some(fix) = &finding.fix {
+            out.push_str(&format!("  fix: {fix}\n"));
+        }
+    }
+
+    if !check.apps.is_empty() {
+        out.push_str("\nAPPS\n");
+        let rows = check
+            .apps
+            .iter()
+            .map(|app| {
+                vec![
+                    app.app.clone(),
+                    app.current.clone().unwrap_or_else(|| "-".to_string()),
+                    app.expected.clone(),
+                    list_or_dash(&app.gated_by, ", "),
+                ]
+            })
+            .collect();
+        out.push_str(&kubectl_table(
+            &["app", "status now", "signals imply", "gated by"],
+            rows,
+        ));
+    }
+    out
+}
+
+fn objects(finding: &Finding, wide: bool) -> String {
+    let names: Vec<String> = finding.objects.iter().map(|o| o.short()).collect();
+    if wide || names.len() <= OBJECTS_SHOWN {
+        return list_or_dash(&names, ",");
+    }
+    format!(
+        "{} (+{})",
+        names[..OBJECTS_SHOWN].join(","),
+        names.len() - OBJECTS_SHOWN
+    )
+}
+
+/// Failing: the first evidence and how many more; otherwise the summary (for unknown,
+/// the reason).
+fn evidence_cell(finding: &Finding) -> String {
+    match (finding.status, finding.evidence.first()) {
+        (Status::Fail, Some(first)) if finding.evidence.len() > 1 => {
+            format!("{} (+{} more)", first.short(), finding.evidence.len() - 1)
+        }
+        (Status::Fail, Some(first)) => first.short(),
+        _ => finding.summary.clone(),
+    }
+}

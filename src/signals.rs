@@ -1,0 +1,62 @@
+//! The health signals: one file each under `signals/`, each a pure function of the
+//! snapshot and the optional profile, listed once in [`ALL`] in repair-priority order.
+//!
+//! Adding a signal:
+//! 1. write `signals/<name>.rs` with a unit struct implementing [`Signal`] (a stable
+//!    kebab-case id, the kinds it reads, `evaluate`), its fault and look-alike tests at
+//!    the bottom;
+//! 2. add it to [`ALL`] where its repair belongs, and to the graph in `plan.rs` if it
+//!    gates or is gated by another;
+//! 3. document it in `docs/signals.md`.
+
+pub mod derived_state;
+pub mod egress;
+pub mod init_container;
+pub mod lock;
+pub mod migration_script;
+pub mod orphan_hook;
+pub mod pvc;
+pub mod quota;
+pub mod rbac;
+pub mod schema;
+#[cfg(test)]
+pub mod test_support;
+
+use crate::finding::{Context, Finding};
+use crate::snapshot::Kind;
+
+/// One health signal.
+pub trait Signal: Sync {
+    /// Stable kebab-case id, shown everywhere and accepted by `--only`/`--skip`.
+    fn id(&self) -> &'static str;
+    /// What it checks, in a few words.
+    fn title(&self) -> &'static str;
+    /// The kinds it reads.
+    fn reads(&self) -> &'static [Kind];
+    /// The verdict, with its evidence. Pure: no I/O, no clock.
+    fn evaluate(&self, context: &Context) -> Finding;
+}
+
+/// Every signal, in repair-priority order (ties in the plan are broken by it).
+pub const ALL: &[&dyn Signal] = &[
+    &quota::Quota,
+    &rbac::Rbac,
+    &pvc::Pvc,
+    &egress::Egress,
+    &lock::Lock,
+    &orphan_hook::OrphanHook,
+    &migration_script::MigrationScript,
+    &schema::SchemaVersion,
+    &init_container::InitContainer,
+    &derived_state::DerivedState,
+];
+
+/// The signal with `id`.
+pub fn by_id(id: &str) -> Option<&'static dyn Signal> {
+    ALL.iter().copied().find(|s| s.id() == id)
+}
+
+/// Every id, in list order.
+pub fn ids() -> Vec<&'static str> {
+    ALL.iter().map(|s| s.id()).collect()
+}

@@ -1,0 +1,376 @@
+//! `egress`: NetworkPolicies selecting the app pods deny egress to the cluster DNS
+//! (kube-system, UDP 53) or to the database. Real NetworkPolicy semantics (crate::netpol,
+//! https://kubernetes.io/docs/concepts/services-networking/network-policies/).
+//!
+//! The database is the profile's Service and port; without a profile, the first
+//! Service (by name) whose name ends in `-db` or contains `postgres`, or that exposes
+//! 5432; none found: only DNS is checked.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::Serialize;
+
+use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
+use crate::netpol::{self, NAMESPACE_NAME_LABEL, Target, Verdict};
+use crate::signals::Signal;
+use crate::snapshot::{HasMeta, Kind, in_namespace};
+
+pub struct Egress;
+
+pub const ID: &str = "egress";
+
+const POSTGRES_PORT: i32 = 5432;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PodVerdict {
+    dns: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<Verdict>,
+    isolating: Vec<String>,
+}
+
+impl Signal for Egress {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn title(&self) -> &'static str {
+        "NetworkPolicy egress to DNS and the database"
+    }
+
+    fn reads(&self) -> &'static [Kind] {
+        &[Kind::NetworkPolicy, Kind::Pod, Kind::Service]
+    }
+
+    fn evaluate(&self, context: &Context) -> Finding {
+        let ns = context.namespace;
+        let snapshot = context.snapshot;
+        if snapshot.gaps.contains_key(&Kind::NetworkPolicy) {
+            return Finding::unknown(ID, "NetworkPolicies could not be listed");
+        }
+        let policies = in_namespace(&snapshot.network_policies, ns);
+        let pods = context.app_pods();
+        let dns = Target::dns("UDP", namespace_labels(context, "kube-system"));
+        let database = database_target(context);
+        let mut finding = Finding::ok(ID, "");
+        let mut verdicts = BTreeMap::new();
+        let mut failing_pods: Vec<&Pod> = Vec::new();
+        let mut unknown = false;
+        for pod in &pods {
+            let labels = pod.metadata.labels.as_ref();
+            let dns_answer = netpol::egress(&policies, labels, &dns);
+            let is_database_pod = database.as_ref().is_some_and(|(_, target)| {
+                labels.is_some_and(|l| target.pod_labels.iter().all(|(k, v)| l.get(k) == Some(v)))
+            });
+            // Without a profile, only pods that name the database Service need it.
+            let needs_database = context.profile.is_some()
+                || database
+                    .as_ref()
+                    .is_some_and(|(_, target)| mentions(pod, &target.service));
+            let db_answer = database
+                .as_ref()
+                .filter(|_| !is_database_pod && needs_database)
+                .map(|(_, target)| netpol::egress(&policies, labels, target));
+            let verdict = PodVerdict {
+                dns: dns_answer.verdict,
+                database: db_answer.as_ref().map(|a| a.verdict),
+                isolating: dns_answer.isolating.clone(),
+            };
+            if verdict.dns == Verdict::Denied || verdict.database == Some(Verdict::Denied) {
+                failing_pods.push(pod);
+            } else if verdict.dns == Verdict::Unknown || verdict.database == Some(Verdict::Unknown)
+            {
+                unknown = true;
+            }
+            verdicts.insert(pod.name().to_string(), verdict);
+        }
+        let db_label = database.as_ref().map(|(label, _)| label.clone());
+        if failing_pods.is_empty() {
+            finding.summary = format!(
+                "{} app pod(s) may reach DNS{}",
+                pods.len(),
+                db_label
+                    .as_ref()
+                    .map(|l| format!(" and {l}"))
+                    .unwrap_or_default()
+            );
+            if unknown {
+                finding.status = Status::Unknown;
+                finding.summary =
+                    "a named port decides egress and the target pod is not in the snapshot"
+                        .to_string();
+            }
+            finding.detail("pods", &verdicts);
+            return finding;
+        }
+
+        // Evidence per policy that isolates a failing pod.
+        let mut by_policy: BTreeMap<String, Vec<&Pod>> = BTreeMap::new();
+        for pod in &failing_pods {
+            for name in &verdicts[pod.name()].isolating {
+                by_policy.entry(name.clone()).or_default().push(pod);
+            }
+        }
+        let mut denied_what = Vec::new();
+        if failing_pods
+            .iter()
+            .any(|p| verdicts[p.name()].dns == Verdict::Denied)
+        {
+            denied_what.push("DNS (kube-system UDP/53)".to_string());
+        }
+        if let Some(label) = &db_label
+            && failing_pods
+                .iter()
+                .any(|p| verdicts[p.name()].database == Some(Verdict::Denied))
+        {
+            denied_what.push(format!("the database ({label})"));
+        }
+        for (name, selected) in &by_policy {
+            let policy = policies
+                .iter()
+                .find(|p| p.name() == name)
+                .expect("isolating policy");
+            let object = ObjectRef::of(Kind::NetworkPolicy, *policy);
+            finding.add_object(object.clone());
+            let names: Vec<&str> = selected.iter().map(|p| p.name()).collect();
+            finding.evidence.push(Evidence::field_note(
+                &object,
+                "spec.egress",
+                netpol::describe_rules(policy),
+                format!(
+                    "selects {} ({}); policyTypes {}",
+                    crate::selector::describe(
+                        policy.spec.as_ref().and_then(|s| s.pod_selector.as_ref())
+                    ),
+                    crate::render::truncate(&names.join(", "), 120),
+                    netpol::policy_types(
+                        policy.spec.as_ref().expect("isolating policy has a spec")
+                    )
+                    .join(",")
+                ),
+            ));
+        }
+        let apps: Vec<String> = failing_pods
+            .iter()
+            .filter_map(|p| context.app_of(&p.metadata))
+            .collect();
+        finding.status = Status::Fail;
+        finding.scope = context.scope(apps);
+        finding.summary = format!(
+            "{} pod(s) may not reach {}: NetworkPolicy {}",
+            failing_pods.len(),
+            denied_what.join(" or "),
+            by_policy
+                .keys()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut allow = vec!["kube-system UDP+TCP/53 (DNS)".to_string()];
+        let database_denied = failing_pods
+            .iter()
+            .any(|p| verdicts[p.name()].database == Some(Verdict::Denied));
+        if let Some((label, target)) = database.as_ref().filter(|_| database_denied) {
+            allow.push(format!(
+                "pods {} TCP/{} ({label})",
+                target
+                    .pod_labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                target.port
+            ));
+        }
+        finding.fix = Some(format!(
+            "add egress allow rules to {} for {}; keep the default deny",
+            by_policy
+                .keys()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            allow.join(" and ")
+        ));
+        finding.detail("pods", &verdicts);
+        if let Some((label, target)) = &database {
+            finding.detail("database", serde_json::json!({"service": label, "podLabels": target.pod_labels, "port": target.port}));
+        }
+        finding
+    }
+}
+
+/// Whether any container of `pod` names `service` in its command, args or env.
+fn mentions(pod: &Pod, service: &str) -> bool {
+    let Some(spec) = pod.spec.as_ref() else {
+        return false;
+    };
+    spec.containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .any(|c| {
+            c.command
+                .iter()
+                .flatten()
+                .chain(c.args.iter().flatten())
+                .chain(c.env.iter().flatten().filter_map(|e| e.value.as_ref()))
+                .any(|text| text.contains(service))
+        })
+}
+
+/// A namespace's labels: the automatic name label, plus any the snapshot holds.
+fn namespace_labels(context: &Context, namespace: &str) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), namespace.to_string())]);
+    for raw in &context.snapshot.other {
+        if raw.kind == "Namespace"
+            && raw.name == namespace
+            && let Some(map) = raw
+                .object
+                .pointer("/metadata/labels")
+                .and_then(|v| v.as_object())
+        {
+            for (key, value) in map {
+                if let Some(value) = value.as_str() {
+                    labels.insert(key.clone(), value.to_string());
+                }
+            }
+        }
+    }
+    labels
+}
+
+/// The database as a target: the Service's selector and target port.
+fn database_target(context: &Context) -> Option<(String, Target)> {
+    let services = in_namespace(&context.snapshot.services, context.namespace);
+    let (service, port): (&Service, i32) = match context.profile.and_then(|p| p.database.as_ref()) {
+        Some(db) => (*services.iter().find(|s| s.name() == db.service)?, db.port),
+        None => {
+            let exposes = |s: &Service| {
+                s.spec
+                    .iter()
+                    .flat_map(|sp| sp.ports.iter().flatten())
+                    .any(|p| p.port == POSTGRES_PORT)
+            };
+            let found = services.iter().find(|s| {
+                s.name().ends_with("-db") || s.name().contains("postgres") || exposes(s)
+            })?;
+            let port = if exposes(found) {
+                POSTGRES_PORT
+            } else {
+                found.spec.as_ref()?.ports.as_ref()?.first()?.port
+            };
+            (*found, port)
+        }
+    };
+    let spec = service.spec.as_ref()?;
+    let selector = spec.selector.clone().filter(|s| !s.is_empty())?;
+    let service_port = spec.ports.iter().flatten().find(|p| p.port == port);
+    let db_pods: Vec<&Pod> = in_namespace(&context.snapshot.pods, context.namespace)
+        .into_iter()
+        .filter(|pod| {
+            let labels = pod.metadata.labels.as_ref();
+            selector
+                .iter()
+                .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+        })
+        .collect();
+    let port_names: Vec<(String, i32, String)> = db_pods
+        .iter()
+        .flat_map(|pod| pod.spec.iter().flat_map(|s| s.containers.iter()))
+        .flat_map(|c| c.ports.iter().flatten())
+        .filter_map(|p| {
+            Some((
+                p.name.clone()?,
+                p.container_port,
+                p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+            ))
+        })
+        .collect();
+    let target_port = match service_port.and_then(|p| p.target_port.as_ref()) {
+        Some(IntOrString::Int(n)) => *n,
+        Some(IntOrString::String(name)) => port_names
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map_or(port, |(_, number, _)| *number),
+        None => port,
+    };
+    let protocol = service_port
+        .and_then(|p| p.protocol.clone())
+        .unwrap_or_else(|| "TCP".into());
+    let label = format!("Service `{}` port {port}", service.name());
+    Some((
+        label.clone(),
+        Target {
+            label,
+            service: service.name().to_string(),
+            namespace: context.namespace.to_string(),
+            namespace_labels: namespace_labels(context, context.namespace),
+            pod_labels: selector,
+            port: target_port,
+            protocol,
+            port_names: (!db_pods.is_empty()).then_some(port_names),
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Scope;
+    use crate::signals::test_support::evaluate;
+
+    const PODS: &str = r#"apiVersion: v1
+kind: Pod
+metadata: {name: orders-1, namespace: shop, labels: {app: orders}}
+spec: {containers: [{name: app, image: x, env: [{name: DB_HOST, value: orders-db}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: shop, labels: {app: orders-db}}
+spec: {containers: [{name: pg, image: postgres, ports: [{name: pg, containerPort: 5432}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: orders-db, namespace: shop}
+spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
+"#;
+
+    fn with_policy(egress: &str) -> String {
+        format!(
+            "{PODS}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: lockdown, namespace: shop}}\nspec:\n  podSelector: {{matchLabels: {{app: orders}}}}\n  policyTypes: [Egress]\n  egress: {egress}\n"
+        )
+    }
+
+    #[test]
+    fn egress_only_to_a_cache_denies_dns_and_the_database() {
+        let text = with_policy(
+            "[{to: [{podSelector: {matchLabels: {app: cache}}}], ports: [{port: 6379}]}]",
+        );
+        let finding = evaluate(&Egress, &text, "shop");
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert!(finding.summary.contains("DNS"), "{}", finding.summary);
+        assert!(finding.summary.contains("orders-db"), "{}", finding.summary);
+        assert_eq!(finding.objects[0].name, "lockdown");
+        assert_eq!(
+            finding.scope,
+            Scope::Namespace,
+            "no app.kubernetes.io/name label"
+        );
+    }
+
+    #[test]
+    fn look_alike_policy_allowing_dns_and_database_is_ok() {
+        let text = with_policy(
+            "[{to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}], ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]}, {to: [{podSelector: {matchLabels: {app: orders-db}}}], ports: [{port: pg}]}]",
+        );
+        let finding = evaluate(&Egress, &text, "shop");
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+    }
+
+    #[test]
+    fn no_policy_means_not_isolated() {
+        assert_eq!(evaluate(&Egress, PODS, "shop").status, Status::Ok);
+    }
+}

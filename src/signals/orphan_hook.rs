@@ -1,0 +1,246 @@
+//! `orphan-hook`: a suspended hook Job (Argo CD `argocd.argoproj.io/hook` or Helm
+//! `helm.sh/hook`) that holds a finalizer and has neither a hook-delete-policy nor an
+//! owner (owner label, ownerReference, Argo CD tracking: crate::markers). Nothing will
+//! ever clean it up, and its finalizer makes `kubectl delete` hang
+//! (https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/,
+//! https://argo-cd.readthedocs.io/en/stable/user-guide/resource_hooks/). A look-alike
+//! with a delete policy or an owner is managed: reported as protected, never as orphan.
+
+use serde::Serialize;
+
+use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
+use crate::markers;
+use crate::signals::Signal;
+use crate::snapshot::{HasMeta, Kind, in_namespace};
+
+pub struct OrphanHook;
+
+pub const ID: &str = "orphan-hook";
+
+/// The finalizer the Job controller manages itself; never a sign of an orphan.
+pub const JOB_TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Protected {
+    name: String,
+    reasons: Vec<String>,
+}
+
+impl Signal for OrphanHook {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn title(&self) -> &'static str {
+        "no orphaned hook Job holding a finalizer"
+    }
+
+    fn reads(&self) -> &'static [Kind] {
+        &[Kind::Job]
+    }
+
+    fn evaluate(&self, context: &Context) -> Finding {
+        let mut finding = Finding::ok(ID, "");
+        let mut orphans = Vec::new();
+        let mut protected = Vec::new();
+        let mut apps = Vec::new();
+        for job in in_namespace(&context.snapshot.jobs, context.namespace) {
+            let meta = &job.metadata;
+            let Some(hook) = markers::hook(meta) else {
+                continue;
+            };
+            let object = ObjectRef::of(Kind::Job, job);
+            let suspended = job.spec.as_ref().and_then(|s| s.suspend).unwrap_or(false);
+            let finalizers: Vec<String> = meta
+                .finalizers
+                .iter()
+                .flatten()
+                .filter(|f| f.as_str() != JOB_TRACKING_FINALIZER)
+                .cloned()
+                .collect();
+            let owners = markers::ownership(meta, context.owner_labels()).reasons;
+            if !owners.is_empty() {
+                finding.evidence.push(Evidence::field_note(
+                    &object,
+                    "metadata",
+                    owners.join(", "),
+                    "managed look-alike: protected, never delete",
+                ));
+                protected.push(Protected {
+                    name: job.name().to_string(),
+                    reasons: owners,
+                });
+                continue;
+            }
+            if !suspended || finalizers.is_empty() {
+                continue;
+            }
+            finding.add_object(object.clone());
+            finding.evidence.push(Evidence::field(
+                &object,
+                format!(
+                    "metadata.annotations[{}]",
+                    if meta
+                        .annotations
+                        .as_ref()
+                        .is_some_and(|a| a.contains_key(markers::ARGO_HOOK))
+                    {
+                        markers::ARGO_HOOK
+                    } else {
+                        markers::HELM_HOOK
+                    }
+                ),
+                hook,
+            ));
+            finding
+                .evidence
+                .push(Evidence::field(&object, "spec.suspend", "true"));
+            finding.evidence.push(Evidence::field(
+                &object,
+                "metadata.finalizers",
+                format!("[{}]", finalizers.join(", ")),
+            ));
+            finding.evidence.push(Evidence::field_note(
+                &object,
+                "metadata.annotations[hook-delete-policy]",
+                "<absent>",
+                "no delete policy, no owner label, no ownerReference",
+            ));
+            apps.extend(context.app_of(meta));
+            orphans.push(job.name().to_string());
+        }
+        finding.detail("protected", &protected);
+        if orphans.is_empty() {
+            finding.summary = if protected.is_empty() {
+                "no suspended hook Job without an owner".to_string()
+            } else {
+                format!(
+                    "no orphan; managed hook Job(s) protected: {}",
+                    protected
+                        .iter()
+                        .map(|p| format!("`{}`", p.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return finding;
+        }
+        // Evidence of the orphans first, the protected look-alikes after.
+        finding.evidence.sort_by_key(
+            |e| matches!(e, Evidence::Field { note: Some(n), .. } if n.starts_with("managed")),
+        );
+        finding.status = Status::Fail;
+        finding.scope = context.scope(apps);
+        let names = orphans
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        finding.summary = format!(
+            "suspended hook Job {names} holds a finalizer with no delete policy and no owner"
+        );
+        let mut fix = format!("remove the finalizers of {names}, then delete it (not --force)");
+        if !protected.is_empty() {
+            fix.push_str(&format!(
+                "; leave {} alone (managed)",
+                protected
+                    .iter()
+                    .map(|p| format!("`{}`", p.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        finding.fix = Some(fix);
+        finding.detail("orphans", &orphans);
+        finding
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Scope;
+    use crate::signals::test_support::evaluate;
+
+    const ORPHAN: &str = r#"apiVersion: batch/v1
+kind: Job
+metadata:
+  name: auth-presync-migrate-legacy
+  namespace: app
+  labels: {app.kubernetes.io/name: auth-service}
+  annotations: {argocd.argoproj.io/hook: PreSync}
+  finalizers: [example.io/hook-cleanup]
+spec:
+  suspend: true
+  template: {spec: {restartPolicy: Never, containers: [{name: m, image: x}]}}
+"#;
+
+    const DECOY: &str = r#"apiVersion: batch/v1
+kind: Job
+metadata:
+  name: fanout-presync-validate
+  namespace: app
+  labels: {example.io/owner: platform-team}
+  annotations: {argocd.argoproj.io/hook: PreSync, argocd.argoproj.io/hook-delete-policy: HookSucceeded}
+  finalizers: [example.io/hook-cleanup]
+spec:
+  suspend: true
+  template: {spec: {restartPolicy: Never, containers: [{name: m, image: x}]}}
+"#;
+
+    const TRACKED: &str = r#"apiVersion: batch/v1
+kind: Job
+metadata:
+  name: nightly-report
+  namespace: app
+  finalizers: [batch.kubernetes.io/job-tracking]
+spec:
+  template: {spec: {restartPolicy: Never, containers: [{name: m, image: x}]}}
+status: {active: 1}
+"#;
+
+    #[test]
+    fn orphan_fails_and_the_decoy_is_protected() {
+        let finding = evaluate(&OrphanHook, &format!("{ORPHAN}---\n{DECOY}"), "app");
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(finding.objects.len(), 1);
+        assert_eq!(finding.objects[0].name, "auth-presync-migrate-legacy");
+        // No auth-service pod in the snapshot: no known app, so the whole namespace.
+        assert_eq!(finding.scope, Scope::Namespace);
+        assert_eq!(
+            finding.details["protected"][0]["name"],
+            "fanout-presync-validate"
+        );
+        assert!(
+            finding
+                .fix
+                .unwrap()
+                .contains("leave `fanout-presync-validate` alone")
+        );
+    }
+
+    #[test]
+    fn look_alike_decoy_alone_is_not_an_orphan() {
+        let finding = evaluate(&OrphanHook, DECOY, "app");
+        assert_eq!(finding.status, Status::Ok);
+        assert!(finding.summary.contains("protected"));
+    }
+
+    #[test]
+    fn owner_reference_makes_it_managed() {
+        let owned = ORPHAN.replace(
+            "  finalizers:",
+            "  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: release, uid: u1}]\n  finalizers:",
+        );
+        assert_eq!(evaluate(&OrphanHook, &owned, "app").status, Status::Ok);
+    }
+
+    #[test]
+    fn job_tracking_finalizer_on_a_running_job_is_not_a_fault() {
+        assert_eq!(evaluate(&OrphanHook, TRACKED, "app").status, Status::Ok);
+        // Even on a suspended hook Job, the controller's own finalizer is not one.
+        let hook = ORPHAN.replace("example.io/hook-cleanup", JOB_TRACKING_FINALIZER);
+        assert_eq!(evaluate(&OrphanHook, &hook, "app").status, Status::Ok);
+    }
+}

@@ -1,0 +1,305 @@
+//! `rbac`: the migration ServiceAccount cannot do what the migration needs. Offline,
+//! its RoleBindings' Roles are evaluated rule by rule (crate::rbac); a live
+//! SubjectAccessReview answer in the context wins when present. Names the bound Role,
+//! what it lacks, and any unbound Role in the namespace that grants it (the `-v2`
+//! pattern). https://kubernetes.io/docs/reference/access-authn-authz/rbac/
+
+use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
+use crate::kubectl_style::rule_short;
+use crate::rbac::{Request, binds_service_account, requests, role_allows};
+use crate::signals::Signal;
+use crate::snapshot::{HasMeta, Kind, in_namespace};
+
+pub struct Rbac;
+
+pub const ID: &str = "rbac";
+
+impl Signal for Rbac {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn title(&self) -> &'static str {
+        "migration ServiceAccount permissions"
+    }
+
+    fn reads(&self) -> &'static [Kind] {
+        &[Kind::ServiceAccount, Kind::RoleBinding, Kind::Role]
+    }
+
+    fn evaluate(&self, context: &Context) -> Finding {
+        let migration = context.profile.and_then(|p| p.migration.as_ref());
+        let (Some(account), Some(permissions)) = (
+            migration.and_then(|m| m.service_account.as_deref()),
+            migration.map(|m| &m.permissions).filter(|p| !p.is_empty()),
+        ) else {
+            return Finding::unknown(
+                ID,
+                "no profile names the migration ServiceAccount and the permissions it needs",
+            );
+        };
+        let ns = context.namespace;
+        let snapshot = context.snapshot;
+        let account_ref = ObjectRef::new(Kind::ServiceAccount, ns, account);
+        let wanted: Vec<Request> = permissions.iter().flat_map(requests).collect();
+        let roles = in_namespace(&snapshot.roles, ns);
+        let bindings: Vec<_> = in_namespace(&snapshot.role_bindings, ns)
+            .into_iter()
+            .filter(|b| binds_service_account(b, ns, account))
+            .collect();
+
+        let mut finding = Finding::ok(ID, "");
+        let account_exists = in_namespace(&snapshot.service_accounts, ns)
+            .iter()
+            .any(|sa| sa.name() == account);
+        if !account_exists && !snapshot.gaps.contains_key(&Kind::ServiceAccount) {
+            finding.evidence.push(Evidence::field_note(
+                &account_ref,
+                "metadata.name",
+                account,
+                "ServiceAccount not found",
+            ));
+        }
+
+        let mut bound_role_names = Vec::new();
+        let mut unevaluable = Vec::new();
+        for binding in &bindings {
+            let binding_ref = ObjectRef::of(Kind::RoleBinding, *binding);
+            let role_ref = &binding.role_ref;
+            finding.evidence.push(Evidence::field(
+                &binding_ref,
+                "roleRef",
+                format!("{}/{}", role_ref.kind, role_ref.name),
+            ));
+            finding.add_object(binding_ref.clone());
+            if role_ref.kind != "Role" {
+                // NB: ClusterRoles are cluster-scoped and not in a namespace snapshot.
+                unevaluable.push(format!("{}/{}", role_ref.kind, role_ref.name));
+                continue;
+            }
+            match roles.iter().find(|r| r.name() == role_ref.name) {
+                Some(role) => {
+                    bound_role_names.push(role.name().to_string());
+                    let rules: Vec<String> = role.rules.iter().flatten().map(rule_short).collect();
+                    finding.evidence.push(Evidence::field(
+                        &ObjectRef::of(Kind::Role, *role),
+                        "rules",
+                        format!("[{}]", rules.join("; ")),
+                    ));
+                }
+                None => finding.evidence.push(Evidence::field_note(
+                    &binding_ref,
+                    "roleRef.name",
+                    role_ref.name.clone(),
+                    "the Role does not exist",
+                )),
+            }
+        }
+
+        let mut missing = Vec::new();
+        let mut unknown = Vec::new();
+        for request in &wanted {
+            if let Some(answer) = context.access.and_then(|a| a.answer(request)) {
+                finding.evidence.push(Evidence::field_note(
+                    &account_ref,
+                    format!("subjectAccessReview[{}]", request.describe()),
+                    answer.allowed.to_string(),
+                    answer
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "live answer".to_string()),
+                ));
+                if !answer.allowed {
+                    missing.push(request.clone());
+                }
+                continue;
+            }
+            let granted = bound_role_names
+                .iter()
+                .filter_map(|name| roles.iter().find(|r| r.name() == name))
+                .any(|role| role_allows(role, request));
+            if !granted {
+                if unevaluable.is_empty() {
+                    missing.push(request.clone());
+                } else {
+                    unknown.push(request.clone());
+                }
+            }
+        }
+
+        if missing.is_empty() && unknown.is_empty() {
+            finding.summary = format!(
+                "ServiceAccount `{account}` may {}",
+                wanted
+                    .iter()
+                    .map(Request::describe)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            finding.evidence.clear();
+            return finding;
+        }
+        if missing.is_empty() {
+            finding.status = Status::Unknown;
+            finding.summary = format!(
+                "cannot tell offline whether {} grant(s) {}: ClusterRoles are not in the snapshot",
+                unevaluable.join(", "),
+                unknown
+                    .iter()
+                    .map(Request::describe)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            return finding;
+        }
+
+        // Roles in the namespace, not bound to the account, that grant everything missing.
+        let granting: Vec<String> = roles
+            .iter()
+            .filter(|role| !bound_role_names.iter().any(|b| b == role.name()))
+            .filter(|role| missing.iter().all(|request| role_allows(role, request)))
+            .map(|role| role.name().to_string())
+            .collect();
+        for name in &granting {
+            let role = roles
+                .iter()
+                .find(|r| r.name() == name)
+                .expect("listed above");
+            let rules: Vec<String> = role.rules.iter().flatten().map(rule_short).collect();
+            finding.evidence.push(Evidence::field_note(
+                &ObjectRef::of(Kind::Role, *role),
+                "rules",
+                format!("[{}]", rules.join("; ")),
+                "unbound Role that grants what is missing",
+            ));
+        }
+        let missing_text: Vec<String> = missing.iter().map(Request::describe).collect();
+        finding.status = Status::Fail;
+        finding.add_object(account_ref);
+        let bound = if bound_role_names.is_empty() {
+            "no bound Role".to_string()
+        } else {
+            format!("bound Role `{}`", bound_role_names.join("`, `"))
+        };
+        finding.summary = format!(
+            "ServiceAccount `{account}` ({bound}) may not {}",
+            missing_text.join(", ")
+        );
+        finding.fix = Some(match (bindings.first(), granting.first()) {
+            (Some(binding), Some(role)) => format!(
+                "recreate RoleBinding `{}` with roleRef Role `{role}` (roleRef is immutable: delete + create, keep its subjects)",
+                binding.name()
+            ),
+            (None, Some(role)) => {
+                format!("bind Role `{role}` to ServiceAccount `{account}` with a new RoleBinding")
+            }
+            _ => format!(
+                "grant ServiceAccount `{account}`: {}",
+                missing_text.join(", ")
+            ),
+        });
+        finding.detail("serviceAccount", account);
+        finding.detail(
+            "bindings",
+            bindings.iter().map(|b| b.name()).collect::<Vec<_>>(),
+        );
+        finding.detail("boundRoles", &bound_role_names);
+        finding.detail("missing", &missing);
+        finding.detail("grantingRoles", &granting);
+        finding
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rbac::{AccessAnswer, AccessAnswers};
+    use crate::signals::test_support::{evaluate, evaluate_with, snapshot};
+
+    const PROFILE: &str = "apiVersion: triage/v1alpha1\nkind: Profile\nmigration:\n  serviceAccount: runner\n  permissions:\n  - {apiGroups: [batch], resources: [jobs], verbs: [create]}\n  - {apiGroups: [\"\"], resources: [configmaps], verbs: [patch]}\n";
+
+    fn objects(bound: &str) -> String {
+        format!(
+            r#"apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: runner, namespace: app}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: role-v1, namespace: app}}
+rules:
+- {{apiGroups: [batch], resources: [jobs], verbs: [get, list, watch]}}
+- {{apiGroups: [""], resources: [configmaps], verbs: [get]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: role-v2, namespace: app}}
+rules:
+- {{apiGroups: [batch], resources: [jobs], verbs: [create, get]}}
+- {{apiGroups: [""], resources: ["*"], verbs: [patch]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: runner-binding, namespace: app}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {bound}}}
+subjects: [{{kind: ServiceAccount, name: runner, namespace: app}}]
+"#
+        )
+    }
+
+    #[test]
+    fn read_only_bound_role_fails_and_names_the_unbound_v2() {
+        let finding = evaluate_with(&Rbac, &objects("role-v1"), "app", PROFILE);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.summary.contains("bound Role `role-v1`"),
+            "{}",
+            finding.summary
+        );
+        assert!(
+            finding
+                .summary
+                .contains("create jobs.batch, patch configmaps"),
+            "{}",
+            finding.summary
+        );
+        assert_eq!(finding.details["grantingRoles"][0], "role-v2");
+        assert!(finding.fix.unwrap().contains("roleRef is immutable"));
+    }
+
+    #[test]
+    fn look_alike_binding_to_v2_is_ok() {
+        let finding = evaluate_with(&Rbac, &objects("role-v2"), "app", PROFILE);
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+    }
+
+    #[test]
+    fn without_profile_it_is_unknown() {
+        assert_eq!(
+            evaluate(&Rbac, &objects("role-v1"), "app").status,
+            Status::Unknown
+        );
+    }
+
+    #[test]
+    fn live_answer_overrides_offline_evaluation() {
+        let snapshot = snapshot(&objects("role-v1"));
+        let profile = crate::profile::Profile::parse(PROFILE, "p").unwrap();
+        let answers = AccessAnswers {
+            answers: crate::rbac::requests(&profile.migration.as_ref().unwrap().permissions[0])
+                .into_iter()
+                .chain(crate::rbac::requests(
+                    &profile.migration.as_ref().unwrap().permissions[1],
+                ))
+                .map(|request| AccessAnswer {
+                    request,
+                    allowed: true,
+                    reason: None,
+                })
+                .collect(),
+        };
+        let mut context = Context::new(&snapshot, "app").with_profile(Some(&profile));
+        context.access = Some(&answers);
+        assert_eq!(Rbac.evaluate(&context).status, Status::Ok);
+    }
+}

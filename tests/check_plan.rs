@@ -1,0 +1,272 @@
+//! Whole-CLI tests of `check` and `plan` on the bundled fixtures: stdout snapshots
+//! (insta, in tests/snapshots), exit codes, and the error contract for bad selections
+//! and profiles.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn example(name: &str) -> String {
+    root().join("examples").join(name).display().to_string()
+}
+
+/// Runs triage with a clean environment: no kubeconfig, no colour settings.
+fn triage(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env_remove("NO_COLOR")
+        .env("HOME", "/nonexistent-home-for-triage-tests")
+        .stdin(Stdio::null())
+        .output()
+        .expect("triage binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn incident(args: &[&str]) -> Output {
+    let path = example("bleater-incident.yaml");
+    let mut all = vec![args[0], "--snapshot", &path, "-n", "bleater"];
+    all.extend(&args[1..]);
+    triage(&all)
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).expect("valid JSON")
+}
+
+fn ids_with_status(check: &serde_json::Value, status: &str) -> Vec<String> {
+    check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == status)
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[track_caller]
+fn assert_one_line_error(output: &Output, code: i32, needle: &str) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "expected one line, got: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+    assert!(stdout(output).is_empty(), "nothing on stdout on error");
+}
+
+// ---- check ------------------------------------------------------------------------
+
+#[test]
+fn check_incident_finds_the_eight_faults_and_the_script() {
+    let output = incident(&["check", "-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let check = json(&output);
+    assert_eq!(check["apiVersion"], "triage/v1alpha1");
+    assert_eq!(check["kind"], "Check");
+    assert_eq!(
+        ids_with_status(&check, "fail"),
+        vec![
+            "quota",
+            "rbac",
+            "pvc",
+            "egress",
+            "lock",
+            "orphan-hook",
+            "migration-script",
+            "schema",
+            "init-container"
+        ]
+    );
+    assert_eq!(ids_with_status(&check, "info"), vec!["derived-state"]);
+    // The decoy is protected evidence, never an orphan.
+    let orphan = &check["findings"][5];
+    assert_eq!(orphan["objects"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        orphan["objects"][0]["name"],
+        "auth-presync-migrate-legacy7r2x"
+    );
+    let fanout = check["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["app"] == "fanout-service")
+        .unwrap();
+    assert_eq!(fanout["current"], "Progressing");
+    assert_eq!(fanout["expected"], "Progressing");
+}
+
+#[test]
+fn check_incident_table() {
+    let output = incident(&["check"]);
+    assert_eq!(output.status.code(), Some(1));
+    insta::assert_snapshot!("check_bleater_incident_table", stdout(&output));
+}
+
+#[test]
+fn check_incident_json() {
+    let output = incident(&["check", "-o", "json"]);
+    insta::assert_snapshot!("check_bleater_incident_json", stdout(&output));
+}
+
+#[test]
+fn check_healthy_has_no_failing_signal() {
+    let path = example("bleater-healthy.yaml");
+    let output = triage(&["check", "--snapshot", &path, "-n", "bleater", "-o", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let check = json(&output);
+    assert!(ids_with_status(&check, "fail").is_empty());
+    assert!(
+        check["apps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["expected"] == "Healthy")
+    );
+    let table = triage(&["check", "--snapshot", &path, "-n", "bleater"]);
+    insta::assert_snapshot!("check_bleater_healthy_table", stdout(&table));
+}
+
+#[test]
+fn check_shop_without_profile() {
+    let path = example("shop-incident.yaml");
+    let output = triage(&["check", "--snapshot", &path, "-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let check = json(&output);
+    assert!(check["profile"].is_null());
+    let mut failing = ids_with_status(&check, "fail");
+    failing.sort();
+    assert_eq!(
+        failing,
+        vec![
+            "egress",
+            "init-container",
+            "lock",
+            "migration-script",
+            "orphan-hook",
+            "pvc",
+            "quota"
+        ]
+    );
+    let table = triage(&["check", "--snapshot", &path]);
+    insta::assert_snapshot!("check_shop_incident_table", stdout(&table));
+    insta::assert_snapshot!("check_shop_incident_json", stdout(&output));
+}
+
+#[test]
+fn only_and_skip_select_signals() {
+    let only = json(&incident(&["check", "-o", "json", "--only", "lock,quota"]));
+    let ids: Vec<&str> = only["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["quota", "lock"]);
+    let skipped = incident(&[
+        "check",
+        "--skip",
+        "quota,rbac,pvc,egress,lock,orphan-hook,migration-script,schema,init-container",
+    ]);
+    assert_eq!(
+        skipped.status.code(),
+        Some(0),
+        "only derived-state (info) left"
+    );
+}
+
+#[test]
+fn unknown_signal_id_is_a_usage_error_naming_valid_ids() {
+    let output = incident(&["check", "--only", "quota,dns"]);
+    assert_one_line_error(&output, 2, "unknown signal `dns`");
+    assert!(stderr(&output).contains("valid ids: quota, rbac, pvc"));
+}
+
+#[test]
+fn invalid_profile_names_the_line() {
+    let dir = std::env::temp_dir().join(format!("triage-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("profile.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: triage/v1alpha1\nkind: Profile\nlock:\n  configMap: l\n  colour: red\n",
+    )
+    .unwrap();
+    let output = incident(&["check", "--profile", path.to_str().unwrap()]);
+    assert_one_line_error(&output, 2, "line 5");
+    assert!(stderr(&output).contains("colour"));
+    let missing = incident(&["check", "--profile", "/nonexistent/profile.yaml"]);
+    assert_one_line_error(&missing, 2, "cannot read profile");
+}
+
+#[test]
+fn check_has_no_graph_output() {
+    let output = incident(&["check", "-o", "mermaid"]);
+    assert_one_line_error(&output, 2, "check has no `mermaid` output");
+}
+
+// ---- plan -------------------------------------------------------------------------
+
+#[test]
+fn plan_incident_order() {
+    let output = incident(&["plan", "-o", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let plan = json(&output);
+    assert_eq!(plan["kind"], "Plan");
+    let ids: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &ids[..8],
+        &[
+            "quota",
+            "rbac",
+            "pvc",
+            "egress",
+            "lock",
+            "orphan-hook",
+            "migration-script",
+            "schema"
+        ]
+    );
+    assert_eq!(&ids[8..], &["init-container", "derived-state"]);
+    insta::assert_snapshot!("plan_bleater_incident_json", stdout(&output));
+}
+
+#[test]
+fn plan_incident_table_mermaid_and_dot() {
+    insta::assert_snapshot!("plan_bleater_incident_table", stdout(&incident(&["plan"])));
+    insta::assert_snapshot!(
+        "plan_bleater_incident_mermaid",
+        stdout(&incident(&["plan", "-o", "mermaid"]))
+    );
+    insta::assert_snapshot!(
+        "plan_bleater_incident_dot",
+        stdout(&incident(&["plan", "-o", "dot"]))
+    );
+}
+
+#[test]
+fn plan_healthy_is_empty_and_shop_orders_its_faults() {
+    let healthy = example("bleater-healthy.yaml");
+    let output = triage(&["plan", "--snapshot", &healthy, "-n", "bleater"]);
+    assert_eq!(output.status.code(), Some(0));
+    insta::assert_snapshot!("plan_bleater_healthy_table", stdout(&output));
+    let shop = example("shop-incident.yaml");
+    insta::assert_snapshot!(
+        "plan_shop_incident_table",
+        stdout(&triage(&["plan", "--snapshot", &shop]))
+    );
+}
