@@ -117,8 +117,8 @@ impl Snapshot {
     pub fn namespaces(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .all_meta()
-            .filter_map(|(kind, meta)| kind.namespaced().then(|| meta.namespace.clone()))
-            .flatten()
+            .filter(|(kind, _)| kind.namespaced())
+            .filter_map(|(_, meta)| meta.namespace.clone())
             .chain(
                 self.other
                     .iter()

@@ -114,10 +114,8 @@ fn tls_failure_is_exit_3() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        for stream in listener.incoming().take(4) {
-            if let Ok(mut stream) = stream {
-                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\nnot tls");
-            }
+        for mut stream in listener.incoming().take(4).flatten() {
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\nnot tls");
         }
     });
     let kubeconfig = kubeconfig_for(&format!("https://127.0.0.1:{port}"));

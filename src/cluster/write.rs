@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    LocalSubjectAccessReview, ResourceAttributes, SelfSubjectAccessReview,
+    SelfSubjectAccessReviewSpec, SubjectAccessReviewSpec,
 };
 use kube::api::{
     Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions,
@@ -17,6 +18,7 @@ use serde_json::Value;
 
 use super::{Cluster, api_resource, classify};
 use crate::error::TriageError;
+use crate::rbac::{AccessAnswer, AccessAnswers, Request};
 use crate::snapshot::Kind;
 
 /// Field manager recorded in managedFields for every write triage makes.
@@ -110,6 +112,57 @@ impl Cluster {
         })
     }
 
+    /// Asks the API server (LocalSubjectAccessReview) whether ServiceAccount `account`
+    /// may make each request. `None` when the user may not ask or the server does not
+    /// answer: the caller falls back to evaluating the Roles itself.
+    pub async fn service_account_access(
+        &self,
+        namespace: &str,
+        account: &str,
+        requests: &[Request],
+    ) -> Option<AccessAnswers> {
+        let api: Api<LocalSubjectAccessReview> = Api::namespaced(self.client.clone(), namespace);
+        let user = format!("system:serviceaccount:{namespace}:{account}");
+        let mut answers = Vec::new();
+        for request in requests {
+            let review = LocalSubjectAccessReview {
+                metadata: kube::api::ObjectMeta {
+                    namespace: Some(namespace.to_string()),
+                    ..Default::default()
+                },
+                spec: SubjectAccessReviewSpec {
+                    user: Some(user.clone()),
+                    groups: Some(vec![
+                        "system:serviceaccounts".to_string(),
+                        format!("system:serviceaccounts:{namespace}"),
+                        "system:authenticated".to_string(),
+                    ]),
+                    resource_attributes: Some(ResourceAttributes {
+                        verb: Some(request.verb.clone()),
+                        group: Some(request.group.clone()),
+                        resource: Some(request.resource.clone()),
+                        name: request.name.clone(),
+                        namespace: Some(namespace.to_string()),
+                        ..ResourceAttributes::default()
+                    }),
+                    ..SubjectAccessReviewSpec::default()
+                },
+                ..LocalSubjectAccessReview::default()
+            };
+            let status = api
+                .create(&PostParams::default(), &review)
+                .await
+                .ok()?
+                .status?;
+            answers.push(AccessAnswer {
+                request: request.clone(),
+                allowed: status.allowed,
+                reason: status.reason.filter(|r| !r.is_empty()),
+            });
+        }
+        Some(AccessAnswers { answers })
+    }
+
     /// The object as JSON, `None` when it does not exist.
     pub async fn get_json(
         &self,
@@ -139,9 +192,11 @@ impl Cluster {
         let patch: json_patch::Patch = serde_json::from_value(patch).map_err(|e| {
             TriageError::input(format!("invalid JSON patch for `{name}`: {e}"), None)
         })?;
-        let mut params = PatchParams::default();
-        params.field_manager = Some(FIELD_MANAGER.to_string());
-        params.dry_run = mode == WriteMode::DryRun;
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            dry_run: mode == WriteMode::DryRun,
+            ..PatchParams::default()
+        };
         let object = self
             .api(kind, namespace)
             .patch(name, &params, &Patch::<()>::Json(patch))

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use super::Outcome;
-use super::source::{Loaded, load_with};
+use super::source::{LiveExtras, Loaded, load_with};
 use crate::check::{self, Selection};
 use crate::cli::{GlobalArgs, OutputFormat, ProfileArgs, SourceArgs};
 use crate::error::{TriageError, exit};
@@ -37,6 +37,7 @@ pub fn run(
     let mut context =
         Context::new(&loaded.snapshot, &loaded.namespace).with_profile(profile.as_ref());
     context.now = loaded.now;
+    context.access = loaded.access.as_ref();
     let view = check::build(&context, &selected, profile_name);
     let stdout = match format {
         OutputFormat::Table => render::check::table(&view, false),
@@ -65,12 +66,17 @@ pub fn load_with_profile(
         None => None,
     };
     let extras = |namespace: &str| {
-        from_file
+        let profile = from_file
             .as_ref()
             .map(|(p, _)| p.clone())
-            .or_else(|| Profile::builtin(namespace))
-            .map(|p| p.extra_config_maps(namespace))
-            .unwrap_or_default()
+            .or_else(|| Profile::builtin(namespace));
+        LiveExtras {
+            config_maps: profile
+                .as_ref()
+                .map(|p| p.extra_config_maps(namespace))
+                .unwrap_or_default(),
+            access: profile.as_ref().and_then(Profile::access_requests),
+        }
     };
     let loaded = load_with(global, source, &extras)?;
     let (profile, name) = match from_file {

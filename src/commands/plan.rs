@@ -16,6 +16,7 @@ pub fn run(
     let mut context =
         Context::new(&loaded.snapshot, &loaded.namespace).with_profile(profile.as_ref());
     context.now = loaded.now;
+    context.access = loaded.access.as_ref();
     let selected = Selection::default().signals()?;
     let findings = check::build(&context, &selected, profile_name).findings;
     let view = plan::build(&loaded.namespace, loaded.now, &findings);

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use crate::cli::{GlobalArgs, SourceArgs};
 use crate::cluster::{self, Cluster};
 use crate::error::TriageError;
+use crate::rbac::{AccessAnswers, Request};
 use crate::snapshot::parse::{MAX_SNAPSHOT_BYTES, parse_snapshot};
 use crate::snapshot::{Snapshot, Source};
 
@@ -19,15 +20,25 @@ pub struct Loaded {
     pub source: Source,
     /// The moment ages are computed against.
     pub now: Option<Timestamp>,
+    /// The API server's own answers on what the migration ServiceAccount may do
+    /// (live only, and only when the user may ask).
+    pub access: Option<AccessAnswers>,
+}
+
+/// What to read live beside the namespace, given the namespace: ConfigMaps in other
+/// namespaces (a profile's status ConfigMap), and a ServiceAccount whose permissions
+/// to ask the API server about.
+#[derive(Debug, Clone, Default)]
+pub struct LiveExtras {
+    pub config_maps: Vec<(String, String)>,
+    pub access: Option<(String, Vec<Request>)>,
 }
 
 pub fn load(global: &GlobalArgs, source: &SourceArgs) -> anyhow::Result<Loaded> {
-    load_with(global, source, &|_| Vec::new())
+    load_with(global, source, &|_| LiveExtras::default())
 }
 
-/// Names `(namespace, name)` of ConfigMaps in other namespaces to load live with the
-/// namespace (a profile's status ConfigMap), given the namespace.
-pub type Extras<'a> = &'a dyn Fn(&str) -> Vec<(String, String)>;
+pub type Extras<'a> = &'a dyn Fn(&str) -> LiveExtras;
 
 /// Like [`load`], also loading `extras(namespace)` live (a file holds what it holds).
 pub fn load_with(
@@ -57,7 +68,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub async fn load_live(global: &GlobalArgs) -> Result<(Loaded, Cluster), TriageError> {
-    load_live_with(global, &|_| Vec::new()).await
+    load_live_with(global, &|_| LiveExtras::default()).await
 }
 
 pub async fn load_live_with(
@@ -69,8 +80,18 @@ pub async fn load_live_with(
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace.clone());
-    let snapshot = cluster.load(&namespace, &extras(&namespace)).await?;
+    let wanted = extras(&namespace);
+    let snapshot = cluster.load(&namespace, &wanted.config_maps).await?;
+    let access = match &wanted.access {
+        Some((account, requests)) => {
+            cluster
+                .service_account_access(&namespace, account, requests)
+                .await
+        }
+        None => None,
+    };
     let loaded = Loaded {
+        access,
         now: snapshot.captured_at,
         snapshot,
         namespace,
@@ -112,6 +133,7 @@ fn load_file(global: &GlobalArgs, path: &Path) -> Result<Loaded, TriageError> {
         snapshot,
         namespace,
         source: Source::File { path: origin },
+        access: None,
     })
 }
 
