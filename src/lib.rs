@@ -18,6 +18,7 @@ pub mod profile;
 pub mod quantity;
 pub mod rbac;
 pub mod render;
+pub mod repair;
 pub mod selector;
 pub mod signals;
 pub mod snapshot;

@@ -193,6 +193,20 @@ impl Signal for Lock {
             }
             fixes.push(fix);
         }
+        // For the repair: which key holds each lock, its unlocked value, its reason key.
+        let locks: Vec<serde_json::Value> = held
+            .iter()
+            .map(|lock| {
+                serde_json::json!({
+                    "configMap": lock.config_map.name(),
+                    "key": lock.key,
+                    "value": lock.value,
+                    "unlockedValue": if lock.value.eq_ignore_ascii_case("true") { "false" } else { "unlocked" },
+                    "reasonKey": lock.reason.as_ref().map(|(key, _)| key),
+                })
+            })
+            .collect();
+        finding.detail("locks", locks);
         finding.summary = format!("lock held: {}", summaries.join("; "));
         finding.fix = Some(fixes.join("; "));
         finding

@@ -1,0 +1,309 @@
+//! Repairs: one file per signal under `repair/`, each a pure function from a failing
+//! finding (and the snapshot it came from) to a [`Step`]: a value that can be printed,
+//! serialized, dry-run or executed. The executor (`executor.rs`) does all I/O.
+//!
+//! Adding a repair:
+//! 1. write `repair/<signal>.rs` with a unit struct implementing [`Repair`]: `plan`
+//!    returns the step's actions, each with the full object before and after (the
+//!    executor derives the JSON patch, the preview diff and the backup from them), or
+//!    a [`Refusal`] saying why not; its tests at the bottom;
+//! 2. list it in [`ALL`];
+//! 3. write its runbook page in `docs/runbook/`.
+
+pub mod lock;
+#[cfg(test)]
+pub mod test_support;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::finding::{Context, Finding, Status};
+use crate::plan;
+use crate::snapshot::Kind;
+
+/// What the user chose on the command line that shapes a repair.
+#[derive(Debug, Clone, Default)]
+pub struct RepairOptions {
+    /// The moment of the repair, for audit values (the lock's `resolved-<date>-...`).
+    pub now: Option<Timestamp>,
+    /// Free text for audit values (`--reason`).
+    pub reason: Option<String>,
+    /// Quota limits to set instead of the proposal (`--set pods=8`).
+    pub quota_overrides: BTreeMap<String, String>,
+    /// StorageClass for a re-created claim instead of the default (`--storage-class`).
+    pub storage_class: Option<String>,
+}
+
+/// One repair, for one signal.
+pub trait Repair: Sync {
+    /// The id of the signal it repairs.
+    fn id(&self) -> &'static str;
+    /// The step that repairs `finding` (a failing finding of this signal), or why
+    /// triage will not do it. Pure: no I/O, no clock (the time is in `options`).
+    fn plan(
+        &self,
+        context: &Context,
+        finding: &Finding,
+        options: &RepairOptions,
+    ) -> Result<Step, Refusal>;
+}
+
+/// Every repair, in the order of the signal list.
+pub const ALL: &[&dyn Repair] = &[&lock::ReleaseLock];
+
+pub fn by_id(id: &str) -> Option<&'static dyn Repair> {
+    ALL.iter().copied().find(|r| r.id() == id)
+}
+
+/// The object an action touches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Target {
+    pub fn new(kind: Kind, namespace: &str, name: &str) -> Self {
+        Self {
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// `configmap/hook-reconciliation-lock`, as kubectl names objects.
+    pub fn short(&self) -> String {
+        format!("{}/{}", self.kind.name().to_lowercase(), self.name)
+    }
+}
+
+/// One change to the cluster. `before` is always the full object as the snapshot
+/// holds it: the executor re-reads it, refuses to go on if it changed (resourceVersion),
+/// and saves it as the backup.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Action {
+    /// Change the object in place: a JSON patch from `before` to `after`, guarded by a
+    /// `test` on the resourceVersion.
+    Patch {
+        target: Target,
+        before: Value,
+        after: Value,
+    },
+    /// Create a new object.
+    Create { target: Target, object: Value },
+    /// Delete exactly this object (uid and resourceVersion preconditions, Background
+    /// propagation, never forced) and wait until it is gone.
+    Delete { target: Target, before: Value },
+    /// Delete and create again as `after` (for immutable fields: roleRef,
+    /// storageClassName). If the create fails, `before` is created again at once.
+    Recreate {
+        target: Target,
+        before: Value,
+        after: Value,
+    },
+}
+
+impl Action {
+    pub fn target(&self) -> &Target {
+        match self {
+            Action::Patch { target, .. }
+            | Action::Create { target, .. }
+            | Action::Delete { target, .. }
+            | Action::Recreate { target, .. } => target,
+        }
+    }
+
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Action::Patch { .. } => "patch",
+            Action::Create { .. } => "create",
+            Action::Delete { .. } => "delete",
+            Action::Recreate { .. } => "recreate",
+        }
+    }
+}
+
+/// A repair step: what it changes, why, and what it unblocks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    /// The signal it repairs (also the id `--only`/`--skip` take).
+    pub id: &'static str,
+    /// One line: what the step does.
+    pub title: String,
+    /// Why: the finding's summary.
+    pub reason: String,
+    /// The signals whose repair or recovery this one unblocks (from the plan graph).
+    pub unblocks: Vec<&'static str>,
+    /// Things to know before confirming (e.g. Argo CD self-heal may revert it).
+    pub warnings: Vec<String>,
+    pub actions: Vec<Action>,
+}
+
+impl Step {
+    pub fn new(id: &'static str, title: impl Into<String>, finding: &Finding) -> Self {
+        Self {
+            id,
+            title: title.into(),
+            reason: finding.summary.clone(),
+            unblocks: Vec::new(),
+            warnings: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+}
+
+/// Why triage will not repair something (printed, never silently skipped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    pub id: &'static str,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn new(id: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            id,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The repair plan for a namespace: steps in cascade order, what is refused, and what
+/// is left for others (no repair here, or verified only).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepairPlan {
+    pub steps: Vec<Step>,
+    pub refused: Vec<Refusal>,
+    /// Failing signals triage has no repair for (e.g. `schema`), with the finding's fix.
+    pub manual: Vec<Refusal>,
+}
+
+/// Kinds no repair may delete or recreate, whatever a repair file says: governance
+/// controls are repaired in place, Secrets are never touched.
+pub const NEVER_DELETED: [Kind; 2] = [Kind::ResourceQuota, Kind::NetworkPolicy];
+
+/// Plans every repair for the failing findings, in the plan graph's order.
+/// `selected(id)` says whether `--only`/`--skip` keep a step.
+pub fn plan_repairs(
+    context: &Context,
+    findings: &[Finding],
+    options: &RepairOptions,
+    selected: &dyn Fn(&str) -> bool,
+) -> RepairPlan {
+    let plan = plan::build(context.namespace, context.now, findings);
+    let mut result = RepairPlan {
+        steps: Vec::new(),
+        refused: Vec::new(),
+        manual: Vec::new(),
+    };
+    for planned in plan
+        .steps
+        .iter()
+        .filter(|s| s.action == plan::Action::Repair)
+    {
+        if !selected(planned.id) {
+            continue;
+        }
+        let Some(finding) = findings
+            .iter()
+            .find(|f| f.id == planned.id && f.status == Status::Fail)
+        else {
+            continue;
+        };
+        let Some(repair) = by_id(planned.id) else {
+            result.manual.push(Refusal::new(
+                planned.id,
+                finding
+                    .fix
+                    .clone()
+                    .unwrap_or_else(|| "no automatic repair".to_string()),
+            ));
+            continue;
+        };
+        match repair
+            .plan(context, finding, options)
+            .and_then(|step| guard(step))
+        {
+            Ok(mut step) => {
+                step.unblocks = planned.unblocks.clone();
+                result.steps.push(step);
+            }
+            Err(refusal) => result.refused.push(refusal),
+        }
+    }
+    result
+}
+
+/// The last line of defence: a step that would delete a governance control, touch a
+/// Secret, or write an object someone else's controller derives is refused whole.
+fn guard(step: Step) -> Result<Step, Refusal> {
+    for action in &step.actions {
+        let target = action.target();
+        let destructive = matches!(action, Action::Delete { .. } | Action::Recreate { .. });
+        if destructive && NEVER_DELETED.contains(&target.kind) {
+            return Err(Refusal::new(
+                step.id,
+                format!(
+                    "would delete {} `{}`: governance controls are repaired in place, never deleted",
+                    target.kind.name(),
+                    target.name
+                ),
+            ));
+        }
+    }
+    Ok(step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_refuses_deleting_a_quota_or_network_policy() {
+        for kind in NEVER_DELETED {
+            let step = Step {
+                id: "quota",
+                title: "x".into(),
+                reason: "x".into(),
+                unblocks: vec![],
+                warnings: vec![],
+                actions: vec![Action::Delete {
+                    target: Target::new(kind, "ns", "governance"),
+                    before: Value::Null,
+                }],
+            };
+            let refusal = guard(step).unwrap_err();
+            assert!(
+                refusal.reason.contains("never deleted"),
+                "{}",
+                refusal.reason
+            );
+        }
+    }
+
+    #[test]
+    fn guard_lets_in_place_patches_of_governance_through() {
+        let step = Step {
+            id: "quota",
+            title: "x".into(),
+            reason: "x".into(),
+            unblocks: vec![],
+            warnings: vec![],
+            actions: vec![Action::Patch {
+                target: Target::new(Kind::ResourceQuota, "ns", "q"),
+                before: Value::Null,
+                after: Value::Null,
+            }],
+        };
+        assert!(guard(step).is_ok());
+    }
+}
