@@ -37,6 +37,8 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand inventory 'Show everything in the namespace that matters during an incident'
             cand check 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
             cand plan 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
+            cand repair 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
+            cand restore 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
             cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -99,6 +101,48 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'triage;repair'= {
+            cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
+            cand --only 'Repair only these signals (comma separated ids)'
+            cand --skip 'Do not repair these signals (comma separated ids)'
+            cand --set 'Quota limit to set instead of the proposal, e.g. `--set pods=8` (repeatable)'
+            cand --storage-class 'StorageClass for a re-created claim [default: the cluster''s default class]'
+            cand --reason 'Words for audit values, e.g. the lock''s `resolved-<date>-<reason>`'
+            cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --context 'Kubeconfig context to use [default: current-context]'
+            cand --kubeconfig 'Path to the kubeconfig file'
+            cand --as 'User to impersonate for the operation'
+            cand --as-group 'Group to impersonate (repeat for several)'
+            cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --yes 'Answer yes to every prompt (for scripts); without a terminal it is required'
+            cand --dry-run 'Preview every step and run only reads and server-side dry runs: nothing is changed'
+            cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
+            cand -v 'More log detail on stderr (-v, -vv)'
+            cand --verbose 'More log detail on stderr (-v, -vv)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'triage;restore'= {
+            cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --context 'Kubeconfig context to use [default: current-context]'
+            cand --kubeconfig 'Path to the kubeconfig file'
+            cand --as 'User to impersonate for the operation'
+            cand --as-group 'Group to impersonate (repeat for several)'
+            cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --yes 'Answer yes to every prompt'
+            cand --overwrite 'Replace objects that exist now with their backed-up version'
+            cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
+            cand -v 'More log detail on stderr (-v, -vv)'
+            cand --verbose 'More log detail on stderr (-v, -vv)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'triage;snapshot'= {
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
@@ -135,6 +179,8 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand inventory 'Show everything in the namespace that matters during an incident'
             cand check 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
             cand plan 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
+            cand repair 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
+            cand restore 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
             cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -144,6 +190,10 @@ set edit:completion:arg-completer[triage] = {|@words|
         &'triage;help;check'= {
         }
         &'triage;help;plan'= {
+        }
+        &'triage;help;repair'= {
+        }
+        &'triage;help;restore'= {
         }
         &'triage;help;snapshot'= {
         }

@@ -43,6 +43,8 @@ complete -c triage -n "__fish_triage_needs_command" -s V -l version -d 'Print ve
 complete -c triage -n "__fish_triage_needs_command" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
 complete -c triage -n "__fish_triage_needs_command" -f -a "check" -d 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
 complete -c triage -n "__fish_triage_needs_command" -f -a "plan" -d 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
+complete -c triage -n "__fish_triage_needs_command" -f -a "repair" -d 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
+complete -c triage -n "__fish_triage_needs_command" -f -a "restore" -d 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
 complete -c triage -n "__fish_triage_needs_command" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
 complete -c triage -n "__fish_triage_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c triage -n "__fish_triage_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -101,6 +103,46 @@ dot\t'Graphviz dot (plan only)'"
 complete -c triage -n "__fish_triage_using_subcommand plan" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand plan" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_using_subcommand repair" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
+complete -c triage -n "__fish_triage_using_subcommand repair" -l only -d 'Repair only these signals (comma separated ids)' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -l skip -d 'Do not repair these signals (comma separated ids)' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -l set -d 'Quota limit to set instead of the proposal, e.g. `--set pods=8` (repeatable)' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -l storage-class -d 'StorageClass for a re-created claim [default: the cluster\'s default class]' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -l reason -d 'Words for audit values, e.g. the lock\'s `resolved-<date>-<reason>`' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -l context -d 'Kubeconfig context to use [default: current-context]' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
+complete -c triage -n "__fish_triage_using_subcommand repair" -l as -d 'User to impersonate for the operation' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -l request-timeout -d 'How long to wait for the server: `30s`, `2m`, `0` for no limit' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -s o -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+wide\t'Tables with extra columns'
+json\t'JSON with a versioned, documented shape'
+yaml\t'YAML with the same shape as JSON'
+mermaid\t'Mermaid flowchart (plan only)'
+dot\t'Graphviz dot (plan only)'"
+complete -c triage -n "__fish_triage_using_subcommand repair" -l yes -d 'Answer yes to every prompt (for scripts); without a terminal it is required'
+complete -c triage -n "__fish_triage_using_subcommand repair" -l dry-run -d 'Preview every step and run only reads and server-side dry runs: nothing is changed'
+complete -c triage -n "__fish_triage_using_subcommand repair" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
+complete -c triage -n "__fish_triage_using_subcommand repair" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
+complete -c triage -n "__fish_triage_using_subcommand repair" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_using_subcommand restore" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand restore" -l context -d 'Kubeconfig context to use [default: current-context]' -r
+complete -c triage -n "__fish_triage_using_subcommand restore" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
+complete -c triage -n "__fish_triage_using_subcommand restore" -l as -d 'User to impersonate for the operation' -r
+complete -c triage -n "__fish_triage_using_subcommand restore" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c triage -n "__fish_triage_using_subcommand restore" -l request-timeout -d 'How long to wait for the server: `30s`, `2m`, `0` for no limit' -r
+complete -c triage -n "__fish_triage_using_subcommand restore" -s o -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+wide\t'Tables with extra columns'
+json\t'JSON with a versioned, documented shape'
+yaml\t'YAML with the same shape as JSON'
+mermaid\t'Mermaid flowchart (plan only)'
+dot\t'Graphviz dot (plan only)'"
+complete -c triage -n "__fish_triage_using_subcommand restore" -l yes -d 'Answer yes to every prompt'
+complete -c triage -n "__fish_triage_using_subcommand restore" -l overwrite -d 'Replace objects that exist now with their backed-up version'
+complete -c triage -n "__fish_triage_using_subcommand restore" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
+complete -c triage -n "__fish_triage_using_subcommand restore" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
+complete -c triage -n "__fish_triage_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -l context -d 'Kubeconfig context to use [default: current-context]' -r
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
@@ -131,9 +173,11 @@ dot\t'Graphviz dot (plan only)'"
 complete -c triage -n "__fish_triage_using_subcommand completions" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "check" -d 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "plan" -d 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "completions" -d 'Print shell completions'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan snapshot completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "check" -d 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "plan" -d 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "repair" -d 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "restore" -d 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "completions" -d 'Print shell completions'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -125,6 +125,24 @@ pub enum Command {
         #[command(flatten)]
         profile: ProfileArgs,
     },
+    /// Repair the failing signals in cascade order: each step previewed, confirmed,
+    /// checked by the server (permissions, dry run), backed up, applied and verified
+    Repair(RepairArgs),
+    /// Put back the objects a repair run backed up (never overwrites an existing object
+    /// unless --overwrite)
+    Restore {
+        /// The run directory `triage repair` printed
+        #[arg(value_name = "RUN_DIR")]
+        run_dir: PathBuf,
+
+        /// Answer yes to every prompt
+        #[arg(long)]
+        yes: bool,
+
+        /// Replace objects that exist now with their backed-up version
+        #[arg(long)]
+        overwrite: bool,
+    },
     /// Write a live snapshot of the namespace (Secrets left out) for offline use
     Snapshot,
     /// Print shell completions
@@ -132,6 +150,50 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// Flags of `triage repair`.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+
+    /// Answer yes to every prompt (for scripts); without a terminal it is required
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Preview every step and run only reads and server-side dry runs: nothing is changed
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Repair only these signals (comma separated ids)
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub only: Vec<String>,
+
+    /// Do not repair these signals (comma separated ids)
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub skip: Vec<String>,
+
+    /// Quota limit to set instead of the proposal, e.g. `--set pods=8` (repeatable)
+    #[arg(long = "set", value_name = "RESOURCE=QUANTITY", value_parser = parse_assignment)]
+    pub set: Vec<(String, String)>,
+
+    /// StorageClass for a re-created claim [default: the cluster's default class]
+    #[arg(long, value_name = "CLASS")]
+    pub storage_class: Option<String>,
+
+    /// Words for audit values, e.g. the lock's `resolved-<date>-<reason>`
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+fn parse_assignment(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() && !value.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(format!("`{text}` is not RESOURCE=QUANTITY, e.g. pods=8")),
+    }
 }
 
 /// How results are printed.

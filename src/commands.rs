@@ -5,6 +5,8 @@ pub mod check;
 pub mod completions;
 pub mod inventory;
 pub mod plan;
+pub mod repair;
+pub mod restore;
 pub mod snapshot;
 pub mod source;
 
@@ -35,6 +37,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             skip,
         } => check::run(&cli.global, &source, &profile, only, skip),
         Command::Plan { source, profile } => plan::run(&cli.global, &source, &profile),
+        Command::Repair(args) => repair::run(&cli.global, &args),
+        Command::Restore {
+            run_dir,
+            yes,
+            overwrite,
+        } => restore::run(&cli.global, &run_dir, yes, overwrite),
         Command::Snapshot => snapshot::run(&cli.global),
         Command::Completions { shell } => Ok(Outcome::ok(completions::generate(shell))),
     }

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod inventory;
 pub mod plan;
+pub mod repair;
 
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;

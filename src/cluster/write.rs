@@ -232,6 +232,33 @@ impl Cluster {
         Ok(with_type(kind, created))
     }
 
+    /// Replaces the object (PUT) with `object`, which must carry the current
+    /// resourceVersion: optimistic concurrency, a concurrent change makes it a conflict.
+    pub async fn replace(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        object: &Value,
+    ) -> Result<Value, TriageError> {
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let dynamic: DynamicObject = serde_json::from_value(object.clone())
+            .map_err(|e| TriageError::input(format!("invalid manifest for `{name}`: {e}"), None))?;
+        let params = PostParams {
+            dry_run: false,
+            field_manager: Some(FIELD_MANAGER.to_string()),
+        };
+        let replaced = self
+            .api(kind, namespace)
+            .replace(&name, &params, &dynamic)
+            .await
+            .map_err(|e| self.fail(e, format!("replacing {} `{name}`", kind.name())))?;
+        Ok(with_type(kind, replaced))
+    }
+
     /// Deletes exactly the object with `uid` at `resource_version` (preconditions),
     /// with Background propagation so a Job's pods are not orphaned. Never forced: no
     /// zero grace period, finalizers are respected.

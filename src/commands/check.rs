@@ -92,7 +92,7 @@ pub fn load_with_profile(
     Ok((loaded, profile, name))
 }
 
-fn read_profile(path: &Path) -> anyhow::Result<Profile> {
+pub fn read_profile(path: &Path) -> anyhow::Result<Profile> {
     use std::io::Read;
     let origin = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|err| {

@@ -1,0 +1,313 @@
+//! `triage repair`: plan the repairs of the failing signals in cascade order and hand
+//! each step to the executor; verify each against a fresh read; show check before and
+//! after. Progress is printed as it happens (a person is watching).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use super::Outcome;
+use super::check::read_profile;
+use super::source::{LiveExtras, load_live_with};
+use crate::backup::{RunDir, runs_root};
+use crate::check::Selection;
+use crate::cli::{GlobalArgs, RepairArgs};
+use crate::cluster::Cluster;
+use crate::error::{TriageError, exit};
+use crate::executor::{Actor, Mode, StepOutcome, run_step};
+use crate::finding::{Context, Finding, Status};
+use crate::profile::Profile;
+use crate::render::repair::plan_summary;
+use crate::repair::{RepairOptions, Step, plan_repairs};
+use crate::snapshot::Snapshot;
+use crate::terminal::{self, Confirm};
+use crate::{rbac::AccessAnswers, signals};
+
+/// Signals that are never repaired by writing to their own objects, and why.
+const NOT_WRITTEN: [(&str, &str); 3] = [
+    (
+        "derived-state",
+        "refused: it is an output its controller rewrites within seconds; triage repairs its inputs instead",
+    ),
+    (
+        "init-container",
+        "nothing to write: it completes by itself once what gates it is repaired (verified after the other steps)",
+    ),
+    (
+        "schema",
+        "not repaired here: run the migration, then write the schema from the live database",
+    ),
+];
+
+pub fn run(global: &GlobalArgs, args: &RepairArgs) -> anyhow::Result<Outcome> {
+    let selection = Selection {
+        only: args.only.clone(),
+        skip: args.skip.clone(),
+    };
+    selection.signals()?;
+    // Refuse before any request when a prompt would be needed and cannot be shown.
+    let confirm = if args.dry_run {
+        None
+    } else {
+        Some(terminal::confirmer(args.yes)?)
+    };
+    let file_profile = match &args.profile.profile {
+        Some(path) => Some(read_profile(path)?),
+        None => None,
+    };
+    let runtime = super::source::runtime()?;
+    let code = runtime.block_on(repair(global, args, &selection, file_profile, confirm))?;
+    Ok(Outcome {
+        stdout: String::new(),
+        exit_code: code,
+    })
+}
+
+/// What one read of the cluster gives the pure core.
+struct Observed {
+    snapshot: Snapshot,
+    access: Option<AccessAnswers>,
+}
+
+impl Observed {
+    fn findings(&self, namespace: &str, profile: Option<&Profile>) -> Vec<Finding> {
+        let mut context = Context::new(&self.snapshot, namespace).with_profile(profile);
+        context.access = self.access.as_ref();
+        signals::ALL.iter().map(|s| s.evaluate(&context)).collect()
+    }
+}
+
+async fn observe(
+    cluster: &Cluster,
+    namespace: &str,
+    extras: &LiveExtras,
+) -> Result<Observed, TriageError> {
+    let snapshot = cluster.load(namespace, &extras.config_maps).await?;
+    let access = match &extras.access {
+        Some((account, requests)) => {
+            cluster
+                .service_account_access(namespace, account, requests)
+                .await
+        }
+        None => None,
+    };
+    Ok(Observed { snapshot, access })
+}
+
+fn say(text: impl AsRef<str>) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_ref().as_bytes());
+    let _ = out.flush();
+}
+
+async fn repair(
+    global: &GlobalArgs,
+    args: &RepairArgs,
+    selection: &Selection,
+    file_profile: Option<Profile>,
+    confirm: Option<Box<dyn Confirm>>,
+) -> Result<u8, TriageError> {
+    let profile_for =
+        |namespace: &str| file_profile.clone().or_else(|| Profile::builtin(namespace));
+    let extras_for = |namespace: &str| {
+        let profile = profile_for(namespace);
+        LiveExtras {
+            config_maps: profile
+                .as_ref()
+                .map(|p| p.extra_config_maps(namespace))
+                .unwrap_or_default(),
+            access: profile.as_ref().and_then(Profile::access_requests),
+        }
+    };
+    let (loaded, cluster) = load_live_with(global, &extras_for).await?;
+    let namespace = loaded.namespace.clone();
+    let profile = profile_for(&namespace);
+    let extras = extras_for(&namespace);
+    let user = cluster.whoami().await?;
+    let actor = Actor {
+        context: cluster.context.clone(),
+        user: user.clone(),
+    };
+    let options = RepairOptions {
+        now: Some(jiff::Timestamp::now()),
+        reason: args.reason.clone(),
+        quota_overrides: args.set.iter().cloned().collect::<BTreeMap<_, _>>(),
+        storage_class: args.storage_class.clone(),
+    };
+    let selected = |id: &str| {
+        (selection.only.is_empty() || selection.only.iter().any(|o| o == id))
+            && !selection.skip.iter().any(|s| s == id)
+    };
+
+    let mut observed = Observed {
+        snapshot: loaded.snapshot,
+        access: loaded.access,
+    };
+    let before = observed.findings(&namespace, profile.as_ref());
+    let plan = {
+        let mut context =
+            Context::new(&observed.snapshot, &namespace).with_profile(profile.as_ref());
+        context.access = observed.access.as_ref();
+        plan_repairs(&context, &before, &options, &selected)
+    };
+
+    let mut run = match confirm.is_some() {
+        true => Some(RunDir::create(
+            &runs_root()?,
+            &namespace,
+            jiff::Timestamp::now(),
+        )?),
+        false => None,
+    };
+    say(header(
+        &cluster,
+        &user,
+        &namespace,
+        run.as_ref(),
+        args.dry_run,
+    ));
+    say(plan_summary(&plan));
+    for (id, why) in NOT_WRITTEN {
+        let named = selection.only.iter().any(|o| o == id);
+        let failing = before.iter().any(|f| f.id == id && f.failing());
+        if named && failing && !plan.manual.iter().any(|m| m.id == id) {
+            say(format!("`{id}`: {why}\n"));
+        }
+    }
+
+    let mut confirm = confirm;
+    let total = plan.steps.len();
+    for (index, planned) in plan.steps.iter().enumerate() {
+        let mut step: Step = planned.clone();
+        let mut replanned = false;
+        loop {
+            let mut mode = match (&mut confirm, &mut run) {
+                (Some(confirm), Some(run)) => Mode::Apply {
+                    confirm: confirm.as_mut(),
+                    run,
+                },
+                _ => Mode::DryRun,
+            };
+            let mut out = std::io::stdout();
+            match run_step(
+                &cluster,
+                &actor,
+                &step,
+                index + 1,
+                total,
+                &mut mode,
+                &mut out,
+            )
+            .await
+            {
+                Ok(StepOutcome::Done) => break,
+                Ok(StepOutcome::Declined) => {
+                    say(restore_hint(run.as_ref()));
+                    return Ok(exit::STOPPED_AT_PROMPT);
+                }
+                Err(TriageError::Conflict { message }) if !replanned => {
+                    // Someone else wrote in between: read again, plan again, ask again.
+                    say(format!(
+                        "conflict: {message}; reading the namespace again and re-planning `{}`\n",
+                        step.id
+                    ));
+                    replanned = true;
+                    observed = observe(&cluster, &namespace, &extras).await?;
+                    let findings = observed.findings(&namespace, profile.as_ref());
+                    let mut context =
+                        Context::new(&observed.snapshot, &namespace).with_profile(profile.as_ref());
+                    context.access = observed.access.as_ref();
+                    let again = plan_repairs(&context, &findings, &options, &|id| id == step.id);
+                    match again.steps.into_iter().next() {
+                        Some(fresh) => step = fresh,
+                        None => {
+                            say(format!("`{}` no longer needs repair\n", step.id));
+                            break;
+                        }
+                    }
+                }
+                Err(error) => {
+                    say(restore_hint(run.as_ref()));
+                    return Err(error);
+                }
+            }
+        }
+        if run.is_some() {
+            observed = observe(&cluster, &namespace, &extras).await?;
+            let findings = observed.findings(&namespace, profile.as_ref());
+            let verdict = findings.iter().find(|f| f.id == step.id);
+            match verdict {
+                Some(finding) if finding.failing() => {
+                    say(format!(
+                        "verify `{}`: FAILED after applying: {}\n{}",
+                        step.id,
+                        finding.summary,
+                        restore_hint(run.as_ref())
+                    ));
+                    return Ok(exit::VERIFY_FAILED);
+                }
+                Some(finding) => say(format!(
+                    "verify `{}`: {} ({})\n",
+                    step.id,
+                    finding.status.name(),
+                    finding.summary
+                )),
+                None => {}
+            }
+        }
+    }
+
+    if run.is_some() {
+        observed = observe(&cluster, &namespace, &extras).await?;
+        let after = observed.findings(&namespace, profile.as_ref());
+        say(before_after(&before, &after));
+        say(restore_hint(run.as_ref()));
+    } else {
+        say("\ndry run: nothing was changed\n");
+    }
+    Ok(exit::OK)
+}
+
+fn header(
+    cluster: &Cluster,
+    user: &str,
+    namespace: &str,
+    run: Option<&RunDir>,
+    dry_run: bool,
+) -> String {
+    let mut text = format!(
+        "Repairing namespace `{namespace}` on context `{}` ({}) as user `{user}`{}\n",
+        cluster.context,
+        cluster.server,
+        if dry_run {
+            " [dry run: reads and server-side dry runs only]"
+        } else {
+            ""
+        }
+    );
+    if let Some(run) = run {
+        text.push_str(&format!("Backups and audit log: {}\n", run.path.display()));
+    }
+    text
+}
+
+fn restore_hint(run: Option<&RunDir>) -> String {
+    run.map(|run| format!("To undo: {}\n", run.restore_command()))
+        .unwrap_or_default()
+}
+
+fn before_after(before: &[Finding], after: &[Finding]) -> String {
+    let mut text = String::from("\nCheck before -> after:\n");
+    for finding in before {
+        let now = after
+            .iter()
+            .find(|f| f.id == finding.id)
+            .map_or(Status::Unknown, |f| f.status);
+        text.push_str(&format!(
+            "  {:<17} {} -> {}\n",
+            finding.id,
+            finding.status.name(),
+            now.name()
+        ));
+    }
+    text
+}

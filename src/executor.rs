@@ -1,0 +1,459 @@
+//! The one place repair steps meet the cluster: preview -> confirm -> preflight ->
+//! backup -> apply -> verify, in that order, for every step. Dry-run is a mode of this
+//! executor (preview and preflight only), not a flag threaded through the repairs.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::backup::{AuditEntry, RunDir, restorable};
+use crate::cluster::Cluster;
+use crate::cluster::write::{Deleted, WriteMode};
+use crate::error::TriageError;
+use crate::render::repair::{readable, step_preview};
+use crate::repair::{Action, Step, Target};
+use crate::snapshot::Kind;
+use crate::terminal::Confirm;
+
+/// How long a deleted object may take to go away (finalizers run by controllers,
+/// e.g. pvc-protection) before the step is reported as stuck.
+const GONE_WITHIN: Duration = Duration::from_secs(60);
+
+/// Whether steps are applied or only previewed and checked by the server.
+pub enum Mode<'a> {
+    Apply {
+        confirm: &'a mut dyn Confirm,
+        run: &'a mut RunDir,
+    },
+    DryRun,
+}
+
+/// Who is acting where: printed before any change and written in the audit log.
+pub struct Actor {
+    pub context: String,
+    pub user: String,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// Applied (or, in dry-run, passed every server check).
+    Done,
+    /// The user said no: nothing of this step was changed.
+    Declined,
+}
+
+/// Runs one step. Errors mean the step did not complete; the message says what, if
+/// anything, was changed.
+pub async fn run_step(
+    cluster: &Cluster,
+    actor: &Actor,
+    step: &Step,
+    number: usize,
+    total: usize,
+    mode: &mut Mode<'_>,
+    out: &mut dyn Write,
+) -> Result<StepOutcome, TriageError> {
+    let _ = write!(out, "{}", step_preview(step, number, total));
+
+    if let Mode::Apply { confirm, .. } = mode {
+        let question = format!(
+            "Apply step `{}` as `{}` on context `{}`?",
+            step.id, actor.user, actor.context
+        );
+        let _ = out.flush();
+        if !confirm.confirm(&question)? {
+            let _ = writeln!(
+                out,
+                "stopped at `{}`: nothing of this step was changed",
+                step.id
+            );
+            return Ok(StepOutcome::Declined);
+        }
+    }
+
+    // Preflight, before the first write: permissions, the objects are still what the
+    // plan saw, and the server accepts every write (dry run).
+    for action in &step.actions {
+        preflight(cluster, action).await?;
+    }
+    let _ = writeln!(out, "preflight: permissions and server-side dry run passed");
+
+    let Mode::Apply { run, .. } = mode else {
+        let _ = writeln!(out, "dry run: `{}` not applied", step.id);
+        return Ok(StepOutcome::Done);
+    };
+
+    // A patch changes the resourceVersion a following delete must match.
+    let mut versions: Vec<(Target, String)> = Vec::new();
+    for action in &step.actions {
+        apply(cluster, actor, step, action, run, &mut versions, out).await?;
+    }
+    Ok(StepOutcome::Done)
+}
+
+fn uid_and_version(object: &Value) -> (String, String) {
+    let text = |pointer: &str| {
+        object
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    (text("/metadata/uid"), text("/metadata/resourceVersion"))
+}
+
+/// The group and resource name an API request for `kind` uses.
+fn resource_of(kind: Kind) -> (&'static str, &'static str) {
+    (kind.group(), kind.plural())
+}
+
+async fn require(
+    cluster: &Cluster,
+    verb: &str,
+    target: &Target,
+    name: Option<&str>,
+) -> Result<(), TriageError> {
+    let (group, resource) = resource_of(target.kind);
+    let permission = cluster
+        .can_i(verb, group, resource, &target.namespace, name)
+        .await?;
+    if permission.allowed {
+        return Ok(());
+    }
+    Err(TriageError::forbidden(
+        format!(
+            "preflight: you may not {verb} {} `{}` in `{}`{}: nothing was changed",
+            target.kind.name(),
+            target.name,
+            target.namespace,
+            permission
+                .reason
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+        Some("ask for the permission, or use --as with a permitted user".to_string()),
+    ))
+}
+
+/// The object must still be the one the plan was made from.
+async fn still_as_planned(
+    cluster: &Cluster,
+    target: &Target,
+    before: &Value,
+) -> Result<Value, TriageError> {
+    let current = cluster
+        .get_json(target.kind, &target.namespace, &target.name)
+        .await?
+        .ok_or_else(|| TriageError::Conflict {
+            message: format!(
+                "{} `{}` was deleted since it was read",
+                target.kind.name(),
+                target.name
+            ),
+        })?;
+    let (planned_uid, planned_version) = uid_and_version(before);
+    let (uid, version) = uid_and_version(&current);
+    if uid != planned_uid || version != planned_version {
+        return Err(TriageError::Conflict {
+            message: format!(
+                "{} `{}` changed since it was read (resourceVersion {planned_version} -> {version})",
+                target.kind.name(),
+                target.name
+            ),
+        });
+    }
+    Ok(current)
+}
+
+/// The JSON patch from `before` to `after`, guarded by a test of the resourceVersion
+/// so a concurrent writer makes it fail instead of being overwritten.
+pub fn guarded_patch(before: &Value, after: &Value) -> Value {
+    let (_, version) = uid_and_version(before);
+    let mut ops =
+        vec![json!({"op": "test", "path": "/metadata/resourceVersion", "value": version})];
+    let diff = json_patch::diff(&readable(before), &readable(after));
+    ops.extend(
+        serde_json::to_value(diff)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default(),
+    );
+    Value::Array(ops)
+}
+
+/// A manifest for creating `object` under another name, to dry-run a create whose
+/// name is still taken (a create of an existing name is a 409, even in a dry run).
+fn under_preflight_name(object: &Value) -> Value {
+    let mut copy = restorable(object.clone());
+    let name = copy
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("object")
+        .to_string();
+    copy["metadata"]["name"] =
+        Value::String(format!("{}-triage-preflight", truncate_name(&name, 200)));
+    copy
+}
+
+fn truncate_name(name: &str, max: usize) -> &str {
+    &name[..name.len().min(max)]
+}
+
+async fn preflight(cluster: &Cluster, action: &Action) -> Result<(), TriageError> {
+    let target = action.target();
+    let (kind, ns, name) = (target.kind, target.namespace.as_str(), target.name.as_str());
+    match action {
+        Action::Patch { before, after, .. } => {
+            require(cluster, "patch", target, Some(name)).await?;
+            still_as_planned(cluster, target, before).await?;
+            cluster
+                .json_patch(
+                    kind,
+                    ns,
+                    name,
+                    guarded_patch(before, after),
+                    WriteMode::DryRun,
+                )
+                .await?;
+        }
+        Action::Create { object, .. } => {
+            require(cluster, "create", target, None).await?;
+            cluster.create(kind, ns, object, WriteMode::DryRun).await?;
+        }
+        Action::Delete { before, .. } => {
+            require(cluster, "delete", target, Some(name)).await?;
+            let current = still_as_planned(cluster, target, before).await?;
+            let (uid, version) = uid_and_version(&current);
+            cluster
+                .delete_exact(kind, ns, name, &uid, &version, WriteMode::DryRun)
+                .await?;
+        }
+        Action::Recreate { before, after, .. } => {
+            require(cluster, "delete", target, Some(name)).await?;
+            require(cluster, "create", target, None).await?;
+            let current = still_as_planned(cluster, target, before).await?;
+            let (uid, version) = uid_and_version(&current);
+            cluster
+                .delete_exact(kind, ns, name, &uid, &version, WriteMode::DryRun)
+                .await?;
+            // NB: the create must also pass RBAC's escalation check (a RoleBinding needs
+            // `bind` on its role or all of the role's permissions): the dry run runs it,
+            // so a create that would fail after the delete is refused here instead.
+            cluster
+                .create(kind, ns, &under_preflight_name(after), WriteMode::DryRun)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit(
+    run: &RunDir,
+    actor: &Actor,
+    step: &Step,
+    verb: &str,
+    target: &Target,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> Result<(), TriageError> {
+    run.audit(&AuditEntry {
+        time: jiff::Timestamp::now(),
+        run_id: &run.id,
+        context: &actor.context,
+        user: &actor.user,
+        verb,
+        kind: target.kind.name(),
+        namespace: &target.namespace,
+        name: &target.name,
+        resource_version_before: before,
+        resource_version_after: after,
+        step: step.id,
+    })
+}
+
+async fn apply(
+    cluster: &Cluster,
+    actor: &Actor,
+    step: &Step,
+    action: &Action,
+    run: &mut RunDir,
+    versions: &mut Vec<(Target, String)>,
+    out: &mut dyn Write,
+) -> Result<(), TriageError> {
+    let target = action.target();
+    let (kind, ns, name) = (target.kind, target.namespace.as_str(), target.name.as_str());
+    let known_version = versions
+        .iter()
+        .rev()
+        .find(|(t, _)| t == target)
+        .map(|(_, v)| v.clone());
+    match action {
+        Action::Patch { before, after, .. } => {
+            let current = still_as_planned(cluster, target, before).await?;
+            let saved = run.save(&current)?;
+            let _ = writeln!(out, "backup: {}", saved.display());
+            let patched = cluster
+                .json_patch(
+                    kind,
+                    ns,
+                    name,
+                    guarded_patch(before, after),
+                    WriteMode::Apply,
+                )
+                .await?;
+            let (_, old) = uid_and_version(&current);
+            let (_, new) = uid_and_version(&patched);
+            audit(run, actor, step, "patch", target, Some(&old), Some(&new))?;
+            let _ = writeln!(
+                out,
+                "patched {} (resourceVersion {old} -> {new})",
+                target.short()
+            );
+            versions.push((target.clone(), new));
+        }
+        Action::Create { object, .. } => {
+            let created = cluster.create(kind, ns, object, WriteMode::Apply).await?;
+            let (_, new) = uid_and_version(&created);
+            audit(run, actor, step, "create", target, None, Some(&new))?;
+            let _ = writeln!(out, "created {} (resourceVersion {new})", target.short());
+        }
+        Action::Delete { before, .. } => {
+            let current = match &known_version {
+                // Patched earlier in this step: our own write, still the same object.
+                Some(version) => {
+                    let mut object = before.clone();
+                    object["metadata"]["resourceVersion"] = Value::String(version.clone());
+                    still_as_planned(cluster, target, &object).await?
+                }
+                None => still_as_planned(cluster, target, before).await?,
+            };
+            let saved = run.save(&current)?;
+            let _ = writeln!(out, "backup: {}", saved.display());
+            let (uid, version) = uid_and_version(&current);
+            let outcome = cluster
+                .delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
+                .await?;
+            audit(run, actor, step, "delete", target, Some(&version), None)?;
+            if let Deleted::HeldBy(finalizers) = &outcome {
+                let _ = writeln!(
+                    out,
+                    "waiting for finalizers {} of {}",
+                    finalizers.join(","),
+                    target.short()
+                );
+            }
+            if !cluster.wait_gone(kind, ns, name, GONE_WITHIN).await? {
+                return Err(TriageError::input(
+                    format!(
+                        "{} is marked for deletion but still there after {}s (finalizers?); backup: {}",
+                        target.short(),
+                        GONE_WITHIN.as_secs(),
+                        saved.display()
+                    ),
+                    None,
+                ));
+            }
+            let _ = writeln!(out, "deleted {}", target.short());
+        }
+        Action::Recreate { before, after, .. } => {
+            let current = still_as_planned(cluster, target, before).await?;
+            let saved = run.save(&current)?;
+            let _ = writeln!(out, "backup: {}", saved.display());
+            let (uid, version) = uid_and_version(&current);
+            cluster
+                .delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
+                .await?;
+            audit(run, actor, step, "delete", target, Some(&version), None)?;
+            if !cluster.wait_gone(kind, ns, name, GONE_WITHIN).await? {
+                return Err(TriageError::input(
+                    format!(
+                        "{} did not go away after delete; backup: {}",
+                        target.short(),
+                        saved.display()
+                    ),
+                    None,
+                ));
+            }
+            match cluster
+                .create(kind, ns, &restorable(after.clone()), WriteMode::Apply)
+                .await
+            {
+                Ok(created) => {
+                    let (_, new) = uid_and_version(&created);
+                    audit(run, actor, step, "create", target, None, Some(&new))?;
+                    let _ = writeln!(out, "recreated {} (resourceVersion {new})", target.short());
+                }
+                Err(create_error) => {
+                    // Put the original back at once: never leave the object missing.
+                    let restored = cluster
+                        .create(kind, ns, &restorable(current.clone()), WriteMode::Apply)
+                        .await;
+                    let restore_note = match &restored {
+                        Ok(object) => {
+                            let (_, new) = uid_and_version(object);
+                            audit(run, actor, step, "create", target, None, Some(&new))?;
+                            "the original was created again from the backup".to_string()
+                        }
+                        Err(restore_error) => format!(
+                            "putting the original back ALSO failed ({restore_error}); restore it with `triage restore {}`",
+                            run.path.display()
+                        ),
+                    };
+                    return Err(TriageError::input(
+                        format!(
+                            "recreating {} failed: {create_error}; {restore_note}",
+                            target.short()
+                        ),
+                        None,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_test_the_resource_version_first() {
+        let before = json!({"metadata": {"name": "q", "resourceVersion": "41", "managedFields": [1]}, "spec": {"hard": {"pods": "1"}}});
+        let mut after = before.clone();
+        after["spec"]["hard"]["pods"] = json!("8");
+        let patch = guarded_patch(&before, &after);
+        assert_eq!(
+            patch,
+            json!([
+                {"op": "test", "path": "/metadata/resourceVersion", "value": "41"},
+                {"op": "replace", "path": "/spec/hard/pods", "value": "8"}
+            ])
+        );
+    }
+
+    #[test]
+    fn finalizer_removal_is_a_remove_op() {
+        let before = json!({"metadata": {"name": "j", "resourceVersion": "5", "finalizers": ["bleater.io/hook-cleanup"]}});
+        let mut after = before.clone();
+        after["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("finalizers");
+        let patch = guarded_patch(&before, &after);
+        assert_eq!(
+            patch[1],
+            json!({"op": "remove", "path": "/metadata/finalizers"})
+        );
+    }
+
+    #[test]
+    fn preflight_name_differs_and_drops_server_fields() {
+        let object = json!({"kind": "RoleBinding", "metadata": {"name": "rb", "uid": "u", "resourceVersion": "3"}});
+        let copy = under_preflight_name(&object);
+        assert_eq!(copy["metadata"], json!({"name": "rb-triage-preflight"}));
+    }
+}

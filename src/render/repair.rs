@@ -1,0 +1,154 @@
+//! What a repair step will do, for a person to read before saying yes: the reason,
+//! what it unblocks, warnings, and per action a diff of the object (or the exact
+//! delete). Server-owned noise (managedFields, status) is left out of the diff.
+
+use serde_json::Value;
+use similar::TextDiff;
+
+use crate::repair::{Action, RepairPlan, Step};
+
+/// The object as a person wants to compare it: no managedFields, no status.
+pub fn readable(object: &Value) -> Value {
+    let mut object = object.clone();
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
+    object
+}
+
+fn yaml(object: &Value) -> String {
+    serde_saphyr::to_string(&readable(object)).unwrap_or_default()
+}
+
+/// A unified diff of two objects' YAML, three lines of context.
+pub fn diff(before: &Value, after: &Value) -> String {
+    let (old, new) = (yaml(before), yaml(after));
+    TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header("before", "after")
+        .to_string()
+}
+
+fn identity(object: &Value) -> String {
+    let uid = object
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    let version = object
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    format!("uid {uid}, resourceVersion {version}")
+}
+
+/// The preview of one step, numbered `number` of `total`.
+pub fn step_preview(step: &Step, number: usize, total: usize) -> String {
+    let mut out = format!("\n== Step {number}/{total} `{}`: {}\n", step.id, step.title);
+    out.push_str(&format!("why: {}\n", step.reason));
+    if !step.unblocks.is_empty() {
+        out.push_str(&format!("unblocks: {}\n", step.unblocks.join(", ")));
+    }
+    for warning in &step.warnings {
+        out.push_str(&format!("warning: {warning}\n"));
+    }
+    for action in &step.actions {
+        let target = action.target();
+        match action {
+            Action::Patch { before, after, .. } => {
+                out.push_str(&format!(
+                    "patch {} ({}):\n",
+                    target.short(),
+                    identity(before)
+                ));
+                out.push_str(&diff(before, after));
+            }
+            Action::Create { object, .. } => {
+                out.push_str(&format!("create {}:\n", target.short()));
+                out.push_str(&diff(&Value::Null, object));
+            }
+            Action::Delete { before, .. } => {
+                out.push_str(&format!(
+                    "delete {} ({}), propagation Background, not forced\n",
+                    target.short(),
+                    identity(before)
+                ));
+            }
+            Action::Recreate { before, after, .. } => {
+                out.push_str(&format!(
+                    "recreate {} ({}): delete, then create as below (the changed field is immutable); \
+                     if the create fails, the original is created again\n",
+                    target.short(),
+                    identity(before)
+                ));
+                out.push_str(&diff(before, after));
+            }
+        }
+    }
+    out
+}
+
+/// The whole plan in a few lines, before the first step.
+pub fn plan_summary(plan: &RepairPlan) -> String {
+    let mut out = String::new();
+    if plan.steps.is_empty() {
+        out.push_str("Nothing to repair.\n");
+    } else {
+        let ids: Vec<&str> = plan.steps.iter().map(|s| s.id).collect();
+        out.push_str(&format!("Repair order: {}\n", ids.join(" -> ")));
+    }
+    for refused in &plan.refused {
+        out.push_str(&format!("refused `{}`: {}\n", refused.id, refused.reason));
+    }
+    for manual in &plan.manual {
+        out.push_str(&format!(
+            "not repaired here `{}`: {}\n",
+            manual.id, manual.reason
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Finding, Status};
+    use crate::repair::Target;
+    use crate::snapshot::Kind;
+    use serde_json::json;
+
+    #[test]
+    fn patch_preview_is_a_diff_without_server_noise() {
+        let before = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "lock", "uid": "u1", "resourceVersion": "7", "managedFields": [{"manager": "x"}]},
+            "data": {"status": "locked", "lock-reason": "rollout"}});
+        let mut after = before.clone();
+        after["data"]["status"] = json!("unlocked");
+        let finding = Finding::new("lock", Status::Fail, "lock held");
+        let mut step = Step::new("lock", "release the lock", &finding);
+        step.unblocks = vec!["derived-state"];
+        step.actions.push(Action::Patch {
+            target: Target::new(Kind::ConfigMap, "ns", "lock"),
+            before,
+            after,
+        });
+        let text = step_preview(&step, 5, 7);
+        assert!(
+            text.contains("== Step 5/7 `lock`: release the lock"),
+            "{text}"
+        );
+        assert!(
+            text.contains("patch configmap/lock (uid u1, resourceVersion 7)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("-  status: locked\n+  status: unlocked"),
+            "{text}"
+        );
+        assert!(!text.contains("managedFields"), "{text}");
+        assert!(text.contains("unblocks: derived-state"));
+    }
+}
