@@ -10,7 +10,13 @@
 //! 2. list it in [`ALL`];
 //! 3. write its runbook page in `docs/runbook/`.
 
+pub mod egress;
 pub mod lock;
+pub mod migration_script;
+pub mod orphan_hook;
+pub mod pvc;
+pub mod quota;
+pub mod rbac;
 #[cfg(test)]
 pub mod test_support;
 
@@ -52,10 +58,49 @@ pub trait Repair: Sync {
 }
 
 /// Every repair, in the order of the signal list.
-pub const ALL: &[&dyn Repair] = &[&lock::ReleaseLock];
+pub const ALL: &[&dyn Repair] = &[
+    &quota::RaiseQuota,
+    &rbac::RebindRole,
+    &pvc::RecreateClaim,
+    &egress::AllowEssentialEgress,
+    &lock::ReleaseLock,
+    &orphan_hook::RemoveOrphanHook,
+    &migration_script::FixMigrationScript,
+];
 
 pub fn by_id(id: &str) -> Option<&'static dyn Repair> {
     ALL.iter().copied().find(|r| r.id() == id)
+}
+
+/// `object` as the snapshot holds it, as JSON (uid and resourceVersion included: the
+/// executor's preconditions and backups rest on them).
+pub fn snapshot_value<T: Serialize>(id: &'static str, object: &T) -> Result<Value, Refusal> {
+    serde_json::to_value(object).map_err(|e| Refusal::new(id, format!("cannot serialize: {e}")))
+}
+
+/// Metadata the API server sets; an object created anew must not carry them.
+pub const SERVER_FIELDS: [&str; 8] = [
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "managedFields",
+    "generation",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+];
+
+/// `object` (a snapshot value) made fit to be created again: server-set metadata and
+/// `status` removed, everything else kept.
+pub fn strip_server_fields(object: &mut Value) {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in SERVER_FIELDS {
+            meta.remove(field);
+        }
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
 }
 
 /// The object an action touches.
