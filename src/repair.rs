@@ -311,6 +311,69 @@ fn guard(step: Step) -> Result<Step, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::repair::test_support::fixture_context;
+
+    fn plan_fixture(fixture: &str, namespace: &'static str) -> RepairPlan {
+        let context = fixture_context(fixture, namespace);
+        let findings: Vec<Finding> = crate::signals::ALL
+            .iter()
+            .map(|s| s.evaluate(&context))
+            .collect();
+        let options = RepairOptions {
+            now: context.now,
+            ..RepairOptions::default()
+        };
+        plan_repairs(&context, &findings, &options, &|_| true)
+    }
+
+    #[test]
+    fn incident_plan_repairs_every_layer_in_cascade_order() {
+        let plan = plan_fixture("bleater-incident.yaml", "bleater");
+        let ids: Vec<&str> = plan.steps.iter().map(|s| s.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "quota",
+                "rbac",
+                "pvc",
+                "egress",
+                "lock",
+                "orphan-hook",
+                "migration-script"
+            ]
+        );
+        assert!(plan.refused.is_empty(), "{:?}", plan.refused);
+        let manual: Vec<&str> = plan.manual.iter().map(|r| r.id).collect();
+        assert_eq!(manual, ["schema"]);
+        // The governance controls are changed in place or added to, never deleted.
+        for step in &plan.steps {
+            for action in &step.actions {
+                assert!(
+                    !(matches!(action, Action::Delete { .. } | Action::Recreate { .. })
+                        && NEVER_DELETED.contains(&action.target().kind)),
+                    "{step:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn healthy_namespace_plans_nothing() {
+        let plan = plan_fixture("bleater-healthy.yaml", "bleater");
+        assert!(plan.steps.is_empty(), "{:?}", plan.steps);
+        assert!(plan.refused.is_empty(), "{:?}", plan.refused);
+        assert!(plan.manual.is_empty(), "{:?}", plan.manual);
+    }
+
+    #[test]
+    fn every_repair_is_listed_once_in_signal_order() {
+        let order: Vec<&str> = crate::signals::ALL.iter().map(|s| s.id()).collect();
+        let positions: Vec<usize> = ALL
+            .iter()
+            .map(|r| order.iter().position(|id| *id == r.id()).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    }
 
     #[test]
     fn guard_refuses_deleting_a_quota_or_network_policy() {
