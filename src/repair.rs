@@ -274,10 +274,7 @@ pub fn plan_repairs(
             ));
             continue;
         };
-        match repair
-            .plan(context, finding, options)
-            .and_then(|step| guard(step))
-        {
+        match repair.plan(context, finding, options).and_then(guard) {
             Ok(mut step) => {
                 step.unblocks = planned.unblocks.clone();
                 result.steps.push(step);
