@@ -71,6 +71,12 @@ impl Repair for AllowEssentialEgress {
                 }
             }
         }
+        if isolating.is_empty() {
+            return Err(Refusal::new(
+                ID,
+                "no NetworkPolicy in the snapshot isolates the failing pods",
+            ));
+        }
         let pod_labels: Vec<_> = failing
             .iter()
             .filter_map(|(pod, _)| {
