@@ -10,7 +10,13 @@
 //! 2. list it in [`ALL`];
 //! 3. write its runbook page in `docs/runbook/`.
 
+pub mod egress;
 pub mod lock;
+pub mod migration_script;
+pub mod orphan_hook;
+pub mod pvc;
+pub mod quota;
+pub mod rbac;
 #[cfg(test)]
 pub mod test_support;
 
@@ -52,10 +58,49 @@ pub trait Repair: Sync {
 }
 
 /// Every repair, in the order of the signal list.
-pub const ALL: &[&dyn Repair] = &[&lock::ReleaseLock];
+pub const ALL: &[&dyn Repair] = &[
+    &quota::RaiseQuota,
+    &rbac::RebindRole,
+    &pvc::RecreateClaim,
+    &egress::AllowEssentialEgress,
+    &lock::ReleaseLock,
+    &orphan_hook::RemoveOrphanHook,
+    &migration_script::FixMigrationScript,
+];
 
 pub fn by_id(id: &str) -> Option<&'static dyn Repair> {
     ALL.iter().copied().find(|r| r.id() == id)
+}
+
+/// `object` as the snapshot holds it, as JSON (uid and resourceVersion included: the
+/// executor's preconditions and backups rest on them).
+pub fn snapshot_value<T: Serialize>(id: &'static str, object: &T) -> Result<Value, Refusal> {
+    serde_json::to_value(object).map_err(|e| Refusal::new(id, format!("cannot serialize: {e}")))
+}
+
+/// Metadata the API server sets; an object created anew must not carry them.
+pub const SERVER_FIELDS: [&str; 8] = [
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "managedFields",
+    "generation",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+];
+
+/// `object` (a snapshot value) made fit to be created again: server-set metadata and
+/// `status` removed, everything else kept.
+pub fn strip_server_fields(object: &mut Value) {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in SERVER_FIELDS {
+            meta.remove(field);
+        }
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
 }
 
 /// The object an action touches.
@@ -229,10 +274,7 @@ pub fn plan_repairs(
             ));
             continue;
         };
-        match repair
-            .plan(context, finding, options)
-            .and_then(|step| guard(step))
-        {
+        match repair.plan(context, finding, options).and_then(guard) {
             Ok(mut step) => {
                 step.unblocks = planned.unblocks.clone();
                 result.steps.push(step);
@@ -266,6 +308,69 @@ fn guard(step: Step) -> Result<Step, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::repair::test_support::fixture_context;
+
+    fn plan_fixture(fixture: &str, namespace: &'static str) -> RepairPlan {
+        let context = fixture_context(fixture, namespace);
+        let findings: Vec<Finding> = crate::signals::ALL
+            .iter()
+            .map(|s| s.evaluate(&context))
+            .collect();
+        let options = RepairOptions {
+            now: context.now,
+            ..RepairOptions::default()
+        };
+        plan_repairs(&context, &findings, &options, &|_| true)
+    }
+
+    #[test]
+    fn incident_plan_repairs_every_layer_in_cascade_order() {
+        let plan = plan_fixture("bleater-incident.yaml", "bleater");
+        let ids: Vec<&str> = plan.steps.iter().map(|s| s.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "quota",
+                "rbac",
+                "pvc",
+                "egress",
+                "lock",
+                "orphan-hook",
+                "migration-script"
+            ]
+        );
+        assert!(plan.refused.is_empty(), "{:?}", plan.refused);
+        let manual: Vec<&str> = plan.manual.iter().map(|r| r.id).collect();
+        assert_eq!(manual, ["schema"]);
+        // The governance controls are changed in place or added to, never deleted.
+        for step in &plan.steps {
+            for action in &step.actions {
+                assert!(
+                    !(matches!(action, Action::Delete { .. } | Action::Recreate { .. })
+                        && NEVER_DELETED.contains(&action.target().kind)),
+                    "{step:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn healthy_namespace_plans_nothing() {
+        let plan = plan_fixture("bleater-healthy.yaml", "bleater");
+        assert!(plan.steps.is_empty(), "{:?}", plan.steps);
+        assert!(plan.refused.is_empty(), "{:?}", plan.refused);
+        assert!(plan.manual.is_empty(), "{:?}", plan.manual);
+    }
+
+    #[test]
+    fn every_repair_is_listed_once_in_signal_order() {
+        let order: Vec<&str> = crate::signals::ALL.iter().map(|s| s.id()).collect();
+        let positions: Vec<usize> = ALL
+            .iter()
+            .map(|r| order.iter().position(|id| *id == r.id()).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    }
 
     #[test]
     fn guard_refuses_deleting_a_quota_or_network_policy() {

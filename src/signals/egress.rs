@@ -186,13 +186,14 @@ impl Signal for Egress {
             ));
         }
         finding.fix = Some(format!(
-            "add egress allow rules to {} for {}; keep the default deny",
-            by_policy
+            "create a separate NetworkPolicy `{}` allowing {} for the pods {deny} shuts in; {deny} stays untouched",
+            crate::repair::egress::policy_name(ns),
+            allow.join(" and "),
+            deny = by_policy
                 .keys()
                 .map(|k| format!("`{k}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            allow.join(" and ")
         ));
         finding.detail("pods", &verdicts);
         if let Some((label, target)) = &database {
