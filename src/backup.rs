@@ -155,6 +155,9 @@ pub fn read_run(dir: &Path) -> Result<Vec<(PathBuf, Value)>, TriageError> {
         .collect()
 }
 
+/// Labels the API server derives from a Job's uid.
+const JOB_GENERATED_LABELS: [&str; 2] = ["controller-uid", "batch.kubernetes.io/controller-uid"];
+
 /// A backup made fit to create again (Velero-style): the fields the server owns are
 /// dropped (uid, resourceVersion, creationTimestamp, generation, managedFields,
 /// deletion marks, status), and for a claim, the binding to its old volume.
@@ -175,6 +178,18 @@ pub fn restorable(mut object: Value) -> Value {
     }
     if let Some(map) = object.as_object_mut() {
         map.remove("status");
+    }
+    if object["kind"] == "Job" {
+        // NB: the API server generates a Job's selector and its controller-uid labels
+        // from the Job's uid; a re-created Job must let it generate them again.
+        if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.remove("selector");
+        }
+        for pointer in ["/metadata/labels", "/spec/template/metadata/labels"] {
+            if let Some(labels) = object.pointer_mut(pointer).and_then(Value::as_object_mut) {
+                labels.retain(|key, _| !JOB_GENERATED_LABELS.contains(&key.as_str()));
+            }
+        }
     }
     if object["kind"] == "PersistentVolumeClaim" {
         if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
@@ -258,6 +273,27 @@ mod tests {
             })
             .collect();
         assert_eq!(verbs, vec!["patch", "delete"]);
+    }
+
+    #[test]
+    fn restorable_job_lets_the_server_generate_its_selector() {
+        let job = serde_json::json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "j", "labels": {"app": "a", "controller-uid": "u"}, "finalizers": ["x/y"]},
+            "spec": {"suspend": true, "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": "u"}},
+                     "template": {"metadata": {"labels": {"batch.kubernetes.io/controller-uid": "u", "job-name": "j", "app": "a"}}}}
+        });
+        let clean = restorable(job);
+        assert!(clean["spec"].get("selector").is_none());
+        assert_eq!(
+            clean["spec"]["template"]["metadata"]["labels"],
+            serde_json::json!({"job-name": "j", "app": "a"})
+        );
+        assert_eq!(clean["metadata"]["labels"], serde_json::json!({"app": "a"}));
+        assert_eq!(
+            clean["metadata"]["finalizers"][0], "x/y",
+            "finalizers are part of the original"
+        );
     }
 
     #[test]

@@ -25,7 +25,20 @@ pub fn run(
     yes: bool,
     overwrite: bool,
 ) -> anyhow::Result<Outcome> {
-    let backups = read_run(run_dir)?;
+    let mut backups = read_run(run_dir)?;
+    // An object backed up twice in a run (patched, then deleted) is restored to its
+    // first backup: the state before the run touched it.
+    let mut seen = Vec::new();
+    backups.retain(|(_, object)| {
+        let key = (
+            object["kind"].clone(),
+            object.pointer("/metadata/namespace").cloned(),
+            object.pointer("/metadata/name").cloned(),
+        );
+        let first = !seen.contains(&key);
+        seen.push(key);
+        first
+    });
     if backups.is_empty() {
         return Err(TriageError::input(
             format!("run directory `{}` holds no backups", run_dir.display()),

@@ -76,17 +76,27 @@ fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
                 )
             });
     }
-    let documents: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|err| {
-        let message = first_line(&err.to_string());
-        match err.location() {
-            Some(at) => format!(
-                "is not valid YAML at line {}, column {}: {message}",
-                at.line(),
-                at.column()
-            ),
-            None => format!("is not valid YAML: {message}"),
-        }
-    })?;
+    // The parser's defaults suit config files; a namespace dump under the size limit
+    // has far more nodes. Alias and anchor caps stay at their defaults (billion laughs).
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_nodes: 8_000_000,
+            max_events: 32_000_000,
+            max_documents: 100_000,
+        },
+    };
+    let documents: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(text, options).map_err(|err| {
+            let message = first_line(&err.to_string());
+            match err.location() {
+                Some(at) => format!(
+                    "is not valid YAML at line {}, column {}: {message}",
+                    at.line(),
+                    at.column()
+                ),
+                None => format!("is not valid YAML: {message}"),
+            }
+        })?;
     Ok(documents.into_iter().filter(|doc| !doc.is_null()).collect())
 }
 
@@ -346,6 +356,28 @@ mod tests {
             err.contains("expected a Kubernetes object or a List, found a string"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_large_namespace_dump_is_within_budget() {
+        let pod = "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: NAME, namespace: big}\n  data: {a: \"1\", b: \"2\", c: \"3\"}\n";
+        let items: String = (0..25_000)
+            .map(|i| pod.replace("NAME", &format!("cm-{i}")))
+            .collect();
+        let text = format!("apiVersion: v1\nkind: List\nitems:\n{items}");
+        assert_eq!(parse(&text).unwrap().config_maps.len(), 25_000);
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..12 {
+            let prev = (b'a' + level - 1) as char;
+            let name = (b'a' + level) as char;
+            text.push_str(&format!("{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(err.contains("budget"), "{err}");
     }
 
     proptest::proptest! {
