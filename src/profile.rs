@@ -124,6 +124,19 @@ pub struct Migration {
     /// Pods the repair must schedule (the migration Job's pod).
     #[serde(default = "one")]
     pub repair_pods: u32,
+    /// The pod spec the `migrate` repair runs as a Job (a Kubernetes PodSpec).
+    #[serde(default)]
+    pub job_template: Option<serde_json::Value>,
+    /// Name prefix of the migration Job; a timestamp is appended [default: `<scriptConfigMap>-migrate`].
+    #[serde(default)]
+    pub job_name: Option<String>,
+    /// How long `migrate` waits for the Job to finish, in seconds.
+    #[serde(default = "default_job_timeout")]
+    pub job_timeout_seconds: u64,
+}
+
+fn default_job_timeout() -> u64 {
+    300
 }
 
 fn one() -> u32 {
