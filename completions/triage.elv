@@ -40,6 +40,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand repair 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
             cand restore 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
             cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+            cand db 'Read the database itself: what the schema really is, not what a ConfigMap says'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -159,6 +160,50 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'triage;db'= {
+            cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --context 'Kubeconfig context to use [default: current-context]'
+            cand --kubeconfig 'Path to the kubeconfig file'
+            cand --as 'User to impersonate for the operation'
+            cand --as-group 'Group to impersonate (repeat for several)'
+            cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
+            cand -v 'More log detail on stderr (-v, -vv)'
+            cand --verbose 'More log detail on stderr (-v, -vv)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand tables 'List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`), the observed schema to compare with the schema ConfigMap (-o table|json|yaml)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'triage;db;tables'= {
+            cand --db-url 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, e.g. through `kubectl port-forward`; without a password in it, PGPASSWORD is used [default: a port-forward to the database pod, not available in this build]'
+            cand --password-from-secret 'Take the password from this Secret''s `password` key in the namespace (read only when asked; never printed)'
+            cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --context 'Kubeconfig context to use [default: current-context]'
+            cand --kubeconfig 'Path to the kubeconfig file'
+            cand --as 'User to impersonate for the operation'
+            cand --as-group 'Group to impersonate (repeat for several)'
+            cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
+            cand -v 'More log detail on stderr (-v, -vv)'
+            cand --verbose 'More log detail on stderr (-v, -vv)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'triage;db;help'= {
+            cand tables 'List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`), the observed schema to compare with the schema ConfigMap (-o table|json|yaml)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'triage;db;help;tables'= {
+        }
+        &'triage;db;help;help'= {
+        }
         &'triage;completions'= {
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
@@ -182,6 +227,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand repair 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
             cand restore 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
             cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+            cand db 'Read the database itself: what the schema really is, not what a ConfigMap says'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -196,6 +242,11 @@ set edit:completion:arg-completer[triage] = {|@words|
         &'triage;help;restore'= {
         }
         &'triage;help;snapshot'= {
+        }
+        &'triage;help;db'= {
+            cand tables 'List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`), the observed schema to compare with the schema ConfigMap (-o table|json|yaml)'
+        }
+        &'triage;help;db;tables'= {
         }
         &'triage;help;completions'= {
         }

@@ -46,6 +46,7 @@ complete -c triage -n "__fish_triage_needs_command" -f -a "plan" -d 'Order the r
 complete -c triage -n "__fish_triage_needs_command" -f -a "repair" -d 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
 complete -c triage -n "__fish_triage_needs_command" -f -a "restore" -d 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
 complete -c triage -n "__fish_triage_needs_command" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+complete -c triage -n "__fish_triage_needs_command" -f -a "db" -d 'Read the database itself: what the schema really is, not what a ConfigMap says'
 complete -c triage -n "__fish_triage_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c triage -n "__fish_triage_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
@@ -158,6 +159,42 @@ dot\t'Graphviz dot (plan only)'"
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -l context -d 'Kubeconfig context to use [default: current-context]' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -l as -d 'User to impersonate for the operation' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -l request-timeout -d 'How long to wait for the server: `30s`, `2m`, `0` for no limit' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -s o -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+wide\t'Tables with extra columns'
+json\t'JSON with a versioned, documented shape'
+yaml\t'YAML with the same shape as JSON'
+mermaid\t'Mermaid flowchart (plan only)'
+dot\t'Graphviz dot (plan only)'"
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -f -a "tables" -d 'List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`), the observed schema to compare with the schema ConfigMap (-o table|json|yaml)'
+complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -l db-url -d 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, e.g. through `kubectl port-forward`; without a password in it, PGPASSWORD is used [default: a port-forward to the database pod, not available in this build]' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -l password-from-secret -d 'Take the password from this Secret\'s `password` key in the namespace (read only when asked; never printed)' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -l context -d 'Kubeconfig context to use [default: current-context]' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -l as -d 'User to impersonate for the operation' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -l request-timeout -d 'How long to wait for the server: `30s`, `2m`, `0` for no limit' -r
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -s o -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+wide\t'Tables with extra columns'
+json\t'JSON with a versioned, documented shape'
+yaml\t'YAML with the same shape as JSON'
+mermaid\t'Mermaid flowchart (plan only)'
+dot\t'Graphviz dot (plan only)'"
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "tables" -d 'List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`), the observed schema to compare with the schema ConfigMap (-o table|json|yaml)'
+complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand completions" -l context -d 'Kubeconfig context to use [default: current-context]' -r
 complete -c triage -n "__fish_triage_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
@@ -173,11 +210,13 @@ dot\t'Graphviz dot (plan only)'"
 complete -c triage -n "__fish_triage_using_subcommand completions" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "check" -d 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "plan" -d 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "repair" -d 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "restore" -d 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "completions" -d 'Print shell completions'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "check" -d 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "plan" -d 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "repair" -d 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "restore" -d 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "db" -d 'Read the database itself: what the schema really is, not what a ConfigMap says'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "completions" -d 'Print shell completions'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c triage -n "__fish_triage_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "tables" -d 'List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`), the observed schema to compare with the schema ConfigMap (-o table|json|yaml)'

@@ -145,11 +145,39 @@ pub enum Command {
     },
     /// Write a live snapshot of the namespace (Secrets left out) for offline use
     Snapshot,
+    /// Read the database itself: what the schema really is, not what a ConfigMap says
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `triage db ...`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`),
+    /// the observed schema to compare with the schema ConfigMap (-o table|json|yaml)
+    Tables(DbArgs),
+}
+
+/// How to reach the database.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DbArgs {
+    /// postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, e.g. through `kubectl port-forward`;
+    /// without a password in it, PGPASSWORD is used [default: a port-forward to the
+    /// database pod, not available in this build]
+    #[arg(long, value_name = "URL")]
+    pub db_url: Option<String>,
+
+    /// Take the password from this Secret's `password` key in the namespace (read only
+    /// when asked; never printed)
+    #[arg(long, value_name = "SECRET")]
+    pub password_from_secret: Option<String>,
 }
 
 /// Flags of `triage repair`.

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod completions;
+pub mod db;
 pub mod inventory;
 pub mod plan;
 pub mod repair;
@@ -10,7 +11,7 @@ pub mod restore;
 pub mod snapshot;
 pub mod source;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DbCommand};
 
 /// What a command produced: text for stdout and the exit code to end with.
 pub struct Outcome {
@@ -44,6 +45,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             overwrite,
         } => restore::run(&cli.global, &run_dir, yes, overwrite),
         Command::Snapshot => snapshot::run(&cli.global),
+        Command::Db {
+            command: DbCommand::Tables(args),
+        } => db::tables(&cli.global, &args),
         Command::Completions { shell } => Ok(Outcome::ok(completions::generate(shell))),
     }
 }

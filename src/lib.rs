@@ -1,12 +1,14 @@
 //! triage: find, order and safely repair the faults that keep a Kubernetes namespace
 //! red. The pure core (snapshot -> inventory/signals -> plan) never sees a client, a
-//! terminal or the clock; `cluster` is the only module that talks to an API server.
+//! terminal or the clock; `cluster` is the only module that talks to an API server, `db` the only one that
+//! talks to PostgreSQL.
 
 pub mod backup;
 pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod db;
 pub mod error;
 pub mod executor;
 pub mod finding;

@@ -2,6 +2,7 @@
 //! decision was made when the view model was built.
 
 pub mod check;
+pub mod db;
 pub mod inventory;
 pub mod plan;
 pub mod repair;
