@@ -186,6 +186,10 @@ pub struct RepairArgs {
     #[command(flatten)]
     pub profile: ProfileArgs,
 
+    /// The database the `migrate` and `schema` steps read the tables from
+    #[command(flatten)]
+    pub db: DbArgs,
+
     /// Answer yes to every prompt (for scripts); without a terminal it is required
     #[arg(long)]
     pub yes: bool,

@@ -54,6 +54,10 @@ pub enum TriageError {
     /// precondition failure or a failed JSON-patch `test`): nothing was overwritten.
     #[error("{message}")]
     Conflict { message: String },
+    /// A step was applied but did not achieve what it is for (a migration Job failed,
+    /// the database lacks the tables a schema needs).
+    #[error("{message}")]
+    VerifyFailed { message: String },
     /// RBAC said no.
     #[error("{message}")]
     Forbidden {
@@ -99,6 +103,7 @@ impl TriageError {
             | Self::UnknownNamespace { .. }
             | Self::Conflict { .. } => exit::USAGE,
             Self::Unreachable { .. } => exit::UNREACHABLE,
+            Self::VerifyFailed { .. } => exit::VERIFY_FAILED,
             Self::Forbidden { .. } => exit::FORBIDDEN,
         }
     }
@@ -113,6 +118,7 @@ impl TriageError {
             Self::Conflict { .. } => {
                 Some("the object changed while triage worked on it: run again to re-plan")
             }
+            Self::VerifyFailed { .. } => None,
         }
     }
 }

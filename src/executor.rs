@@ -33,6 +33,9 @@ pub enum Mode<'a> {
 pub struct Actor {
     pub context: String,
     pub user: String,
+    /// The database the schema steps read, when the user named one.
+    pub database: Option<crate::db::Target>,
+    pub timeout: Option<Duration>,
 }
 
 /// How a step ended.
@@ -76,7 +79,7 @@ pub async fn run_step(
     // Preflight, before the first write: permissions, the objects are still what the
     // plan saw, and the server accepts every write (dry run).
     for action in &step.actions {
-        preflight(cluster, action).await?;
+        preflight(cluster, action, actor.database.as_ref(), actor.timeout).await?;
     }
     let _ = writeln!(out, "preflight: permissions and server-side dry run passed");
 
@@ -201,7 +204,12 @@ fn truncate_name(name: &str, max: usize) -> &str {
     &name[..name.len().min(max)]
 }
 
-async fn preflight(cluster: &Cluster, action: &Action) -> Result<(), TriageError> {
+async fn preflight(
+    cluster: &Cluster,
+    action: &Action,
+    database: Option<&crate::db::Target>,
+    timeout: Option<Duration>,
+) -> Result<(), TriageError> {
     let target = action.target();
     let (kind, ns, name) = (target.kind, target.namespace.as_str(), target.name.as_str());
     match action {
@@ -244,6 +252,16 @@ async fn preflight(cluster: &Cluster, action: &Action) -> Result<(), TriageError
             cluster
                 .create(kind, ns, &under_preflight_name(after), WriteMode::DryRun)
                 .await?;
+        }
+        Action::RunJob { object, .. } => {
+            require(cluster, "create", target, None).await?;
+            cluster.create(kind, ns, object, WriteMode::DryRun).await?;
+        }
+        Action::WriteSchema { before, .. } => {
+            require(cluster, "patch", target, Some(name)).await?;
+            still_as_planned(cluster, target, before).await?;
+            // Read-only: proves the database answers before anything is written.
+            observed_tables(actor_database(database)?, timeout).await?;
         }
     }
     Ok(())
@@ -412,8 +430,218 @@ async fn apply(
                 }
             }
         }
+        Action::RunJob {
+            object,
+            timeout_seconds,
+            unless_tables,
+            ..
+        } => {
+            if !unless_tables.is_empty()
+                && let Some(database) = actor.database.as_ref()
+            {
+                let tables = observed_tables(database, actor.timeout).await?;
+                if unless_tables.iter().all(|t| tables.contains(t)) {
+                    let _ = writeln!(
+                        out,
+                        "skipped {}: the database already has {}",
+                        target.short(),
+                        unless_tables.join(", ")
+                    );
+                    return Ok(());
+                }
+            }
+            let created = cluster.create(kind, ns, object, WriteMode::Apply).await?;
+            let (_, new) = uid_and_version(&created);
+            audit(run, actor, step, "create", target, None, Some(&new))?;
+            let _ = writeln!(out, "created {}; waiting for it to finish", target.short());
+            match wait_for_job(cluster, target, Duration::from_secs(*timeout_seconds)).await? {
+                JobVerdict::Succeeded => {
+                    let _ = writeln!(out, "{} succeeded", target.short());
+                }
+                JobVerdict::Failed(why) => {
+                    let tail = job_output(cluster, target).await;
+                    return Err(TriageError::VerifyFailed {
+                        message: format!(
+                            "{} failed: {why}{tail}; the cascade stops here",
+                            target.short()
+                        ),
+                    });
+                }
+            }
+        }
+        Action::WriteSchema {
+            before,
+            version_key,
+            version,
+            tables_key,
+            expected,
+            ..
+        } => {
+            let tables =
+                observed_tables(actor_database(actor.database.as_ref())?, actor.timeout).await?;
+            let missing: Vec<String> = expected
+                .iter()
+                .filter(|t| !tables.contains(t))
+                .map(|t| format!("`{t}`"))
+                .collect();
+            if !missing.is_empty() {
+                return Err(TriageError::VerifyFailed {
+                    message: format!(
+                        "the database lacks {} (it has: {}): `{}` not written, its version stays",
+                        missing.join(", "),
+                        tables.join(", "),
+                        target.name
+                    ),
+                });
+            }
+            let current = still_as_planned(cluster, target, before).await?;
+            let saved = run.save(&current)?;
+            let _ = writeln!(out, "backup: {}", saved.display());
+            let mut after = current.clone();
+            after["data"][version_key.as_str()] = Value::String(version.clone());
+            after["data"][tables_key.as_str()] = Value::String(tables.join(","));
+            let patched = cluster
+                .json_patch(
+                    kind,
+                    ns,
+                    name,
+                    guarded_patch(&current, &after),
+                    WriteMode::Apply,
+                )
+                .await?;
+            let (_, old) = uid_and_version(&current);
+            let (_, new) = uid_and_version(&patched);
+            audit(run, actor, step, "patch", target, Some(&old), Some(&new))?;
+            let _ = writeln!(
+                out,
+                "wrote {version_key}={version} and {tables_key}={} (observed in the database)",
+                tables.join(",")
+            );
+        }
     }
     Ok(())
+}
+
+fn actor_database(database: Option<&crate::db::Target>) -> Result<&crate::db::Target, TriageError> {
+    database.ok_or_else(|| {
+        TriageError::usage(
+            "the schema steps read the tables from the database, and no database was given",
+            Some(
+                "pass --db-url postgres://USER@HOST:PORT/DATABASE (e.g. through `kubectl port-forward`), or --skip schema"
+                    .to_string(),
+            ),
+        )
+    })
+}
+
+async fn observed_tables(
+    database: &crate::db::Target,
+    timeout: Option<Duration>,
+) -> Result<Vec<String>, TriageError> {
+    let connection = crate::db::connect(database, timeout).await?;
+    crate::db::list_tables(&connection).await
+}
+
+enum JobVerdict {
+    Succeeded,
+    Failed(String),
+}
+
+/// Polls the Job's conditions until Complete or Failed, or the deadline (a failure
+/// too); a spinner shows while it runs when stderr is a terminal.
+async fn wait_for_job(
+    cluster: &Cluster,
+    target: &Target,
+    limit: Duration,
+) -> Result<JobVerdict, TriageError> {
+    use std::io::IsTerminal;
+    let spinner = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message(format!("waiting for {}", target.short()));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let deadline = tokio::time::Instant::now() + limit;
+    let verdict = loop {
+        let job = cluster
+            .get_json(Kind::Job, &target.namespace, &target.name)
+            .await?;
+        let conditions = job
+            .as_ref()
+            .and_then(|j| j.pointer("/status/conditions"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let holds = |kind: &str| {
+            conditions
+                .iter()
+                .find(|c| c["type"] == kind && c["status"] == "True")
+                .cloned()
+        };
+        if holds("Complete").is_some() {
+            break JobVerdict::Succeeded;
+        }
+        if let Some(failed) = holds("Failed") {
+            let why = failed["message"]
+                .as_str()
+                .or(failed["reason"].as_str())
+                .unwrap_or("failed");
+            break JobVerdict::Failed(why.to_string());
+        }
+        if job.is_none() {
+            break JobVerdict::Failed("the Job disappeared".to_string());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            break JobVerdict::Failed(format!("not finished after {}s", limit.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
+    Ok(verdict)
+}
+
+/// The last lines its pod left (the container's termination message), best effort:
+/// `kubectl logs` needs a kubelet, the termination message is in the API.
+async fn job_output(cluster: &Cluster, target: &Target) -> String {
+    let Ok(pods) = cluster.job_pods(&target.namespace, &target.name).await else {
+        return String::new();
+    };
+    let lines: Vec<String> = pods
+        .iter()
+        .flat_map(|pod| {
+            pod.pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|status| {
+            let terminated = status.pointer("/state/terminated")?.clone();
+            let message = terminated["message"]
+                .as_str()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            let last: Vec<&str> = message.lines().rev().take(5).collect();
+            let last: Vec<&str> = last.into_iter().rev().collect();
+            Some(format!(
+                "exit {} {}{}",
+                terminated["exitCode"],
+                terminated["reason"].as_str().unwrap_or_default(),
+                if last.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", last.join(" | "))
+                }
+            ))
+        })
+        .collect();
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!(" (pod: {})", lines.join("; "))
+    }
 }
 
 #[cfg(test)]

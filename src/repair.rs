@@ -12,11 +12,13 @@
 
 pub mod egress;
 pub mod lock;
+pub mod migrate;
 pub mod migration_script;
 pub mod orphan_hook;
 pub mod pvc;
 pub mod quota;
 pub mod rbac;
+pub mod schema;
 #[cfg(test)]
 pub mod test_support;
 
@@ -45,8 +47,13 @@ pub struct RepairOptions {
 
 /// One repair, for one signal.
 pub trait Repair: Sync {
-    /// The id of the signal it repairs.
+    /// The step's id: the signal it repairs, or its own name when a signal takes
+    /// several steps (`migrate`, then `schema`).
     fn id(&self) -> &'static str;
+    /// The signal it repairs; several repairs of one signal run in list order.
+    fn signal(&self) -> &'static str {
+        self.id()
+    }
     /// The step that repairs `finding` (a failing finding of this signal), or why
     /// triage will not do it. Pure: no I/O, no clock (the time is in `options`).
     fn plan(
@@ -66,6 +73,8 @@ pub const ALL: &[&dyn Repair] = &[
     &lock::ReleaseLock,
     &orphan_hook::RemoveOrphanHook,
     &migration_script::FixMigrationScript,
+    &migrate::RunMigration,
+    &schema::WriteSchemaFromDatabase,
 ];
 
 pub fn by_id(id: &str) -> Option<&'static dyn Repair> {
@@ -152,6 +161,26 @@ pub enum Action {
         before: Value,
         after: Value,
     },
+    /// Create a Job and wait until it succeeds (a failure or the deadline stops the
+    /// cascade). Skipped when the database already holds every table in `unless_tables`
+    /// (the migration already ran; running it twice would fail on existing tables).
+    RunJob {
+        target: Target,
+        object: Value,
+        timeout_seconds: u64,
+        unless_tables: Vec<String>,
+    },
+    /// Read the tables the database really has; only if every one in `expected` is
+    /// there, patch the schema ConfigMap (`before`): `version_key` = `version` and
+    /// `tables_key` = the observed tables, sorted. Never from the migration's intent.
+    WriteSchema {
+        target: Target,
+        before: Value,
+        version_key: String,
+        version: String,
+        tables_key: String,
+        expected: Vec<String>,
+    },
 }
 
 impl Action {
@@ -160,7 +189,9 @@ impl Action {
             Action::Patch { target, .. }
             | Action::Create { target, .. }
             | Action::Delete { target, .. }
-            | Action::Recreate { target, .. } => target,
+            | Action::Recreate { target, .. }
+            | Action::RunJob { target, .. }
+            | Action::WriteSchema { target, .. } => target,
         }
     }
 
@@ -170,6 +201,8 @@ impl Action {
             Action::Create { .. } => "create",
             Action::Delete { .. } => "delete",
             Action::Recreate { .. } => "recreate",
+            Action::RunJob { .. } => "run",
+            Action::WriteSchema { .. } => "write schema",
         }
     }
 }
@@ -192,6 +225,15 @@ pub struct Step {
 }
 
 impl Step {
+    /// Whether the step belongs to the schema repair, which reads the database (the
+    /// migration is skipped when the tables exist; the schema is written from them):
+    /// without `--db-url` these steps cannot run.
+    pub fn needs_database(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| matches!(a, Action::WriteSchema { .. } | Action::RunJob { .. }))
+    }
+
     pub fn new(id: &'static str, title: impl Into<String>, finding: &Finding) -> Self {
         Self {
             id,
@@ -264,7 +306,12 @@ pub fn plan_repairs(
         else {
             continue;
         };
-        let Some(repair) = by_id(planned.id) else {
+        let repairs: Vec<&dyn Repair> = ALL
+            .iter()
+            .copied()
+            .filter(|r| r.signal() == planned.id)
+            .collect();
+        if repairs.is_empty() {
             result.manual.push(Refusal::new(
                 planned.id,
                 finding
@@ -273,13 +320,19 @@ pub fn plan_repairs(
                     .unwrap_or_else(|| "no automatic repair".to_string()),
             ));
             continue;
-        };
-        match repair.plan(context, finding, options).and_then(guard) {
-            Ok(mut step) => {
-                step.unblocks = planned.unblocks.clone();
-                result.steps.push(step);
+        }
+        for repair in repairs {
+            match repair.plan(context, finding, options).and_then(guard) {
+                Ok(mut step) => {
+                    step.unblocks = planned.unblocks.clone();
+                    result.steps.push(step);
+                }
+                Err(refusal) => {
+                    result.refused.push(refusal);
+                    // A later step of the same signal depends on this one.
+                    break;
+                }
             }
-            Err(refusal) => result.refused.push(refusal),
         }
     }
     result
@@ -336,12 +389,13 @@ mod tests {
                 "egress",
                 "lock",
                 "orphan-hook",
-                "migration-script"
+                "migration-script",
+                "migrate",
+                "schema"
             ]
         );
         assert!(plan.refused.is_empty(), "{:?}", plan.refused);
-        let manual: Vec<&str> = plan.manual.iter().map(|r| r.id).collect();
-        assert_eq!(manual, ["schema"]);
+        assert!(plan.manual.is_empty(), "{:?}", plan.manual);
         // The governance controls are changed in place or added to, never deleted.
         for step in &plan.steps {
             for action in &step.actions {
@@ -367,9 +421,14 @@ mod tests {
         let order: Vec<&str> = crate::signals::ALL.iter().map(|s| s.id()).collect();
         let positions: Vec<usize> = ALL
             .iter()
-            .map(|r| order.iter().position(|id| *id == r.id()).unwrap())
+            .map(|r| order.iter().position(|id| *id == r.signal()).unwrap())
             .collect();
-        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+        // Non-decreasing: several repairs of one signal (migrate, schema) sit together.
+        assert!(positions.windows(2).all(|w| w[0] <= w[1]), "{positions:?}");
+        let mut ids: Vec<&str> = ALL.iter().map(|r| r.id()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), ALL.len(), "repair ids are unique");
     }
 
     #[test]

@@ -298,6 +298,21 @@ impl Cluster {
         })
     }
 
+    /// The pods a Job created (label `job-name`), as JSON.
+    pub async fn job_pods(&self, namespace: &str, job: &str) -> Result<Vec<Value>, TriageError> {
+        let params = kube::api::ListParams::default().labels(&format!("job-name={job}"));
+        let pods = self
+            .api(Kind::Pod, namespace)
+            .list(&params)
+            .await
+            .map_err(|e| self.fail(e, format!("listing the pods of Job `{job}`")))?;
+        Ok(pods
+            .items
+            .into_iter()
+            .map(|p| with_type(Kind::Pod, p))
+            .collect())
+    }
+
     /// Waits until the object is gone, polling every 500 ms, up to `limit`.
     pub async fn wait_gone(
         &self,

@@ -67,7 +67,10 @@ pub fn tables(global: &GlobalArgs, args: &DbArgs) -> anyhow::Result<Outcome> {
 
 /// The `password` key of Secret `name` in the namespace; nothing else of the Secret is
 /// kept, and the value is never printed.
-async fn secret_password(global: &GlobalArgs, name: &str) -> Result<PasswordSource, TriageError> {
+pub(crate) async fn secret_password(
+    global: &GlobalArgs,
+    name: &str,
+) -> Result<PasswordSource, TriageError> {
     let cluster = crate::cluster::connect(global).await?;
     let namespace = global
         .namespace

@@ -123,9 +123,23 @@ async fn repair(
     let profile = profile_for(&namespace);
     let extras = extras_for(&namespace);
     let user = cluster.whoami().await?;
+    let database = match &args.db.db_url {
+        Some(url) => {
+            let fallback = match &args.db.password_from_secret {
+                Some(secret) => Some(super::db::secret_password(global, secret).await?),
+                None => std::env::var("PGPASSWORD")
+                    .ok()
+                    .map(crate::db::PasswordSource::Env),
+            };
+            Some(crate::db::Target::from_url(url, fallback)?)
+        }
+        None => None,
+    };
     let actor = Actor {
         context: cluster.context.clone(),
         user: user.clone(),
+        database,
+        timeout: global.request_timeout.0,
     };
     let options = RepairOptions {
         now: Some(jiff::Timestamp::now()),
@@ -147,7 +161,15 @@ async fn repair(
         let mut context =
             Context::new(&observed.snapshot, &namespace).with_profile(profile.as_ref());
         context.access = observed.access.as_ref();
-        plan_repairs(&context, &before, &options, &selected)
+        let mut plan = plan_repairs(&context, &before, &options, &selected);
+        if actor.database.is_none() && plan.steps.iter().any(|s| s.needs_database()) {
+            plan.steps.retain(|s| !s.needs_database());
+            plan.manual.push(crate::repair::Refusal::new(
+                "schema",
+                "needs the database to run the migration and read the tables back: pass --db-url postgres://USER@HOST:PORT/DATABASE",
+            ));
+        }
+        plan
     };
 
     let mut run = match confirm.is_some() {

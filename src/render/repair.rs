@@ -86,6 +86,42 @@ pub fn step_preview(step: &Step, number: usize, total: usize) -> String {
                 ));
                 out.push_str(&diff(before, after));
             }
+            Action::RunJob {
+                object,
+                timeout_seconds,
+                unless_tables,
+                ..
+            } => {
+                let skip = if unless_tables.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (skipped if the database already has {})",
+                        unless_tables.join(", ")
+                    )
+                };
+                out.push_str(&format!(
+                    "run Job {} and wait up to {timeout_seconds}s for it to succeed{skip}:\n",
+                    target.short()
+                ));
+                out.push_str(&diff(&Value::Null, object));
+            }
+            Action::WriteSchema {
+                before,
+                version_key,
+                version,
+                tables_key,
+                expected,
+                ..
+            } => {
+                out.push_str(&format!(
+                    "patch {} ({}): {version_key}={version} and {tables_key}=<the tables the database shows at apply time>, \
+                     only if it has {}; otherwise nothing is written\n",
+                    target.short(),
+                    identity(before),
+                    expected.join(", ")
+                ));
+            }
         }
     }
     out
