@@ -111,6 +111,8 @@ Register-ArgumentCompleter -Native -CommandName 'triage' -ScriptBlock {
         }
         'triage;repair' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]')
+            [CompletionResult]::new('--db-url', '--db-url', [CompletionResultType]::ParameterName, 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, e.g. through `kubectl port-forward`; without a password in it, PGPASSWORD is used [default: a port-forward to the database pod, not available in this build]')
+            [CompletionResult]::new('--password-from-secret', '--password-from-secret', [CompletionResultType]::ParameterName, 'Take the password from this Secret''s `password` key in the namespace (read only when asked; never printed)')
             [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Repair only these signals (comma separated ids)')
             [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'Do not repair these signals (comma separated ids)')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Quota limit to set instead of the proposal, e.g. `--set pods=8` (repeatable)')

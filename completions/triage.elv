@@ -104,6 +104,8 @@ set edit:completion:arg-completer[triage] = {|@words|
         }
         &'triage;repair'= {
             cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
+            cand --db-url 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, e.g. through `kubectl port-forward`; without a password in it, PGPASSWORD is used [default: a port-forward to the database pod, not available in this build]'
+            cand --password-from-secret 'Take the password from this Secret''s `password` key in the namespace (read only when asked; never printed)'
             cand --only 'Repair only these signals (comma separated ids)'
             cand --skip 'Do not repair these signals (comma separated ids)'
             cand --set 'Quota limit to set instead of the proposal, e.g. `--set pods=8` (repeatable)'

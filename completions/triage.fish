@@ -105,6 +105,8 @@ complete -c triage -n "__fish_triage_using_subcommand plan" -l no-color -d 'Neve
 complete -c triage -n "__fish_triage_using_subcommand plan" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c triage -n "__fish_triage_using_subcommand repair" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
+complete -c triage -n "__fish_triage_using_subcommand repair" -l db-url -d 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, e.g. through `kubectl port-forward`; without a password in it, PGPASSWORD is used [default: a port-forward to the database pod, not available in this build]' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -l password-from-secret -d 'Take the password from this Secret\'s `password` key in the namespace (read only when asked; never printed)' -r
 complete -c triage -n "__fish_triage_using_subcommand repair" -l only -d 'Repair only these signals (comma separated ids)' -r
 complete -c triage -n "__fish_triage_using_subcommand repair" -l skip -d 'Do not repair these signals (comma separated ids)' -r
 complete -c triage -n "__fish_triage_using_subcommand repair" -l set -d 'Quota limit to set instead of the proposal, e.g. `--set pods=8` (repeatable)' -r

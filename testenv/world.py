@@ -18,16 +18,40 @@ for a control plane that runs none of them. Deterministic rules, applied every
                       WaitForFirstConsumer binds (a PV is created and both sides marked
                       Bound) once a scheduled, non-terminated pod mounts it. A PVC on a
                       missing class stays Pending forever.
+  R4 migration Job    (only with --db-host) A scheduled, not yet terminated pod of a Job
+                      that is not suspended, not finished and not frozen by the fixture
+                      loader (spec.managedBy testenv.triage.local/fixture), whose first
+                      container runs a script from a mounted ConfigMap (a command/args
+                      word under a configMap volume's mountPath), is run like a kubelet
+                      would: the ConfigMap's keys are copied to a temp dir, the mount path
+                      is rewritten to it in every key and word, and the script runs with
+                      bash and the container's literal env, DB_HOST/PGHOST, DB_PORT/PGPORT,
+                      DB_USER/PGUSER, DB_PASSWORD/PGPASSWORD, DB_NAME/PGDATABASE overridden
+                      by --db-host/--db-port/--db-user/--db-password/--db-name (env from
+                      Secrets is not resolved). The pod gets phase Succeeded or Failed and
+                      its container terminated with the exit code and the last lines of
+                      output as terminated.message (no `kubectl logs` without a kubelet).
+                      The real job-controller then writes the Job status (Complete +
+                      SuccessCriteriaMet, or FailureTarget + Failed after backoffLimit
+                      retries 10 s, 20 s, ... apart; succeeded/failed, completionTime):
+                      writing it here would fight that controller (startTime is immutable
+                      once it set it). Without a controller-manager no pod exists, nothing
+                      runs.
 
 The NetworkPolicy evaluation is shared with the reconciler oracle (testenv/kube_model.py),
 never with triage.
 
 Usage: world.py --kubeconfig K --namespace NS [--interval 3] [--once]
+                [--db-host H --db-port P --db-user U --db-password PW --db-name DB]
 """
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 from kube_model import Cluster, egress_allowed
@@ -35,6 +59,19 @@ from kube_model import Cluster, egress_allowed
 NODE = "testenv-node"
 DB_LABELS = {"app.kubernetes.io/name": "bleat-db"}
 REQUIRED_SCHEMA = 3
+FIXTURE_MANAGER = "testenv.triage.local/fixture"
+SHELLS = ("bash", "sh")
+MESSAGE_LINES = 20
+MESSAGE_BYTES = 4096  # the kubelet's limit for a termination message
+SCRIPT_TIMEOUT = 120  # seconds
+# env names a migration container may use for each connection setting
+DB_ENV = {
+    "host": ("DB_HOST", "PGHOST"),
+    "port": ("DB_PORT", "PGPORT"),
+    "user": ("DB_USER", "PGUSER"),
+    "password": ("DB_PASSWORD", "PGPASSWORD"),
+    "name": ("DB_NAME", "PGDATABASE"),
+}
 
 
 def now():
@@ -151,7 +188,149 @@ def r3_provision(c, pvc, pods, classes):
                                      "capacity": {"storage": size}}}))
 
 
-def tick(c):
+# ------------------------------------------------------------------ R4 (pure parts)
+
+
+def job_finished(job):
+    return any(cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True"
+               for cond in (job.get("status") or {}).get("conditions") or [])
+
+
+def job_runnable(job):
+    spec = job.get("spec") or {}
+    return (not spec.get("suspend") and spec.get("managedBy") != FIXTURE_MANAGER
+            and not job_finished(job) and not job["metadata"].get("deletionTimestamp"))
+
+
+def owning_job(pod):
+    return next((ref["name"] for ref in pod["metadata"].get("ownerReferences") or []
+                 if ref.get("kind") == "Job" and ref.get("controller")), None)
+
+
+def pod_terminated(pod):
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def migration_script(pod_spec):
+    """(container, configmap name, mount path, argv) when the first container runs a
+    script from a mounted ConfigMap, else None."""
+    containers = pod_spec.get("containers") or []
+    if not containers:
+        return None
+    container = containers[0]
+    volumes = {v["name"]: v["configMap"]["name"] for v in pod_spec.get("volumes") or [] if v.get("configMap")}
+    words = (container.get("command") or []) + (container.get("args") or [])
+    for mount in container.get("volumeMounts") or []:
+        if mount["name"] not in volumes:
+            continue
+        prefix = mount["mountPath"].rstrip("/") + "/"
+        if any(prefix in word for word in words):
+            return container, volumes[mount["name"]], mount["mountPath"].rstrip("/"), words
+    return None
+
+
+def rewrite(text, mount_path, directory):
+    return text.replace(mount_path.rstrip("/") + "/", directory.rstrip("/") + "/")
+
+
+def script_argv(words, mount_path, directory):
+    """What to run: the words with the mount path rewritten; a shell stays a shell
+    (bash), anything else runs the first word under the mount as a bash script."""
+    argv = [rewrite(w, mount_path, directory) for w in words]
+    if argv and os.path.basename(argv[0]) in SHELLS:
+        return ["bash", *argv[1:]]
+    prefix = mount_path.rstrip("/") + "/"
+    script = next(rewrite(w, mount_path, directory) for w in words if prefix in w)
+    return ["bash", script]
+
+
+def script_env(container, overrides, base=None):
+    """The container's literal env (valueFrom is not resolved), then each given
+    override under every name the scripts use for it."""
+    env = dict(base if base is not None else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    for entry in container.get("env") or []:
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        for name in DB_ENV[key]:
+            env[name] = str(value)
+    return env
+
+
+def termination_message(output):
+    """The last MESSAGE_LINES lines, at most MESSAGE_BYTES bytes (cut at the front)."""
+    lines = output.rstrip("\n").splitlines()[-MESSAGE_LINES:]
+    text = "\n".join(lines).encode()
+    if len(text) > MESSAGE_BYTES:
+        text = text[-MESSAGE_BYTES:]
+    return text.decode(errors="replace")
+
+
+def terminated_status(container, exit_code, message, started, finished):
+    state = {"terminated": {"exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error",
+                            "message": message, "startedAt": started, "finishedAt": finished}}
+    phase = "Succeeded" if exit_code == 0 else "Failed"
+    return {"status": {
+        "phase": phase,
+        "containerStatuses": [{"name": container["name"], "image": container.get("image", ""), "imageID": "",
+                               "ready": False, "started": False, "restartCount": 0, "state": state}],
+        "conditions": [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": finished},
+            {"type": "Initialized", "status": "True", "lastTransitionTime": started},
+            {"type": "Ready", "status": "False", "reason": "PodCompleted", "lastTransitionTime": finished},
+            {"type": "ContainersReady", "status": "False", "reason": "PodCompleted", "lastTransitionTime": finished},
+        ],
+    }}
+
+
+def run_script(data, mount_path, words, env, timeout=SCRIPT_TIMEOUT):
+    """Copies the ConfigMap keys into a temp dir (mount path rewritten), runs the
+    script; returns (exit code, combined output)."""
+    directory = tempfile.mkdtemp(prefix="world-r4-")
+    try:
+        for key, value in (data or {}).items():
+            with open(os.path.join(directory, key), "w") as f:
+                f.write(rewrite(value, mount_path, directory))
+        argv = script_argv(words, mount_path, directory)
+        try:
+            result = subprocess.run(argv, env=env, cwd=directory, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+            # messages name files as the pod would see them
+            return result.returncode, rewrite(result.stdout, directory, mount_path)
+        except subprocess.TimeoutExpired as err:
+            out = err.stdout.decode(errors="replace") if isinstance(err.stdout, bytes) else (err.stdout or "")
+            return 124, out + f"\nkilled after {timeout}s"
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ R4 (I/O)
+
+
+def r4_run_job_pod(c, pod, jobs, configmaps, db):
+    if not db or pod_terminated(pod) or not pod["spec"].get("nodeName") or pod["metadata"].get("deletionTimestamp"):
+        return
+    job = jobs.get(owning_job(pod) or "")
+    if job is None or not job_runnable(job):
+        return
+    found = migration_script(pod["spec"])
+    if found is None:
+        return
+    container, cm_name, mount_path, words = found
+    cm = configmaps.get(cm_name)
+    if cm is None:
+        return  # a kubelet would wait for the volume: so do we
+    started = now()
+    code, output = run_script(cm.get("data") or {}, mount_path, words, script_env(container, db))
+    print(f"R4 ran {pod['metadata']['name']} (Job {job['metadata']['name']}): exit {code}", flush=True)
+    patch = terminated_status(container, code, termination_message(output), started, now())
+    c.kubectl("patch", "pod", pod["metadata"]["name"], "-n", c.namespace, "--subresource=status",
+              "--type=merge", "-p", json.dumps(patch))
+
+
+def tick(c, db=None):
     pods = c.items("pods")
     for pod in pods:
         r2_schedule(c, pod)
@@ -165,6 +344,11 @@ def tick(c):
     pods = c.items("pods")
     for pvc in c.items("persistentvolumeclaims"):
         r3_provision(c, pvc, pods, classes)
+    if db:
+        jobs = {job["metadata"]["name"]: job for job in c.items("jobs")}
+        by_name = {cm["metadata"]["name"]: cm for cm in configmaps}
+        for pod in pods:
+            r4_run_job_pod(c, pod, jobs, by_name, db)
 
 
 def main():
@@ -173,11 +357,20 @@ def main():
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--interval", type=float, default=3.0)
     parser.add_argument("--once", action="store_true")
+    parser.add_argument("--db-host", help="R4: run migration Job pods against this PostgreSQL")
+    parser.add_argument("--db-port", type=int)
+    parser.add_argument("--db-user")
+    parser.add_argument("--db-password")
+    parser.add_argument("--db-name")
     args = parser.parse_args()
     c = Cluster(args.kubeconfig, args.namespace)
+    db = None
+    if args.db_host:
+        db = {"host": args.db_host, "port": args.db_port, "user": args.db_user,
+              "password": args.db_password, "name": args.db_name}
     while True:
         try:
-            tick(c)
+            tick(c, db)
         except Exception as err:  # keep ticking, like a kubelet would
             print(f"world tick failed: {err}", file=sys.stderr, flush=True)
         if args.once:
