@@ -235,3 +235,28 @@ pub fn wait_for<T>(limit: std::time::Duration, mut check: impl FnMut() -> Option
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
 }
+
+/// A private PostgreSQL for one test (testenv/postgres.sh), stopped when this test
+/// binary exits. Returns its env vars (PGHOST, PGPORT, ..., TRIAGE_TEST_DB_URL).
+pub fn start_postgres(env: &TestEnv, name: &str) -> BTreeMap<String, String> {
+    let dir = env.dir.join(format!("pg-{name}"));
+    let output = Command::new(root().join("testenv/postgres.sh"))
+        .args(["up", "--dir"])
+        .arg(&dir)
+        .args(["--owner-pid", &std::process::id().to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("testenv/postgres.sh runs");
+    assert!(
+        output.status.success(),
+        "postgres.sh up failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::read_to_string(dir.join("env"))
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.strip_prefix("export "))
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+        .collect()
+}

@@ -1,0 +1,309 @@
+//! The whole incident, end to end: the eight layers loaded into a real API server, a
+//! real PostgreSQL holding the v2 schema, the world simulator playing kubelet and
+//! scheduler (it runs the migration Job's script against that PostgreSQL), and the
+//! independent reconciler judging. `triage repair --yes` must turn every app Healthy.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::harness::{self, stderr, stdout, testenv};
+
+#[test]
+fn repair_turns_the_whole_incident_green() {
+    let Some(env) = testenv("repair_turns_the_whole_incident_green") else {
+        return;
+    };
+    let ns = env.unique_name("e2e-incident");
+    let system = format!("{ns}-system");
+    env.load_scenario(
+        "bleater-incident.yaml",
+        &[("bleater", &ns), ("bleater-system", &system)],
+    );
+    let pg = harness::start_postgres(env, &ns);
+
+    // The database as the incident left it: v1 and v2 applied, v3 never.
+    for version in ["v1", "v2"] {
+        let sql = env.kubectl_ok(&[
+            "get",
+            "configmap",
+            "bleat-migrations",
+            "-n",
+            &ns,
+            "-o",
+            &format!("jsonpath={{.data.{version}\\.sql}}"),
+        ]);
+        let applied = Command::new("psql")
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", &sql])
+            .envs(pg.iter().filter(|(k, _)| k.starts_with("PG")))
+            .output()
+            .unwrap();
+        assert!(
+            applied.status.success(),
+            "{version}: {}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+    }
+
+    let profile_text = std::fs::read_to_string(harness::root().join("src/profile/bleater.yaml"))
+        .unwrap()
+        .replace("bleater-system", &system);
+    let profile = env.dir.join(format!("{ns}-profile.yaml"));
+    std::fs::write(&profile, profile_text).unwrap();
+
+    let _world = env.spawn_support(
+        "world.py",
+        &[
+            "--namespace",
+            &ns,
+            "--interval",
+            "2",
+            "--db-host",
+            &pg["PGHOST"],
+            "--db-port",
+            &pg["PGPORT"],
+            "--db-user",
+            &pg["PGUSER"],
+            "--db-password",
+            &pg["PGPASSWORD"],
+            "--db-name",
+            &pg["PGDATABASE"],
+        ],
+    );
+    let _reconciler = env.spawn_support(
+        "reconciler.py",
+        &[
+            "--namespace",
+            &ns,
+            "--system-namespace",
+            &system,
+            "--interval",
+            "5",
+        ],
+    );
+
+    let state = env.dir.join(format!("{ns}-state"));
+    let repair = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("--kubeconfig")
+        .arg(&env.kubeconfig)
+        .args([
+            "repair",
+            "--yes",
+            "-n",
+            &ns,
+            "--profile",
+            profile.to_str().unwrap(),
+            "--db-url",
+            &pg["TRIAGE_TEST_DB_URL"],
+        ])
+        .env("TRIAGE_STATE_DIR", &state)
+        .output()
+        .unwrap();
+    let text = stdout(&repair);
+    assert_eq!(repair.status.code(), Some(0), "{text}{}", stderr(&repair));
+    assert!(
+        text.contains("succeeded"),
+        "the migration Job did not run: {text}"
+    );
+    assert!(text.contains("verify `schema`: ok"), "{text}");
+
+    // The schema ConfigMap holds exactly what the database shows.
+    let tables = Command::new("psql")
+        .args([
+            "-At",
+            "-c",
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+        ])
+        .envs(pg.iter().filter(|(k, _)| k.starts_with("PG")))
+        .output()
+        .unwrap();
+    let observed: Vec<String> = String::from_utf8_lossy(&tables.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(observed.contains(&"reactions".to_string()), "{observed:?}");
+    assert_eq!(
+        env.config_map_value(&ns, "bleat-db-schema", "tables-v3")
+            .unwrap(),
+        observed.join(",")
+    );
+    assert_eq!(
+        env.config_map_value(&ns, "bleat-db-schema", "version")
+            .as_deref(),
+        Some("3")
+    );
+
+    // The independent reconciler reports all five apps Healthy within two ticks.
+    let apps = [
+        "auth-service",
+        "profile-service",
+        "timeline-service",
+        "fanout-service",
+        "bleat-service",
+    ];
+    let healthy = harness::wait_for(Duration::from_secs(15), || {
+        apps.iter()
+            .all(|app| {
+                env.config_map_value(&system, "bleater-status", app)
+                    .as_deref()
+                    == Some("Healthy")
+            })
+            .then_some(())
+    });
+    assert!(
+        healthy.is_some(),
+        "not all Healthy: {:?}",
+        apps.iter()
+            .map(|a| (a, env.config_map_value(&system, "bleater-status", a)))
+            .collect::<Vec<_>>()
+    );
+
+    let check = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("--kubeconfig")
+        .arg(&env.kubeconfig)
+        .args([
+            "check",
+            "-n",
+            &ns,
+            "--profile",
+            profile.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&check.stdout).unwrap();
+    let failing: Vec<&Value> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .collect();
+    assert_eq!(check.status.code(), Some(0), "still failing: {failing:?}");
+}
+
+/// With the script still swallowing errors and a v3 statement failing, the Job
+/// "succeeds" but the database has no v3 tables: `schema` refuses to write a version
+/// the database does not show, names the missing tables, and exits 6.
+#[test]
+fn a_swallowed_migration_failure_is_caught_by_the_schema_step() {
+    let Some(env) = testenv("a_swallowed_migration_failure_is_caught_by_the_schema_step") else {
+        return;
+    };
+    let ns = env.unique_name("e2e-swallowed");
+    let system = format!("{ns}-system");
+    env.load_scenario(
+        "bleater-incident.yaml",
+        &[("bleater", &ns), ("bleater-system", &system)],
+    );
+    let pg = harness::start_postgres(env, &ns);
+    for version in ["v1", "v2"] {
+        let sql = env.kubectl_ok(&[
+            "get",
+            "configmap",
+            "bleat-migrations",
+            "-n",
+            &ns,
+            "-o",
+            &format!("jsonpath={{.data.{version}\\.sql}}"),
+        ]);
+        let applied = Command::new("psql")
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", &sql])
+            .envs(pg.iter().filter(|(k, _)| k.starts_with("PG")))
+            .output()
+            .unwrap();
+        assert!(applied.status.success());
+    }
+    // v3 fails halfway (its transaction rolls back); `|| exit 0` hides it.
+    let v3 = env.kubectl_ok(&[
+        "get",
+        "configmap",
+        "bleat-migrations",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.data.v3\\.sql}",
+    ]);
+    let broken = v3.replacen(
+        "CREATE TABLE",
+        "SELECT * FROM no_such_table_in_v3;\nCREATE TABLE",
+        1,
+    );
+    let patch = serde_json::json!({"data": {"v3.sql": broken}}).to_string();
+    env.kubectl_ok(&[
+        "patch",
+        "configmap",
+        "bleat-migrations",
+        "-n",
+        &ns,
+        "--type=merge",
+        "-p",
+        &patch,
+    ]);
+
+    let profile_text = std::fs::read_to_string(harness::root().join("src/profile/bleater.yaml"))
+        .unwrap()
+        .replace("bleater-system", &system);
+    let profile = env.dir.join(format!("{ns}-profile.yaml"));
+    std::fs::write(&profile, profile_text).unwrap();
+    let _world = env.spawn_support(
+        "world.py",
+        &[
+            "--namespace",
+            &ns,
+            "--interval",
+            "2",
+            "--db-host",
+            &pg["PGHOST"],
+            "--db-port",
+            &pg["PGPORT"],
+            "--db-user",
+            &pg["PGUSER"],
+            "--db-password",
+            &pg["PGPASSWORD"],
+            "--db-name",
+            &pg["PGDATABASE"],
+        ],
+    );
+    let repair = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("--kubeconfig")
+        .arg(&env.kubeconfig)
+        .args([
+            "repair",
+            "--yes",
+            "-n",
+            &ns,
+            "--profile",
+            profile.to_str().unwrap(),
+            "--skip",
+            "migration-script",
+            "--db-url",
+            &pg["TRIAGE_TEST_DB_URL"],
+        ])
+        .env("TRIAGE_STATE_DIR", env.dir.join(format!("{ns}-state")))
+        .output()
+        .unwrap();
+    let text = stdout(&repair);
+    assert!(
+        text.contains("succeeded"),
+        "the Job should report success despite the failure: {text}{}",
+        stderr(&repair)
+    );
+    assert_eq!(repair.status.code(), Some(6), "{text}{}", stderr(&repair));
+    let err = stderr(&repair);
+    assert!(
+        err.contains("the database lacks `bleat_media`, `reactions`"),
+        "{err}"
+    );
+    assert_eq!(
+        env.config_map_value(&ns, "bleat-db-schema", "version")
+            .as_deref(),
+        Some("2"),
+        "a version the database does not show was written"
+    );
+    assert_eq!(
+        env.config_map_value(&ns, "bleat-db-schema", "tables-v3"),
+        None
+    );
+}
