@@ -260,3 +260,50 @@ pub fn start_postgres(env: &TestEnv, name: &str) -> BTreeMap<String, String> {
         .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
         .collect()
 }
+
+/// The incident in a fresh namespace pair, with a profile file pointing at them.
+pub struct Incident {
+    pub ns: String,
+    pub system: String,
+    /// The built-in bleater profile, pointed at the remapped status namespace.
+    pub profile: PathBuf,
+    /// TRIAGE_STATE_DIR for this incident's repair runs.
+    pub state: PathBuf,
+}
+
+impl Incident {
+    /// Loads the bleater incident into a fresh namespace pair `<prefix>-N` and
+    /// `<prefix>-N-system`.
+    pub fn load(env: &TestEnv, prefix: &str) -> Incident {
+        let ns = env.unique_name(prefix);
+        let system = format!("{ns}-system");
+        env.load_scenario(
+            "bleater-incident.yaml",
+            &[("bleater", &ns), ("bleater-system", &system)],
+        );
+        let text = std::fs::read_to_string(root().join("src/profile/bleater.yaml"))
+            .unwrap()
+            .replace("bleater-system", &system);
+        let profile = env.dir.join(format!("{ns}-profile.yaml"));
+        std::fs::write(&profile, text).unwrap();
+        let state = env.dir.join(format!("{ns}-state"));
+        Incident {
+            ns,
+            system,
+            profile,
+            state,
+        }
+    }
+
+    pub fn triage(&self, env: &TestEnv, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_triage"));
+        command
+            .arg("--kubeconfig")
+            .arg(&env.kubeconfig)
+            .args(args)
+            .args(["-n", &self.ns, "--profile", self.profile.to_str().unwrap()])
+            .env("TRIAGE_STATE_DIR", &self.state)
+            .stdin(Stdio::null());
+        command.output().unwrap()
+    }
+}

@@ -3,103 +3,113 @@
 //! scheduler (it runs the migration Job's script against that PostgreSQL), and the
 //! independent reconciler judging. `triage repair --yes` must turn every app Healthy.
 
+use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{self, stderr, stdout, testenv};
+use crate::harness::{self, Background, Incident, TestEnv, stderr, stdout, testenv};
+
+/// The incident with its database: a private PostgreSQL holding v1 and v2 (v3 never
+/// applied), and the world simulator running Job pods against it.
+struct WithDatabase {
+    incident: Incident,
+    pg: BTreeMap<String, String>,
+    _world: Background,
+}
+
+impl WithDatabase {
+    fn load(env: &TestEnv, prefix: &str) -> Self {
+        let incident = Incident::load(env, prefix);
+        let pg = harness::start_postgres(env, &incident.ns);
+        for version in ["v1", "v2"] {
+            let sql = migration_file(env, &incident, version);
+            let applied = Command::new("psql")
+                .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", &sql])
+                .envs(libpq_env(&pg))
+                .output()
+                .unwrap();
+            assert!(
+                applied.status.success(),
+                "{version}: {}",
+                String::from_utf8_lossy(&applied.stderr)
+            );
+        }
+        let world = env.spawn_support(
+            "world.py",
+            &[
+                "--namespace",
+                &incident.ns,
+                "--interval",
+                "2",
+                "--db-host",
+                &pg["PGHOST"],
+                "--db-port",
+                &pg["PGPORT"],
+                "--db-user",
+                &pg["PGUSER"],
+                "--db-password",
+                &pg["PGPASSWORD"],
+                "--db-name",
+                &pg["PGDATABASE"],
+            ],
+        );
+        Self {
+            incident,
+            pg,
+            _world: world,
+        }
+    }
+
+    fn repair(&self, env: &TestEnv, extra: &[&str]) -> std::process::Output {
+        let mut args = vec![
+            "repair",
+            "--yes",
+            "--db-url",
+            &self.pg["TRIAGE_TEST_DB_URL"],
+        ];
+        args.extend_from_slice(extra);
+        self.incident.triage(env, &args)
+    }
+}
+
+fn libpq_env(pg: &BTreeMap<String, String>) -> impl Iterator<Item = (&String, &String)> {
+    pg.iter().filter(|(k, _)| k.starts_with("PG"))
+}
+
+fn migration_file(env: &TestEnv, incident: &Incident, version: &str) -> String {
+    env.kubectl_ok(&[
+        "get",
+        "configmap",
+        "bleat-migrations",
+        "-n",
+        &incident.ns,
+        "-o",
+        &format!("jsonpath={{.data.{version}\\.sql}}"),
+    ])
+}
 
 #[test]
 fn repair_turns_the_whole_incident_green() {
     let Some(env) = testenv("repair_turns_the_whole_incident_green") else {
         return;
     };
-    let ns = env.unique_name("e2e-incident");
-    let system = format!("{ns}-system");
-    env.load_scenario(
-        "bleater-incident.yaml",
-        &[("bleater", &ns), ("bleater-system", &system)],
-    );
-    let pg = harness::start_postgres(env, &ns);
-
-    // The database as the incident left it: v1 and v2 applied, v3 never.
-    for version in ["v1", "v2"] {
-        let sql = env.kubectl_ok(&[
-            "get",
-            "configmap",
-            "bleat-migrations",
-            "-n",
-            &ns,
-            "-o",
-            &format!("jsonpath={{.data.{version}\\.sql}}"),
-        ]);
-        let applied = Command::new("psql")
-            .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", &sql])
-            .envs(pg.iter().filter(|(k, _)| k.starts_with("PG")))
-            .output()
-            .unwrap();
-        assert!(
-            applied.status.success(),
-            "{version}: {}",
-            String::from_utf8_lossy(&applied.stderr)
-        );
-    }
-
-    let profile_text = std::fs::read_to_string(harness::root().join("src/profile/bleater.yaml"))
-        .unwrap()
-        .replace("bleater-system", &system);
-    let profile = env.dir.join(format!("{ns}-profile.yaml"));
-    std::fs::write(&profile, profile_text).unwrap();
-
-    let _world = env.spawn_support(
-        "world.py",
-        &[
-            "--namespace",
-            &ns,
-            "--interval",
-            "2",
-            "--db-host",
-            &pg["PGHOST"],
-            "--db-port",
-            &pg["PGPORT"],
-            "--db-user",
-            &pg["PGUSER"],
-            "--db-password",
-            &pg["PGPASSWORD"],
-            "--db-name",
-            &pg["PGDATABASE"],
-        ],
-    );
+    let world = WithDatabase::load(env, "e2e-incident");
+    let (ns, system) = (&world.incident.ns, &world.incident.system);
     let _reconciler = env.spawn_support(
         "reconciler.py",
         &[
             "--namespace",
-            &ns,
+            ns,
             "--system-namespace",
-            &system,
+            system,
             "--interval",
             "5",
         ],
     );
 
-    let state = env.dir.join(format!("{ns}-state"));
-    let repair = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .arg("--kubeconfig")
-        .arg(&env.kubeconfig)
-        .args([
-            "repair",
-            "--yes",
-            "-n",
-            &ns,
-            "--profile",
-            profile.to_str().unwrap(),
-            "--db-url",
-            &pg["TRIAGE_TEST_DB_URL"],
-        ])
-        .env("TRIAGE_STATE_DIR", &state)
-        .output()
-        .unwrap();
+    let repair = world.repair(env, &[]);
     let text = stdout(&repair);
     assert_eq!(repair.status.code(), Some(0), "{text}{}", stderr(&repair));
     assert!(
@@ -115,7 +125,7 @@ fn repair_turns_the_whole_incident_green() {
             "-c",
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
         ])
-        .envs(pg.iter().filter(|(k, _)| k.starts_with("PG")))
+        .envs(libpq_env(&world.pg))
         .output()
         .unwrap();
     let observed: Vec<String> = String::from_utf8_lossy(&tables.stdout)
@@ -124,12 +134,12 @@ fn repair_turns_the_whole_incident_green() {
         .collect();
     assert!(observed.contains(&"reactions".to_string()), "{observed:?}");
     assert_eq!(
-        env.config_map_value(&ns, "bleat-db-schema", "tables-v3")
+        env.config_map_value(ns, "bleat-db-schema", "tables-v3")
             .unwrap(),
         observed.join(",")
     );
     assert_eq!(
-        env.config_map_value(&ns, "bleat-db-schema", "version")
+        env.config_map_value(ns, "bleat-db-schema", "version")
             .as_deref(),
         Some("3")
     );
@@ -145,7 +155,7 @@ fn repair_turns_the_whole_incident_green() {
     let healthy = harness::wait_for(Duration::from_secs(15), || {
         apps.iter()
             .all(|app| {
-                env.config_map_value(&system, "bleater-status", app)
+                env.config_map_value(system, "bleater-status", app)
                     .as_deref()
                     == Some("Healthy")
             })
@@ -155,24 +165,11 @@ fn repair_turns_the_whole_incident_green() {
         healthy.is_some(),
         "not all Healthy: {:?}",
         apps.iter()
-            .map(|a| (a, env.config_map_value(&system, "bleater-status", a)))
+            .map(|a| (a, env.config_map_value(system, "bleater-status", a)))
             .collect::<Vec<_>>()
     );
 
-    let check = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .arg("--kubeconfig")
-        .arg(&env.kubeconfig)
-        .args([
-            "check",
-            "-n",
-            &ns,
-            "--profile",
-            profile.to_str().unwrap(),
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let check = world.incident.triage(env, &["check", "-o", "json"]);
     let json: Value = serde_json::from_slice(&check.stdout).unwrap();
     let failing: Vec<&Value> = json["findings"]
         .as_array()
@@ -191,41 +188,10 @@ fn a_swallowed_migration_failure_is_caught_by_the_schema_step() {
     let Some(env) = testenv("a_swallowed_migration_failure_is_caught_by_the_schema_step") else {
         return;
     };
-    let ns = env.unique_name("e2e-swallowed");
-    let system = format!("{ns}-system");
-    env.load_scenario(
-        "bleater-incident.yaml",
-        &[("bleater", &ns), ("bleater-system", &system)],
-    );
-    let pg = harness::start_postgres(env, &ns);
-    for version in ["v1", "v2"] {
-        let sql = env.kubectl_ok(&[
-            "get",
-            "configmap",
-            "bleat-migrations",
-            "-n",
-            &ns,
-            "-o",
-            &format!("jsonpath={{.data.{version}\\.sql}}"),
-        ]);
-        let applied = Command::new("psql")
-            .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", &sql])
-            .envs(pg.iter().filter(|(k, _)| k.starts_with("PG")))
-            .output()
-            .unwrap();
-        assert!(applied.status.success());
-    }
+    let world = WithDatabase::load(env, "e2e-swallowed");
+    let ns = &world.incident.ns;
     // v3 fails halfway (its transaction rolls back); `|| exit 0` hides it.
-    let v3 = env.kubectl_ok(&[
-        "get",
-        "configmap",
-        "bleat-migrations",
-        "-n",
-        &ns,
-        "-o",
-        "jsonpath={.data.v3\\.sql}",
-    ]);
-    let broken = v3.replacen(
+    let broken = migration_file(env, &world.incident, "v3").replacen(
         "CREATE TABLE",
         "SELECT * FROM no_such_table_in_v3;\nCREATE TABLE",
         1,
@@ -236,54 +202,13 @@ fn a_swallowed_migration_failure_is_caught_by_the_schema_step() {
         "configmap",
         "bleat-migrations",
         "-n",
-        &ns,
+        ns,
         "--type=merge",
         "-p",
         &patch,
     ]);
 
-    let profile_text = std::fs::read_to_string(harness::root().join("src/profile/bleater.yaml"))
-        .unwrap()
-        .replace("bleater-system", &system);
-    let profile = env.dir.join(format!("{ns}-profile.yaml"));
-    std::fs::write(&profile, profile_text).unwrap();
-    let _world = env.spawn_support(
-        "world.py",
-        &[
-            "--namespace",
-            &ns,
-            "--interval",
-            "2",
-            "--db-host",
-            &pg["PGHOST"],
-            "--db-port",
-            &pg["PGPORT"],
-            "--db-user",
-            &pg["PGUSER"],
-            "--db-password",
-            &pg["PGPASSWORD"],
-            "--db-name",
-            &pg["PGDATABASE"],
-        ],
-    );
-    let repair = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .arg("--kubeconfig")
-        .arg(&env.kubeconfig)
-        .args([
-            "repair",
-            "--yes",
-            "-n",
-            &ns,
-            "--profile",
-            profile.to_str().unwrap(),
-            "--skip",
-            "migration-script",
-            "--db-url",
-            &pg["TRIAGE_TEST_DB_URL"],
-        ])
-        .env("TRIAGE_STATE_DIR", env.dir.join(format!("{ns}-state")))
-        .output()
-        .unwrap();
+    let repair = world.repair(env, &["--skip", "migration-script"]);
     let text = stdout(&repair);
     assert!(
         text.contains("succeeded"),
@@ -297,13 +222,13 @@ fn a_swallowed_migration_failure_is_caught_by_the_schema_step() {
         "{err}"
     );
     assert_eq!(
-        env.config_map_value(&ns, "bleat-db-schema", "version")
+        env.config_map_value(ns, "bleat-db-schema", "version")
             .as_deref(),
         Some("2"),
         "a version the database does not show was written"
     );
     assert_eq!(
-        env.config_map_value(&ns, "bleat-db-schema", "tables-v3"),
+        env.config_map_value(ns, "bleat-db-schema", "tables-v3"),
         None
     );
 }

@@ -570,23 +570,10 @@ fn check_live_gives_the_same_answers_as_offline_and_asks_the_server_about_rbac()
     else {
         return;
     };
-    let (ns, system) = load_incident(env, "bleater-incident.yaml");
     // The built-in profile is for `bleater`; a live namespace with another name uses
     // the same profile from a file, pointed at the remapped status ConfigMap.
-    let profile_text = std::fs::read_to_string(harness::root().join("src/profile/bleater.yaml"))
-        .unwrap()
-        .replace("bleater-system", &system);
-    let profile = env.dir.join(format!("{ns}-profile.yaml"));
-    std::fs::write(&profile, profile_text).unwrap();
-    let live = env.triage(&[
-        "check",
-        "-n",
-        &ns,
-        "--profile",
-        profile.to_str().unwrap(),
-        "-o",
-        "json",
-    ]);
+    let incident = harness::Incident::load(env, "e2e-check");
+    let live = incident.triage(env, &["check", "-o", "json"]);
     assert_eq!(
         live.status.code(),
         Some(1),

@@ -9,50 +9,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{self, TestEnv, stderr, stdout, testenv};
-
-/// The incident in a fresh namespace pair, with a profile file pointing at them.
-struct Incident {
-    ns: String,
-    system: String,
-    profile: PathBuf,
-    state: PathBuf,
-}
-
-fn incident(env: &TestEnv) -> Incident {
-    let ns = env.unique_name("e2e-repair");
-    let system = format!("{ns}-system");
-    env.load_scenario(
-        "bleater-incident.yaml",
-        &[("bleater", &ns), ("bleater-system", &system)],
-    );
-    let text = std::fs::read_to_string(harness::root().join("src/profile/bleater.yaml"))
-        .unwrap()
-        .replace("bleater-system", &system);
-    let profile = env.dir.join(format!("{ns}-profile.yaml"));
-    std::fs::write(&profile, text).unwrap();
-    let state = env.dir.join(format!("{ns}-state"));
-    Incident {
-        ns,
-        system,
-        profile,
-        state,
-    }
-}
+use crate::harness::{self, Incident, TestEnv, stderr, stdout, testenv};
 
 impl Incident {
-    fn triage(&self, env: &TestEnv, args: &[&str]) -> std::process::Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_triage"));
-        command
-            .arg("--kubeconfig")
-            .arg(&env.kubeconfig)
-            .args(args)
-            .args(["-n", &self.ns, "--profile", self.profile.to_str().unwrap()])
-            .env("TRIAGE_STATE_DIR", &self.state)
-            .stdin(Stdio::null());
-        command.output().unwrap()
-    }
-
     /// Every object's resourceVersion in the namespace, by kind/name.
     fn versions(&self, env: &TestEnv) -> BTreeMap<String, String> {
         let kinds = "pods,configmaps,jobs,deployments,replicasets,statefulsets,services,serviceaccounts,roles,rolebindings,persistentvolumeclaims,resourcequotas,networkpolicies";
@@ -110,7 +69,7 @@ fn dry_run_changes_nothing() {
     let Some(env) = testenv("dry_run_changes_nothing") else {
         return;
     };
-    let incident = incident(env);
+    let incident = Incident::load(env, "e2e-repair");
     let before = incident.versions(env);
     let output = incident.triage(env, &["repair", "--dry-run"]);
     assert_eq!(
@@ -142,7 +101,7 @@ fn no_terminal_and_no_yes_refuses_before_any_write() {
     let Some(env) = testenv("no_terminal_and_no_yes_refuses_before_any_write") else {
         return;
     };
-    let incident = incident(env);
+    let incident = Incident::load(env, "e2e-repair");
     let before = incident.versions(env);
     let output = incident.triage(env, &["repair"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
@@ -159,7 +118,7 @@ fn read_only_user_gets_a_preflight_refusal_and_nothing_changes() {
     let Some(env) = testenv("read_only_user_gets_a_preflight_refusal_and_nothing_changes") else {
         return;
     };
-    let incident = incident(env);
+    let incident = Incident::load(env, "e2e-repair");
     env.kubectl_apply(&format!(
         r#"
 apiVersion: rbac.authorization.k8s.io/v1
@@ -204,7 +163,7 @@ fn repair_yes_fixes_every_input_but_the_schema_and_loses_nothing() {
     let Some(env) = testenv("repair_yes_fixes_every_input_but_the_schema_and_loses_nothing") else {
         return;
     };
-    let incident = incident(env);
+    let incident = Incident::load(env, "e2e-repair");
     let _reconciler = env.spawn_support(
         "reconciler.py",
         &[
@@ -413,7 +372,7 @@ fn answering_no_at_the_prompt_stops_and_changes_nothing() {
     let Some(env) = testenv("answering_no_at_the_prompt_stops_and_changes_nothing") else {
         return;
     };
-    let incident = incident(env);
+    let incident = Incident::load(env, "e2e-repair");
     let before = incident.versions(env);
     let mut session = pty(env, &incident, &["repair", "--only", "lock"]);
     session.exp_string("as user `admin`").unwrap();
@@ -435,7 +394,7 @@ fn a_concurrent_write_is_detected_and_the_step_replanned() {
     let Some(env) = testenv("a_concurrent_write_is_detected_and_the_step_replanned") else {
         return;
     };
-    let incident = incident(env);
+    let incident = Incident::load(env, "e2e-repair");
     let mut session = pty(env, &incident, &["repair", "--only", "lock"]);
     session.exp_string("Apply step `lock`").unwrap();
     // Someone else writes the lock while the prompt waits.
@@ -471,7 +430,7 @@ fn create_forbidden_after_an_allowed_delete_is_refused_in_preflight() {
     else {
         return;
     };
-    let incident = incident(env);
+    let incident = Incident::load(env, "e2e-repair");
     env.kubectl_apply(&format!(
         r#"
 apiVersion: rbac.authorization.k8s.io/v1
@@ -523,7 +482,7 @@ fn a_failed_recreate_restores_the_original_automatically() {
     let Some(env) = testenv("a_failed_recreate_restores_the_original_automatically") else {
         return;
     };
-    let incident = incident(env);
+    let incident = Incident::load(env, "e2e-repair");
     let port_file = env.dir.join(format!("{}-proxy-port", incident.ns));
     let mut proxy = Command::new("python3")
         .arg(harness::root().join("testenv/fault_proxy.py"))
