@@ -41,6 +41,8 @@ pub struct Cluster {
     pub server: String,
     pub default_namespace: String,
     pub timeout: Option<Duration>,
+    /// `-v`: say on stderr what was listed and how long it took; `-vv`: per kind.
+    pub verbose: u8,
 }
 
 /// Connects with kubectl's rules: `--kubeconfig`/`KUBECONFIG` (colon-separated files
@@ -108,6 +110,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<Cluster, TriageError> {
         server,
         default_namespace,
         timeout,
+        verbose: global.verbose,
     })
 }
 
@@ -277,6 +280,7 @@ impl Cluster {
         namespace: &str,
         extra_config_maps: &[(String, String)],
     ) -> Result<Snapshot, TriageError> {
+        let started = std::time::Instant::now();
         let work = self.load_unbounded(namespace, extra_config_maps);
         match self.timeout {
             Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
@@ -290,6 +294,33 @@ impl Cluster {
                 ))
             }),
             None => work.await,
+        }
+        .inspect(|snapshot| self.report_load(namespace, snapshot, started.elapsed()))
+    }
+
+    fn report_load(&self, namespace: &str, snapshot: &Snapshot, took: Duration) {
+        if self.verbose == 0 {
+            return;
+        }
+        let objects = snapshot.all_meta().count();
+        eprintln!(
+            "triage: listed {} kinds in namespace `{namespace}` on `{}` as `{}`: {objects} objects, {} not readable, {} ms",
+            Kind::ALL.len(),
+            self.server,
+            self.user,
+            snapshot.gaps.len(),
+            took.as_millis()
+        );
+        if self.verbose >= 2 {
+            for kind in Kind::ALL {
+                let count = snapshot.all_meta().filter(|(k, _)| *k == kind).count();
+                let gap = snapshot
+                    .gaps
+                    .get(&kind)
+                    .map(|g| format!(" ({g:?})"))
+                    .unwrap_or_default();
+                eprintln!("triage:   {:<24} {count}{gap}", kind.plural());
+            }
         }
     }
 

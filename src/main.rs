@@ -34,6 +34,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    {
+        use std::io::IsTerminal;
+        triage::render::set_color(!cli.global.no_color && std::io::stdout().is_terminal());
+    }
     match triage::commands::run(cli) {
         Ok(outcome) => {
             let mut stdout = std::io::stdout().lock();

@@ -7,7 +7,9 @@ pub mod inventory;
 pub mod plan;
 pub mod repair;
 
-use comfy_table::{ContentArrangement, Table, presets};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use crate::cli::OutputFormat;
@@ -39,6 +41,32 @@ pub fn format_name(format: OutputFormat) -> &'static str {
     }
 }
 
+/// Whether tables colour their status cells: set once at start-up, on only when stdout
+/// is a terminal and neither `--no-color` nor `NO_COLOR` asks otherwise.
+static COLOR: AtomicBool = AtomicBool::new(false);
+
+pub fn set_color(enabled: bool) {
+    COLOR.store(enabled, Ordering::Relaxed);
+}
+
+/// The colour of a cell that states a verdict, `None` for every other cell.
+fn verdict_color(text: &str) -> Option<Color> {
+    match text {
+        "fail" | "EXHAUSTED" | "Progressing" | "Degraded" => Some(Color::Red),
+        "ok" | "Healthy" => Some(Color::Green),
+        "unknown" => Some(Color::Yellow),
+        "info" => Some(Color::Cyan),
+        _ if text.starts_with("DENY-ALL")
+            || text.ends_with("(missing)")
+            || text.starts_with("Init:") =>
+        {
+            Some(Color::Red)
+        }
+        _ if text.contains("CrashLoopBackOff") || text == "Error" => Some(Color::Red),
+        _ => None,
+    }
+}
+
 /// A borderless table aligned like `kubectl get`: upper-case headers, three spaces
 /// between columns, no wrapping, no trailing spaces (stable for snapshot tests).
 pub fn kubectl_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
@@ -47,8 +75,18 @@ pub fn kubectl_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         .load_style(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(headers.iter().map(|h| h.to_uppercase()));
+    let color = COLOR.load(Ordering::Relaxed);
+    if color {
+        table.enforce_styling();
+    }
     for row in rows {
-        table.add_row(row);
+        table.add_row(
+            row.into_iter()
+                .map(|text| match verdict_color(&text).filter(|_| color) {
+                    Some(paint) => Cell::new(text).fg(paint),
+                    None => Cell::new(text),
+                }),
+        );
     }
     for column in table.column_iter_mut() {
         column.set_padding((0, 3));
@@ -97,6 +135,15 @@ mod tests {
             text,
             "NAME          READY\na             1/1\nlonger-name   0/1\n"
         );
+    }
+
+    #[test]
+    fn verdicts_are_coloured_and_nothing_else() {
+        assert_eq!(verdict_color("fail"), Some(Color::Red));
+        assert_eq!(verdict_color("fast-ssd-tier (missing)"), Some(Color::Red));
+        assert_eq!(verdict_color("ok"), Some(Color::Green));
+        assert_eq!(verdict_color("bleater-quota"), None);
+        assert_eq!(verdict_color("okay-service"), None);
     }
 
     #[test]

@@ -6,6 +6,8 @@ over TLS (trusting the test CA), and fails the requests that match a rule with a
 injected status, so tests can prove what triage does when the server fails halfway
 through a step (e.g. the create of a delete+create).
 
+--log FILE records every request's method, path and User-Agent (audit attribution).
+
 Rule: --fail METHOD:PATH_SUBSTRING:STATUS[:COUNT]  (COUNT defaults to 1; dry runs,
 `dryRun=All`, are never failed, so preflight passes and the real write fails).
 
@@ -29,6 +31,7 @@ def main():
     parser.add_argument("--ca", required=True)
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--fail", action="append", default=[])
+    parser.add_argument("--log", help="append `METHOD PATH USER-AGENT` per request to this file")
     args = parser.parse_args()
 
     upstream = urllib.parse.urlparse(args.upstream)
@@ -58,6 +61,9 @@ def main():
             return None
 
         def forward(self):
+            if args.log:
+                with lock, open(args.log, "a") as log:
+                    log.write(f"{self.command} {self.path} {self.headers.get('User-Agent', '-')}\n")
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             status = self.injected()

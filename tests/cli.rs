@@ -489,3 +489,51 @@ fn unknown_namespace_in_a_snapshot_is_exit_2() {
         "namespace `nope` is not in snapshot `examples/bleater-incident.yaml`",
     );
 }
+
+// ---- colour ---------------------------------------------------------------------
+
+/// The check table on a terminal: verdicts coloured, unless --no-color or NO_COLOR.
+fn check_on_a_terminal(extra: &[&str], no_color_env: bool) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_triage"));
+    command
+        .current_dir(root())
+        .args([
+            "check",
+            "-n",
+            "bleater",
+            "--snapshot",
+            "examples/bleater-incident.yaml",
+        ])
+        .args(extra)
+        .env_remove("NO_COLOR");
+    if no_color_env {
+        command.env("NO_COLOR", "1");
+    }
+    let mut session = rexpect::session::spawn_command(command, Some(20_000)).unwrap();
+    session.exp_eof().unwrap()
+}
+
+#[test]
+fn verdicts_are_coloured_on_a_terminal_only_when_allowed() {
+    assert!(
+        check_on_a_terminal(&[], false).contains("\u{1b}["),
+        "no colour on a terminal"
+    );
+    assert!(
+        !check_on_a_terminal(&["--no-color"], false).contains("\u{1b}["),
+        "--no-color ignored"
+    );
+    assert!(
+        !check_on_a_terminal(&[], true).contains("\u{1b}["),
+        "NO_COLOR ignored"
+    );
+    // Not a terminal: never colour (the snapshot tests above rely on it).
+    let piped = triage(&[
+        "check",
+        "-n",
+        "bleater",
+        "--snapshot",
+        &example("bleater-incident.yaml"),
+    ]);
+    assert!(!stdout(&piped).contains('\u{1b}'));
+}

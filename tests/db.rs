@@ -8,6 +8,7 @@
 //! (set by `scripts/test`) a missing server fails the test instead.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -40,7 +41,12 @@ fn postgres(test: &str) -> Option<&'static PgEnv> {
             if std::env::var("TRIAGE_E2E").as_deref() == Ok("require") {
                 panic!("TRIAGE_E2E=require but PostgreSQL is unavailable: {why}");
             }
-            eprintln!("SKIPPED {test}: no test PostgreSQL ({why}); run `scripts/test`");
+            // Straight to stderr: the test harness captures `eprintln!`, and a skip
+            // must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: no test PostgreSQL ({why}); run `scripts/test`"
+            );
             None
         }
     }

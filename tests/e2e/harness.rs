@@ -7,6 +7,7 @@
 //! (set by `scripts/test`) a missing environment fails the test instead.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -34,7 +35,10 @@ pub fn testenv(test: &str) -> Option<&'static TestEnv> {
             if std::env::var("TRIAGE_E2E").as_deref() == Ok("require") {
                 panic!("TRIAGE_E2E=require but the test environment is unavailable: {why}");
             }
-            eprintln!(
+            // Straight to stderr: the test harness captures `eprintln!`, and a skip
+            // must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: no test control plane ({why}); run `scripts/test` to build and start one"
             );
             None
@@ -305,5 +309,60 @@ impl Incident {
             .env("TRIAGE_STATE_DIR", &self.state)
             .stdin(Stdio::null());
         command.output().unwrap()
+    }
+}
+
+/// testenv/fault_proxy.py between triage and the API server: plain HTTP on loopback,
+/// failing the requests that match `fails` (`METHOD:PATH:STATUS`), logging each
+/// request's method, path and User-Agent. Stopped on drop.
+pub struct FaultProxy {
+    pub kubeconfig: PathBuf,
+    pub log: PathBuf,
+    _process: Background,
+}
+
+impl FaultProxy {
+    pub fn start(env: &TestEnv, name: &str, fails: &[&str]) -> Self {
+        let port_file = env.dir.join(format!("{name}-proxy-port"));
+        let log = env.dir.join(format!("{name}-proxy.log"));
+        let mut command = Command::new("python3");
+        command
+            .arg(root().join("testenv/fault_proxy.py"))
+            .args([
+                "--upstream",
+                &env.vars["TRIAGE_TESTENV_SERVER"],
+                "--ca",
+                &env.vars["TRIAGE_TESTENV_CA_FILE"],
+            ])
+            .arg("--port-file")
+            .arg(&port_file)
+            .arg("--log")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        for fail in fails {
+            command.args(["--fail", fail]);
+        }
+        let process = Background(command.spawn().expect("python3 runs"));
+        let port = wait_for(std::time::Duration::from_secs(10), || {
+            std::fs::read_to_string(&port_file)
+                .ok()
+                .filter(|p| !p.is_empty())
+        })
+        .expect("the proxy listens");
+        let kubeconfig = env.dir.join(format!("{name}-proxy-kubeconfig"));
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: proxied\nclusters: [{{name: proxy, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\ncontexts: [{{name: proxied, context: {{cluster: proxy, user: admin}}}}]\nusers: [{{name: admin, user: {{token: '{}'}}}}]\n",
+                env.vars["TRIAGE_TESTENV_ADMIN_TOKEN"]
+            ),
+        )
+        .unwrap();
+        Self {
+            kubeconfig,
+            log,
+            _process: process,
+        }
     }
 }

@@ -614,3 +614,30 @@ fn check_live_gives_the_same_answers_as_offline_and_asks_the_server_about_rbac()
 
 mod incident;
 mod repair;
+
+/// Audit logs attribute triage's requests: every one carries `triage/<version>`; and
+/// `-v` says on stderr what was listed.
+#[test]
+fn every_request_carries_the_triage_user_agent_and_v_reports_the_load() {
+    let Some(env) = testenv("every_request_carries_the_triage_user_agent_and_v_reports_the_load")
+    else {
+        return;
+    };
+    let ns = env.create_namespace("e2e-agent");
+    let proxy = harness::FaultProxy::start(env, &ns, &[]);
+    let output = triage_with(&proxy.kubeconfig, &["-v", "inventory", "-n", &ns]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!("triage: listed 17 kinds in namespace `{ns}`")),
+        "{}",
+        stderr(&output)
+    );
+    let log = std::fs::read_to_string(&proxy.log).unwrap();
+    let requests: Vec<&str> = log.lines().collect();
+    assert!(
+        requests.len() >= 18,
+        "one LIST per kind and the namespace GET: {log}"
+    );
+    let agent = concat!("triage/", env!("CARGO_PKG_VERSION"));
+    assert!(requests.iter().all(|line| line.ends_with(agent)), "{log}");
+}

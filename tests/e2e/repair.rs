@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -483,36 +483,8 @@ fn a_failed_recreate_restores_the_original_automatically() {
         return;
     };
     let incident = Incident::load(env, "e2e-repair");
-    let port_file = env.dir.join(format!("{}-proxy-port", incident.ns));
-    let mut proxy = Command::new("python3")
-        .arg(harness::root().join("testenv/fault_proxy.py"))
-        .args([
-            "--upstream",
-            &env.vars["TRIAGE_TESTENV_SERVER"],
-            "--ca",
-            &env.vars["TRIAGE_TESTENV_CA_FILE"],
-        ])
-        .arg("--port-file")
-        .arg(&port_file)
-        .args(["--fail", "POST:/rolebindings:500"])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let port = harness::wait_for(Duration::from_secs(10), || {
-        std::fs::read_to_string(&port_file)
-            .ok()
-            .filter(|p| !p.is_empty())
-    })
-    .unwrap();
-    let kubeconfig = env.dir.join(format!("{}-proxy-kubeconfig", incident.ns));
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: proxied\nclusters: [{{name: proxy, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\ncontexts: [{{name: proxied, context: {{cluster: proxy, user: admin}}}}]\nusers: [{{name: admin, user: {{token: '{}'}}}}]\n",
-            env.vars["TRIAGE_TESTENV_ADMIN_TOKEN"]
-        ),
-    )
-    .unwrap();
+    let proxy = harness::FaultProxy::start(env, &incident.ns, &["POST:/rolebindings:500"]);
+    let kubeconfig = proxy.kubeconfig.clone();
     let binding = incident.object(env, "rolebinding", "migration-runner-binding");
     let output = Command::new(env!("CARGO_BIN_EXE_triage"))
         .arg("--kubeconfig")
@@ -530,8 +502,7 @@ fn a_failed_recreate_restores_the_original_automatically() {
         .env("TRIAGE_STATE_DIR", &incident.state)
         .output()
         .unwrap();
-    let _ = proxy.kill();
-    let _ = proxy.wait();
+    drop(proxy);
     assert_ne!(output.status.code(), Some(0), "{}", stdout(&output));
     let err = stderr(&output);
     assert!(
