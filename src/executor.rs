@@ -602,46 +602,58 @@ async fn wait_for_job(
     Ok(verdict)
 }
 
-/// The last lines its pod left (the container's termination message), best effort:
-/// `kubectl logs` needs a kubelet, the termination message is in the API.
+/// The last lines its pod left: the log when the API server can fetch it (a kubelet
+/// serves it), else the container's termination message, which is in the API.
 async fn job_output(cluster: &Cluster, target: &Target) -> String {
     let Ok(pods) = cluster.job_pods(&target.namespace, &target.name).await else {
         return String::new();
     };
-    let lines: Vec<String> = pods
-        .iter()
-        .flat_map(|pod| {
-            pod.pointer("/status/containerStatuses")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|status| {
-            let terminated = status.pointer("/state/terminated")?.clone();
-            let message = terminated["message"]
-                .as_str()
-                .unwrap_or_default()
-                .trim()
-                .to_string();
-            let last: Vec<&str> = message.lines().rev().take(5).collect();
-            let last: Vec<&str> = last.into_iter().rev().collect();
-            Some(format!(
-                "exit {} {}{}",
+    let mut parts = Vec::new();
+    for pod in &pods {
+        let name = pod
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let Some(log) = cluster.pod_log_tail(&target.namespace, name, 10).await {
+            parts.push(format!("log of {name}: {}", last_lines(&log, 10)));
+            continue;
+        }
+        let statuses = pod
+            .pointer("/status/containerStatuses")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for status in statuses {
+            let Some(terminated) = status.pointer("/state/terminated") else {
+                continue;
+            };
+            let message = terminated["message"].as_str().unwrap_or_default();
+            let mut part = format!(
+                "{name} exit {} {}",
                 terminated["exitCode"],
-                terminated["reason"].as_str().unwrap_or_default(),
-                if last.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", last.join(" | "))
-                }
-            ))
-        })
-        .collect();
-    if lines.is_empty() {
+                terminated["reason"].as_str().unwrap_or_default()
+            );
+            if !message.trim().is_empty() {
+                part.push_str(&format!(": {}", last_lines(message, 5)));
+            }
+            parts.push(part);
+        }
+    }
+    if parts.is_empty() {
         String::new()
     } else {
-        format!(" (pod: {})", lines.join("; "))
+        format!(" ({})", parts.join("; "))
     }
+}
+
+/// The last `count` non-empty lines of `text`, joined with ` | `.
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines[lines.len().saturating_sub(count)..].join(" | ")
 }
 
 #[cfg(test)]
@@ -676,6 +688,12 @@ mod tests {
             patch[1],
             json!({"op": "remove", "path": "/metadata/finalizers"})
         );
+    }
+
+    #[test]
+    fn last_lines_keeps_the_tail() {
+        assert_eq!(last_lines("a\n\nb\nc\nd\n", 2), "c | d");
+        assert_eq!(last_lines("only\n", 5), "only");
     }
 
     #[test]

@@ -324,6 +324,7 @@ pub fn plan_repairs(
         for repair in repairs {
             match repair.plan(context, finding, options).and_then(guard) {
                 Ok(mut step) => {
+                    warn_about_argo(&mut step);
                     step.unblocks = planned.unblocks.clone();
                     result.steps.push(step);
                 }
@@ -336,6 +337,40 @@ pub fn plan_repairs(
         }
     }
     result
+}
+
+/// Objects Argo CD tracks (tracking-id annotation, `app.kubernetes.io/instance` label)
+/// may be put back by self-heal: say so in every step that writes one.
+fn warn_about_argo(step: &mut Step) {
+    let mut warnings = Vec::new();
+    for action in &step.actions {
+        let before = match action {
+            Action::Patch { before, .. }
+            | Action::Delete { before, .. }
+            | Action::Recreate { before, .. }
+            | Action::WriteSchema { before, .. } => before,
+            Action::Create { .. } | Action::RunJob { .. } => continue,
+        };
+        let Ok(meta) = serde_json::from_value::<
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+        >(before.get("metadata").cloned().unwrap_or_default()) else {
+            continue;
+        };
+        let reasons = crate::markers::argo_managed(&meta);
+        let target = action.target();
+        let already = step
+            .warnings
+            .iter()
+            .any(|w| w.contains("self-heal") && w.contains(&target.name));
+        if !reasons.is_empty() && !already {
+            warnings.push(format!(
+                "Argo CD tracks {} ({}): self-heal may revert this manual change; make it in Git too",
+                target.short(),
+                reasons.join(", ")
+            ));
+        }
+    }
+    step.warnings.extend(warnings);
 }
 
 /// The last line of defence: a step that would delete a governance control, touch a
@@ -452,6 +487,36 @@ mod tests {
                 refusal.reason
             );
         }
+    }
+
+    #[test]
+    fn argo_tracked_objects_get_a_self_heal_warning() {
+        let tracked = serde_json::json!({"metadata": {"name": "q", "labels": {"app.kubernetes.io/instance": "bleater"}}});
+        let plain = serde_json::json!({"metadata": {"name": "p"}});
+        let mut step = Step {
+            id: "quota",
+            title: "x".into(),
+            reason: "x".into(),
+            unblocks: vec![],
+            warnings: vec![],
+            actions: vec![
+                Action::Patch {
+                    target: Target::new(Kind::ResourceQuota, "ns", "q"),
+                    before: tracked.clone(),
+                    after: tracked,
+                },
+                Action::Patch {
+                    target: Target::new(Kind::ConfigMap, "ns", "p"),
+                    before: plain.clone(),
+                    after: plain,
+                },
+            ],
+        };
+        warn_about_argo(&mut step);
+        assert_eq!(step.warnings.len(), 1, "{:?}", step.warnings);
+        assert!(
+            step.warnings[0].contains("resourcequota/q") && step.warnings[0].contains("self-heal")
+        );
     }
 
     #[test]

@@ -537,3 +537,19 @@ fn verdicts_are_coloured_on_a_terminal_only_when_allowed() {
     ]);
     assert!(!stdout(&piped).contains('\u{1b}'));
 }
+
+#[test]
+fn installed_as_kubectl_triage_it_is_a_kubectl_plugin() {
+    let dir = std::env::temp_dir().join(format!("triage-plugin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plugin = dir.join("kubectl-triage");
+    let _ = std::fs::remove_file(&plugin);
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_triage"), &plugin).unwrap();
+    let output = Command::new(&plugin).arg("--help").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stdout(&output).contains("Usage: kubectl triage [OPTIONS] <COMMAND>"),
+        "{}",
+        stdout(&output)
+    );
+}

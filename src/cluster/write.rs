@@ -313,6 +313,21 @@ impl Cluster {
             .collect())
     }
 
+    /// The last `lines` lines of a pod's log (needs a kubelet; `None` when the API
+    /// server cannot get them).
+    pub async fn pod_log_tail(&self, namespace: &str, pod: &str, lines: i64) -> Option<String> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(self.client.clone(), namespace);
+        let params = kube::api::LogParams {
+            tail_lines: Some(lines),
+            ..kube::api::LogParams::default()
+        };
+        api.logs(pod, &params)
+            .await
+            .ok()
+            .filter(|text| !text.trim().is_empty())
+    }
+
     /// Waits until the object is gone, polling every 500 ms, up to `limit`.
     pub async fn wait_gone(
         &self,

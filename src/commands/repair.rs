@@ -23,7 +23,7 @@ use crate::terminal::{self, Confirm};
 use crate::{rbac::AccessAnswers, signals};
 
 /// Signals that are never repaired by writing to their own objects, and why.
-const NOT_WRITTEN: [(&str, &str); 3] = [
+const NOT_WRITTEN: [(&str, &str); 2] = [
     (
         "derived-state",
         "refused: it is an output its controller rewrites within seconds; triage repairs its inputs instead",
@@ -31,10 +31,6 @@ const NOT_WRITTEN: [(&str, &str); 3] = [
     (
         "init-container",
         "nothing to write: it completes by itself once what gates it is repaired (verified after the other steps)",
-    ),
-    (
-        "schema",
-        "not repaired here: run the migration, then write the schema from the live database",
     ),
 ];
 
@@ -190,9 +186,16 @@ async fn repair(
     say(plan_summary(&plan));
     for (id, why) in NOT_WRITTEN {
         let named = selection.only.iter().any(|o| o == id);
-        let failing = before.iter().any(|f| f.id == id && f.failing());
-        if named && failing && !plan.manual.iter().any(|m| m.id == id) {
-            say(format!("`{id}`: {why}\n"));
+        let finding = before.iter().find(|f| f.id == id && f.status != Status::Ok);
+        if let (true, Some(finding)) = (named, finding)
+            && !plan.manual.iter().any(|m| m.id == id)
+        {
+            let fix = finding
+                .fix
+                .as_deref()
+                .map(|fix| format!("; {fix}"))
+                .unwrap_or_default();
+            say(format!("`{id}`: {why}: {}{fix}\n", finding.summary));
         }
     }
 

@@ -232,3 +232,52 @@ fn a_swallowed_migration_failure_is_caught_by_the_schema_step() {
         None
     );
 }
+
+/// The script fixed (the cascade fixes it first), v3 failing: the migration Job fails,
+/// the cascade stops with exit 6 and shows what the pod said; the schema is untouched.
+#[test]
+fn a_failing_migration_stops_the_cascade_and_shows_the_pod_output() {
+    let Some(env) = testenv("a_failing_migration_stops_the_cascade_and_shows_the_pod_output")
+    else {
+        return;
+    };
+    let world = WithDatabase::load(env, "e2e-failing");
+    let ns = &world.incident.ns;
+    let broken = migration_file(env, &world.incident, "v3").replacen(
+        "CREATE TABLE",
+        "SELECT * FROM no_such_table_in_v3;\nCREATE TABLE",
+        1,
+    );
+    let patch = serde_json::json!({"data": {"v3.sql": broken}}).to_string();
+    env.kubectl_ok(&[
+        "patch",
+        "configmap",
+        "bleat-migrations",
+        "-n",
+        ns,
+        "--type=merge",
+        "-p",
+        &patch,
+    ]);
+
+    let repair = world.repair(env, &[]);
+    let (text, err) = (stdout(&repair), stderr(&repair));
+    assert_eq!(repair.status.code(), Some(6), "{text}{err}");
+    assert!(
+        err.contains("failed") && err.contains("the cascade stops here"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no_such_table_in_v3"),
+        "the pod's output is not shown: {err}"
+    );
+    assert!(
+        !text.contains("verify `schema`"),
+        "the cascade went on: {text}"
+    );
+    assert_eq!(
+        env.config_map_value(ns, "bleat-db-schema", "version")
+            .as_deref(),
+        Some("2")
+    );
+}

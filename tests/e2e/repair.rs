@@ -94,6 +94,15 @@ fn dry_run_changes_nothing() {
         "a dry run changed a resourceVersion"
     );
     assert!(!incident.state.exists(), "a dry run wrote backups");
+    // The status ConfigMap is an output: asking for it is refused with its inputs named.
+    let derived = incident.triage(env, &["repair", "--dry-run", "--only", "derived-state"]);
+    let text = stdout(&derived);
+    assert!(
+        text.contains("`derived-state`: refused: it is an output"),
+        "{text}"
+    );
+    assert!(text.contains("bleater-status"), "{text}");
+    assert_eq!(incident.versions(env), before);
 }
 
 #[test]
