@@ -111,7 +111,7 @@ Register-ArgumentCompleter -Native -CommandName 'triage' -ScriptBlock {
         }
         'triage;repair' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]')
-            [CompletionResult]::new('--db-url', '--db-url', [CompletionResultType]::ParameterName, 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, e.g. through `kubectl port-forward`; without a password in it, PGPASSWORD is used [default: a port-forward to the database pod, not available in this build]')
+            [CompletionResult]::new('--db-url', '--db-url', [CompletionResultType]::ParameterName, 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE; without a password in it, PGPASSWORD is used [default: a port-forward through the API server to the pod behind the profile''s database Service, as the profile''s user and database]')
             [CompletionResult]::new('--password-from-secret', '--password-from-secret', [CompletionResultType]::ParameterName, 'Take the password from this Secret''s `password` key in the namespace (read only when asked; never printed)')
             [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Repair only these signals (comma separated ids)')
             [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'Do not repair these signals (comma separated ids)')
@@ -192,8 +192,9 @@ Register-ArgumentCompleter -Native -CommandName 'triage' -ScriptBlock {
             break
         }
         'triage;db;tables' {
-            [CompletionResult]::new('--db-url', '--db-url', [CompletionResultType]::ParameterName, 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, e.g. through `kubectl port-forward`; without a password in it, PGPASSWORD is used [default: a port-forward to the database pod, not available in this build]')
+            [CompletionResult]::new('--db-url', '--db-url', [CompletionResultType]::ParameterName, 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE; without a password in it, PGPASSWORD is used [default: a port-forward through the API server to the pod behind the profile''s database Service, as the profile''s user and database]')
             [CompletionResult]::new('--password-from-secret', '--password-from-secret', [CompletionResultType]::ParameterName, 'Take the password from this Secret''s `password` key in the namespace (read only when asked; never printed)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use [default: current-context]')

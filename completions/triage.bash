@@ -354,7 +354,7 @@ _triage() {
             return 0
             ;;
         triage__subcmd__db__subcmd__tables)
-            opts="-n -o -v -h --db-url --password-from-secret --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
+            opts="-n -o -v -h --db-url --password-from-secret --profile --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -365,6 +365,10 @@ _triage() {
                     return 0
                     ;;
                 --password-from-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

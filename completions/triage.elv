@@ -104,7 +104,7 @@ set edit:completion:arg-completer[triage] = {|@words|
         }
         &'triage;repair'= {
             cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
-            cand --db-url 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, e.g. through `kubectl port-forward`; without a password in it, PGPASSWORD is used [default: a port-forward to the database pod, not available in this build]'
+            cand --db-url 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE; without a password in it, PGPASSWORD is used [default: a port-forward through the API server to the pod behind the profile''s database Service, as the profile''s user and database]'
             cand --password-from-secret 'Take the password from this Secret''s `password` key in the namespace (read only when asked; never printed)'
             cand --only 'Repair only these signals (comma separated ids)'
             cand --skip 'Do not repair these signals (comma separated ids)'
@@ -181,8 +181,9 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'triage;db;tables'= {
-            cand --db-url 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, e.g. through `kubectl port-forward`; without a password in it, PGPASSWORD is used [default: a port-forward to the database pod, not available in this build]'
+            cand --db-url 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE; without a password in it, PGPASSWORD is used [default: a port-forward through the API server to the pod behind the profile''s database Service, as the profile''s user and database]'
             cand --password-from-secret 'Take the password from this Secret''s `password` key in the namespace (read only when asked; never printed)'
+            cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --context 'Kubeconfig context to use [default: current-context]'

@@ -162,15 +162,21 @@ pub enum Command {
 pub enum DbCommand {
     /// List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`),
     /// the observed schema to compare with the schema ConfigMap (-o table|json|yaml)
-    Tables(DbArgs),
+    Tables {
+        #[command(flatten)]
+        db: DbArgs,
+
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
 }
 
 /// How to reach the database.
 #[derive(Debug, Args, Clone, Default)]
 pub struct DbArgs {
-    /// postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, e.g. through `kubectl port-forward`;
-    /// without a password in it, PGPASSWORD is used [default: a port-forward to the
-    /// database pod, not available in this build]
+    /// postgres://USER[:PASSWORD]@HOST:PORT/DATABASE; without a password in it,
+    /// PGPASSWORD is used [default: a port-forward through the API server to the pod
+    /// behind the profile's database Service, as the profile's user and database]
     #[arg(long, value_name = "URL")]
     pub db_url: Option<String>,
 

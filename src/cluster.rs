@@ -24,6 +24,7 @@ use crate::cli::GlobalArgs;
 use crate::error::TriageError;
 use crate::snapshot::{Gap, Kind, RawObject, Snapshot};
 
+pub mod port_forward;
 pub mod write;
 
 /// Sent on every request so audit logs can attribute triage's actions.

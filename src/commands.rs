@@ -46,8 +46,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         } => restore::run(&cli.global, &run_dir, yes, overwrite),
         Command::Snapshot => snapshot::run(&cli.global),
         Command::Db {
-            command: DbCommand::Tables(args),
-        } => db::tables(&cli.global, &args),
+            command: DbCommand::Tables { db, profile },
+        } => db::tables(&cli.global, &db, &profile),
         Command::Completions { shell } => Ok(Outcome::ok(completions::generate(shell))),
     }
 }

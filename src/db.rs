@@ -175,6 +175,94 @@ pub async fn connect(target: &Target, timeout: Option<Duration>) -> Result<Datab
     })
 }
 
+/// Connects over an already open stream (a port-forward through the API server):
+/// same deadline, same error mapping as [`connect`].
+pub async fn connect_stream<S>(
+    target: &Target,
+    stream: S,
+    timeout: Option<Duration>,
+) -> Result<Database, TriageError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut config = target.config.clone();
+    config.application_name(crate::cluster::USER_AGENT_VALUE);
+    let (client, connection) = with_deadline(timeout, config.connect_raw(stream, NoTls))
+        .await
+        .map_err(|()| failure_error(&Failure::TimedOut, target, "connecting", timeout))?
+        .map_err(|err| failure_error(&classify(&err), target, "connecting", timeout))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(Database {
+        client,
+        target: target.clone(),
+        timeout,
+    })
+}
+
+/// How triage reaches the database.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// `--db-url`: a server reachable from here.
+    Direct(Target),
+    /// The default: through the API server to the pod behind the profile's database
+    /// Service (a kubelet serves the stream).
+    PortForward {
+        target: Target,
+        namespace: String,
+        service: String,
+        port: i32,
+    },
+}
+
+impl Access {
+    pub fn target(&self) -> &Target {
+        match self {
+            Access::Direct(target) | Access::PortForward { target, .. } => target,
+        }
+    }
+
+    /// How the connection goes, for people: the redacted URL, or the port-forward.
+    pub fn describe(&self) -> String {
+        match self {
+            Access::Direct(target) => target.display.clone(),
+            Access::PortForward {
+                target,
+                namespace,
+                service,
+                port,
+            } => {
+                format!(
+                    "{} via a port-forward to Service `{namespace}/{service}` port {port}",
+                    target.display
+                )
+            }
+        }
+    }
+
+    pub async fn connect(
+        &self,
+        cluster: &crate::cluster::Cluster,
+        timeout: Option<Duration>,
+    ) -> Result<Database, TriageError> {
+        match self {
+            Access::Direct(target) => connect(target, timeout).await,
+            Access::PortForward {
+                target,
+                namespace,
+                service,
+                port,
+            } => {
+                let (_pod, stream) = cluster
+                    .forward_to_service(namespace, service, *port)
+                    .await?;
+                connect_stream(target, stream, timeout).await
+            }
+        }
+    }
+}
+
 /// User tables as `pg_tables` shows them, sorted; schema-qualified unless `public`.
 /// Catalog schemas (`pg_catalog`, `pg_toast`, other sessions' `pg_temp_N`) and
 /// `information_schema` are left out (user schemas cannot start with `pg_`).

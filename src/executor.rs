@@ -33,8 +33,8 @@ pub enum Mode<'a> {
 pub struct Actor {
     pub context: String,
     pub user: String,
-    /// The database the schema steps read, when the user named one.
-    pub database: Option<crate::db::Target>,
+    /// How the schema steps reach the database, when they can.
+    pub database: Option<crate::db::Access>,
     pub timeout: Option<Duration>,
 }
 
@@ -207,7 +207,7 @@ fn truncate_name(name: &str, max: usize) -> &str {
 async fn preflight(
     cluster: &Cluster,
     action: &Action,
-    database: Option<&crate::db::Target>,
+    database: Option<&crate::db::Access>,
     timeout: Option<Duration>,
 ) -> Result<(), TriageError> {
     let target = action.target();
@@ -261,7 +261,7 @@ async fn preflight(
             require(cluster, "patch", target, Some(name)).await?;
             still_as_planned(cluster, target, before).await?;
             // Read-only: proves the database answers before anything is written.
-            observed_tables(actor_database(database)?, timeout).await?;
+            observed_tables(cluster, actor_database(database)?, timeout).await?;
         }
     }
     Ok(())
@@ -439,7 +439,7 @@ async fn apply(
             if !unless_tables.is_empty()
                 && let Some(database) = actor.database.as_ref()
             {
-                let tables = observed_tables(database, actor.timeout).await?;
+                let tables = observed_tables(cluster, database, actor.timeout).await?;
                 if unless_tables.iter().all(|t| tables.contains(t)) {
                     let _ = writeln!(
                         out,
@@ -477,8 +477,12 @@ async fn apply(
             expected,
             ..
         } => {
-            let tables =
-                observed_tables(actor_database(actor.database.as_ref())?, actor.timeout).await?;
+            let tables = observed_tables(
+                cluster,
+                actor_database(actor.database.as_ref())?,
+                actor.timeout,
+            )
+            .await?;
             let missing: Vec<String> = expected
                 .iter()
                 .filter(|t| !tables.contains(t))
@@ -522,7 +526,7 @@ async fn apply(
     Ok(())
 }
 
-fn actor_database(database: Option<&crate::db::Target>) -> Result<&crate::db::Target, TriageError> {
+fn actor_database(database: Option<&crate::db::Access>) -> Result<&crate::db::Access, TriageError> {
     database.ok_or_else(|| {
         TriageError::usage(
             "the schema steps read the tables from the database, and no database was given",
@@ -535,10 +539,11 @@ fn actor_database(database: Option<&crate::db::Target>) -> Result<&crate::db::Ta
 }
 
 async fn observed_tables(
-    database: &crate::db::Target,
+    cluster: &Cluster,
+    database: &crate::db::Access,
     timeout: Option<Duration>,
 ) -> Result<Vec<String>, TriageError> {
-    let connection = crate::db::connect(database, timeout).await?;
+    let connection = database.connect(cluster, timeout).await?;
     crate::db::list_tables(&connection).await
 }
 

@@ -161,6 +161,13 @@ pub struct Permission {
 pub struct Database {
     pub service: String,
     pub port: i32,
+    /// The role triage logs in as when it reaches the database through a
+    /// port-forward (no `--db-url`).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The database name for that connection.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 impl Profile {

@@ -1,17 +1,24 @@
 //! `triage db tables`: the schema as PostgreSQL has it. Reads `pg_tables` through
-//! `--db-url`; the password comes from the URL, `--password-from-secret` or PGPASSWORD.
+//! `--db-url`, or by default a port-forward through the API server to the profile's
+//! database Service; the password comes from the URL, `--password-from-secret` or
+//! PGPASSWORD.
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 
 use super::Outcome;
 use super::source::runtime;
-use crate::cli::{DbArgs, GlobalArgs, OutputFormat};
+use crate::cli::{DbArgs, GlobalArgs, OutputFormat, ProfileArgs};
 use crate::db::{self, PasswordSource, Target};
 use crate::error::TriageError;
+use crate::profile::Profile;
 use crate::render::{self, db::DbTables};
 
-pub fn tables(global: &GlobalArgs, args: &DbArgs) -> anyhow::Result<Outcome> {
+pub fn tables(
+    global: &GlobalArgs,
+    args: &DbArgs,
+    profile_args: &ProfileArgs,
+) -> anyhow::Result<Outcome> {
     if matches!(global.output, OutputFormat::Mermaid | OutputFormat::Dot) {
         return Err(TriageError::usage(
             format!(
@@ -22,37 +29,42 @@ pub fn tables(global: &GlobalArgs, args: &DbArgs) -> anyhow::Result<Outcome> {
         )
         .into());
     }
-    let Some(url) = &args.db_url else {
-        // NB: the default path would port-forward through the API server to the
-        // database pod (kube's `ws` feature). Not built: the test control plane has no
-        // kubelet to forward to, so it could not be tested (docs/database.md).
-        return Err(TriageError::usage(
-            "a port-forward to the database pod is not available in this build",
-            Some(
-                "run `kubectl port-forward svc/bleat-db 5432` and pass --db-url postgres://USER@127.0.0.1:5432/DATABASE"
-                    .to_string(),
-            ),
-        )
-        .into());
+    let file_profile = match &profile_args.profile {
+        Some(path) => Some(super::check::read_profile(path)?),
+        None => None,
     };
     let runtime = runtime()?;
     let view = runtime.block_on(async {
-        let fallback = match &args.password_from_secret {
-            Some(name) => Some(secret_password(global, name).await?),
-            None => std::env::var("PGPASSWORD").ok().map(PasswordSource::Env),
+        // A direct URL needs no cluster (unless the password is in a Secret); the
+        // port-forward does, and then the cluster's own error is the one to show.
+        let (cluster, cluster_error) = match crate::cluster::connect(global).await {
+            Ok(cluster) => (Some(cluster), None),
+            Err(error) => (None, Some(error)),
         };
-        let target = Target::from_url(url, fallback)?;
-        if args.password_from_secret.is_some() && target.password_in_url() {
-            return Err(TriageError::usage(
-                "--password-from-secret and a password in --db-url both given",
-                Some("pass the password one way".to_string()),
-            ));
+        if let (None, Some(error)) = (&args.db_url, cluster_error) {
+            return Err(error);
         }
-        let database = db::connect(&target, global.request_timeout.0).await?;
+        let namespace = global
+            .namespace
+            .clone()
+            .or_else(|| cluster.as_ref().map(|c| c.default_namespace.clone()))
+            .unwrap_or_else(|| "default".to_string());
+        let profile = file_profile
+            .clone()
+            .or_else(|| Profile::builtin(&namespace));
+        let access =
+            resolve_access(global, args, profile.as_ref(), &namespace, cluster.as_ref()).await?;
+        let database = match (&access, &cluster) {
+            (db::Access::PortForward { .. }, Some(cluster)) => {
+                access.connect(cluster, global.request_timeout.0).await?
+            }
+            (_, _) => db::connect(access.target(), global.request_timeout.0).await?,
+        };
         let tables = db::list_tables(&database).await?;
+        let target = access.target();
         Ok::<_, TriageError>(DbTables::new(
-            global.namespace.clone(),
-            target.display.clone(),
+            Some(namespace),
+            access.describe(),
             target.database().to_string(),
             target.user().to_string(),
             tables,
@@ -63,6 +75,58 @@ pub fn tables(global: &GlobalArgs, args: &DbArgs) -> anyhow::Result<Outcome> {
         format => render::structured(&view, format)?,
     };
     Ok(Outcome::ok(stdout))
+}
+
+/// How to reach the database: `--db-url` as given, else a port-forward to the
+/// profile's database Service as its user and database. The password comes from the
+/// URL, `--password-from-secret` or `PGPASSWORD`, in that order.
+pub(crate) async fn resolve_access(
+    global: &GlobalArgs,
+    args: &DbArgs,
+    profile: Option<&Profile>,
+    namespace: &str,
+    cluster: Option<&crate::cluster::Cluster>,
+) -> Result<db::Access, TriageError> {
+    let fallback = match &args.password_from_secret {
+        Some(name) => Some(secret_password(global, name).await?),
+        None => std::env::var("PGPASSWORD").ok().map(PasswordSource::Env),
+    };
+    if let Some(url) = &args.db_url {
+        let target = Target::from_url(url, fallback)?;
+        if args.password_from_secret.is_some() && target.password_in_url() {
+            return Err(TriageError::usage(
+                "--password-from-secret and a password in --db-url both given",
+                Some("pass the password one way".to_string()),
+            ));
+        }
+        return Ok(db::Access::Direct(target));
+    }
+    let database = profile.and_then(|p| p.database.as_ref());
+    let (Some(database), Some(_)) = (database, cluster) else {
+        return Err(TriageError::usage(
+            "no database to connect to: no --db-url, and no profile names the database Service",
+            Some("pass --db-url postgres://USER@HOST:PORT/DATABASE".to_string()),
+        ));
+    };
+    let (Some(user), Some(name)) = (&database.user, &database.name) else {
+        return Err(TriageError::usage(
+            format!(
+                "the profile names Service `{}` but not `database.user` and `database.name`",
+                database.service
+            ),
+            Some("add them to the profile (docs/profile.md), or pass --db-url".to_string()),
+        ));
+    };
+    let url = format!(
+        "postgres://{user}@{}.{namespace}:{}/{name}",
+        database.service, database.port
+    );
+    Ok(db::Access::PortForward {
+        target: Target::from_url(&url, fallback)?,
+        namespace: namespace.to_string(),
+        service: database.service.clone(),
+        port: database.port,
+    })
 }
 
 /// The `password` key of Secret `name` in the namespace; nothing else of the Secret is

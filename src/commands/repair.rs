@@ -7,6 +7,7 @@ use std::io::Write;
 
 use super::Outcome;
 use super::check::read_profile;
+use super::db::resolve_access;
 use super::source::{LiveExtras, load_live_with};
 use crate::backup::{RunDir, runs_root};
 use crate::check::Selection;
@@ -119,17 +120,31 @@ async fn repair(
     let profile = profile_for(&namespace);
     let extras = extras_for(&namespace);
     let user = cluster.whoami().await?;
-    let database = match &args.db.db_url {
-        Some(url) => {
-            let fallback = match &args.db.password_from_secret {
-                Some(secret) => Some(super::db::secret_password(global, secret).await?),
-                None => std::env::var("PGPASSWORD")
-                    .ok()
-                    .map(crate::db::PasswordSource::Env),
-            };
-            Some(crate::db::Target::from_url(url, fallback)?)
-        }
-        None => None,
+    // The schema steps read the database: `--db-url`, else a port-forward to the
+    // profile's database Service. Checked once, read-only, before the first write: an
+    // explicit URL that fails stops here; an unreachable default leaves the schema
+    // steps out (listed as not repaired) and the other repairs go ahead.
+    let database = match resolve_access(
+        global,
+        &args.db,
+        profile.as_ref(),
+        &namespace,
+        Some(&cluster),
+    )
+    .await
+    {
+        Ok(access) => match access.connect(&cluster, global.request_timeout.0).await {
+            Ok(_) => Some(access),
+            Err(error) if args.db.db_url.is_some() => return Err(error),
+            Err(error) => {
+                say(format!(
+                    "database: {error}; the schema steps need --db-url\n"
+                ));
+                None
+            }
+        },
+        Err(error) if args.db.db_url.is_some() => return Err(error),
+        Err(_) => None,
     };
     let actor = Actor {
         context: cluster.context.clone(),

@@ -281,3 +281,24 @@ fn a_failing_migration_stops_the_cascade_and_shows_the_pod_output() {
         Some("2")
     );
 }
+
+/// Without --db-url, `db tables` port-forwards through the API server to the pod
+/// behind the profile's database Service. This control plane has no kubelet to serve
+/// the stream, so the success path cannot run here; what can be checked is that the
+/// request goes through the API server to that pod and fails with one clear line.
+#[test]
+fn db_tables_port_forwards_to_the_database_pod_by_default() {
+    let Some(env) = testenv("db_tables_port_forwards_to_the_database_pod_by_default") else {
+        return;
+    };
+    let incident = Incident::load(env, "e2e-portforward");
+    let output = incident.triage(env, &["db", "tables"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot port-forward to pod `bleat-db-0` port 5432"),
+        "{err}"
+    );
+    assert!(err.contains("--db-url"), "{err}");
+}
