@@ -1,6 +1,7 @@
 """Regenerates the fixtures in examples/ (deterministic: same input, same bytes).
 
-Run: python3 examples/generator/main.py   then   python3 examples/generator/check.py
+Run: python3 examples/generator/main.py [OUT_DIR]   then   python3 examples/generator/check.py
+(test_fresh.py, run by scripts/test, fails when the committed fixtures are stale)
 """
 import os
 import sys
@@ -17,7 +18,7 @@ def dump_list(items, path, header):
     random.Random(path).shuffle(evs)  # events in no particular order, deterministically
     _dump(objs + evs, path, header)
 
-OUT = os.path.dirname(HERE)
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(HERE)
 HDR = "# {title}\n# Generated fixture (kubectl get -o yaml style List). See docs/fixtures.md.\n"
 w = bleater.build(False)
 dump_list(w.items, f"{OUT}/bleater-incident.yaml", HDR.format(title="bleater namespace during the incident; capture time 2024-11-19T03:41:30Z"))
