@@ -15,7 +15,7 @@ import random
 def dump_list(items, path, header):
     objs = [i for i in items if i["kind"] != "Event"]
     evs = [i for i in items if i["kind"] == "Event"]
-    random.Random(path).shuffle(evs)  # events in no particular order, deterministically
+    random.Random(os.path.basename(path)).shuffle(evs)  # no particular order, same every run and every checkout
     _dump(objs + evs, path, header)
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(HERE)
