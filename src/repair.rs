@@ -77,10 +77,6 @@ pub const ALL: &[&dyn Repair] = &[
     &schema::WriteSchemaFromDatabase,
 ];
 
-pub fn by_id(id: &str) -> Option<&'static dyn Repair> {
-    ALL.iter().copied().find(|r| r.id() == id)
-}
-
 /// `object` as the snapshot holds it, as JSON (uid and resourceVersion included: the
 /// executor's preconditions and backups rest on them).
 pub fn snapshot_value<T: Serialize>(id: &'static str, object: &T) -> Result<Value, Refusal> {
@@ -192,17 +188,6 @@ impl Action {
             | Action::Recreate { target, .. }
             | Action::RunJob { target, .. }
             | Action::WriteSchema { target, .. } => target,
-        }
-    }
-
-    pub fn verb(&self) -> &'static str {
-        match self {
-            Action::Patch { .. } => "patch",
-            Action::Create { .. } => "create",
-            Action::Delete { .. } => "delete",
-            Action::Recreate { .. } => "recreate",
-            Action::RunJob { .. } => "run",
-            Action::WriteSchema { .. } => "write schema",
         }
     }
 }

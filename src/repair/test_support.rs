@@ -32,7 +32,7 @@ pub fn context_of(snapshot: Snapshot, namespace: &'static str) -> Context<'stati
 
 /// The finding of the repair's signal on `context` (failing or not).
 pub fn finding_for(context: &Context, repair: &dyn Repair) -> Finding {
-    signals::by_id(repair.id()).unwrap().evaluate(context)
+    signals::by_id(repair.signal()).unwrap().evaluate(context)
 }
 
 /// Evaluates the repair's signal on `context` and plans the repair for its finding.
@@ -41,7 +41,7 @@ pub fn plan_for(
     repair: &dyn Repair,
     options: &RepairOptions,
 ) -> Result<Step, Refusal> {
-    let finding: Finding = signals::by_id(repair.id()).unwrap().evaluate(context);
+    let finding: Finding = signals::by_id(repair.signal()).unwrap().evaluate(context);
     assert!(
         finding.failing(),
         "`{}` does not fail here: {}",
