@@ -22,7 +22,7 @@ The predicates, in the write-up's order (the first that fails decides):
   init       an init container of the app's pod is crash-looping/failed  -> Degraded
   otherwise                                                              -> Healthy
 
-Usage: reconciler.py --kubeconfig K --namespace NS --system-namespace SYS [--interval 12] [--once]
+Usage: reconciler.py --kubeconfig K --namespace NS --system-namespace SYS [--interval 10] [--once]
 """
 
 import argparse
@@ -126,7 +126,7 @@ def main():
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--system-namespace", required=True)
-    parser.add_argument("--interval", type=float, default=12.0)
+    parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--once", action="store_true")
     args = parser.parse_args()
     c = Cluster(args.kubeconfig, args.namespace)
