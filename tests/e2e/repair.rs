@@ -527,3 +527,72 @@ fn a_failed_recreate_restores_the_original_automatically() {
     assert_eq!(after["subjects"], binding["subjects"]);
     assert_eq!(after["metadata"]["labels"], binding["metadata"]["labels"]);
 }
+
+/// Another team's namespace, other names, no profile: the generic repairs fix every
+/// input they can, and leave the look-alikes alone.
+#[test]
+fn repair_works_without_a_profile_on_other_names() {
+    let Some(env) = testenv("repair_works_without_a_profile_on_other_names") else {
+        return;
+    };
+    let ns = env.unique_name("e2e-shop");
+    env.load_scenario("shop-incident.yaml", &[("shop", &ns)]);
+    let decoy_version = |env: &TestEnv| {
+        let job: Value = serde_json::from_str(&env.kubectl_ok(&[
+            "get",
+            "job",
+            "payments-presync-check",
+            "-n",
+            &ns,
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        job["metadata"]["resourceVersion"].clone()
+    };
+    let decoy = decoy_version(env);
+    let state = env.dir.join(format!("{ns}-state"));
+    let output = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("--kubeconfig")
+        .arg(&env.kubeconfig)
+        .args(["repair", "--yes", "-n", &ns])
+        .env("TRIAGE_STATE_DIR", &state)
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    for id in [
+        "quota",
+        "pvc",
+        "egress",
+        "lock",
+        "orphan-hook",
+        "migration-script",
+    ] {
+        assert!(
+            text.contains(&format!("verify `{id}`: ok")),
+            "`{id}` not verified:\n{text}"
+        );
+    }
+    let check = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("--kubeconfig")
+        .arg(&env.kubeconfig)
+        .args(["check", "-n", &ns, "-o", "json"])
+        .output()
+        .unwrap();
+    let check: Value = serde_json::from_slice(&check.stdout).unwrap();
+    // The init container waits for a kubelet restart no process here performs.
+    assert_eq!(failing_ids(&check), vec!["init-container"]);
+    assert_eq!(
+        decoy_version(env),
+        decoy,
+        "the owned look-alike hook Job was touched"
+    );
+    assert!(
+        env.kubectl(&["get", "job", "orders-presync-db-init", "-n", &ns])
+            .status
+            .code()
+            != Some(0),
+        "the orphan is still there"
+    );
+}
