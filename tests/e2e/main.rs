@@ -260,17 +260,9 @@ fn stopped_apiserver_is_exit_3() {
     // A second, short-lived control plane that we stop ourselves.
     let dir = env.dir.with_extension("stopped");
     let testenv_script = harness::root().join("scripts/testenv");
-    let up = std::process::Command::new(&testenv_script)
-        .args(["up", "--no-controller-manager", "--dir"])
-        .arg(&dir)
-        .args(["--owner-pid", &std::process::id().to_string()])
-        .output()
+    harness::up(&dir, &["--no-controller-manager"])
+        .or_else(|_| harness::up(&dir, &["--no-controller-manager"]))
         .unwrap();
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
     // Keep a copy of its kubeconfig: `down` removes the original with the certificates.
     let kubeconfig = env.dir.join("kubeconfig-stopped");
     std::fs::copy(dir.join("kubeconfig"), &kubeconfig).unwrap();
