@@ -109,10 +109,6 @@ impl Target {
         self.config.get_dbname().unwrap_or_else(|| self.user())
     }
 
-    pub fn has_password(&self) -> bool {
-        self.secret.is_some()
-    }
-
     /// Whether the URL itself carried the password (it wins over any fallback).
     pub fn password_in_url(&self) -> bool {
         self.password_in_url

@@ -364,11 +364,6 @@ impl Finding {
         Self::new(id, Status::Unknown, reason)
     }
 
-    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
-        self.fix = Some(fix.into());
-        self
-    }
-
     pub fn detail(&mut self, key: &str, value: impl Serialize) {
         if let Ok(value) = serde_json::to_value(value) {
             self.details.insert(key.to_string(), value);

@@ -10,7 +10,6 @@ use super::source::{LiveExtras, Loaded, load_with};
 use crate::check::{self, Selection};
 use crate::cli::{GlobalArgs, OutputFormat, ProfileArgs, SourceArgs};
 use crate::error::{TriageError, exit};
-use crate::finding::Context;
 use crate::profile::Profile;
 use crate::render;
 
@@ -34,10 +33,7 @@ pub fn run(
     }
     let selected = Selection { only, skip }.signals()?;
     let (loaded, profile, profile_name) = load_with_profile(global, source, profile_args)?;
-    let mut context =
-        Context::new(&loaded.snapshot, &loaded.namespace).with_profile(profile.as_ref());
-    context.now = loaded.now;
-    context.access = loaded.access.as_ref();
+    let context = loaded.context(profile.as_ref());
     let view = check::build(&context, &selected, profile_name);
     let stdout = match format {
         OutputFormat::Table => render::check::table(&view, false),

@@ -4,7 +4,6 @@ use super::Outcome;
 use super::check::load_with_profile;
 use crate::check::Selection;
 use crate::cli::{GlobalArgs, OutputFormat, ProfileArgs, SourceArgs};
-use crate::finding::Context;
 use crate::{check, plan, render};
 
 pub fn run(
@@ -13,10 +12,7 @@ pub fn run(
     profile_args: &ProfileArgs,
 ) -> anyhow::Result<Outcome> {
     let (loaded, profile, profile_name) = load_with_profile(global, source, profile_args)?;
-    let mut context =
-        Context::new(&loaded.snapshot, &loaded.namespace).with_profile(profile.as_ref());
-    context.now = loaded.now;
-    context.access = loaded.access.as_ref();
+    let context = loaded.context(profile.as_ref());
     let selected = Selection::default().signals()?;
     let findings = check::build(&context, &selected, profile_name).findings;
     let view = plan::build(&loaded.namespace, loaded.now, &findings);

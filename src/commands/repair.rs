@@ -66,9 +66,14 @@ struct Observed {
 }
 
 impl Observed {
-    fn findings(&self, namespace: &str, profile: Option<&Profile>) -> Vec<Finding> {
+    fn context<'a>(&'a self, namespace: &'a str, profile: Option<&'a Profile>) -> Context<'a> {
         let mut context = Context::new(&self.snapshot, namespace).with_profile(profile);
         context.access = self.access.as_ref();
+        context
+    }
+
+    fn findings(&self, namespace: &str, profile: Option<&Profile>) -> Vec<Finding> {
+        let context = self.context(namespace, profile);
         signals::ALL.iter().map(|s| s.evaluate(&context)).collect()
     }
 }
@@ -169,9 +174,7 @@ async fn repair(
     };
     let before = observed.findings(&namespace, profile.as_ref());
     let plan = {
-        let mut context =
-            Context::new(&observed.snapshot, &namespace).with_profile(profile.as_ref());
-        context.access = observed.access.as_ref();
+        let context = observed.context(&namespace, profile.as_ref());
         let mut plan = plan_repairs(&context, &before, &options, &selected);
         if actor.database.is_none() && plan.steps.iter().any(|s| s.needs_database()) {
             plan.steps.retain(|s| !s.needs_database());
@@ -253,9 +256,7 @@ async fn repair(
                     replanned = true;
                     observed = observe(&cluster, &namespace, &extras).await?;
                     let findings = observed.findings(&namespace, profile.as_ref());
-                    let mut context =
-                        Context::new(&observed.snapshot, &namespace).with_profile(profile.as_ref());
-                    context.access = observed.access.as_ref();
+                    let context = observed.context(&namespace, profile.as_ref());
                     let again = plan_repairs(&context, &findings, &options, &|id| id == step.id);
                     match again.steps.into_iter().next() {
                         Some(fresh) => step = fresh,

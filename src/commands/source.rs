@@ -34,6 +34,21 @@ pub struct LiveExtras {
     pub access: Option<(String, Vec<Request>)>,
 }
 
+impl Loaded {
+    /// The signals' view of this snapshot: its namespace, the profile, the capture
+    /// time and any live access answers.
+    pub fn context<'a>(
+        &'a self,
+        profile: Option<&'a crate::profile::Profile>,
+    ) -> crate::finding::Context<'a> {
+        let mut context =
+            crate::finding::Context::new(&self.snapshot, &self.namespace).with_profile(profile);
+        context.now = self.now;
+        context.access = self.access.as_ref();
+        context
+    }
+}
+
 pub fn load(global: &GlobalArgs, source: &SourceArgs) -> anyhow::Result<Loaded> {
     load_with(global, source, &|_| LiveExtras::default())
 }

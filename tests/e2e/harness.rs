@@ -185,14 +185,40 @@ impl TestEnv {
 }
 
 pub fn triage_with(kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_triage"))
+    triage_command(kubeconfig, args)
+        .output()
+        .expect("triage runs")
+}
+
+/// triage against `kubeconfig`, repair runs kept in `state` (never the user's own
+/// state directory).
+pub fn triage_in_state(kubeconfig: &Path, state: &Path, args: &[&str]) -> Output {
+    triage_command(kubeconfig, args)
+        .env("TRIAGE_STATE_DIR", state)
+        .output()
+        .expect("triage runs")
+}
+
+fn triage_command(kubeconfig: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_triage"));
+    command
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(args)
         .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("triage runs")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Every step in `ids` was applied and verified, as `triage repair` reports it.
+#[track_caller]
+pub fn assert_verified(repair_output: &str, ids: &[&str]) {
+    for id in ids {
+        assert!(
+            repair_output.contains(&format!("verify `{id}`: ok")),
+            "`{id}` not verified:\n{repair_output}"
+        );
+    }
 }
 
 pub fn stdout(output: &Output) -> String {
@@ -320,15 +346,14 @@ impl Incident {
     }
 
     pub fn triage(&self, env: &TestEnv, args: &[&str]) -> std::process::Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_triage"));
-        command
-            .arg("--kubeconfig")
-            .arg(&env.kubeconfig)
-            .args(args)
-            .args(["-n", &self.ns, "--profile", self.profile.to_str().unwrap()])
-            .env("TRIAGE_STATE_DIR", &self.state)
-            .stdin(Stdio::null());
-        command.output().unwrap()
+        self.triage_via(&env.kubeconfig, args)
+    }
+
+    /// Like [`Incident::triage`], through another kubeconfig (a proxy, another user).
+    pub fn triage_via(&self, kubeconfig: &Path, args: &[&str]) -> std::process::Output {
+        let mut all = args.to_vec();
+        all.extend(["-n", &self.ns, "--profile", self.profile.to_str().unwrap()]);
+        triage_in_state(kubeconfig, &self.state, &all)
     }
 }
 

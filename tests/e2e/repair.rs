@@ -192,20 +192,18 @@ fn repair_yes_fixes_every_input_but_the_schema_and_loses_nothing() {
     let output = incident.triage(env, &["repair", "--yes", "--reason", "hardening rollback"]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
-    for id in [
-        "quota",
-        "rbac",
-        "pvc",
-        "egress",
-        "lock",
-        "orphan-hook",
-        "migration-script",
-    ] {
-        assert!(
-            text.contains(&format!("verify `{id}`: ok")),
-            "`{id}` not verified:\n{text}"
-        );
-    }
+    harness::assert_verified(
+        &text,
+        &[
+            "quota",
+            "rbac",
+            "pvc",
+            "egress",
+            "lock",
+            "orphan-hook",
+            "migration-script",
+        ],
+    );
 
     // check: only the schema (and the init container it gates) still fail.
     let check = incident.triage(env, &["check", "-o", "json"]);
@@ -309,12 +307,10 @@ fn repair_yes_fixes_every_input_but_the_schema_and_loses_nothing() {
     );
 
     // Restore brings back the exact originals.
-    let restore = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .arg("--kubeconfig")
-        .arg(&env.kubeconfig)
-        .args(["restore", run.to_str().unwrap(), "--yes", "--overwrite"])
-        .output()
-        .unwrap();
+    let restore = harness::triage_with(
+        &env.kubeconfig,
+        &["restore", run.to_str().unwrap(), "--yes", "--overwrite"],
+    );
     assert_eq!(
         restore.status.code(),
         Some(0),
@@ -495,22 +491,7 @@ fn a_failed_recreate_restores_the_original_automatically() {
     let proxy = harness::FaultProxy::start(env, &incident.ns, &["POST:/rolebindings:500"]);
     let kubeconfig = proxy.kubeconfig.clone();
     let binding = incident.object(env, "rolebinding", "migration-runner-binding");
-    let output = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .args([
-            "repair",
-            "--yes",
-            "--only",
-            "rbac",
-            "-n",
-            &incident.ns,
-            "--profile",
-            incident.profile.to_str().unwrap(),
-        ])
-        .env("TRIAGE_STATE_DIR", &incident.state)
-        .output()
-        .unwrap();
+    let output = incident.triage_via(&kubeconfig, &["repair", "--yes", "--only", "rbac"]);
     drop(proxy);
     assert_ne!(output.status.code(), Some(0), "{}", stdout(&output));
     let err = stderr(&output);
@@ -552,34 +533,21 @@ fn repair_works_without_a_profile_on_other_names() {
     };
     let decoy = decoy_version(env);
     let state = env.dir.join(format!("{ns}-state"));
-    let output = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .arg("--kubeconfig")
-        .arg(&env.kubeconfig)
-        .args(["repair", "--yes", "-n", &ns])
-        .env("TRIAGE_STATE_DIR", &state)
-        .output()
-        .unwrap();
+    let output = harness::triage_in_state(&env.kubeconfig, &state, &["repair", "--yes", "-n", &ns]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
-    for id in [
-        "quota",
-        "pvc",
-        "egress",
-        "lock",
-        "orphan-hook",
-        "migration-script",
-    ] {
-        assert!(
-            text.contains(&format!("verify `{id}`: ok")),
-            "`{id}` not verified:\n{text}"
-        );
-    }
-    let check = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .arg("--kubeconfig")
-        .arg(&env.kubeconfig)
-        .args(["check", "-n", &ns, "-o", "json"])
-        .output()
-        .unwrap();
+    harness::assert_verified(
+        &text,
+        &[
+            "quota",
+            "pvc",
+            "egress",
+            "lock",
+            "orphan-hook",
+            "migration-script",
+        ],
+    );
+    let check = harness::triage_with(&env.kubeconfig, &["check", "-n", &ns, "-o", "json"]);
     let check: Value = serde_json::from_slice(&check.stdout).unwrap();
     // The init container waits for a kubelet restart no process here performs.
     assert_eq!(failing_ids(&check), vec!["init-container"]);
