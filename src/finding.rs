@@ -13,6 +13,11 @@ use crate::profile::Profile;
 use crate::rbac::AccessAnswers;
 use crate::snapshot::{HasMeta, Kind, Snapshot, in_namespace};
 
+/// How long a pod may sit Pending, ContainerCreating or unscheduled before a signal
+/// calls it stuck: the scheduler and kubelet retry on their own for a while, and a pod
+/// created seconds before the capture is normal start-up, not a fault.
+pub const STARTUP_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(120);
+
 /// The label that names an app when no profile says otherwise.
 pub const DEFAULT_APP_LABEL: &str = "app.kubernetes.io/name";
 
@@ -99,6 +104,12 @@ impl<'a> Context<'a> {
                 .filter(|a| known.contains(a))
                 .collect(),
         )
+    }
+
+    /// How long before the capture time `time` was; `None` without either.
+    pub fn age(&self, time: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Option<jiff::SignedDuration> {
+        let now = self.now?;
+        Some(now.duration_since(time?.0))
     }
 
     /// Warning events about `kind`/`name`, oldest first.
@@ -336,6 +347,12 @@ pub struct Finding {
     /// Signal-specific numbers a repair needs (proposed limits, missing verbs, ...).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, serde_json::Value>,
+    /// Objects the evidence names as this fault's cause (the ConfigMap a pod cannot
+    /// find, the quota that refused a ReplicaSet's pods, the claim a pod waits for),
+    /// present in the snapshot or not. The plan links this finding to the findings
+    /// about those objects: they are causes, this one their symptom.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub caused_by: Vec<ObjectRef>,
 }
 
 impl Finding {
@@ -349,6 +366,7 @@ impl Finding {
             fix: None,
             scope: Scope::Namespace,
             details: BTreeMap::new(),
+            caused_by: Vec::new(),
         }
     }
 
@@ -373,6 +391,13 @@ impl Finding {
     pub fn add_object(&mut self, object: ObjectRef) {
         if !self.objects.contains(&object) {
             self.objects.push(object);
+        }
+    }
+
+    /// Names `object` as a cause of this finding (see [`Finding::caused_by`]).
+    pub fn add_cause(&mut self, object: ObjectRef) {
+        if !self.caused_by.contains(&object) {
+            self.caused_by.push(object);
         }
     }
 
