@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::causes::{self, Graph};
 use crate::error::TriageError;
 use crate::finding::{Context, Finding, Status};
 use crate::signals::{self, Signal};
@@ -36,7 +37,19 @@ pub struct Check {
     pub profile: Option<String>,
     pub summary: Summary,
     pub findings: Vec<Finding>,
+    /// Which failing finding causes which (nodes, edges with their reasons).
+    pub graph: Graph,
+    /// Each root cause with the symptoms that follow from it.
+    pub causes: Vec<CauseGroup>,
     pub apps: Vec<AppStatus>,
+}
+
+/// A failing finding that is not only a symptom, and the symptoms reachable from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CauseGroup {
+    pub cause: &'static str,
+    pub symptoms: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -101,6 +114,8 @@ pub fn build(context: &Context, selected: &[&dyn Signal], profile_name: Option<S
         }
     }
     let apps = app_statuses(context, &findings);
+    let graph = causes::graph(context, &findings);
+    let causes = cause_groups(&graph);
     Check {
         api_version: API_VERSION,
         kind: "Check",
@@ -109,8 +124,27 @@ pub fn build(context: &Context, selected: &[&dyn Signal], profile_name: Option<S
         profile: profile_name,
         summary,
         findings,
+        graph,
+        causes,
         apps,
     }
+}
+
+/// Every failing node that is not a symptom, with the symptoms it leads to.
+fn cause_groups(graph: &Graph) -> Vec<CauseGroup> {
+    graph
+        .nodes
+        .iter()
+        .filter(|n| !n.symptom && n.status == Status::Fail)
+        .map(|n| CauseGroup {
+            cause: n.id,
+            symptoms: graph
+                .descendants(n.id)
+                .into_iter()
+                .filter(|id| graph.node(id).is_some_and(|d| d.symptom))
+                .collect(),
+        })
+        .collect()
 }
 
 /// Per app, the gating failing signals and the status they imply.

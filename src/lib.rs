@@ -4,6 +4,7 @@
 //! talks to PostgreSQL.
 
 pub mod backup;
+pub mod causes;
 pub mod check;
 pub mod cli;
 pub mod cluster;

@@ -1,66 +1,17 @@
-//! The repair plan: the dependency graph between failing signals (which fix must land
-//! before another can work) and the order it implies: topological, ties broken by the
-//! fixed priority of `signals::ALL`. Pure data; renderers draw it as a table, Mermaid
-//! or Graphviz.
+//! The repair plan: the causal graph between failing findings (`causes`: which fault
+//! causes which, so which fix must land before another can work) and the order it
+//! implies: topological, ties broken by the fixed priority of `signals::ALL`. Causes
+//! are repaired (or, where triage has no repair, done by hand with the finding's fix);
+//! symptoms are verified. Pure data; renderers draw it as a table, Mermaid or Graphviz.
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::finding::{Finding, Status};
-use crate::signals;
+use crate::causes::{self, priority};
+pub use crate::causes::{Edge, Graph, Node};
+use crate::finding::{Context, Finding};
 
 pub const API_VERSION: &str = "triage/v1alpha1";
-
-/// `(gate, gated, why)`: the gate's fault keeps the gated one from being repaired.
-pub const GATES: [(&str, &str, &str); 12] = [
-    ("quota", "schema", "blocks scheduling of the migration Job"),
-    (
-        "quota",
-        "init-container",
-        "blocks scheduling of the app pod",
-    ),
-    (
-        "rbac",
-        "schema",
-        "the migration Job cannot create jobs or patch configmaps",
-    ),
-    ("pvc", "schema", "the migration Job mounts the claim"),
-    (
-        "migration-script",
-        "schema",
-        "swallows the migration's errors",
-    ),
-    ("pvc", "init-container", "the pod cannot mount its volume"),
-    (
-        "egress",
-        "init-container",
-        "blocks the pod from reaching DNS and the database",
-    ),
-    (
-        "schema",
-        "init-container",
-        "the init container verifies the schema",
-    ),
-    ("lock", "derived-state", "blocks the reconciler advancing"),
-    (
-        "orphan-hook",
-        "derived-state",
-        "blocks the reconciler advancing",
-    ),
-    (
-        "schema",
-        "derived-state",
-        "the reconciler waits for the schema version",
-    ),
-    (
-        "init-container",
-        "derived-state",
-        "the reconciler reports Degraded while it fails",
-    ),
-];
-
-/// Steps that resolve by themselves once their gates are fixed: verified, not repaired.
-const VERIFY_ONLY: [&str; 2] = ["init-container", "derived-state"];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -73,34 +24,14 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Graph {
-    pub nodes: Vec<Node>,
-    pub edges: Vec<Edge>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Node {
-    pub id: &'static str,
-    pub status: Status,
-    pub summary: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Edge {
-    pub from: &'static str,
-    pub to: &'static str,
-    pub label: &'static str,
-}
-
 /// What to do at a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
-    /// Repair the fault (the finding's fix).
+    /// Repair the fault (the finding's fix): `triage repair` does it.
     Repair,
+    /// A cause triage has no repair for: the finding's fix says what to run by hand.
+    Manual,
     /// Nothing to change: check it resolved once its gates were fixed.
     Verify,
 }
@@ -120,36 +51,6 @@ pub struct Step {
     pub fix: Option<String>,
 }
 
-/// The graph over the failing findings (plus the derived-state output they feed).
-pub fn graph(findings: &[Finding]) -> Graph {
-    let nodes: Vec<Node> = signals::ALL
-        .iter()
-        .filter_map(|signal| findings.iter().find(|f| f.id == signal.id()))
-        .filter(|f| {
-            f.status == Status::Fail || (f.status == Status::Info && f.id == "derived-state")
-        })
-        .map(|f| Node {
-            id: f.id,
-            status: f.status,
-            summary: f.summary.clone(),
-        })
-        .collect();
-    let present = |id: &str| nodes.iter().any(|n| n.id == id);
-    let edges = GATES
-        .iter()
-        .filter(|(from, to, _)| present(from) && present(to))
-        .map(|&(from, to, label)| Edge { from, to, label })
-        .collect();
-    Graph { nodes, edges }
-}
-
-fn priority(id: &str) -> usize {
-    signals::ids()
-        .iter()
-        .position(|s| *s == id)
-        .unwrap_or(usize::MAX)
-}
-
 /// The repair order: Kahn's algorithm, always taking the ready node of highest
 /// priority, so the order is deterministic.
 pub fn order(graph: &Graph) -> Vec<&'static str> {
@@ -167,8 +68,9 @@ pub fn order(graph: &Graph) -> Vec<&'static str> {
                     .all(|e| done.contains(&e.from))
             })
             .min_by_key(|id| priority(id));
-        // GATES is acyclic (a unit test checks it), so something is always ready;
-        // fall back to priority order rather than loop if that ever breaks.
+        // Declared gates follow the priority order (a unit test checks it), but object
+        // relations can form a cycle (two failing pods selected by each other's
+        // Services): then take the highest priority rather than loop.
         let next = ready.unwrap_or_else(|| {
             *remaining
                 .iter()
@@ -181,8 +83,8 @@ pub fn order(graph: &Graph) -> Vec<&'static str> {
     done
 }
 
-pub fn build(namespace: &str, captured_at: Option<Timestamp>, findings: &[Finding]) -> Plan {
-    let graph = graph(findings);
+pub fn build(context: &Context, findings: &[Finding]) -> Plan {
+    let graph = causes::graph(context, findings);
     let order = order(&graph);
     let steps = order
         .iter()
@@ -190,10 +92,12 @@ pub fn build(namespace: &str, captured_at: Option<Timestamp>, findings: &[Findin
         .map(|(index, &id)| {
             let gates: Vec<&Edge> = graph.edges.iter().filter(|e| e.to == id).collect();
             let gated: Vec<&Edge> = graph.edges.iter().filter(|e| e.from == id).collect();
-            let action = if VERIFY_ONLY.contains(&id) {
+            let action = if graph.node(id).is_some_and(|n| n.symptom) {
                 Action::Verify
-            } else {
+            } else if crate::repair::ALL.iter().any(|r| r.signal() == id) {
                 Action::Repair
+            } else {
+                Action::Manual
             };
             let mut reason = if gates.is_empty() {
                 "nothing gates it".to_string()
@@ -220,10 +124,14 @@ pub fn build(namespace: &str, captured_at: Option<Timestamp>, findings: &[Findin
             if gates.is_empty() {
                 reason.push_str(&format!("; {}", rationale(id)));
             }
-            if action == Action::Verify {
-                reason.push_str(
+            match action {
+                Action::Verify => reason.push_str(
                     "; resolves by itself once its gates are fixed: verify, do not patch",
-                );
+                ),
+                Action::Manual => {
+                    reason.push_str("; triage has no repair for it: run the fix by hand")
+                }
+                Action::Repair => {}
             }
             let finding = findings.iter().find(|f| f.id == id);
             Step {
@@ -240,8 +148,8 @@ pub fn build(namespace: &str, captured_at: Option<Timestamp>, findings: &[Findin
     Plan {
         api_version: API_VERSION,
         kind: "Plan",
-        namespace: namespace.to_string(),
-        captured_at,
+        namespace: context.namespace.to_string(),
+        captured_at: context.now,
         graph,
         steps,
     }
@@ -259,7 +167,8 @@ fn rationale(id: &str) -> &'static str {
         "migration-script" => "priority 7: fix the script before the migration runs again",
         "schema" => "priority 8: the migration runs once its gates are clear",
         "init-container" => "priority 9: resolves once its gates are fixed",
-        _ => "lowest priority: outputs are verified last",
+        "derived-state" => "lowest priority: outputs are verified last",
+        _ => "a root cause: no failing finding leads to it",
     }
 }
 
@@ -267,8 +176,16 @@ fn rationale(id: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    use crate::finding::Status;
+    use crate::snapshot::Snapshot;
+
     fn fail(id: &'static str) -> Finding {
         Finding::fail(id, format!("{id} is broken"))
+    }
+
+    fn build(namespace: &str, findings: &[Finding]) -> Plan {
+        let snapshot = Snapshot::default();
+        super::build(&Context::new(&snapshot, namespace), findings)
     }
 
     #[test]
@@ -289,7 +206,7 @@ mod tests {
         .collect();
         findings.reverse();
         findings.push(Finding::new("derived-state", Status::Info, "output"));
-        let plan = build("bleater", None, &findings);
+        let plan = build("bleater", &findings);
         let ids: Vec<&str> = plan.steps.iter().map(|s| s.id).collect();
         assert_eq!(
             ids,
@@ -315,23 +232,9 @@ mod tests {
     }
 
     #[test]
-    fn gates_are_acyclic_and_name_real_signals() {
-        for (from, to, _) in GATES {
-            assert!(
-                signals::by_id(from).is_some() && signals::by_id(to).is_some(),
-                "{from} -> {to}"
-            );
-            assert!(
-                priority(from) < priority(to),
-                "{from} -> {to} goes against the priority order"
-            );
-        }
-    }
-
-    #[test]
     fn only_failing_signals_are_nodes() {
         let findings = vec![Finding::ok("quota", "fine"), fail("schema"), fail("egress")];
-        let plan = build("x", None, &findings);
+        let plan = build("x", &findings);
         assert_eq!(plan.graph.nodes.len(), 2);
         assert!(plan.graph.edges.is_empty());
         let ids: Vec<&str> = plan.steps.iter().map(|s| s.id).collect();

@@ -271,7 +271,7 @@ pub fn plan_repairs(
     options: &RepairOptions,
     selected: &dyn Fn(&str) -> bool,
 ) -> RepairPlan {
-    let plan = plan::build(context.namespace, context.now, findings);
+    let plan = plan::build(context, findings);
     let mut result = RepairPlan {
         steps: Vec::new(),
         refused: Vec::new(),
@@ -280,7 +280,7 @@ pub fn plan_repairs(
     for planned in plan
         .steps
         .iter()
-        .filter(|s| s.action == plan::Action::Repair)
+        .filter(|s| s.action != plan::Action::Verify)
     {
         if !selected(planned.id) {
             continue;

@@ -15,7 +15,7 @@ pub fn run(
     let context = loaded.context(profile.as_ref());
     let selected = Selection::default().signals()?;
     let findings = check::build(&context, &selected, profile_name).findings;
-    let view = plan::build(&loaded.namespace, loaded.now, &findings);
+    let view = plan::build(&context, &findings);
     let stdout = match global.output {
         OutputFormat::Table | OutputFormat::Wide => render::plan::table(&view),
         OutputFormat::Mermaid => render::plan::mermaid(&view),

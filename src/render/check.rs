@@ -56,6 +56,10 @@ pub fn table(check: &Check, wide: bool) -> String {
         }
     }
 
+    if check.graph.edges.iter().any(|e| !e.via.is_empty()) || check.causes.len() > 1 {
+        out.push_str(&causes(check));
+    }
+
     if !check.apps.is_empty() {
         out.push_str("\nAPPS\n");
         let rows = check
@@ -100,4 +104,29 @@ fn evidence_cell(finding: &Finding) -> String {
         (Status::Fail, Some(first)) => first.short(),
         _ => finding.summary.clone(),
     }
+}
+
+/// Root causes with the symptoms that follow from them, and why each link holds.
+fn causes(check: &Check) -> String {
+    let symptoms = check.graph.nodes.iter().filter(|n| n.symptom).count();
+    let mut out = format!(
+        "\nCAUSES: {} cause(s), {} symptom(s)\n",
+        check.causes.len(),
+        symptoms
+    );
+    for group in &check.causes {
+        if group.symptoms.is_empty() {
+            out.push_str(&format!("  {}\n", group.cause));
+        } else {
+            out.push_str(&format!(
+                "  {} -> {}\n",
+                group.cause,
+                group.symptoms.join(", ")
+            ));
+        }
+    }
+    for edge in check.graph.edges.iter().filter(|e| !e.via.is_empty()) {
+        out.push_str(&format!("  {} -> {}: {}\n", edge.from, edge.to, edge.label));
+    }
+    out
 }

@@ -38,7 +38,7 @@ pub fn table(plan: &Plan) -> String {
             action_name(step.action),
             step.reason
         ));
-        if let Some(fix) = step.fix.as_ref().filter(|_| step.action == Action::Repair) {
+        if let Some(fix) = step.fix.as_ref().filter(|_| step.action != Action::Verify) {
             out.push_str(&format!("   fix: {fix}\n"));
         }
     }
@@ -49,6 +49,7 @@ fn action_name(action: Action) -> &'static str {
     match action {
         Action::Repair => "repair",
         Action::Verify => "verify",
+        Action::Manual => "manual",
     }
 }
 

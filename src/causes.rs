@@ -1,0 +1,658 @@
+//! The causal graph between failing findings: which fault causes which. Pure: built from
+//! the findings and the snapshot they were evaluated on.
+//!
+//! An edge `A -> B` says A's fault is (part of) why B fails. Edges come from the objects
+//! the findings name, in three ways, each with its reason:
+//! - **named causes**: B's evidence names an object of A as its cause
+//!   ([`Finding::caused_by`]: the quota in `exceeded quota: q`, the claim a pod waits for);
+//! - **object relations** in the snapshot: a failing pod belongs to a failing workload
+//!   (ownerReferences, the chain the garbage collector follows); a Service selects failing
+//!   pods (the EndpointSlice controller's rule: selector equality on pod labels); a pod
+//!   mounts a failing claim or reads a failing ConfigMap; a NetworkPolicy isolates a pod
+//!   whose evidence says it cannot reach the network;
+//! - **declared gates** ([`GATES`]) between the incident's signals, where only the kind of
+//!   fault is known (a migration gated by RBAC has no object to point at yet).
+//!
+//! A failing finding every one of whose objects is explained by an incoming object edge is
+//! a **symptom**: it resolves once its causes are repaired, so the plan verifies it
+//! instead of repairing it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::Pod;
+use serde::Serialize;
+
+use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
+use crate::signals;
+use crate::snapshot::{HasMeta, Kind, in_namespace};
+
+/// `(gate, gated, why)`: the gate's fault keeps the gated one from being repaired. Used
+/// where the findings share no object (the incident's governance layer).
+pub const GATES: [(&str, &str, &str); 12] = [
+    ("quota", "schema", "blocks scheduling of the migration Job"),
+    (
+        "quota",
+        "init-container",
+        "blocks scheduling of the app pod",
+    ),
+    (
+        "rbac",
+        "schema",
+        "the migration Job cannot create jobs or patch configmaps",
+    ),
+    ("pvc", "schema", "the migration Job mounts the claim"),
+    (
+        "migration-script",
+        "schema",
+        "swallows the migration's errors",
+    ),
+    ("pvc", "init-container", "the pod cannot mount its volume"),
+    (
+        "egress",
+        "init-container",
+        "blocks the pod from reaching DNS and the database",
+    ),
+    (
+        "schema",
+        "init-container",
+        "the init container verifies the schema",
+    ),
+    ("lock", "derived-state", "blocks the reconciler advancing"),
+    (
+        "orphan-hook",
+        "derived-state",
+        "blocks the reconciler advancing",
+    ),
+    (
+        "schema",
+        "derived-state",
+        "the reconciler waits for the schema version",
+    ),
+    (
+        "init-container",
+        "derived-state",
+        "the reconciler reports Degraded while it fails",
+    ),
+];
+
+/// Signals that resolve by themselves once their gates are fixed, whatever the objects
+/// say: verified, never repaired.
+pub const VERIFY_ONLY: [&str; 2] = ["init-container", "derived-state"];
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Node {
+    pub id: &'static str,
+    pub status: Status,
+    pub summary: String,
+    /// It only results from other failing findings (every object it names is explained
+    /// by an incoming edge, or the signal is verify-only).
+    pub symptom: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Edge {
+    pub from: &'static str,
+    pub to: &'static str,
+    /// Why, in a few words.
+    pub label: String,
+    /// The object relations behind it (`pod/api-7d9-x belongs to deployment/api`);
+    /// empty for a declared gate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
+    /// The objects of `to` this edge accounts for.
+    #[serde(skip)]
+    explains: BTreeSet<ObjectRef>,
+}
+
+impl Graph {
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// Every node reachable from `id` along edges, in node order.
+    pub fn descendants(&self, id: &str) -> Vec<&'static str> {
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut stack = vec![id];
+        while let Some(current) = stack.pop() {
+            for edge in self.edges.iter().filter(|e| e.from == current) {
+                if edge.to != id && seen.insert(edge.to) {
+                    stack.push(edge.to);
+                }
+            }
+        }
+        self.nodes
+            .iter()
+            .map(|n| n.id)
+            .filter(|id| seen.contains(id))
+            .collect()
+    }
+}
+
+/// The graph over the failing findings (plus the derived-state output they feed).
+pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
+    let mut members: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| {
+            f.status == Status::Fail || (f.status == Status::Info && f.id == "derived-state")
+        })
+        .collect();
+    members.sort_by_key(|f| (priority(f.id), f.id));
+    let relations = Relations::index(context);
+    let mut edges: Vec<Edge> = Vec::new();
+    for cause in &members {
+        for effect in &members {
+            if cause.id == effect.id {
+                continue;
+            }
+            let mut via = Vec::new();
+            let mut explains = BTreeSet::new();
+            for named in &effect.caused_by {
+                if cause.objects.contains(named) {
+                    via.push(format!(
+                        "{} names {} as its cause",
+                        effect.id,
+                        named.short()
+                    ));
+                    explains.extend(effect.objects.iter().cloned());
+                }
+            }
+            for from in &cause.objects {
+                for to in &effect.objects {
+                    if let Some(why) = relations.relate(from, to, effect) {
+                        via.push(why);
+                        explains.insert(to.clone());
+                    }
+                }
+            }
+            if via.is_empty() {
+                continue;
+            }
+            via.sort();
+            via.dedup();
+            edges.push(Edge {
+                from: cause.id,
+                to: effect.id,
+                label: label(effect.id, &via),
+                via,
+                explains,
+            });
+        }
+    }
+    // Declared gates first, in their order (the incident's plan reads as it always
+    // has), each carrying the object relations that also back it; then the edges that
+    // only the objects show.
+    let present = |id: &str| members.iter().any(|f| f.id == id);
+    let mut ordered: Vec<Edge> = Vec::new();
+    for (from, to, why) in GATES {
+        if !(present(from) && present(to)) {
+            continue;
+        }
+        let (via, explains) = match edges.iter().position(|e| e.from == from && e.to == to) {
+            Some(index) => {
+                let edge = edges.remove(index);
+                (edge.via, edge.explains)
+            }
+            None => (Vec::new(), BTreeSet::new()),
+        };
+        ordered.push(Edge {
+            from,
+            to,
+            label: why.to_string(),
+            via,
+            explains,
+        });
+    }
+    ordered.extend(edges);
+    let edges = ordered;
+    let nodes = members
+        .iter()
+        .map(|f| Node {
+            id: f.id,
+            status: f.status,
+            summary: f.summary.clone(),
+            symptom: VERIFY_ONLY.contains(&f.id) || explained(f, &edges),
+        })
+        .collect();
+    Graph { nodes, edges }
+}
+
+/// Every object of `finding` is accounted for by an incoming object edge.
+fn explained(finding: &Finding, edges: &[Edge]) -> bool {
+    !finding.objects.is_empty()
+        && finding.objects.iter().all(|object| {
+            edges
+                .iter()
+                .any(|e| e.to == finding.id && e.explains.contains(object))
+        })
+}
+
+fn label(effect: &str, via: &[String]) -> String {
+    let first = &via[0];
+    let text = if via.len() == 1 {
+        first.clone()
+    } else {
+        format!("{first} (+{} more)", via.len() - 1)
+    };
+    if first.starts_with(effect) {
+        text
+    } else {
+        format!("{effect}: {text}")
+    }
+}
+
+/// Position in `signals::ALL`: the tie-break of the repair order.
+pub fn priority(id: &str) -> usize {
+    signals::ALL
+        .iter()
+        .position(|s| s.id() == id)
+        .unwrap_or(usize::MAX)
+}
+
+/// Words in a symptom's evidence that say the pod could not reach the network, so a
+/// policy that isolates it is a likely cause (and nothing else is claimed).
+const NETWORK_FAILURES: [&str; 8] = [
+    "i/o timeout",
+    "connection timed out",
+    "connection refused",
+    "no such host",
+    "could not translate host name",
+    "temporary failure in name resolution",
+    "network is unreachable",
+    "dial tcp",
+];
+
+/// The snapshot's object relations, indexed once.
+struct Relations<'a> {
+    namespace: &'a str,
+    pods: BTreeMap<&'a str, &'a Pod>,
+    /// `(kind, name)` -> the owners its ownerReferences name.
+    owners: BTreeMap<(String, String), Vec<(String, String)>>,
+    context: &'a Context<'a>,
+}
+
+impl<'a> Relations<'a> {
+    fn index(context: &'a Context<'a>) -> Self {
+        let snapshot = context.snapshot;
+        let namespace = context.namespace;
+        let mut owners = BTreeMap::new();
+        for (kind, meta) in snapshot.all_meta() {
+            if meta.namespace.as_deref() != Some(namespace) {
+                continue;
+            }
+            let refs: Vec<(String, String)> = meta
+                .owner_references
+                .iter()
+                .flatten()
+                .map(|o| (o.kind.clone(), o.name.clone()))
+                .collect();
+            if !refs.is_empty() {
+                owners.insert(
+                    (
+                        kind.name().to_string(),
+                        meta.name.clone().unwrap_or_default(),
+                    ),
+                    refs,
+                );
+            }
+        }
+        for raw in &snapshot.other {
+            if raw.namespace.as_deref() != Some(namespace) {
+                continue;
+            }
+            let refs: Vec<(String, String)> = raw.object["metadata"]["ownerReferences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|o| Some((o["kind"].as_str()?.into(), o["name"].as_str()?.into())))
+                .collect();
+            if !refs.is_empty() {
+                owners.insert((raw.kind.clone(), raw.name.clone()), refs);
+            }
+        }
+        let pods = in_namespace(&snapshot.pods, namespace)
+            .into_iter()
+            .map(|p| (p.name(), p))
+            .collect();
+        Self {
+            namespace,
+            pods,
+            owners,
+            context,
+        }
+    }
+
+    /// Whether `from` (an object of a cause) explains `to` (an object of `effect`), and why.
+    fn relate(&self, from: &ObjectRef, to: &ObjectRef, effect: &Finding) -> Option<String> {
+        if from == to || !from.namespace.is_empty() && from.namespace != self.namespace {
+            return None;
+        }
+        let why = |verb: &str| Some(format!("{} {verb} {}", to.short(), from.short()));
+        match (from.kind.as_str(), to.kind.as_str()) {
+            // A pod's failure is its controller's: the ReplicaSet, Deployment, Job, ...
+            ("Pod", _) if self.owned_by(from, to) => {
+                Some(format!("{} belongs to {}", from.short(), to.short()))
+            }
+            // A workload's broken pods are the pods a Service selects.
+            ("Pod", "Service") if self.selects(&to.name, &from.name) => why("selects"),
+            (_, "Service") if self.workload_pods(from).any(|p| self.selects(&to.name, p)) => {
+                why("selects the pods of")
+            }
+            // A ReplicaSet's failure is its Deployment's.
+            (_, _) if from.kind != "Pod" && self.owned_by(from, to) => {
+                Some(format!("{} belongs to {}", from.short(), to.short()))
+            }
+            ("PersistentVolumeClaim", "Pod") if self.mounts_claim(&to.name, &from.name) => {
+                why("mounts")
+            }
+            ("ConfigMap", "Pod") if self.reads_config_map(&to.name, &from.name) => why("reads"),
+            ("NetworkPolicy", "Pod")
+                if self.isolates(&from.name, &to.name) && network_failure(effect, to) =>
+            {
+                Some(format!(
+                    "{} isolates {}, whose evidence says it cannot reach the network",
+                    from.short(),
+                    to.short()
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// `object`'s ownerReferences, followed transitively, reach `owner`.
+    fn owned_by(&self, object: &ObjectRef, owner: &ObjectRef) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![(object.kind.clone(), object.name.clone())];
+        while let Some(current) = stack.pop() {
+            for next in self.owners.get(&current).into_iter().flatten() {
+                if next.0 == owner.kind && next.1 == owner.name {
+                    return true;
+                }
+                if seen.insert(next.clone()) {
+                    stack.push(next.clone());
+                }
+            }
+        }
+        false
+    }
+
+    /// Names of the pods `workload` owns, directly or through a ReplicaSet.
+    fn workload_pods(&self, workload: &'a ObjectRef) -> impl Iterator<Item = &'a str> + '_ {
+        self.pods.keys().copied().filter(move |pod| {
+            self.owned_by(&ObjectRef::new(Kind::Pod, self.namespace, pod), workload)
+        })
+    }
+
+    /// The Service's selector matches the pod's labels (an absent or empty selector
+    /// selects nothing: such a Service's endpoints are managed by hand).
+    fn selects(&self, service: &str, pod: &str) -> bool {
+        let Some(pod) = self.pods.get(pod) else {
+            return false;
+        };
+        let Some(selector) = self
+            .context
+            .snapshot
+            .services
+            .iter()
+            .find(|s| s.namespace() == self.namespace && s.name() == service)
+            .and_then(|s| s.spec.as_ref()?.selector.as_ref())
+            .filter(|s| !s.is_empty())
+        else {
+            return false;
+        };
+        let labels = pod.metadata.labels.as_ref();
+        selector
+            .iter()
+            .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+    }
+
+    fn mounts_claim(&self, pod: &str, claim: &str) -> bool {
+        self.pods
+            .get(pod)
+            .and_then(|p| p.spec.as_ref()?.volumes.as_ref())
+            .into_iter()
+            .flatten()
+            .any(|v| {
+                v.persistent_volume_claim
+                    .as_ref()
+                    .is_some_and(|c| c.claim_name == claim)
+            })
+    }
+
+    /// The pod reads the ConfigMap through a volume, a projected volume, `envFrom` or
+    /// an env `configMapKeyRef`.
+    fn reads_config_map(&self, pod: &str, config_map: &str) -> bool {
+        let Some(spec) = self.pods.get(pod).and_then(|p| p.spec.as_ref()) else {
+            return false;
+        };
+        let volumes = spec.volumes.iter().flatten().any(|v| {
+            v.config_map.as_ref().is_some_and(|c| c.name == config_map)
+                || v.projected.iter().any(|p| {
+                    p.sources
+                        .iter()
+                        .flatten()
+                        .any(|s| s.config_map.as_ref().is_some_and(|c| c.name == config_map))
+                })
+        });
+        let containers = spec
+            .containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten());
+        volumes
+            || containers.into_iter().any(|c| {
+                c.env_from.iter().flatten().any(|e| {
+                    e.config_map_ref
+                        .as_ref()
+                        .is_some_and(|r| r.name == config_map)
+                }) || c.env.iter().flatten().any(|e| {
+                    e.value_from
+                        .as_ref()
+                        .and_then(|v| v.config_map_key_ref.as_ref())
+                        .is_some_and(|r| r.name == config_map)
+                })
+            })
+    }
+
+    fn isolates(&self, policy: &str, pod: &str) -> bool {
+        let Some(pod) = self.pods.get(pod) else {
+            return false;
+        };
+        self.context
+            .snapshot
+            .network_policies
+            .iter()
+            .find(|p| p.namespace() == self.namespace && p.name() == policy)
+            .is_some_and(|p| crate::netpol::isolates_egress(p, pod.metadata.labels.as_ref()))
+    }
+}
+
+/// The effect's evidence about `object` says it could not reach the network.
+fn network_failure(effect: &Finding, object: &ObjectRef) -> bool {
+    effect.evidence.iter().any(|evidence| {
+        let text = match evidence {
+            Evidence::Event {
+                object: about,
+                message,
+                ..
+            } if about == object => message,
+            Evidence::Field {
+                object: about,
+                value,
+                note,
+                ..
+            } if about == object => {
+                return [Some(value), note.as_ref()].into_iter().flatten().any(|t| {
+                    let t = t.to_ascii_lowercase();
+                    NETWORK_FAILURES.iter().any(|n| t.contains(n))
+                });
+            }
+            _ => return false,
+        };
+        let text = text.to_ascii_lowercase();
+        NETWORK_FAILURES.iter().any(|n| text.contains(n))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signals::test_support::snapshot;
+
+    const NS: &str = "orders";
+
+    /// Deployment `api` -> ReplicaSet `api-7d9` -> Pod `api-7d9-x`, selected by Service
+    /// `api`; Service `other` selects nothing; ConfigMap `api-config` read by the pod;
+    /// quota `q`.
+    const WORLD: &str = r#"
+apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: api, namespace: orders, uid: d1}
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata:
+    name: api-7d9
+    namespace: orders
+    uid: r1
+    ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: api, uid: d1, controller: true}]
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: api-7d9-x
+    namespace: orders
+    labels: {app: api}
+    ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-7d9, uid: r1, controller: true}]
+  spec:
+    containers:
+    - name: api
+      image: api:1
+      envFrom: [{configMapRef: {name: api-config}}]
+- apiVersion: v1
+  kind: Service
+  metadata: {name: api, namespace: orders}
+  spec: {selector: {app: api}}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: other, namespace: orders}
+  spec: {selector: {app: nothing}}
+"#;
+
+    fn finding(id: &'static str, objects: &[(Kind, &str)]) -> Finding {
+        let mut f = Finding::fail(id, format!("{id} fails"));
+        for (kind, name) in objects {
+            f.add_object(ObjectRef::new(*kind, NS, name));
+        }
+        f
+    }
+
+    fn graph_of(findings: &[Finding]) -> Graph {
+        let snapshot = snapshot(WORLD);
+        graph(&Context::new(&snapshot, NS), findings)
+    }
+
+    fn edge_ids(graph: &Graph) -> Vec<(&str, &str)> {
+        graph.edges.iter().map(|e| (e.from, e.to)).collect()
+    }
+
+    #[test]
+    fn a_missing_config_map_causes_the_chain_pod_rollout_service() {
+        let mut config = finding("container-config", &[(Kind::Pod, "api-7d9-x")]);
+        config.add_cause(ObjectRef::new(Kind::ConfigMap, NS, "api-config"));
+        let rollout = finding(
+            "rollout",
+            &[(Kind::Deployment, "api"), (Kind::ReplicaSet, "api-7d9")],
+        );
+        let endpoints = finding("service-endpoints", &[(Kind::Service, "api")]);
+        let graph = graph_of(&[endpoints, rollout, config]);
+        assert_eq!(
+            edge_ids(&graph),
+            vec![
+                ("container-config", "rollout"),
+                ("container-config", "service-endpoints"),
+                ("rollout", "service-endpoints"),
+            ]
+        );
+        let to_rollout = &graph.edges[0];
+        assert!(
+            to_rollout
+                .via
+                .contains(&"pod/api-7d9-x belongs to deployment/api".to_string()),
+            "{:?}",
+            to_rollout.via
+        );
+        assert!(!graph.node("container-config").unwrap().symptom);
+        assert!(graph.node("rollout").unwrap().symptom);
+        assert!(graph.node("service-endpoints").unwrap().symptom);
+        assert_eq!(
+            graph.descendants("container-config"),
+            vec!["rollout", "service-endpoints"]
+        );
+    }
+
+    #[test]
+    fn a_named_cause_links_the_finding_about_that_object() {
+        let quota = finding("quota", &[(Kind::ResourceQuota, "q")]);
+        let mut rollout = finding("rollout", &[(Kind::Deployment, "api")]);
+        rollout.add_cause(ObjectRef::new(Kind::ResourceQuota, NS, "q"));
+        let graph = graph_of(&[quota, rollout]);
+        assert_eq!(edge_ids(&graph), vec![("quota", "rollout")]);
+        assert_eq!(
+            graph.edges[0].label,
+            "rollout names resourcequota/q as its cause"
+        );
+        assert!(graph.node("rollout").unwrap().symptom);
+    }
+
+    #[test]
+    fn unrelated_failures_stay_separate_root_causes() {
+        // The Service `other` selects no pod at all: its own fault, not the pod's.
+        let crash = finding("crash-loop", &[(Kind::Pod, "api-7d9-x")]);
+        let endpoints = finding("service-endpoints", &[(Kind::Service, "other")]);
+        let graph = graph_of(&[crash, endpoints]);
+        assert!(graph.edges.is_empty());
+        assert!(graph.nodes.iter().all(|n| !n.symptom));
+    }
+
+    #[test]
+    fn a_partly_explained_finding_is_still_a_cause() {
+        // rollout names two Deployments; the crash explains only one of them.
+        let crash = finding("crash-loop", &[(Kind::Pod, "api-7d9-x")]);
+        let rollout = finding(
+            "rollout",
+            &[(Kind::Deployment, "api"), (Kind::Deployment, "web")],
+        );
+        let graph = graph_of(&[crash, rollout]);
+        assert_eq!(edge_ids(&graph), vec![("crash-loop", "rollout")]);
+        assert!(!graph.node("rollout").unwrap().symptom);
+    }
+
+    #[test]
+    fn declared_gates_link_the_incident_signals_without_making_symptoms() {
+        let quota = finding("quota", &[(Kind::ResourceQuota, "q")]);
+        let schema = finding("schema", &[(Kind::ConfigMap, "schema")]);
+        let graph = graph_of(&[quota, schema]);
+        assert_eq!(edge_ids(&graph), vec![("quota", "schema")]);
+        assert!(graph.edges[0].via.is_empty());
+        assert!(!graph.node("schema").unwrap().symptom);
+    }
+
+    #[test]
+    fn gates_name_real_signals_in_priority_order() {
+        for (from, to, _) in GATES {
+            assert!(
+                signals::by_id(from).is_some() && signals::by_id(to).is_some(),
+                "{from} -> {to}"
+            );
+            assert!(priority(from) < priority(to), "{from} -> {to}");
+        }
+    }
+}
