@@ -82,6 +82,30 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// For `repair`: every id names a signal or a repair step (`migrate`); an unknown
+    /// one is a usage error listing both.
+    pub fn validate_steps(&self) -> Result<(), TriageError> {
+        let steps: Vec<&str> = crate::repair::ALL.iter().map(|r| r.id()).collect();
+        for id in self.only.iter().chain(&self.skip) {
+            if signals::by_id(id).is_none() && !steps.contains(&id.as_str()) {
+                let mut valid = signals::ids();
+                valid.extend(steps.iter().filter(|s| signals::by_id(s).is_none()));
+                return Err(TriageError::usage(
+                    format!("unknown signal or step `{id}`"),
+                    Some(format!("valid ids: {}", valid.join(", "))),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the step `step` of signal `signal` is kept: `--only` names either,
+    /// `--skip` names neither.
+    pub fn keeps(&self, signal: &str, step: &str) -> bool {
+        let named = |ids: &[String]| ids.iter().any(|id| id == signal || id == step);
+        (self.only.is_empty() || named(&self.only)) && !named(&self.skip)
+    }
+
     /// The selected signals in list order; an unknown id is a usage error.
     pub fn signals(&self) -> Result<Vec<&'static dyn Signal>, TriageError> {
         for id in self.only.iter().chain(&self.skip) {
@@ -228,6 +252,36 @@ mod tests {
             .map(|s| s.id())
             .collect();
         assert_eq!(ids, vec!["quota", "schema"]);
+    }
+
+    #[test]
+    fn repair_selection_takes_step_ids() {
+        let only_migrate = Selection {
+            only: vec!["migrate".into()],
+            skip: vec![],
+        };
+        only_migrate.validate_steps().unwrap();
+        assert!(only_migrate.keeps("schema", "migrate"));
+        assert!(!only_migrate.keeps("schema", "schema"));
+        let skip_migrate = Selection {
+            only: vec![],
+            skip: vec!["migrate".into()],
+        };
+        assert!(!skip_migrate.keeps("schema", "migrate"));
+        assert!(skip_migrate.keeps("schema", "schema"));
+        assert!(skip_migrate.keeps("quota", "quota"));
+        let skip_signal = Selection {
+            only: vec![],
+            skip: vec!["schema".into()],
+        };
+        assert!(!skip_signal.keeps("schema", "migrate"));
+        let unknown = Selection {
+            only: vec!["nope".into()],
+            skip: vec![],
+        };
+        let err = unknown.validate_steps().unwrap_err();
+        assert_eq!(err.to_string(), "unknown signal or step `nope`");
+        assert!(err.hint().unwrap().contains("migrate"));
     }
 
     #[test]

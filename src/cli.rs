@@ -14,7 +14,9 @@ Exit codes:
   3  cluster unreachable or credentials rejected
   4  forbidden by RBAC
   5  repair stopped at a prompt
-  6  a repair step was applied but its verification failed";
+  6  a repair step was applied but its verification failed
+  7  repair: another writer changed an object and re-planning once did not resolve it
+  8  repair: a step failed after part of it was applied (restore from the run directory)";
 
 /// Find, order and safely repair what keeps a Kubernetes namespace red.
 #[derive(Debug, Parser)]

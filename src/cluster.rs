@@ -183,6 +183,18 @@ pub fn classify(error: &kube::Error, server: &str, what: &str) -> TriageError {
                     .to_string(),
             ),
         ),
+        // NB: a 409 is also AlreadyExists on a create (reason `AlreadyExists`, not
+        // `Conflict`): nobody changed what triage read, a name is taken. Read the
+        // structured reason, never the message.
+        kube::Error::Api(status) if status.code == 409 && status.reason == "AlreadyExists" => {
+            TriageError::input(
+                format!("{what}: it already exists: {}", status.message),
+                Some(
+                    "another writer created it; run `triage check` to see the namespace as it is now"
+                        .to_string(),
+                ),
+            )
+        }
         kube::Error::Api(status)
             if status.code == 409 || (status.code == 422 && status.message.contains("test")) =>
         {
@@ -447,4 +459,47 @@ impl Cluster {
 fn namespace_json(mut namespace: Namespace) -> serde_json::Value {
     namespace.metadata.managed_fields = None;
     serde_json::to_value(namespace).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::exit;
+
+    fn api_error(code: u16, reason: &str, message: &str) -> kube::Error {
+        let mut status = kube::core::Status::failure(message, reason);
+        status.code = code;
+        kube::Error::Api(Box::new(status))
+    }
+
+    #[test]
+    fn already_exists_is_not_a_conflict() {
+        let error = classify(
+            &api_error(
+                409,
+                "AlreadyExists",
+                "networkpolicies.networking.k8s.io \"x\" already exists",
+            ),
+            "https://k",
+            "creating networkpolicy/x",
+        );
+        assert_eq!(error.exit_code(), exit::USAGE);
+        assert!(error.to_string().contains("already exists"), "{error}");
+        assert!(!matches!(error, TriageError::Conflict { .. }));
+    }
+
+    #[test]
+    fn a_changed_object_is_a_conflict() {
+        let error = classify(
+            &api_error(
+                409,
+                "Conflict",
+                "Operation cannot be fulfilled on rolebindings: the object has been modified",
+            ),
+            "https://k",
+            "patching rolebinding/x",
+        );
+        assert!(matches!(error, TriageError::Conflict { .. }));
+        assert_eq!(error.exit_code(), exit::CONFLICT);
+    }
 }

@@ -20,6 +20,12 @@ pub mod exit {
     pub const STOPPED_AT_PROMPT: u8 = 5;
     /// A repair step was applied but its verification failed.
     pub const VERIFY_FAILED: u8 = 6;
+    /// Another writer changed an object triage was repairing, and reading again and
+    /// re-planning once did not resolve it: nothing of triage's was overwritten.
+    pub const CONFLICT: u8 = 7;
+    /// A step failed after part of it was applied (e.g. the delete of a recreate went
+    /// through, the create did not): the run directory holds the backup to restore.
+    pub const PARTIALLY_APPLIED: u8 = 8;
 }
 
 /// What went wrong, in words an on-call engineer can act on.
@@ -58,6 +64,16 @@ pub enum TriageError {
     /// the database lacks the tables a schema needs).
     #[error("{message}")]
     VerifyFailed { message: String },
+    /// A step failed after some of its writes were applied; `cause` is why it failed.
+    #[error("{applied}, then: {cause}")]
+    PartiallyApplied {
+        /// What was applied before the failure (`deleted rolebinding/x`).
+        applied: String,
+        #[source]
+        cause: Box<TriageError>,
+        /// The restore command for the run's backups.
+        restore: String,
+    },
     /// RBAC said no.
     #[error("{message}")]
     Forbidden {
@@ -98,10 +114,9 @@ impl TriageError {
     /// The documented exit code of this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Usage { .. }
-            | Self::Input { .. }
-            | Self::UnknownNamespace { .. }
-            | Self::Conflict { .. } => exit::USAGE,
+            Self::Usage { .. } | Self::Input { .. } | Self::UnknownNamespace { .. } => exit::USAGE,
+            Self::Conflict { .. } => exit::CONFLICT,
+            Self::PartiallyApplied { .. } => exit::PARTIALLY_APPLIED,
             Self::Unreachable { .. } => exit::UNREACHABLE,
             Self::VerifyFailed { .. } => exit::VERIFY_FAILED,
             Self::Forbidden { .. } => exit::FORBIDDEN,
@@ -118,6 +133,7 @@ impl TriageError {
             Self::Conflict { .. } => {
                 Some("the object changed while triage worked on it: run again to re-plan")
             }
+            Self::PartiallyApplied { restore, .. } => Some(restore.as_str()),
             Self::VerifyFailed { .. } => None,
         }
     }
@@ -162,6 +178,24 @@ mod tests {
         assert_eq!(TriageError::input("x", None).exit_code(), 2);
         assert_eq!(TriageError::unreachable("x", None).exit_code(), 3);
         assert_eq!(TriageError::forbidden("x", None).exit_code(), 4);
+        let conflict = TriageError::Conflict {
+            message: "x".into(),
+        };
+        assert_eq!(conflict.exit_code(), exit::CONFLICT);
+        let partial = TriageError::PartiallyApplied {
+            applied: "deleted rolebinding/x".into(),
+            cause: Box::new(TriageError::input("create refused", None)),
+            restore: "triage restore /tmp/run".into(),
+        };
+        assert_eq!(partial.exit_code(), exit::PARTIALLY_APPLIED);
+        assert_eq!(
+            partial.to_string(),
+            "deleted rolebinding/x, then: create refused"
+        );
+        assert_eq!(partial.hint(), Some("triage restore /tmp/run"));
+        // The cause stays data, not only text.
+        let source = std::error::Error::source(&partial).unwrap();
+        assert_eq!(source.to_string(), "create refused");
     }
 
     #[test]

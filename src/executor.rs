@@ -90,10 +90,51 @@ pub async fn run_step(
 
     // A patch changes the resourceVersion a following delete must match.
     let mut versions: Vec<(Target, String)> = Vec::new();
+    let mut applied: Vec<String> = Vec::new();
     for action in &step.actions {
-        apply(cluster, actor, step, action, run, &mut versions, out).await?;
+        if let Err(error) = apply(cluster, actor, step, action, run, &mut versions, out).await {
+            return Err(after_partial_apply(error, &applied, run));
+        }
+        applied.push(format!(
+            "{} {}",
+            action.verb_past(),
+            action.target().short()
+        ));
     }
     Ok(StepOutcome::Done)
+}
+
+/// A failure after earlier actions of the step went through is a partial apply (its
+/// own exit code, the restore command as its hint). A conflict stays a conflict: the
+/// caller reads again and re-plans from what is there now.
+fn after_partial_apply(error: TriageError, applied: &[String], run: &RunDir) -> TriageError {
+    match error {
+        TriageError::Conflict { .. }
+        | TriageError::PartiallyApplied { .. }
+        | TriageError::VerifyFailed { .. } => error,
+        error if applied.is_empty() => error,
+        error => TriageError::PartiallyApplied {
+            applied: applied.join(", "),
+            cause: Box::new(error),
+            restore: format!("to undo: {}", run.restore_command()),
+        },
+    }
+}
+
+/// Writes the delete of `target` went through but it is still there (finalizers).
+fn still_there(target: &Target, saved: &std::path::Path, run: &RunDir) -> TriageError {
+    TriageError::PartiallyApplied {
+        applied: format!("deleted {}", target.short()),
+        cause: Box::new(TriageError::input(
+            format!(
+                "it is marked for deletion but still there after {}s (finalizers?); backup: {}",
+                GONE_WITHIN.as_secs(),
+                saved.display()
+            ),
+            None,
+        )),
+        restore: format!("to undo: {}", run.restore_command()),
+    }
 }
 
 fn uid_and_version(object: &Value) -> (String, String) {
@@ -364,15 +405,7 @@ async fn apply(
                 );
             }
             if !cluster.wait_gone(kind, ns, name, GONE_WITHIN).await? {
-                return Err(TriageError::input(
-                    format!(
-                        "{} is marked for deletion but still there after {}s (finalizers?); backup: {}",
-                        target.short(),
-                        GONE_WITHIN.as_secs(),
-                        saved.display()
-                    ),
-                    None,
-                ));
+                return Err(still_there(target, &saved, run));
             }
             let _ = writeln!(out, "deleted {}", target.short());
         }
@@ -386,14 +419,7 @@ async fn apply(
                 .await?;
             audit(run, actor, step, "delete", target, Some(&version), None)?;
             if !cluster.wait_gone(kind, ns, name, GONE_WITHIN).await? {
-                return Err(TriageError::input(
-                    format!(
-                        "{} did not go away after delete; backup: {}",
-                        target.short(),
-                        saved.display()
-                    ),
-                    None,
-                ));
+                return Err(still_there(target, &saved, run));
             }
             match cluster
                 .create(kind, ns, &restorable(after.clone()), WriteMode::Apply)
@@ -409,24 +435,25 @@ async fn apply(
                     let restored = cluster
                         .create(kind, ns, &restorable(current.clone()), WriteMode::Apply)
                         .await;
-                    let restore_note = match &restored {
+                    let applied = match &restored {
                         Ok(object) => {
                             let (_, new) = uid_and_version(object);
                             audit(run, actor, step, "create", target, None, Some(&new))?;
-                            "the original was created again from the backup".to_string()
+                            format!(
+                                "deleted {0} and, when its new version was refused, created the original again from the backup",
+                                target.short()
+                            )
                         }
                         Err(restore_error) => format!(
-                            "putting the original back ALSO failed ({restore_error}); restore it with `triage restore {}`",
-                            run.path.display()
-                        ),
-                    };
-                    return Err(TriageError::input(
-                        format!(
-                            "recreating {} failed: {create_error}; {restore_note}",
+                            "deleted {}; putting the original back ALSO failed ({restore_error})",
                             target.short()
                         ),
-                        None,
-                    ));
+                    };
+                    return Err(TriageError::PartiallyApplied {
+                        applied,
+                        cause: Box::new(create_error),
+                        restore: format!("to undo: {}", run.restore_command()),
+                    });
                 }
             }
         }

@@ -338,15 +338,14 @@ pub fn build(
         .collect();
 
     let policies_in_ns = in_namespace(&snapshot.network_policies, ns);
+    // Policy semantics (defaulted policyTypes, an absent podSelector selecting every
+    // pod) come from `netpol`, the one evaluator the egress signal uses too.
     let has_egress_type = |policy: &NetworkPolicy| {
-        let spec = policy.spec.as_ref();
-        match spec.and_then(|s| s.policy_types.as_ref()) {
-            Some(types) => types.iter().any(|t| t == "Egress"),
-            // NB: without policyTypes, Egress is implied only when egress rules exist.
-            None => spec
-                .and_then(|s| s.egress.as_ref())
-                .is_some_and(|e| !e.is_empty()),
-        }
+        policy.spec.as_ref().is_some_and(|spec| {
+            crate::netpol::policy_types(spec)
+                .iter()
+                .any(|t| t == "Egress")
+        })
     };
     let running_pods: Vec<&&Pod> = pods_in_ns
         .iter()
@@ -363,13 +362,7 @@ pub fn build(
             let labels = pod.metadata.labels.as_ref();
             let selecting: Vec<&&NetworkPolicy> = policies_in_ns
                 .iter()
-                .filter(|p| has_egress_type(p))
-                .filter(|p| {
-                    crate::selector::matches(
-                        p.spec.as_ref().and_then(|s| s.pod_selector.as_ref()),
-                        labels,
-                    )
-                })
+                .filter(|p| crate::netpol::isolates_egress(p, labels))
                 .collect();
             !selecting.is_empty()
                 && selecting.iter().all(|p| {
@@ -386,20 +379,13 @@ pub fn build(
         .iter()
         .map(|policy| {
             let spec = policy.spec.as_ref();
-            let selector = spec.and_then(|s| s.pod_selector.as_ref());
-            let policy_types = spec
-                .and_then(|s| s.policy_types.clone())
-                .unwrap_or_else(|| {
-                    // NB: without policyTypes, Egress is implied only when egress rules exist.
-                    let mut types = vec!["Ingress".to_string()];
-                    if spec
-                        .and_then(|s| s.egress.as_ref())
-                        .is_some_and(|e| !e.is_empty())
-                    {
-                        types.push("Egress".to_string());
-                    }
-                    types
-                });
+            // NB: an absent podSelector selects every pod, like `{}`.
+            let every_pod = Default::default();
+            let selector = Some(
+                spec.and_then(|s| s.pod_selector.as_ref())
+                    .unwrap_or(&every_pod),
+            );
+            let policy_types = spec.map(crate::netpol::policy_types).unwrap_or_default();
             let egress_rules = spec.and_then(|s| s.egress.as_ref()).map_or(0, Vec::len);
             let selected: Vec<&&&Pod> = running_pods
                 .iter()
@@ -786,6 +772,22 @@ mod tests {
         let deny = &inv.network_policies[0];
         assert!(deny.deny_all_egress);
         assert_eq!((deny.selected_pods, deny.pods_without_egress), (1, 1));
+    }
+
+    #[test]
+    fn a_policy_without_pod_selector_selects_every_pod_as_the_egress_signal_says() {
+        // The API server requires podSelector, but files and older objects omit it;
+        // netpol (and so the egress signal) reads it as `{}`: inventory must agree.
+        let no_selector = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns}\nspec: {policyTypes: [Egress]}\n";
+        let inv = inventory(&format!("{POD}---\n{no_selector}"));
+        let deny = &inv.network_policies[0];
+        assert_eq!((deny.selected_pods, deny.pods_without_egress), (1, 1));
+        assert!(deny.deny_all_egress);
+        // `policyTypes: []` is defaulted like an absent list: egress rules imply Egress.
+        let empty_types = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns}\nspec: {podSelector: {}, policyTypes: [], egress: [{ports: [{port: 53, protocol: UDP}]}]}\n";
+        let inv = inventory(&format!("{POD}---\n{empty_types}"));
+        let policy = &inv.network_policies[0];
+        assert_eq!(policy.policy_types, vec!["Ingress", "Egress"]);
     }
 
     #[test]

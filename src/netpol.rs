@@ -87,15 +87,20 @@ pub struct EgressAnswer {
 }
 
 /// The policy types in force: explicit, else `Ingress` plus `Egress` when the spec
-/// has egress rules. NB: `egress: []` without policyTypes does not isolate egress.
+/// has egress rules. NB: `egress: []` without policyTypes does not isolate egress, and
+/// `policyTypes: []` is defaulted like an absent list (the API server's
+/// SetDefaults_NetworkPolicy tests `len(PolicyTypes) == 0`).
 pub fn policy_types(spec: &NetworkPolicySpec) -> Vec<String> {
-    spec.policy_types.clone().unwrap_or_else(|| {
-        let mut types = vec!["Ingress".to_string()];
-        if spec.egress.as_ref().is_some_and(|e| !e.is_empty()) {
-            types.push("Egress".to_string());
+    match spec.policy_types.as_ref().filter(|t| !t.is_empty()) {
+        Some(types) => types.clone(),
+        None => {
+            let mut types = vec!["Ingress".to_string()];
+            if spec.egress.as_ref().is_some_and(|e| !e.is_empty()) {
+                types.push("Egress".to_string());
+            }
+            types
         }
-        types
-    })
+    }
 }
 
 /// Whether `policy` isolates a pod with `labels` in the policy's namespace for egress.

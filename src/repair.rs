@@ -190,14 +190,28 @@ impl Action {
             | Action::WriteSchema { target, .. } => target,
         }
     }
+
+    /// What was done, for "deleted rolebinding/x, then: ..." lines.
+    pub fn verb_past(&self) -> &'static str {
+        match self {
+            Action::Patch { .. } | Action::WriteSchema { .. } => "patched",
+            Action::Create { .. } => "created",
+            Action::Delete { .. } => "deleted",
+            Action::Recreate { .. } => "recreated",
+            Action::RunJob { .. } => "ran",
+        }
+    }
 }
 
 /// A repair step: what it changes, why, and what it unblocks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
-    /// The signal it repairs (also the id `--only`/`--skip` take).
+    /// The step's id (the repair's id: the signal's, or its own name when a signal
+    /// takes several steps); `--only`/`--skip` take it or the signal's id.
     pub id: &'static str,
+    /// The signal it repairs.
+    pub signal: &'static str,
     /// One line: what the step does.
     pub title: String,
     /// Why: the finding's summary.
@@ -222,6 +236,7 @@ impl Step {
     pub fn new(id: &'static str, title: impl Into<String>, finding: &Finding) -> Self {
         Self {
             id,
+            signal: id,
             title: title.into(),
             reason: finding.summary.clone(),
             unblocks: Vec::new(),
@@ -264,12 +279,12 @@ pub struct RepairPlan {
 pub const NEVER_DELETED: [Kind; 2] = [Kind::ResourceQuota, Kind::NetworkPolicy];
 
 /// Plans every repair for the failing findings, in the plan graph's order.
-/// `selected(id)` says whether `--only`/`--skip` keep a step.
+/// `selected(signal, step)` says whether `--only`/`--skip` keep a step.
 pub fn plan_repairs(
     context: &Context,
     findings: &[Finding],
     options: &RepairOptions,
-    selected: &dyn Fn(&str) -> bool,
+    selected: &dyn Fn(&str, &str) -> bool,
 ) -> RepairPlan {
     let plan = plan::build(context, findings);
     let mut result = RepairPlan {
@@ -282,9 +297,6 @@ pub fn plan_repairs(
         .iter()
         .filter(|s| s.action != plan::Action::Verify)
     {
-        if !selected(planned.id) {
-            continue;
-        }
         let Some(finding) = findings
             .iter()
             .find(|f| f.id == planned.id && f.status == Status::Fail)
@@ -297,6 +309,9 @@ pub fn plan_repairs(
             .filter(|r| r.signal() == planned.id)
             .collect();
         if repairs.is_empty() {
+            if !selected(planned.id, planned.id) {
+                continue;
+            }
             result.manual.push(Refusal::new(
                 planned.id,
                 finding
@@ -307,8 +322,12 @@ pub fn plan_repairs(
             continue;
         }
         for repair in repairs {
+            if !selected(planned.id, repair.id()) {
+                continue;
+            }
             match repair.plan(context, finding, options).and_then(guard) {
                 Ok(mut step) => {
+                    step.signal = repair.signal();
                     warn_about_argo(&mut step);
                     step.unblocks = planned.unblocks.clone();
                     result.steps.push(step);
@@ -322,6 +341,23 @@ pub fn plan_repairs(
         }
     }
     result
+}
+
+/// The step `step` planned again from fresh findings (after a conflict), found by its
+/// step id: a signal may take several steps (`migrate`, then `schema`) and only this
+/// one is redone. `None` when it no longer needs repair.
+pub fn replan_step(
+    context: &Context,
+    findings: &[Finding],
+    options: &RepairOptions,
+    step: &Step,
+) -> Option<Step> {
+    plan_repairs(context, findings, options, &|signal, id| {
+        signal == step.signal && id == step.id
+    })
+    .steps
+    .into_iter()
+    .find(|s| s.id == step.id)
 }
 
 /// Objects Argo CD tracks (tracking-id annotation, `app.kubernetes.io/instance` label)
@@ -393,7 +429,26 @@ mod tests {
             now: context.now,
             ..RepairOptions::default()
         };
-        plan_repairs(&context, &findings, &options, &|_| true)
+        plan_repairs(&context, &findings, &options, &|_, _| true)
+    }
+
+    #[test]
+    fn a_conflict_replans_the_same_step_not_its_signals_first() {
+        let context = fixture_context("bleater-incident.yaml", "bleater");
+        let findings: Vec<Finding> = crate::signals::ALL
+            .iter()
+            .map(|s| s.evaluate(&context))
+            .collect();
+        let plan = plan_fixture("bleater-incident.yaml", "bleater");
+        for id in ["schema", "migrate", "rbac"] {
+            let step = plan.steps.iter().find(|s| s.id == id).unwrap();
+            let again = replan_step(&context, &findings, &RepairOptions::default(), step)
+                .unwrap_or_else(|| panic!("`{id}` still needs repair"));
+            assert_eq!(again.id, id);
+            assert_eq!(again.signal, step.signal);
+        }
+        let migrate = plan.steps.iter().find(|s| s.id == "migrate").unwrap();
+        assert_eq!(migrate.signal, "schema");
     }
 
     #[test]
@@ -456,6 +511,7 @@ mod tests {
         for kind in NEVER_DELETED {
             let step = Step {
                 id: "quota",
+                signal: "quota",
                 title: "x".into(),
                 reason: "x".into(),
                 unblocks: vec![],
@@ -480,6 +536,7 @@ mod tests {
         let plain = serde_json::json!({"metadata": {"name": "p"}});
         let mut step = Step {
             id: "quota",
+            signal: "quota",
             title: "x".into(),
             reason: "x".into(),
             unblocks: vec![],
@@ -508,6 +565,7 @@ mod tests {
     fn guard_lets_in_place_patches_of_governance_through() {
         let step = Step {
             id: "quota",
+            signal: "quota",
             title: "x".into(),
             reason: "x".into(),
             unblocks: vec![],

@@ -18,7 +18,7 @@ use crate::executor::{Actor, Mode, StepOutcome, run_step};
 use crate::finding::{Context, Finding, Status};
 use crate::profile::Profile;
 use crate::render::repair::plan_summary;
-use crate::repair::{RepairOptions, Step, plan_repairs};
+use crate::repair::{RepairOptions, Step, plan_repairs, replan_step};
 use crate::snapshot::Snapshot;
 use crate::terminal::{self, Confirm};
 use crate::{rbac::AccessAnswers, signals};
@@ -40,7 +40,7 @@ pub fn run(global: &GlobalArgs, args: &RepairArgs) -> anyhow::Result<Outcome> {
         only: args.only.clone(),
         skip: args.skip.clone(),
     };
-    selection.signals()?;
+    selection.validate_steps()?;
     // Refuse before any request when a prompt would be needed and cannot be shown.
     let confirm = if args.dry_run {
         None
@@ -163,10 +163,7 @@ async fn repair(
         quota_overrides: args.set.iter().cloned().collect::<BTreeMap<_, _>>(),
         storage_class: args.storage_class.clone(),
     };
-    let selected = |id: &str| {
-        (selection.only.is_empty() || selection.only.iter().any(|o| o == id))
-            && !selection.skip.iter().any(|s| s == id)
-    };
+    let selected = |signal: &str, step: &str| selection.keeps(signal, step);
 
     let mut observed = Observed {
         snapshot: loaded.snapshot,
@@ -257,8 +254,7 @@ async fn repair(
                     observed = observe(&cluster, &namespace, &extras).await?;
                     let findings = observed.findings(&namespace, profile.as_ref());
                     let context = observed.context(&namespace, profile.as_ref());
-                    let again = plan_repairs(&context, &findings, &options, &|id| id == step.id);
-                    match again.steps.into_iter().next() {
+                    match replan_step(&context, &findings, &options, &step) {
                         Some(fresh) => step = fresh,
                         None => {
                             say(format!("`{}` no longer needs repair\n", step.id));

@@ -196,7 +196,9 @@ mod tests {
             .map(|s| s.evaluate(&context))
             .collect();
         let plan =
-            crate::repair::plan_repairs(&context, &findings, &RepairOptions::default(), &|_| true);
+            crate::repair::plan_repairs(&context, &findings, &RepairOptions::default(), &|_, _| {
+                true
+            });
         let ids: Vec<&str> = plan.steps.iter().map(|s| s.id).collect();
         assert_eq!(
             ids,
