@@ -184,8 +184,7 @@ def build():
            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}, NS_CREATED)
     kube_root_ca(w, NS, add_s(NS_CREATED, 1))
     sa(w, "default", NS, add_s(NS_CREATED, 1))
-    sa(w, "orders", NS, "2024-11-04T10:14:02Z", labels=helm_labels("orders"),
-       annotations={**HELM_ANN, "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/orders-irsa"})
+    sa(w, "orders", NS, "2024-11-04T10:14:02Z", labels=helm_labels("orders"), annotations=dict(HELM_ANN))
     for name, data in [("orders-db", {"url": "cG9zdGdyZXM6Ly9vcmRlcnNAb3JkZXJzLWRiLmNsdXN0ZXItY3gxMi5ldS13ZXN0LTEucmRzLmFtYXpvbmF3cy5jb206NTQzMi9vcmRlcnM="}),
                        ("orders-worker-kafka", {"username": "b3JkZXJzLXdvcmtlcg==", "password": "VGs0cVp3OG5WeDJtUjdjTA=="})]:
         w.add({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
