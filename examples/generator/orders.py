@@ -593,7 +593,7 @@ def build():
     w.add({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
            "metadata": w.meta("EndpointSlice", "orders-erp-1", NS, "2024-11-04T10:20:00Z",
                               labels={"kubernetes.io/service-name": "orders-erp",
-                                      "endpointslice.kubernetes.io/managed-by": "platform.example.com/manual"},
+                                      "endpointslice.kubernetes.io/managed-by": "platform-team"},
                               generation=1),
            "endpoints": [{"addresses": ["10.20.4.15"], "conditions": {"ready": True}}],
            "ports": [{"name": "https", "port": 8443, "protocol": "TCP"}]}, "2024-11-04T10:20:00Z")

@@ -401,7 +401,13 @@ status:
         assert_eq!(finding.status, Status::Fail, "{finding:?}");
         assert_eq!(finding.objects.len(), 1);
         assert_eq!(finding.objects[0].name, "web-1");
-        assert!(finding.summary.contains("`log-router` in pod `web-1` Error"), "{}", finding.summary);
+        assert!(
+            finding
+                .summary
+                .contains("`log-router` in pod `web-1` Error"),
+            "{}",
+            finding.summary
+        );
     }
 
     #[test]
