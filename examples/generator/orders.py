@@ -557,16 +557,20 @@ def build():
                   so_created)
     se_old_pod = o.pod(so, so_created, se_old["spec"]["template"], se_old, st, N2, add_s(so_created, 20), gen_name=f"{se_old['metadata']['name']}-")
     sn = f"{se_new['metadata']['name']}-{safe('senew', 5)}"
-    st = o.status(sn, N1, "Pending", unready_conditions(rollout, rollout, ["orders-search"], sandbox=False),
+    # 10 s in: sandbox up (pod IP), image still being pulled
+    st = o.status(sn, N1, "Pending", unready_conditions(rollout, rollout, ["orders-search"]),
                   [cstatus(w, sn, se_new_t["spec"]["containers"][0], {"waiting": {"reason": "ContainerCreating"}},
-                           False, False, 0, created=False)], rollout, sandbox=False)
-    se_new_pod = o.pod(sn, rollout, se_new["spec"]["template"], se_new, st, N1, rollout, gen_name=f"{se_new['metadata']['name']}-")
+                           False, False, 0, created=False)], rollout)
+    se_new_pod = o.pod(sn, rollout, se_new["spec"]["template"], se_new, st, N1, add_s(rollout, 2),
+                       gen_name=f"{se_new['metadata']['name']}-")
     o.scheduler(se_new_pod, "Scheduled", f"Successfully assigned {NS}/{sn} to {N1}", "Normal", rollout)
+    o.kubelet(se_new_pod, "Pulling", f'Pulling image "{se_new_t["spec"]["containers"][0]["image"]}"', "Normal", 1,
+              add_s(rollout, 2), add_s(rollout, 2), "orders-search")
     E(se, "ScalingReplicaSet", f"Scaled up replica set {se_new['metadata']['name']} to 1", "Normal", 1, rollout, rollout,
       "deployment-controller")
     E(se_new, "SuccessfulCreate", f"Created pod: {sn}", "Normal", 1, rollout, rollout, "replicaset-controller")
     se_svc = svc("orders-search")
-    o.endpoint_slice(se_svc, [se_old_pod, se_new_pod], ("http", 8080), "2024-11-04T10:14:10Z", "2025-05-02T09:00:21Z")
+    o.endpoint_slice(se_svc, [se_old_pod, se_new_pod], ("http", 8080), "2024-11-04T10:14:10Z", add_s(rollout, 2))
 
     # ======================= orders-recommendations: scaled to 0 on purpose (look-alike) ==========
     rc_c = container("orders-recommendations", image("orders-recommendations", "1.2.0"), ("100m", "256Mi"), ("500m", "512Mi"),
