@@ -8,6 +8,7 @@ Message formats follow the component that writes them (cited where they are buil
 Events follow the apiserver's default --event-ttl of 1h: nothing older than 13:32
 survives, so e.g. the evicted pod keeps its status but lost its Evicted event.
 """
+import base64
 import copy
 
 from bleater import configmap, kube_root_ca, quota_msg, sa
@@ -182,7 +183,11 @@ def build():
            "metadata": w.meta("Namespace", NS, None, NS_CREATED,
                               labels={"kubernetes.io/metadata.name": NS, "team": "checkout-platform"}),
            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}, NS_CREATED)
-    kube_root_ca(w, NS, add_s(NS_CREATED, 1))
+    ca = kube_root_ca(w, NS, add_s(NS_CREATED, 1))
+    # this cluster's own (fake) CA, not bleater's
+    ca["data"]["ca.crt"] = ("-----BEGIN CERTIFICATE-----\n" + "\n".join(
+        base64.b64encode(bytes.fromhex(hexs("orders-eks-ca" + str(i), 64) * 3)[:48]).decode() for i in range(8))
+        + "\n-----END CERTIFICATE-----\n")
     sa(w, "default", NS, add_s(NS_CREATED, 1))
     sa(w, "orders", NS, "2024-11-04T10:14:02Z", labels=helm_labels("orders"), annotations=dict(HELM_ANN))
     for name, data in [("orders-db", {"url": "cG9zdGdyZXM6Ly9vcmRlcnNAb3JkZXJzLWRiLmNsdXN0ZXItY3gxMi5ldS13ZXN0LTEucmRzLmFtYXpvbmF3cy5jb206NTQzMi9vcmRlcnM="}),
