@@ -162,6 +162,162 @@ fn check_shop_without_profile() {
     insta::assert_snapshot!("check_shop_incident_json", stdout(&output));
 }
 
+/// `Kind/name` of every object a finding lists under `key` (`objects`, `causedBy`).
+fn refs(finding: &serde_json::Value, key: &str) -> Vec<String> {
+    finding[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["kind"].as_str().unwrap(),
+                o["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The orders fixture (docs/fixtures.md): each fault is found by its signal, naming
+/// the failing objects and the cause; no look-alike appears in a failing finding.
+/// A signal this build does not have is skipped, so the test judges each signal as
+/// it is merged.
+#[test]
+fn check_orders_finds_each_fault_and_leaves_the_look_alikes_green() {
+    let path = example("orders-incident.yaml");
+    let output = triage(&["check", "--snapshot", &path, "-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let check = json(&output);
+    assert!(check["profile"].is_null());
+    let findings = check["findings"].as_array().unwrap();
+
+    // (signal, objects it must list, causes it must name); "A|B": either object.
+    let faults: &[(&str, &[&str], &[&str])] = &[
+        ("quota", &["ResourceQuota/orders-quota"], &[]),
+        ("image-pull", &["Pod/orders-api-crtzvm6wsd-hbhmk"], &[]),
+        ("crash-loop", &["Pod/orders-worker-dxkhxbrfkl-tblpz"], &[]),
+        (
+            "oom-killed",
+            &["Pod/orders-reporting-lxv7dbq7cf-rd2nr"],
+            &[],
+        ),
+        (
+            "container-config",
+            &[
+                "Pod/orders-checkout-wr9wtvzzkz-2zrgr",
+                "Pod/orders-checkout-wr9wtvzzkz-kx7tk",
+            ],
+            &["ConfigMap/orders-config"],
+        ),
+        (
+            "mount",
+            &["Pod/orders-notifier-pdjx5np526-qrhsw"],
+            &["ConfigMap/orders-notifier-templates"],
+        ),
+        (
+            "unschedulable",
+            &["Pod/orders-ml-scorer-422b444kwj-qk68z"],
+            &[],
+        ),
+        ("probe", &["Pod/orders-web-nk2kc54g2z-bs9wz"], &[]),
+        (
+            "rollout",
+            &[
+                "Deployment/orders-api",
+                "Deployment/orders-checkout",
+                "Deployment/orders-ml-scorer",
+            ],
+            &[],
+        ),
+        (
+            "job-failed",
+            &[
+                "Job/orders-backfill-invoices",
+                "CronJob/orders-settlement-export|Job/orders-settlement-export-29162280",
+            ],
+            &[],
+        ),
+        (
+            "service-endpoints",
+            &["Service/orders-checkout", "Service/orders-api-internal"],
+            &[],
+        ),
+        ("stuck-deletion", &["ConfigMap/orders-legacy-routes"], &[]),
+    ];
+    for (id, objects, causes) in faults {
+        let Some(finding) = findings.iter().find(|f| f["id"] == *id) else {
+            continue; // not in this build
+        };
+        assert_eq!(finding["status"], "fail", "{id}: {finding}");
+        let listed = refs(finding, "objects");
+        for want in *objects {
+            assert!(
+                want.split('|').any(|w| listed.iter().any(|l| l == w)),
+                "{id} does not list {want}: {listed:?}"
+            );
+        }
+        let named = refs(finding, "causedBy");
+        for want in *causes {
+            assert!(
+                named.iter().any(|n| n == want),
+                "{id} does not name {want} as a cause: {named:?}"
+            );
+        }
+    }
+
+    let look_alikes = [
+        // old restarts, Running and Ready since
+        "Pod/orders-api-l5v5mcqxtz-9qdbp",
+        "Pod/orders-web-nk2kc54g2z-qw9br",
+        // Succeeded pods of completed Jobs
+        "Pod/orders-seed-catalog-fgwhv",
+        "Pod/orders-cleanup-carts-29162280-dp8rt",
+        "Pod/orders-cleanup-carts-29162310-5f9cm",
+        "Pod/orders-settlement-export-29162100-n9jff",
+        "Job/orders-seed-catalog",
+        "Job/orders-settlement-export-29162100",
+        // mid-rollout within the deadline, its pod Pending for 10 s
+        "Deployment/orders-search",
+        "ReplicaSet/orders-search-jxqdcvd6v4",
+        "Pod/orders-search-jxqdcvd6v4-t2hsj",
+        "Pod/orders-search-n5vc8njczl-ngknv",
+        "Service/orders-search",
+        // native sidecar beside the app; the Evicted pod and its Ready replacement
+        "Pod/orders-web-nk2kc54g2z-g559z",
+        "Pod/orders-web-nk2kc54g2z-jschj",
+        "Pod/orders-web-nk2kc54g2z-5bbdp",
+        "Deployment/orders-web",
+        "Service/orders-web",
+        "Service/orders-api",
+        // an old failed run, the newest runs succeeded
+        "CronJob/orders-cleanup-carts",
+        "Job/orders-cleanup-carts-29162190",
+        "Job/orders-cleanup-carts-29162280",
+        "Job/orders-cleanup-carts-29162310",
+        // no selector, a hand-written EndpointSlice
+        "Service/orders-erp",
+        "EndpointSlice/orders-erp-1",
+        // scaled to 0
+        "Deployment/orders-recommendations",
+        "ReplicaSet/orders-recommendations-n62pnzfldg",
+        // deleted 30 s before the capture
+        "ConfigMap/orders-canary-flags",
+        // the one running consumer pod (its ReplicaSet is refused more)
+        "Pod/orders-events-consumer-dhzjzx5q9n-f5s68",
+    ];
+    for finding in findings.iter().filter(|f| f["status"] == "fail") {
+        let listed = refs(finding, "objects");
+        for look_alike in look_alikes {
+            assert!(
+                !listed.iter().any(|l| l == look_alike),
+                "{} fails on the look-alike {look_alike}: {}",
+                finding["id"],
+                finding["summary"]
+            );
+        }
+    }
+}
+
 #[test]
 fn only_and_skip_select_signals() {
     let only = json(&incident(&["check", "-o", "json", "--only", "lock,quota"]));

@@ -42,8 +42,12 @@ def check(path, newest):
             t = byuid.get(io["uid"])
             if not t or t["kind"] != io["kind"] or t["metadata"]["name"] != io["name"]:
                 errs.append(f"bad event target {md['name']}")
-            if i["firstTimestamp"] > i["lastTimestamp"]: errs.append(f"event order {md['name']}")
-            if t and i["firstTimestamp"] < t["metadata"]["creationTimestamp"]: errs.append(f"event before object {md['name']}")
+            # events.k8s.io events (the scheduler's) read back with eventTime and no first/lastTimestamp
+            first = i["firstTimestamp"] or i["eventTime"][:19] + "Z"
+            last = i["lastTimestamp"] or (i.get("series") or {}).get("lastObservedTime", first)[:19] + "Z"
+            if first > last: errs.append(f"event order {md['name']}")
+            if last > newest: errs.append(f"event after capture {md['name']}")
+            if t and first < t["metadata"]["creationTimestamp"]: errs.append(f"event before object {md['name']}")
             if io.get("namespace", "default") != md["namespace"]: errs.append("event ns")
         if md["creationTimestamp"] > newest: errs.append("created in future")
     # quota
@@ -63,6 +67,6 @@ def check(path, newest):
     print("  ", dict(sorted(kinds.items())))
     for e in errs: print("  ERR", e)
     return items
-for p, n in [("bleater-incident.yaml", "2024-11-19T03:41:30Z"), ("bleater-healthy.yaml", "2024-11-19T05:10:00Z"), ("shop-incident.yaml", "2025-03-02T10:15:00Z")]:
+for p, n in [("bleater-incident.yaml", "2024-11-19T03:41:30Z"), ("bleater-healthy.yaml", "2024-11-19T05:10:00Z"), ("shop-incident.yaml", "2025-03-02T10:15:00Z"), ("orders-incident.yaml", "2025-06-12T14:32:00Z")]:
     try: check(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), p), n)
     except FileNotFoundError: print("missing", p)

@@ -272,13 +272,24 @@ def template(labels, spec, annotations=None):
 
 
 def quota_request(spec):
-    """Effective pod request as ResourceQuota counts it: max(sum(containers), max(init))."""
+    """Effective pod request as ResourceQuota counts it (PodRequests in
+    k8s.io/component-helpers/resource, used by the quota's pod evaluator): the sum of
+    the containers plus every native sidecar (init container with restartPolicy
+    Always), or the largest init container plus the sidecars started before it,
+    whichever is larger. Without sidecars: max(sum(containers), max(init))."""
     cpu = sum(cpu_m(c["resources"]["requests"]["cpu"]) for c in spec["containers"])
     mem = sum(mem_mi(c["resources"]["requests"]["memory"]) for c in spec["containers"])
+    side_cpu = side_mem = init_cpu = init_mem = 0
     for c in spec.get("initContainers", []):
-        cpu = max(cpu, cpu_m(c["resources"]["requests"]["cpu"]))
-        mem = max(mem, mem_mi(c["resources"]["requests"]["memory"]))
-    return cpu, mem
+        c_cpu, c_mem = cpu_m(c["resources"]["requests"]["cpu"]), mem_mi(c["resources"]["requests"]["memory"])
+        if c.get("restartPolicy") == "Always":
+            cpu, mem = cpu + c_cpu, mem + c_mem
+            side_cpu, side_mem = side_cpu + c_cpu, side_mem + c_mem
+            c_cpu, c_mem = side_cpu, side_mem
+        else:
+            c_cpu, c_mem = c_cpu + side_cpu, c_mem + side_mem
+        init_cpu, init_mem = max(init_cpu, c_cpu), max(init_mem, c_mem)
+    return max(cpu, init_cpu), max(mem, init_mem)
 
 
 def image_ref(image):

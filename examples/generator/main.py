@@ -27,3 +27,6 @@ dump_list(w.items, f"{OUT}/bleater-healthy.yaml", HDR.format(title="bleater name
 import shop
 w = shop.build()
 dump_list(w.items, f"{OUT}/shop-incident.yaml", HDR.format(title="shop namespace during a release incident; capture time 2025-03-02T10:15:00Z"))
+import orders
+w = orders.build()
+dump_list(w.items, f"{OUT}/orders-incident.yaml", HDR.format(title="orders namespace (EKS, Helm) after a bad upgrade; capture time 2025-06-12T14:32:00Z"))

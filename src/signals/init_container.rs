@@ -56,7 +56,19 @@ impl Signal for InitContainer {
                 .as_ref()
                 .and_then(|s| s.init_container_statuses.as_deref())
                 .unwrap_or_default();
+            let terminal = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.phase.as_deref())
+                .is_some_and(|phase| matches!(phase, "Succeeded" | "Failed"));
             for (index, status) in statuses.iter().enumerate() {
+                // NB: a native sidecar (init container with `restartPolicy: Always`, KEP-753)
+                // is stopped with the pod: in a Succeeded or Failed pod (an evicted one, a
+                // finished Job's) its non-zero exit is the pod's shutdown, not an init failure.
+                // https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
+                if terminal && is_sidecar(pod, &status.name) {
+                    continue;
+                }
                 let Some(state) = failing_state(status) else {
                     restarted_but_completed += usize::from(status.restart_count > 0);
                     continue;
@@ -226,6 +238,15 @@ impl InitContainer {
 
 /// The failing state in a word, `None` when the container is fine (running without
 /// restarts, starting, or Completed even after earlier restarts).
+/// An init container that keeps running beside the app (`restartPolicy: Always`).
+fn is_sidecar(pod: &Pod, name: &str) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_ref())
+        .and_then(|c| c.iter().find(|c| c.name == name))
+        .is_some_and(|c| c.restart_policy.as_deref() == Some("Always"))
+}
+
 fn failing_state(status: &ContainerStatus) -> Option<String> {
     let state = status.state.as_ref()?;
     if let Some(waiting) = &state.waiting {
@@ -346,6 +367,47 @@ status:
         let finding = evaluate(&InitContainer, &text, "app");
         assert_eq!(finding.status, Status::Ok, "{finding:?}");
         assert!(finding.summary.contains("after earlier restarts"));
+    }
+
+    fn evicted_pod_with_sidecar(restart_policy: &str) -> String {
+        format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: web-1, namespace: app, labels: {{app.kubernetes.io/name: web}}}}
+spec:
+  initContainers: [{{name: log-router, image: fluent-bit{restart_policy}}}]
+  containers: [{{name: web, image: x}}]
+status:
+  phase: Failed
+  reason: Evicted
+  initContainerStatuses:
+  - {{name: log-router, image: fluent-bit, imageID: "", ready: false, restartCount: 0,
+     state: {{terminated: {{exitCode: 137, reason: Error}}}}}}
+"#
+        )
+    }
+
+    #[test]
+    fn look_alike_sidecar_stopped_with_an_evicted_pod_is_healthy() {
+        let text = evicted_pod_with_sidecar(", restartPolicy: Always");
+        let finding = evaluate(&InitContainer, &text, "app");
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+        assert!(finding.objects.is_empty());
+    }
+
+    #[test]
+    fn a_plain_init_container_that_failed_its_pod_still_fails() {
+        let finding = evaluate(&InitContainer, &evicted_pod_with_sidecar(""), "app");
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert_eq!(finding.objects.len(), 1);
+        assert_eq!(finding.objects[0].name, "web-1");
+        assert!(
+            finding
+                .summary
+                .contains("`log-router` in pod `web-1` Error"),
+            "{}",
+            finding.summary
+        );
     }
 
     #[test]

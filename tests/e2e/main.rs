@@ -605,6 +605,7 @@ fn check_live_gives_the_same_answers_as_offline_and_asks_the_server_about_rbac()
 }
 
 mod incident;
+mod orders;
 mod repair;
 
 /// Audit logs attribute triage's requests: every one carries `triage/<version>`; and
