@@ -150,21 +150,21 @@ sv_stop() { # <name> <grace-seconds>: TERM, then KILL after the grace; returns 1
 # ---------------------------------------------------------------- logs
 
 sv_log_size() { # <name> -> bytes in LOGS/<name>.log (a mark for sv_log_since)
-  local f="$LOGS/$1.log"
-  if [[ -f "$f" ]]; then stat -c %s -- "$f"; else echo 0; fi
+  local file="$LOGS/$1.log"
+  if [[ -f "$file" ]]; then stat -c %s -- "$file"; else echo 0; fi
 }
 
 sv_log_since() { # <name> <mark>: what the log got after the mark
-  local f="$LOGS/$1.log"
-  [[ -f "$f" ]] || return 0
-  tail -c "+$(($2 + 1))" -- "$f"
+  local file="$LOGS/$1.log"
+  [[ -f "$file" ]] || return 0
+  tail -c "+$(($2 + 1))" -- "$file"
 }
 
 sv_tail_log() { # <name> [mark]: the last lines (written after mark) on stderr
-  local f="$LOGS/$1.log" lines
-  [[ -f "$f" ]] || return 0
+  local file="$LOGS/$1.log" lines
+  [[ -f "$file" ]] || return 0
   lines="$(sv_log_since "$1" "${2:-0}" | tail -n 15)"
-  echo "---- last lines of $f ----" >&2
+  echo "---- last lines of $file ----" >&2
   if [[ -n "$lines" ]]; then printf '%s\n' "$lines" >&2; else echo "(nothing written)" >&2; fi
 }
 
