@@ -22,14 +22,13 @@ READY_TIMEOUT="${TRIAGE_PG_READY_TIMEOUT:-60}"   # seconds, whole `up`
 RUN_AS="${TRIAGE_PG_USER:-postgres}"
 
 CMD="${1:-}"
-die() { echo "postgres.sh ${CMD:-}: error: $*" >&2; exit 1; }
-log() { echo "postgres.sh ${CMD:-}: $*" >&2; }
+SV_PROG=postgres.sh
+# shellcheck source=testenv/supervisor.sh
+source "$(dirname "$SELF")/supervisor.sh"   # die, log, sq, sv_*: the same supervisor as scripts/testenv
 
 set_dir() { # <dir>
-  [[ -n "$1" ]] || die "empty --dir"
-  DIR="$(realpath -m -- "$1")"
-  [[ "$DIR" != "/" ]] || die "refusing --dir /"
-  DATA="$DIR/data"; LOGS="$DIR/logs"; RUN="$DIR/run"
+  sv_set_dir "$1"
+  DATA="$DIR/data"
 }
 
 as_pg() { # run a command as the server's user (only needed when we are root); the
@@ -37,63 +36,9 @@ as_pg() { # run a command as the server's user (only needed when we are root); t
   if ((EUID == 0)); then runuser -u "$RUN_AS" -- "$@" 9>&-; else "$@" 9>&-; fi
 }
 
-proc_state() { # <pid> -> state letter (R, S, Z, ...)
-  local stat rest f
-  read -r stat 2>/dev/null <"/proc/$1/stat" || { echo X; return; }
-  rest="${stat##*) }"; read -ra f <<<"$rest"; echo "${f[0]}"
+postmaster_pid() { # the server's pid while it runs (recorded with its start time after `pg_ctl start`)
+  sv_pid postgres
 }
-
-proc_start() { # <pid> -> start time in clock ticks (field 22 of /proc/PID/stat)
-  local stat rest f
-  read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-  rest="${stat##*) }"; read -ra f <<<"$rest"; echo "${f[19]}"
-}
-
-postmaster_pid() { # the server's pid if it runs from DATA (postmaster.pid line 1)
-  local pid cmdline
-  [[ -f "$DATA/postmaster.pid" ]] || return 1
-  pid="$(head -n1 "$DATA/postmaster.pid" 2>/dev/null)"
-  [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/cmdline" ]] || return 1
-  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-  # guard against PID reuse: the command line must name our data directory
-  [[ "$cmdline" == *"$DATA"* && "$(proc_state "$pid")" != Z ]] || return 1
-  echo "$pid"
-}
-
-watchdog_pid() {
-  local f="$RUN/watchdog.pid" pid cmdline
-  [[ -f "$f" ]] || return 1
-  pid="$(<"$f")"
-  [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/cmdline" ]] || return 1
-  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-  [[ "$cmdline" == *__watchdog*"$DIR"* && "$(proc_state "$pid")" != Z ]] || return 1
-  echo "$pid"
-}
-
-free_port() { # one free loopback port outside the ephemeral range
-  python3 - <<'PY'
-import random, socket
-while True:
-    p = random.randrange(20000, 32000)
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break
-PY
-}
-
-lock_dir() { # serialize up/down on one DIR
-  mkdir -p "$DIR"
-  exec 9>"$DIR/.lock"
-  flock -w $((READY_TIMEOUT + 30)) 9 || die "another postgres.sh command holds $DIR/.lock"
-}
-
-sq() { local v="$1"; printf "'%s'" "${v//\'/\'\\\'\'}"; }   # single-quote for sh
 
 is_up() {
   [[ -f "$DIR/env" && -f "$DIR/port" ]] || return 1
@@ -104,8 +49,8 @@ is_up() {
 # ---------------------------------------------------------------- down
 
 stop_all() {
-  local pid wd
-  if wd="$(watchdog_pid)" && [[ "$wd" != "$$" ]]; then kill -TERM "$wd" 2>/dev/null || true; fi
+  local pid
+  sv_stop watchdog 5 || true
   if pid="$(postmaster_pid)"; then
     # fast: disconnect clients, shut down cleanly; immediate if that takes too long
     as_pg "$PG_BIN/pg_ctl" stop -D "$DATA" -m fast -w -t 10 >>"$LOGS/pg_ctl.log" 2>&1 \
@@ -128,35 +73,47 @@ cmd_down() {
   done
   set_dir "$dir"
   if [[ ! -f "$DIR/.triage-pg" ]]; then log "nothing to stop in $DIR (not a postgres.sh dir)"; return 0; fi
-  lock_dir
+  sv_lock $((READY_TIMEOUT + 30))
   stop_all
   if ((purge)); then rm -rf -- "$DIR"; log "removed $DIR"; else log "down ($DIR; logs kept in $LOGS)"; fi
 }
 
 # ---------------------------------------------------------------- watchdog
 
-start_watchdog() { # <owner-pid>
-  local owner="$1" start old
-  start="$(proc_start "$owner")" || die "--owner-pid $owner: no such process"
-  if old="$(watchdog_pid)"; then kill -TERM "$old" 2>/dev/null || true; fi
-  mkdir -p "$RUN" "$LOGS"
-  setsid bash "$SELF" __watchdog "$DIR" "$owner" "$start" </dev/null >>"$LOGS/watchdog.log" 2>&1 9>&- &
-  echo $! >"$RUN/watchdog.pid"
-}
-
-cmd_watchdog() { # <dir> <owner-pid> <owner-start>
+cmd_watchdog() { # internal: <dir> <owner-pid> <owner-start>
   set_dir "$1"
-  local owner="$2" start="$3" now
-  while true; do
-    now="$(proc_start "$owner" 2>/dev/null)" || break
-    [[ "$now" == "$start" && "$(proc_state "$owner")" != Z ]] || break
-    sleep 1
-  done
-  log "owner pid $owner exited; stopping $DIR"
-  exec bash "$SELF" down --dir "$DIR"   # same pid: stop_all skips it
+  CMD=watchdog
+  sv_watchdog "$2" "$3" "$SELF"
 }
 
 # ---------------------------------------------------------------- up
+
+start_postgres() { # one attempt (sv_start repeats it when the chosen port was taken meanwhile)
+  # pg_ctl is PostgreSQL's own supervisor: it forks the postmaster, waits until it accepts
+  # connections (-w) and fails if it exits first. The postmaster is not our child, so its
+  # exit status is pg_ctl's report and the server log (postgres.log, LOGS/postgres.log).
+  PG_PORT="$(sv_free_ports 1)"
+  if as_pg "$PG_BIN/pg_ctl" start -D "$DATA" -l "$LOGS/postgres.log" -w -t "$READY_TIMEOUT" -s \
+      -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories='' \
+          -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+          -c max_connections=50 -c shared_buffers=16MB" >>"$LOGS/pg_ctl.log" 2>&1; then
+    local pid
+    pid="$(head -n1 "$DATA/postmaster.pid" 2>/dev/null)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || { FAIL_REASON="postgres started but $DATA/postmaster.pid names no pid"; return 1; }
+    sv_record postgres "$pid"
+    return 0
+  fi
+  # a postmaster that is still running timed out; one that exited removed postmaster.pid
+  local pid
+  pid="$(head -n1 "$DATA/postmaster.pid" 2>/dev/null || true)"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && sv_stat "$pid" && [[ "$SV_STATE" != Z ]]; then
+    sv_record postgres "$pid"
+    FAIL_REASON="postgres not accepting connections after ${READY_TIMEOUT}s (pid $pid still running)"
+    return 1
+  fi
+  FAIL_REASON="postgres exited during startup (pg_ctl: $(tail -n 1 "$LOGS/pg_ctl.log" 2>/dev/null))"
+  return 2
+}
 
 cmd_up() {
   local dir="${TRIAGE_PG_DIR:-/tmp/triage-pg}" owner=""
@@ -168,7 +125,7 @@ cmd_up() {
     esac
     shift
   done
-  [[ -z "$owner" ]] || proc_start "$owner" >/dev/null || die "--owner-pid $owner: no such process"
+  [[ -z "$owner" ]] || sv_proc_start "$owner" >/dev/null || die "--owner-pid $owner: no such process"
   local t
   for t in "$PG_BIN/initdb" "$PG_BIN/pg_ctl" "$PG_BIN/pg_isready" "$PG_BIN/psql"; do
     [[ -x "$t" ]] || die "$t not found (install postgresql-15 or set TRIAGE_PG_BIN)"
@@ -178,10 +135,10 @@ cmd_up() {
     id -u "$RUN_AS" >/dev/null 2>&1 || die "running as root and user '$RUN_AS' does not exist (set TRIAGE_PG_USER)"
   fi
   set_dir "$dir"
-  lock_dir
+  sv_lock $((READY_TIMEOUT + 30))
   if is_up; then
     log "already up (127.0.0.1:$(<"$DIR/port")); reusing it"
-    [[ -z "$owner" ]] || start_watchdog "$owner"
+    [[ -z "$owner" ]] || sv_start_watchdog "$owner" "$SELF"
     cat "$DIR/env"
     return 0
   fi
@@ -189,9 +146,12 @@ cmd_up() {
   touch "$DIR/.triage-pg"
   mkdir -p "$RUN" "$LOGS"
   local t0; t0="$(date +%s%N)"
-  trap 'rc=$?; if ((rc != 0)); then log "failed; stopping what was started"; stop_all; fi' EXIT
+  trap 'rc=$?; if ((rc != 0)); then
+          log "failed; stopping what was started"; stop_all
+          echo "postgres.sh up: error: ${FAIL_REASON:-interrupted (exit $rc)} (logs: $LOGS)" >&2
+        fi' EXIT
   trap 'exit 130' INT TERM HUP
-  [[ -z "$owner" ]] || start_watchdog "$owner"
+  [[ -z "$owner" ]] || sv_start_watchdog "$owner" "$SELF"
 
   local admin_pw bleat_pw port
   admin_pw="$(openssl rand -hex 16)"; bleat_pw="$(openssl rand -hex 16)"
@@ -208,18 +168,8 @@ cmd_up() {
   rm -f "$DIR/pwfile"
   local t_init=$(( ($(date +%s%N) - t0) / 1000000 ))
 
-  local attempt started=0
-  for attempt in 1 2 3; do   # a port taken between choosing and binding: choose again
-    port="$(free_port)"
-    if as_pg "$PG_BIN/pg_ctl" start -D "$DATA" -l "$LOGS/postgres.log" -w -t "$READY_TIMEOUT" -s \
-        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='' \
-            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-            -c max_connections=50 -c shared_buffers=16MB" >>"$LOGS/pg_ctl.log" 2>&1; then
-      started=1; break
-    fi
-    log "start on port $port failed (attempt $attempt)"
-  done
-  ((started)) || { tail -n 15 "$LOGS/postgres.log" >&2; die "postgres did not start (log: $LOGS/postgres.log)"; }
+  sv_start postgres start_postgres || exit 1
+  port="$PG_PORT"
   echo "$port" >"$DIR/port"
   local t_start=$(( ($(date +%s%N) - t0) / 1000000 ))
 
@@ -249,28 +199,18 @@ SQL
 
 # ---------------------------------------------------------------- env / status
 
-dir_arg() {
-  local dir="${TRIAGE_PG_DIR:-/tmp/triage-pg}"
-  while (($#)); do
-    case "$1" in
-      --dir) [[ $# -ge 2 ]] || die "--dir needs a value"; dir="$2"; shift ;;
-      *) die "unknown argument '$1' (usage: $CMD [--dir DIR])" ;;
-    esac
-    shift
-  done
-  set_dir "$dir"
-}
-
 cmd_env() {
-  dir_arg "$@"
+  sv_dir_arg "${TRIAGE_PG_DIR:-/tmp/triage-pg}" "$@"
+  DATA="$DIR/data"
   [[ -f "$DIR/env" ]] || die "not up ($DIR/env missing): run testenv/postgres.sh up --dir $DIR"
   cat "$DIR/env"
 }
 
 cmd_status() {
-  dir_arg "$@"
+  sv_dir_arg "${TRIAGE_PG_DIR:-/tmp/triage-pg}" "$@"
+  DATA="$DIR/data"
   if is_up; then
-    echo "up: 127.0.0.1:$(<"$DIR/port") dir=$DIR postgres=$(postmaster_pid)$(watchdog_pid >/dev/null && echo " watchdog=$(watchdog_pid)")"
+    echo "up: 127.0.0.1:$(<"$DIR/port") dir=$DIR postgres=$(postmaster_pid)$(sv_pid watchdog >/dev/null && echo " watchdog=$(sv_pid watchdog)")"
     return 0
   fi
   echo "down: $DIR"

@@ -71,19 +71,9 @@ pub fn up(dir: &Path, extra: &[&str]) -> Result<(), String> {
 
 fn start() -> Result<TestEnv, String> {
     let dir = std::env::temp_dir().join(format!("triage-e2e-{}", std::process::id()));
-    // One retry: on a loaded 2-core machine a component has once died during startup
-    // without a line of output; a second start has always worked. Missing binaries
-    // are not retried.
-    if let Err(why) = up(&dir, &[]) {
-        if why.contains("not built") {
-            return Err(why);
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "testenv: first start failed ({why}); retrying once"
-        );
-        up(&dir, &[])?;
-    }
+    // No retry: `up` judges a component dead only when it has really exited (issue 15;
+    // `scripts/testenv stress N` checks starts on a cold page cache).
+    up(&dir, &[])?;
     let env_text =
         std::fs::read_to_string(dir.join("env")).map_err(|err| format!("no env file: {err}"))?;
     let vars: BTreeMap<String, String> = env_text
