@@ -37,6 +37,9 @@ pub struct Check {
     pub summary: Summary,
     pub findings: Vec<Finding>,
     pub apps: Vec<AppStatus>,
+    /// Said when the cap on fetched logs left failing containers without any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -90,7 +93,8 @@ impl Selection {
 
 /// Runs `selected` signals against `context`.
 pub fn build(context: &Context, selected: &[&dyn Signal], profile_name: Option<String>) -> Check {
-    let findings: Vec<Finding> = selected.iter().map(|s| s.evaluate(context)).collect();
+    let mut findings: Vec<Finding> = selected.iter().map(|s| s.evaluate(context)).collect();
+    crate::logs::attach(context.snapshot, &mut findings);
     let mut summary = Summary::default();
     for finding in &findings {
         match finding.status {
@@ -110,6 +114,7 @@ pub fn build(context: &Context, selected: &[&dyn Signal], profile_name: Option<S
         summary,
         findings,
         apps,
+        logs_note: crate::logs::cap_note(context.snapshot, context.namespace),
     }
 }
 

@@ -169,6 +169,25 @@ fn add_object(snapshot: &mut Snapshot, object: Value) -> Result<(), String> {
             "holds an object without `apiVersion` and `kind` (name `{name}`)"
         ));
     }
+    if kind_name == crate::logs::ITEM_KIND && api_version == crate::logs::ITEM_API_VERSION {
+        return match crate::logs::from_item(&object) {
+            Ok(crate::logs::Item::Log(log)) => {
+                snapshot.logs.push(log);
+                Ok(())
+            }
+            Ok(crate::logs::Item::Gap(gap)) => {
+                snapshot.log_gaps.push(gap);
+                Ok(())
+            }
+            Err(what) => {
+                let container = str_at(&object, &["container"]).unwrap_or("?");
+                let at = namespace.map_or(name.clone(), |ns| format!("{ns}/{name}"));
+                Err(format!(
+                    "has a malformed ContainerLog `{at}` container `{container}`: {what} (docs/output.md)"
+                ))
+            }
+        };
+    }
     if kind_name == "Secret" && api_version == "v1" {
         // NB: never keep Secret data, not even in memory.
         snapshot.secrets_skipped += 1;
