@@ -399,6 +399,38 @@ mod tests {
         assert!(err.contains("budget"), "{err}");
     }
 
+    #[test]
+    fn logs_survive_a_round_trip_through_the_snapshot_file() {
+        let text = format!(
+            "{POD}---\napiVersion: triage/v1alpha1\nkind: ContainerLog\nmetadata: {{namespace: shop, name: web-1}}\ncontainer: web\nprevious: true\nlines: [\"listening\", \"panic: nil map\", \"  - key: yes # not a comment\", \"\"]\n---\napiVersion: triage/v1alpha1\nkind: ContainerLog\nmetadata: {{namespace: shop, name: web-1}}\ncontainer: sidecar\ngap: {{reason: failed, message: no kubelet}}\n"
+        );
+        let first = parse(&text).unwrap();
+        assert_eq!(first.logs.len(), 1);
+        assert_eq!(
+            first.logs[0].lines,
+            vec![
+                "listening",
+                "panic: nil map",
+                "  - key: yes # not a comment",
+                ""
+            ]
+        );
+        assert!(first.logs[0].source.previous);
+        assert_eq!(
+            first.log_gaps[0].gap,
+            crate::snapshot::Gap::Failed("no kubelet".into())
+        );
+        assert!(first.other.is_empty(), "logs are not unknown objects");
+        // What `triage snapshot` writes from it reads back the same.
+        let list =
+            serde_json::json!({"apiVersion": "v1", "kind": "List", "items": first.to_json_items()});
+        let written = serde_saphyr::to_string(&list).unwrap();
+        let second = parse(&written).unwrap();
+        assert_eq!(second.logs, first.logs);
+        assert_eq!(second.log_gaps, first.log_gaps);
+        assert_eq!(second.pods, first.pods);
+    }
+
     proptest::proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
