@@ -2,7 +2,8 @@
 //! fails at the API server; triage names that as a gap under the finding and the
 //! command's verdict is unchanged. `--logs 0` sends no log request at all; a user
 //! without `pods/log` gets a `forbidden` gap, kept by `triage snapshot` so an offline
-//! check shows the same line.
+//! check shows the same line. With a fake kubelet (testenv/fake_kubelet.py) behind a
+//! registered Node, the lines come through the API server as they would in a cluster.
 
 use serde_json::Value;
 
@@ -14,13 +15,18 @@ const POD: &str = "api-7f9c";
 /// kubelet would, through the status subresource), bound to a node with no kubelet.
 fn crash_looping_pod(env: &TestEnv, prefix: &str) -> String {
     let ns = env.create_namespace(prefix);
+    crash_looping_pod_on(env, &ns, "no-kubelet-node");
+    ns
+}
+
+fn crash_looping_pod_on(env: &TestEnv, ns: &str, node: &str) {
     env.kubectl_apply(&format!(
         r#"
 apiVersion: v1
 kind: Pod
 metadata: {{name: {POD}, namespace: {ns}, labels: {{app.kubernetes.io/name: api}}}}
 spec:
-  nodeName: no-kubelet-node
+  nodeName: {node}
   initContainers: [{{name: migrate, image: busybox, command: [sh, -c, exit 1]}}]
   containers: [{{name: app, image: busybox}}]
 "#
@@ -30,7 +36,7 @@ spec:
         "pod",
         POD,
         "-n",
-        &ns,
+        ns,
         "--subresource=status",
         "--type=merge",
         "-p",
@@ -41,7 +47,6 @@ spec:
             "containerStatuses":[{"name":"app","image":"busybox","imageID":"","ready":false,"restartCount":0,
               "state":{"waiting":{"reason":"PodInitializing"}}}]}}"#,
     ]);
-    ns
 }
 
 fn init_container_finding(check: &Value) -> &Value {
@@ -192,4 +197,86 @@ subjects: [{{apiGroup: rbac.authorization.k8s.io, kind: User, name: oncall}}]
             .map(str::to_string)
     };
     assert_eq!(gap_line(&stdout(&offline)), gap_line(&live_text));
+}
+
+/// The whole path through the API server: a Node whose kubelet is
+/// testenv/fake_kubelet.py on loopback, a crash-looping pod bound to it.
+#[test]
+fn logs_from_a_kubelet_show_under_the_finding_live_and_offline() {
+    let Some(env) = testenv("logs_from_a_kubelet_show_under_the_finding_live_and_offline") else {
+        return;
+    };
+    let ns = env.create_namespace("e2e-logs-kubelet");
+    let node = format!("{ns}-node");
+    let port_file = env.dir.join(format!("{ns}-kubelet-port"));
+    let requests = env.dir.join(format!("{ns}-kubelet.log"));
+    let pki = env.dir.join("pki");
+    let _kubelet = harness::Background::spawn(
+        std::process::Command::new("python3")
+            .arg(harness::root().join("testenv/fake_kubelet.py"))
+            .arg("--cert")
+            .arg(pki.join("apiserver.crt"))
+            .arg("--key")
+            .arg(pki.join("apiserver.key"))
+            .arg("--port-file")
+            .arg(&port_file)
+            .arg("--log")
+            .arg(&requests),
+    );
+    let port = harness::wait_for(std::time::Duration::from_secs(10), || {
+        std::fs::read_to_string(&port_file)
+            .ok()
+            .filter(|p| !p.is_empty())
+    })
+    .expect("the fake kubelet listens");
+    env.kubectl_apply(&format!(
+        "apiVersion: v1\nkind: Node\nmetadata: {{name: {node}}}\n"
+    ));
+    env.kubectl_ok(&[
+        "patch",
+        "node",
+        &node,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        &format!(
+            r#"{{"status":{{"addresses":[{{"type":"InternalIP","address":"127.0.0.1"}}],"daemonEndpoints":{{"kubeletEndpoint":{{"Port":{port}}}}}}}}}"#
+        ),
+    ]);
+    crash_looping_pod_on(env, &ns, &node);
+
+    let live = env.triage(&["check", "-n", &ns, "--logs", "3"]);
+    assert_eq!(live.status.code(), Some(1), "{}", stderr(&live));
+    let section = |text: &str| {
+        text.split("\ninit-container (fail): ")
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").next())
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    let live_section = section(&stdout(&live));
+    let expected = format!(
+        "  - logs of pod/{POD} container migrate (previous instance): 3 lines
+      | migrate previous line 28
+      | migrate previous line 29
+      | migrate previous line 30
+"
+    );
+    assert!(live_section.contains(&expected), "{live_section}");
+    let asked = std::fs::read_to_string(&requests).unwrap_or_default();
+    assert!(
+        asked.contains(&format!("/containerLogs/{ns}/{POD}/migrate?"))
+            && asked.contains("previous=true"),
+        "{asked}"
+    );
+
+    // The snapshot keeps the lines; offline, the same evidence.
+    let snapshot = env.triage(&["snapshot", "-n", &ns, "--logs", "3"]);
+    assert_eq!(snapshot.status.code(), Some(0), "{}", stderr(&snapshot));
+    let path = env.dir.join(format!("{ns}.yaml"));
+    std::fs::write(&path, stdout(&snapshot)).unwrap();
+    let offline = env.triage(&["check", "-n", &ns, "--snapshot", path.to_str().unwrap()]);
+    assert_eq!(offline.status.code(), Some(1), "{}", stderr(&offline));
+    assert_eq!(section(&stdout(&offline)), live_section);
+    let _ = env.kubectl(&["delete", "node", &node, "--wait=false"]);
 }
