@@ -42,7 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'triage' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)')
             [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)')
-            [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Write a live snapshot of the namespace (Secrets left out) for offline use')
+            [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Write a live snapshot of the namespace (Secrets left out) for offline use, with the failing containers'' last log lines as `kind: ContainerLog` items')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Read the database itself: what the schema really is, not what a ConfigMap says')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -51,6 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'triage' -ScriptBlock {
         'triage;inventory' {
             [CompletionResult]::new('--snapshot', '--snapshot', [CompletionResultType]::ParameterName, 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]')
+            [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Last lines of each failing container''s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use [default: current-context]')
@@ -71,6 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'triage' -ScriptBlock {
             [CompletionResult]::new('--snapshot', '--snapshot', [CompletionResultType]::ParameterName, 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]')
+            [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Last lines of each failing container''s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none')
             [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Run only these signals (comma separated ids)')
             [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'Skip these signals (comma separated ids)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]')
@@ -156,6 +158,7 @@ Register-ArgumentCompleter -Native -CommandName 'triage' -ScriptBlock {
             break
         }
         'triage;snapshot' {
+            [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Last lines of each failing container''s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use [default: current-context]')
@@ -245,7 +248,7 @@ Register-ArgumentCompleter -Native -CommandName 'triage' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)')
             [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)')
-            [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Write a live snapshot of the namespace (Secrets left out) for offline use')
+            [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Write a live snapshot of the namespace (Secrets left out) for offline use, with the failing containers'' last log lines as `kind: ContainerLog` items')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Read the database itself: what the schema really is, not what a ConfigMap says')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')

@@ -142,7 +142,7 @@ _triage() {
             return 0
             ;;
         triage__subcmd__check)
-            opts="-n -o -v -h --snapshot --now --profile --only --skip --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
+            opts="-n -o -v -h --snapshot --now --profile --logs --only --skip --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -157,6 +157,10 @@ _triage() {
                     return 0
                     ;;
                 --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --logs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -570,7 +574,7 @@ _triage() {
             return 0
             ;;
         triage__subcmd__inventory)
-            opts="-n -o -v -h --snapshot --now --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
+            opts="-n -o -v -h --snapshot --now --logs --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -581,6 +585,10 @@ _triage() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --logs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -822,12 +830,16 @@ _triage() {
             return 0
             ;;
         triage__subcmd__snapshot)
-            opts="-n -o -v -h --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
+            opts="-n -o -v -h --logs --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --logs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

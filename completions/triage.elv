@@ -39,7 +39,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand plan 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
             cand repair 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
             cand restore 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
-            cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+            cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use, with the failing containers'' last log lines as `kind: ContainerLog` items'
             cand db 'Read the database itself: what the schema really is, not what a ConfigMap says'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -47,6 +47,7 @@ set edit:completion:arg-completer[triage] = {|@words|
         &'triage;inventory'= {
             cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster'
             cand --now 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]'
+            cand --logs 'Last lines of each failing container''s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none'
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --context 'Kubeconfig context to use [default: current-context]'
@@ -66,6 +67,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster'
             cand --now 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]'
             cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
+            cand --logs 'Last lines of each failing container''s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none'
             cand --only 'Run only these signals (comma separated ids)'
             cand --skip 'Skip these signals (comma separated ids)'
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
@@ -147,6 +149,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'triage;snapshot'= {
+            cand --logs 'Last lines of each failing container''s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none'
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --context 'Kubeconfig context to use [default: current-context]'
@@ -229,7 +232,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand plan 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
             cand repair 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
             cand restore 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
-            cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+            cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use, with the failing containers'' last log lines as `kind: ContainerLog` items'
             cand db 'Read the database itself: what the schema really is, not what a ConfigMap says'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'

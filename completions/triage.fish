@@ -45,12 +45,13 @@ complete -c triage -n "__fish_triage_needs_command" -f -a "check" -d 'Evaluate e
 complete -c triage -n "__fish_triage_needs_command" -f -a "plan" -d 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
 complete -c triage -n "__fish_triage_needs_command" -f -a "repair" -d 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
 complete -c triage -n "__fish_triage_needs_command" -f -a "restore" -d 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
-complete -c triage -n "__fish_triage_needs_command" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+complete -c triage -n "__fish_triage_needs_command" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use, with the failing containers\' last log lines as `kind: ContainerLog` items'
 complete -c triage -n "__fish_triage_needs_command" -f -a "db" -d 'Read the database itself: what the schema really is, not what a ConfigMap says'
 complete -c triage -n "__fish_triage_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c triage -n "__fish_triage_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand inventory" -l logs -d 'Last lines of each failing container\'s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none' -r
 complete -c triage -n "__fish_triage_using_subcommand inventory" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l context -d 'Kubeconfig context to use [default: current-context]' -r
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
@@ -69,6 +70,7 @@ complete -c triage -n "__fish_triage_using_subcommand inventory" -s h -l help -d
 complete -c triage -n "__fish_triage_using_subcommand check" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
 complete -c triage -n "__fish_triage_using_subcommand check" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand check" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
+complete -c triage -n "__fish_triage_using_subcommand check" -l logs -d 'Last lines of each failing container\'s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none' -r
 complete -c triage -n "__fish_triage_using_subcommand check" -l only -d 'Run only these signals (comma separated ids)' -r
 complete -c triage -n "__fish_triage_using_subcommand check" -l skip -d 'Skip these signals (comma separated ids)' -r
 complete -c triage -n "__fish_triage_using_subcommand check" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
@@ -146,6 +148,7 @@ complete -c triage -n "__fish_triage_using_subcommand restore" -l overwrite -d '
 complete -c triage -n "__fish_triage_using_subcommand restore" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand restore" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c triage -n "__fish_triage_using_subcommand snapshot" -l logs -d 'Last lines of each failing container\'s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none' -r
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -l context -d 'Kubeconfig context to use [default: current-context]' -r
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
@@ -218,7 +221,7 @@ complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_
 complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "plan" -d 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
 complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "repair" -d 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
 complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "restore" -d 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use, with the failing containers\' last log lines as `kind: ContainerLog` items'
 complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "db" -d 'Read the database itself: what the schema really is, not what a ConfigMap says'
 complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "completions" -d 'Print shell completions'
 complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -42,6 +42,9 @@ pub struct Check {
     /// Each root cause with the symptoms that follow from it.
     pub causes: Vec<CauseGroup>,
     pub apps: Vec<AppStatus>,
+    /// Said when the cap on fetched logs left failing containers without any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs_note: Option<String>,
 }
 
 /// A failing finding that is not only a symptom, and the symptoms reachable from it.
@@ -127,7 +130,8 @@ impl Selection {
 
 /// Runs `selected` signals against `context`.
 pub fn build(context: &Context, selected: &[&dyn Signal], profile_name: Option<String>) -> Check {
-    let findings: Vec<Finding> = selected.iter().map(|s| s.evaluate(context)).collect();
+    let mut findings: Vec<Finding> = selected.iter().map(|s| s.evaluate(context)).collect();
+    crate::logs::attach(context.snapshot, &mut findings);
     let mut summary = Summary::default();
     for finding in &findings {
         match finding.status {
@@ -151,6 +155,7 @@ pub fn build(context: &Context, selected: &[&dyn Signal], profile_name: Option<S
         graph,
         causes,
         apps,
+        logs_note: crate::logs::cap_note(context.snapshot, context.namespace),
     }
 }
 

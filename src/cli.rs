@@ -84,6 +84,16 @@ pub struct SourceArgs {
     pub now: Option<jiff::Timestamp>,
 }
 
+/// How much of the failing containers' logs to read.
+#[derive(Debug, Args, Clone)]
+pub struct LogArgs {
+    /// Last lines of each failing container's log to fetch live (of the instance before
+    /// the last restart when it restarted, as `kubectl logs --previous`), shown under
+    /// the findings; from a file, the last N lines kept; `0` for none
+    #[arg(long, value_name = "N", default_value_t = crate::logs::DEFAULT_TAIL_LINES)]
+    pub logs: u32,
+}
+
 /// What only the team knows about a namespace.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ProfileArgs {
@@ -100,6 +110,9 @@ pub enum Command {
     Inventory {
         #[command(flatten)]
         source: SourceArgs,
+
+        #[command(flatten)]
+        logs: LogArgs,
     },
     /// Evaluate every health signal: what is failing, the evidence, the fix, and why each
     /// app shows what it shows (exit 1 when any signal fails)
@@ -109,6 +122,9 @@ pub enum Command {
 
         #[command(flatten)]
         profile: ProfileArgs,
+
+        #[command(flatten)]
+        logs: LogArgs,
 
         /// Run only these signals (comma separated ids)
         #[arg(long, value_delimiter = ',', value_name = "IDS")]
@@ -145,8 +161,12 @@ pub enum Command {
         #[arg(long)]
         overwrite: bool,
     },
-    /// Write a live snapshot of the namespace (Secrets left out) for offline use
-    Snapshot,
+    /// Write a live snapshot of the namespace (Secrets left out) for offline use, with
+    /// the failing containers' last log lines as `kind: ContainerLog` items
+    Snapshot {
+        #[command(flatten)]
+        logs: LogArgs,
+    },
     /// Read the database itself: what the schema really is, not what a ConfigMap says
     Db {
         #[command(subcommand)]
@@ -313,5 +333,19 @@ mod tests {
             Cli::try_parse_from(["triage", "inventory", "-n", "bleater", "-o", "json"]).unwrap();
         assert_eq!(cli.global.namespace.as_deref(), Some("bleater"));
         assert_eq!(cli.global.output, OutputFormat::Json);
+    }
+
+    #[test]
+    fn logs_default_to_twenty_lines_and_zero_turns_them_off() {
+        let logs_of = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Inventory { logs, .. }
+            | Command::Check { logs, .. }
+            | Command::Snapshot { logs } => logs.logs,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(logs_of(&["triage", "check"]), 20);
+        assert_eq!(logs_of(&["triage", "inventory", "--logs", "0"]), 0);
+        assert_eq!(logs_of(&["triage", "snapshot", "--logs", "5"]), 5);
+        assert!(Cli::try_parse_from(["triage", "check", "--logs", "-1"]).is_err());
     }
 }

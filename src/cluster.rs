@@ -16,13 +16,14 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, LogParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
 use crate::cli::GlobalArgs;
 use crate::error::TriageError;
-use crate::snapshot::{Gap, Kind, RawObject, Snapshot};
+use crate::logs;
+use crate::snapshot::{ContainerLog, Gap, Kind, LogGap, RawObject, Snapshot};
 
 pub mod port_forward;
 pub mod write;
@@ -33,6 +34,9 @@ pub const USER_AGENT_VALUE: &str = concat!("triage/", env!("CARGO_PKG_VERSION"))
 /// Page size for LIST requests: large enough for one round trip on most namespaces,
 /// small enough to keep any single response bounded.
 const PAGE_SIZE: u32 = 500;
+
+/// At most this much of one container's log: 20 lines, even long ones, fit easily.
+const LOG_LIMIT_BYTES: i64 = 256 * 1024;
 
 /// A connection to one cluster, with the names a responder needs to see.
 pub struct Cluster {
@@ -309,6 +313,86 @@ impl Cluster {
             None => work.await,
         }
         .inspect(|snapshot| self.report_load(namespace, snapshot, started.elapsed()))
+    }
+
+    /// [`Cluster::load`], then the last `tail_lines` lines of the logs of the containers
+    /// [`logs::select`] picks, fetched concurrently before the same deadline. A log
+    /// that cannot be read (403 on `pods/log`, no kubelet, the deadline) becomes a
+    /// named gap in the snapshot, never an error of the command.
+    pub async fn load_with_logs(
+        &self,
+        namespace: &str,
+        extra_config_maps: &[(String, String)],
+        tail_lines: u32,
+    ) -> Result<Snapshot, TriageError> {
+        let deadline = self
+            .timeout
+            .map(|limit| tokio::time::Instant::now() + limit);
+        let mut snapshot = self.load(namespace, extra_config_maps).await?;
+        if tail_lines > 0 {
+            let started = std::time::Instant::now();
+            self.fetch_logs(&mut snapshot, namespace, tail_lines, deadline)
+                .await;
+            if self.verbose > 0 {
+                eprintln!(
+                    "triage: fetched the logs of {} containers in namespace `{namespace}`, {} not readable, {} ms",
+                    snapshot.logs.len() + snapshot.log_gaps.len(),
+                    snapshot.log_gaps.len(),
+                    started.elapsed().as_millis()
+                );
+            }
+        }
+        Ok(snapshot)
+    }
+
+    /// `GET pods/NAME/log?container=C&previous=P&tailLines=N` for each chosen container,
+    /// all at once (kubectl logs, one request each).
+    /// https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#get-read-log-of-the-specified-pod
+    async fn fetch_logs(
+        &self,
+        snapshot: &mut Snapshot,
+        namespace: &str,
+        tail_lines: u32,
+        deadline: Option<tokio::time::Instant>,
+    ) {
+        let selection = logs::select(snapshot, namespace, logs::MAX_CONTAINERS);
+        let fetches = selection.wanted.into_iter().map(|source| async move {
+            let api: Api<Pod> = Api::namespaced(self.client.clone(), &source.namespace);
+            let params = LogParams {
+                container: Some(source.container.clone()),
+                previous: source.previous,
+                tail_lines: Some(i64::from(tail_lines)),
+                // NB: a program can write one enormous line; tailLines alone does not
+                // bound the answer.
+                limit_bytes: Some(LOG_LIMIT_BYTES),
+                ..LogParams::default()
+            };
+            let request = api.logs(&source.pod, &params);
+            let answer = match deadline {
+                Some(at) => tokio::time::timeout_at(at, request).await.ok(),
+                None => Some(request.await),
+            };
+            let result = match answer {
+                Some(Ok(text)) => Ok(logs::split_lines(&text, tail_lines)),
+                Some(Err(kube::Error::Api(status))) if status.code == 403 => {
+                    Err(Gap::Forbidden(status.message.clone()))
+                }
+                Some(Err(kube::Error::Api(status))) => {
+                    Err(Gap::Failed(format!("{} ({})", status.message, status.code)))
+                }
+                Some(Err(other)) => Err(Gap::Failed(error_chain(&other))),
+                None => Err(Gap::Failed(
+                    "no answer within --request-timeout".to_string(),
+                )),
+            };
+            (source, result)
+        });
+        for (source, result) in join_all(fetches).await {
+            match result {
+                Ok(lines) => snapshot.logs.push(ContainerLog { source, lines }),
+                Err(gap) => snapshot.log_gaps.push(LogGap { source, gap }),
+            }
+        }
     }
 
     fn report_load(&self, namespace: &str, snapshot: &Snapshot, took: Duration) {

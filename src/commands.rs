@@ -30,13 +30,14 @@ impl Outcome {
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Inventory { source } => inventory::run(&cli.global, &source),
+        Command::Inventory { source, logs } => inventory::run(&cli.global, &source, logs.logs),
         Command::Check {
             source,
             profile,
+            logs,
             only,
             skip,
-        } => check::run(&cli.global, &source, &profile, only, skip),
+        } => check::run(&cli.global, &source, &profile, logs.logs, only, skip),
         Command::Plan { source, profile } => plan::run(&cli.global, &source, &profile),
         Command::Repair(args) => repair::run(&cli.global, &args),
         Command::Restore {
@@ -44,7 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             yes,
             overwrite,
         } => restore::run(&cli.global, &run_dir, yes, overwrite),
-        Command::Snapshot => snapshot::run(&cli.global),
+        Command::Snapshot { logs } => snapshot::run(&cli.global, logs.logs),
         Command::Db {
             command: DbCommand::Tables { db, profile },
         } => db::tables(&cli.global, &db, &profile),

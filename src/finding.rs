@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::profile::Profile;
 use crate::rbac::AccessAnswers;
-use crate::snapshot::{HasMeta, Kind, Snapshot, in_namespace};
+use crate::snapshot::{Gap, HasMeta, Kind, Snapshot, in_namespace};
 
 /// How long a pod may sit Pending, ContainerCreating or unscheduled before a signal
 /// calls it stuck: the scheduler and kubelet retry on their own for a while, and a pod
@@ -230,6 +230,22 @@ pub enum Evidence {
         text: String,
         note: String,
     },
+    /// The last lines a container of a Pod wrote (`kubectl logs [--previous]`), oldest
+    /// first; `previous` when they are of the instance before the last restart.
+    #[serde(rename_all = "camelCase")]
+    Log {
+        object: ObjectRef,
+        container: String,
+        previous: bool,
+        lines: Vec<String>,
+    },
+    /// Logs of these containers of a Pod were wanted but could not be fetched.
+    #[serde(rename_all = "camelCase")]
+    LogGap {
+        object: ObjectRef,
+        containers: Vec<String>,
+        gap: Gap,
+    },
 }
 
 impl Evidence {
@@ -298,6 +314,36 @@ impl Evidence {
                 text,
                 note,
             } => format!("{} {key}:{line} `{text}` ({note})", object.short()),
+            Evidence::Log {
+                object,
+                container,
+                previous,
+                lines,
+            } => format!(
+                "logs of {} container {container}{}: {} lines",
+                object.short(),
+                if *previous {
+                    " (previous instance)"
+                } else {
+                    ""
+                },
+                lines.len()
+            ),
+            Evidence::LogGap {
+                object,
+                containers,
+                gap,
+            } => {
+                let (what, message) = match gap {
+                    Gap::Forbidden(message) => ("forbidden (pods/log)", message),
+                    Gap::Failed(message) => ("not fetched", message),
+                };
+                format!(
+                    "logs of {} ({}): {what}: {message}",
+                    object.short(),
+                    containers.join(", ")
+                )
+            }
         }
     }
 }

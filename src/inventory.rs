@@ -51,6 +51,9 @@ pub struct Inventory {
     pub other_objects: BTreeMap<String, Vec<String>>,
     /// Kinds that could not be read, and why.
     pub gaps: BTreeMap<String, Gap>,
+    /// Failing containers whose logs could not be fetched, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log_gaps: Vec<crate::logs::GapRow>,
     pub secrets_skipped: usize,
 }
 
@@ -618,6 +621,7 @@ pub fn build(
             .iter()
             .map(|(kind, gap)| (kind.plural().to_string(), gap.clone()))
             .collect(),
+        log_gaps: crate::logs::gap_rows(snapshot, ns),
         secrets_skipped: snapshot.secrets_skipped,
     }
 }

@@ -15,6 +15,7 @@ pub mod executor;
 pub mod finding;
 pub mod inventory;
 pub mod kubectl_style;
+pub mod logs;
 pub mod markers;
 pub mod netpol;
 pub mod plan;

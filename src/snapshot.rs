@@ -52,6 +52,36 @@ pub struct RawObject {
     pub object: serde_json::Value,
 }
 
+/// Which container's log: one instance of one container of one Pod.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogSource {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    /// The instance before the last restart (`kubectl logs --previous`), not the
+    /// running or waiting one.
+    pub previous: bool,
+}
+
+/// The last lines a container wrote, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerLog {
+    #[serde(flatten)]
+    pub source: LogSource,
+    pub lines: Vec<String>,
+}
+
+/// A container whose log was wanted but not fetched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogGap {
+    #[serde(flatten)]
+    pub source: LogSource,
+    pub gap: Gap,
+}
+
 /// Everything triage knows about a namespace at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -76,6 +106,11 @@ pub struct Snapshot {
     pub other: Vec<RawObject>,
     /// Kinds that could not be loaded, and why.
     pub gaps: BTreeMap<Kind, Gap>,
+    /// The last lines of failing containers (`kubectl logs [--previous]`), fetched live
+    /// for the containers [`crate::logs::select`] chooses, or read back from a file.
+    pub logs: Vec<ContainerLog>,
+    /// Containers whose logs were wanted but could not be fetched, and why.
+    pub log_gaps: Vec<LogGap>,
     /// How many Secrets the input held; their content was dropped unread.
     pub secrets_skipped: usize,
     /// When the picture was taken: the clock for live snapshots, the newest timestamp
@@ -227,6 +262,7 @@ impl Snapshot {
                 .filter(|raw| raw.kind != "Namespace")
                 .map(|raw| raw.object.clone()),
         );
+        out.extend(crate::logs::to_items(self));
         out
     }
 }

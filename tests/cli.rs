@@ -553,3 +553,150 @@ fn installed_as_kubectl_triage_it_is_a_kubectl_plugin() {
         stdout(&output)
     );
 }
+
+// ---- container logs in a snapshot file ---------------------------------------------
+
+const CRASHING_POD: &str = "bleat-service-lmbfdm22s8-4s7r9";
+
+/// The incident fixture plus what `triage snapshot` writes for its crash-looping init
+/// container: the previous instance's last lines, and a 403 for the main container.
+fn incident_with_logs() -> PathBuf {
+    let mut text = std::fs::read_to_string(root().join("examples/bleater-incident.yaml")).unwrap();
+    text.push_str(&format!(
+        r#"---
+apiVersion: triage/v1alpha1
+kind: ContainerLog
+metadata: {{namespace: bleater, name: {CRASHING_POD}}}
+container: wait-for-db-schema
+previous: true
+lines:
+- "bleat-db:5432 - accepting connections"
+- 'ERROR:  relation "reactions" does not exist'
+- "LINE 1: SELECT 1 FROM reactions LIMIT 1"
+---
+apiVersion: triage/v1alpha1
+kind: ContainerLog
+metadata: {{namespace: bleater, name: {CRASHING_POD}}}
+container: bleat-service
+previous: false
+gap: {{reason: forbidden, message: 'pods "{CRASHING_POD}" is forbidden: User "oncall" cannot get resource "pods/log"'}}
+"#
+    ));
+    temp_file("incident-with-logs.yaml", text.as_bytes())
+}
+
+fn check_with_logs(extra: &[&str]) -> Output {
+    let path = incident_with_logs();
+    let mut args = vec![
+        "check",
+        "-n",
+        "bleater",
+        "--snapshot",
+        path.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let output = triage(&args);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    output
+}
+
+#[test]
+fn check_shows_the_crashed_instance_log_under_its_finding() {
+    let text = stdout(&check_with_logs(&[]));
+    let section = text
+        .split("\ninit-container (fail): ")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("the init-container section");
+    let expected = format!(
+        "  - logs of pod/{CRASHING_POD} container wait-for-db-schema (previous instance): 3 lines
+      | bleat-db:5432 - accepting connections
+      | ERROR:  relation \"reactions\" does not exist
+      | LINE 1: SELECT 1 FROM reactions LIMIT 1
+  - logs of pod/{CRASHING_POD} (bleat-service): forbidden (pods/log): pods \"{CRASHING_POD}\" is forbidden: User \"oncall\" cannot get resource \"pods/log\"
+  fix: "
+    );
+    assert!(section.contains(&expected), "{section}");
+    // Only under the finding about that pod: no other finding names it.
+    assert_eq!(text.matches("| ERROR:  relation").count(), 1, "{text}");
+}
+
+#[test]
+fn check_json_carries_the_log_evidence_and_logs_n_keeps_the_last_lines() {
+    let json: serde_json::Value =
+        serde_json::from_slice(&check_with_logs(&["-o", "json", "--logs", "1"]).stdout).unwrap();
+    let finding = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "init-container")
+        .unwrap();
+    let logs: Vec<&serde_json::Value> = finding["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "log" || e["type"] == "logGap")
+        .collect();
+    assert_eq!(
+        serde_json::Value::Array(logs.into_iter().cloned().collect()),
+        serde_json::json!([
+            {"type": "log", "object": {"kind": "Pod", "namespace": "bleater", "name": CRASHING_POD},
+             "container": "wait-for-db-schema", "previous": true,
+             "lines": ["LINE 1: SELECT 1 FROM reactions LIMIT 1"]},
+            {"type": "logGap", "object": {"kind": "Pod", "namespace": "bleater", "name": CRASHING_POD},
+             "containers": ["bleat-service"],
+             "gap": {"reason": "forbidden", "message": format!("pods \"{CRASHING_POD}\" is forbidden: User \"oncall\" cannot get resource \"pods/log\"")}},
+        ])
+    );
+}
+
+#[test]
+fn logs_zero_leaves_the_check_as_without_logs() {
+    let with_zero = stdout(&check_with_logs(&["--logs", "0"]));
+    let plain = stdout(&triage(&[
+        "check",
+        "-n",
+        "bleater",
+        "--snapshot",
+        &example("bleater-incident.yaml"),
+    ]));
+    assert!(!with_zero.contains("logs of pod/"), "{with_zero}");
+    assert_eq!(
+        with_zero.replace(incident_with_logs().to_str().unwrap(), "X"),
+        plain.replace("examples/bleater-incident.yaml", "X")
+    );
+}
+
+#[test]
+fn inventory_names_the_log_gap() {
+    let path = incident_with_logs();
+    let output = triage(&[
+        "inventory",
+        "-n",
+        "bleater",
+        "--snapshot",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains(&format!(
+            "Logs not readable: pod/{CRASHING_POD} (bleat-service) (forbidden (pods/log): pods \"{CRASHING_POD}\" is forbidden"
+        )),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn malformed_container_log_is_one_error_naming_the_item() {
+    let path = temp_file(
+        "bad-log.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec: {containers: [{name: web, image: nginx}]}\n---\napiVersion: triage/v1alpha1\nkind: ContainerLog\nmetadata: {namespace: shop, name: web}\ncontainer: web\nlines: [ok, 7]\n",
+    );
+    let output = triage(&["check", "--snapshot", path.to_str().unwrap()]);
+    assert_one_line_error(
+        &output,
+        2,
+        "has a malformed ContainerLog `shop/web` container `web`: `lines` is not a list of strings",
+    );
+}

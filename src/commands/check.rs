@@ -20,6 +20,7 @@ pub fn run(
     global: &GlobalArgs,
     source: &SourceArgs,
     profile_args: &ProfileArgs,
+    logs: u32,
     only: Vec<String>,
     skip: Vec<String>,
 ) -> anyhow::Result<Outcome> {
@@ -32,7 +33,7 @@ pub fn run(
         .into());
     }
     let selected = Selection { only, skip }.signals()?;
-    let (loaded, profile, profile_name) = load_with_profile(global, source, profile_args)?;
+    let (loaded, profile, profile_name) = load_with_profile(global, source, profile_args, logs)?;
     let context = loaded.context(profile.as_ref());
     let view = check::build(&context, &selected, profile_name);
     let stdout = match format {
@@ -51,11 +52,13 @@ pub fn run(
 }
 
 /// The snapshot and the profile: `--profile FILE`, else the built-in one for the
-/// namespace. The profile's related ConfigMaps in other namespaces load live with it.
+/// namespace. The profile's related ConfigMaps in other namespaces load live with it,
+/// and the last `logs` lines of failing containers' logs (0: none).
 pub fn load_with_profile(
     global: &GlobalArgs,
     source: &SourceArgs,
     profile_args: &ProfileArgs,
+    logs: u32,
 ) -> anyhow::Result<(Loaded, Option<Profile>, Option<String>)> {
     let from_file = match &profile_args.profile {
         Some(path) => Some((read_profile(path)?, path.display().to_string())),
@@ -72,6 +75,7 @@ pub fn load_with_profile(
                 .map(|p| p.extra_config_maps(namespace))
                 .unwrap_or_default(),
             access: profile.as_ref().and_then(Profile::access_requests),
+            logs,
         }
     };
     let loaded = load_with(global, source, &extras)?;

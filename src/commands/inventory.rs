@@ -1,12 +1,12 @@
 //! `triage inventory`: the get-everything pass.
 
 use super::Outcome;
-use super::source::load;
+use super::source::{LiveExtras, load_with};
 use crate::cli::{GlobalArgs, OutputFormat, SourceArgs};
 use crate::error::TriageError;
 use crate::{inventory, render};
 
-pub fn run(global: &GlobalArgs, source: &SourceArgs) -> anyhow::Result<Outcome> {
+pub fn run(global: &GlobalArgs, source: &SourceArgs, logs: u32) -> anyhow::Result<Outcome> {
     if matches!(global.output, OutputFormat::Mermaid | OutputFormat::Dot) {
         return Err(TriageError::usage(
             format!(
@@ -17,7 +17,10 @@ pub fn run(global: &GlobalArgs, source: &SourceArgs) -> anyhow::Result<Outcome> 
         )
         .into());
     }
-    let loaded = load(global, source)?;
+    let loaded = load_with(global, source, &|_| LiveExtras {
+        logs,
+        ..LiveExtras::default()
+    })?;
     let view = inventory::build(
         &loaded.snapshot,
         &loaded.namespace,

@@ -11,7 +11,7 @@ pub fn run(
     source: &SourceArgs,
     profile_args: &ProfileArgs,
 ) -> anyhow::Result<Outcome> {
-    let (loaded, profile, profile_name) = load_with_profile(global, source, profile_args)?;
+    let (loaded, profile, profile_name) = load_with_profile(global, source, profile_args, 0)?;
     let context = loaded.context(profile.as_ref());
     let selected = Selection::default().signals()?;
     let findings = check::build(&context, &selected, profile_name).findings;

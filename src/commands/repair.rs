@@ -118,6 +118,8 @@ async fn repair(
                 .map(|p| p.extra_config_maps(namespace))
                 .unwrap_or_default(),
             access: profile.as_ref().and_then(Profile::access_requests),
+            // Repairs act on objects; logs are for reading (`check`).
+            logs: 0,
         }
     };
     let (loaded, cluster) = load_live_with(global, &extras_for).await?;

@@ -1,17 +1,19 @@
 //! `triage snapshot`: a live namespace written as a `kind: List` that `--snapshot`
-//! reads back. Secrets are never listed; last-applied annotations are redacted.
+//! reads back. Secrets are never listed; last-applied annotations are redacted. The
+//! failing containers' last log lines (and why some could not be read) are extra
+//! `kind: ContainerLog` items (docs/output.md).
 
 use serde_json::{Value, json};
 
 use super::Outcome;
-use super::source::{load_live, runtime};
+use super::source::{LiveExtras, load_live_with, runtime};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::TriageError;
 use crate::snapshot::parse::LAST_APPLIED;
 
 pub const REDACTED: &str = "<redacted by triage>";
 
-pub fn run(global: &GlobalArgs) -> anyhow::Result<Outcome> {
+pub fn run(global: &GlobalArgs, logs: u32) -> anyhow::Result<Outcome> {
     let format = match global.output {
         OutputFormat::Table | OutputFormat::Yaml => OutputFormat::Yaml,
         OutputFormat::Json => OutputFormat::Json,
@@ -26,7 +28,11 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<Outcome> {
             .into());
         }
     };
-    let (loaded, _cluster) = runtime()?.block_on(load_live(global))?;
+    let extras = |_: &str| LiveExtras {
+        logs,
+        ..LiveExtras::default()
+    };
+    let (loaded, _cluster) = runtime()?.block_on(load_live_with(global, &extras))?;
     let mut items = loaded.snapshot.to_json_items();
     items.iter_mut().for_each(redact);
     let list = json!({ "apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items });

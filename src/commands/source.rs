@@ -32,6 +32,8 @@ pub struct Loaded {
 pub struct LiveExtras {
     pub config_maps: Vec<(String, String)>,
     pub access: Option<(String, Vec<Request>)>,
+    /// Last lines of failing containers' logs to fetch (`--logs`); 0 fetches none.
+    pub logs: u32,
 }
 
 impl Loaded {
@@ -62,7 +64,11 @@ pub fn load_with(
     extras: Extras,
 ) -> anyhow::Result<Loaded> {
     let mut loaded = match &source.snapshot {
-        Some(path) => load_file(global, path)?,
+        Some(path) => {
+            let mut loaded = load_file(global, path)?;
+            crate::logs::limit(&mut loaded.snapshot, extras(&loaded.namespace).logs);
+            loaded
+        }
         None => {
             let runtime = runtime()?;
             runtime.block_on(load_live_with(global, extras))?.0
@@ -96,7 +102,9 @@ pub async fn load_live_with(
         .clone()
         .unwrap_or_else(|| cluster.default_namespace.clone());
     let wanted = extras(&namespace);
-    let snapshot = cluster.load(&namespace, &wanted.config_maps).await?;
+    let snapshot = cluster
+        .load_with_logs(&namespace, &wanted.config_maps, wanted.logs)
+        .await?;
     let access = match &wanted.access {
         Some((account, requests)) => {
             cluster

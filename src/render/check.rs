@@ -3,12 +3,14 @@
 
 use super::{kubectl_table, list_or_dash, truncate};
 use crate::check::Check;
-use crate::finding::{Finding, Status};
+use crate::finding::{Evidence, Finding, Status};
 
 /// Cell widths in `table` output (never cut in `wide`).
 const EVIDENCE_WIDTH: usize = 70;
 const FIX_WIDTH: usize = 90;
 const OBJECTS_SHOWN: usize = 2;
+/// Log lines are cut here in `table` output (never in `wide`).
+const LOG_LINE_WIDTH: usize = 160;
 
 pub fn table(check: &Check, wide: bool) -> String {
     let mut out = format!(
@@ -50,14 +52,27 @@ pub fn table(check: &Check, wide: bool) -> String {
         out.push_str(&format!("\n{} (fail): {}\n", finding.id, finding.summary));
         for evidence in &finding.evidence {
             out.push_str(&format!("  - {}\n", evidence.short()));
+            if let Evidence::Log { lines, .. } = evidence {
+                for line in lines {
+                    out.push_str(&format!(
+                        "      | {}\n",
+                        cut(printable(line), LOG_LINE_WIDTH)
+                    ));
+                }
+            }
         }
         if let Some(fix) = &finding.fix {
             out.push_str(&format!("  fix: {fix}\n"));
         }
     }
 
+<<<<<<< HEAD
     if check.graph.edges.iter().any(|e| !e.via.is_empty()) || check.causes.len() > 1 {
         out.push_str(&causes(check));
+=======
+    if let Some(note) = &check.logs_note {
+        out.push_str(&format!("\nNote: {note}.\n"));
+>>>>>>> wt-logs
     }
 
     if !check.apps.is_empty() {
@@ -106,6 +121,7 @@ fn evidence_cell(finding: &Finding) -> String {
     }
 }
 
+<<<<<<< HEAD
 /// Root causes with the symptoms that follow from them, and why each link holds.
 fn causes(check: &Check) -> String {
     let symptoms = check.graph.nodes.iter().filter(|n| n.symptom).count();
@@ -129,4 +145,31 @@ fn causes(check: &Check) -> String {
         out.push_str(&format!("  {} -> {}: {}\n", edge.from, edge.to, edge.label));
     }
     out
+=======
+/// A log line safe to print on a terminal: control characters (escape sequences a
+/// crashing program may write) become U+FFFD; tabs stay.
+fn printable(line: &str) -> String {
+    line.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_cannot_drive_the_terminal() {
+        assert_eq!(
+            printable("\u{1b}[31mred\tx\r"),
+            "\u{fffd}[31mred\tx\u{fffd}"
+        );
+    }
+>>>>>>> wt-logs
 }

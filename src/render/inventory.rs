@@ -394,6 +394,27 @@ fn footer(inventory: &Inventory) -> String {
             Gap::Failed(message) => format!("Not loaded: {kind} ({message})."),
         });
     }
+    // One line per pod and reason: a 403 on pods/log is the same for every container.
+    let mut log_gaps: Vec<(&str, &Gap, Vec<&str>)> = Vec::new();
+    for row in &inventory.log_gaps {
+        match log_gaps.last_mut() {
+            Some((pod, gap, containers)) if *pod == row.pod && *gap == &row.gap => {
+                containers.push(&row.container)
+            }
+            _ => log_gaps.push((&row.pod, &row.gap, vec![&row.container])),
+        }
+    }
+    for (pod, gap, containers) in log_gaps {
+        let containers = containers.join(", ");
+        lines.push(match gap {
+            Gap::Forbidden(message) => format!(
+                "Logs not readable: pod/{pod} ({containers}) (forbidden (pods/log): {message})."
+            ),
+            Gap::Failed(message) => {
+                format!("Logs not fetched: pod/{pod} ({containers}) ({message}).")
+            }
+        });
+    }
     if inventory.secrets_skipped > 0 {
         lines.push(format!(
             "{} Secret(s) in the input were skipped unread.",

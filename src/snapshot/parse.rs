@@ -169,6 +169,25 @@ fn add_object(snapshot: &mut Snapshot, object: Value) -> Result<(), String> {
             "holds an object without `apiVersion` and `kind` (name `{name}`)"
         ));
     }
+    if kind_name == crate::logs::ITEM_KIND && api_version == crate::logs::ITEM_API_VERSION {
+        return match crate::logs::from_item(&object) {
+            Ok(crate::logs::Item::Log(log)) => {
+                snapshot.logs.push(log);
+                Ok(())
+            }
+            Ok(crate::logs::Item::Gap(gap)) => {
+                snapshot.log_gaps.push(gap);
+                Ok(())
+            }
+            Err(what) => {
+                let container = str_at(&object, &["container"]).unwrap_or("?");
+                let at = namespace.map_or(name.clone(), |ns| format!("{ns}/{name}"));
+                Err(format!(
+                    "has a malformed ContainerLog `{at}` container `{container}`: {what} (docs/output.md)"
+                ))
+            }
+        };
+    }
     if kind_name == "Secret" && api_version == "v1" {
         // NB: never keep Secret data, not even in memory.
         snapshot.secrets_skipped += 1;
@@ -378,6 +397,38 @@ mod tests {
         }
         let err = parse(&text).unwrap_err();
         assert!(err.contains("budget"), "{err}");
+    }
+
+    #[test]
+    fn logs_survive_a_round_trip_through_the_snapshot_file() {
+        let text = format!(
+            "{POD}---\napiVersion: triage/v1alpha1\nkind: ContainerLog\nmetadata: {{namespace: shop, name: web-1}}\ncontainer: web\nprevious: true\nlines: [\"listening\", \"panic: nil map\", \"  - key: yes # not a comment\", \"\"]\n---\napiVersion: triage/v1alpha1\nkind: ContainerLog\nmetadata: {{namespace: shop, name: web-1}}\ncontainer: sidecar\ngap: {{reason: failed, message: no kubelet}}\n"
+        );
+        let first = parse(&text).unwrap();
+        assert_eq!(first.logs.len(), 1);
+        assert_eq!(
+            first.logs[0].lines,
+            vec![
+                "listening",
+                "panic: nil map",
+                "  - key: yes # not a comment",
+                ""
+            ]
+        );
+        assert!(first.logs[0].source.previous);
+        assert_eq!(
+            first.log_gaps[0].gap,
+            crate::snapshot::Gap::Failed("no kubelet".into())
+        );
+        assert!(first.other.is_empty(), "logs are not unknown objects");
+        // What `triage snapshot` writes from it reads back the same.
+        let list =
+            serde_json::json!({"apiVersion": "v1", "kind": "List", "items": first.to_json_items()});
+        let written = serde_saphyr::to_string(&list).unwrap();
+        let second = parse(&written).unwrap();
+        assert_eq!(second.logs, first.logs);
+        assert_eq!(second.log_gaps, first.log_gaps);
+        assert_eq!(second.pods, first.pods);
     }
 
     proptest::proptest! {

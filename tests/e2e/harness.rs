@@ -223,6 +223,20 @@ pub fn stderr(output: &Output) -> String {
 /// when the guard drops (also when the test panics).
 pub struct Background(std::process::Child);
 
+impl Background {
+    /// Starts `command` (stdin closed, output discarded) as a background process.
+    pub fn spawn(command: &mut Command) -> Self {
+        Self(
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the support process starts"),
+        )
+    }
+}
+
 impl Drop for Background {
     fn drop(&mut self) {
         let _ = self.0.kill();
