@@ -66,13 +66,12 @@ pub fn table(check: &Check, wide: bool) -> String {
         }
     }
 
-<<<<<<< HEAD
-    if check.graph.edges.iter().any(|e| !e.via.is_empty()) || check.causes.len() > 1 {
-        out.push_str(&causes(check));
-=======
     if let Some(note) = &check.logs_note {
         out.push_str(&format!("\nNote: {note}.\n"));
->>>>>>> wt-logs
+    }
+
+    if check.graph.edges.iter().any(|e| !e.via.is_empty()) || check.causes.len() > 1 {
+        out.push_str(&causes(check));
     }
 
     if !check.apps.is_empty() {
@@ -121,7 +120,6 @@ fn evidence_cell(finding: &Finding) -> String {
     }
 }
 
-<<<<<<< HEAD
 /// Root causes with the symptoms that follow from them, and why each link holds.
 fn causes(check: &Check) -> String {
     let symptoms = check.graph.nodes.iter().filter(|n| n.symptom).count();
@@ -145,7 +143,8 @@ fn causes(check: &Check) -> String {
         out.push_str(&format!("  {} -> {}: {}\n", edge.from, edge.to, edge.label));
     }
     out
-=======
+}
+
 /// A log line safe to print on a terminal: control characters (escape sequences a
 /// crashing program may write) become U+FFFD; tabs stay.
 fn printable(line: &str) -> String {
@@ -171,5 +170,4 @@ mod tests {
             "\u{fffd}[31mred\tx\u{fffd}"
         );
     }
->>>>>>> wt-logs
 }
