@@ -961,4 +961,444 @@ mod tests {
         assert_eq!(finding.status, Status::Ok, "{finding:?}");
         assert!(finding.summary.contains("wait for a first consumer"));
     }
+
+    fn pvc(name: &str, class: &str, extra: &str) -> String {
+        format!(
+            "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: {name}, namespace: app, uid: u-{name}, labels: {{app.kubernetes.io/name: web}}}}\nspec: {{storageClassName: '{class}', accessModes: [ReadWriteOnce], resources: {{requests: {{storage: 10Gi}}}}{extra}}}\nstatus: {{phase: Pending}}\n"
+        )
+    }
+
+    /// A 10Gi ReadWriteOnce PV unless `extra` says otherwise.
+    fn pv(name: &str, class: &str, extra: &str, phase: &str) -> String {
+        let mut defaults = String::new();
+        if !extra.contains("capacity:") {
+            defaults.push_str(", capacity: {storage: 10Gi}");
+        }
+        if !extra.contains("accessModes:") {
+            defaults.push_str(", accessModes: [ReadWriteOnce]");
+        }
+        format!(
+            "---\napiVersion: v1\nkind: PersistentVolume\nmetadata: {{name: {name}}}\nspec: {{storageClassName: '{class}', persistentVolumeReclaimPolicy: Retain{defaults}{extra}}}\nstatus: {{phase: {phase}}}\n"
+        )
+    }
+
+    fn pod(name: &str, claim: &str, extra: &str) -> String {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: app, creationTimestamp: '2024-01-01T00:00:00Z', labels: {{app.kubernetes.io/name: web}}}}\nspec: {{containers: [{{name: c, image: x}}], volumes: [{{name: data, persistentVolumeClaim: {{claimName: {claim}}}}}]{extra}}}\nstatus: {{phase: Pending}}\n"
+        )
+    }
+
+    fn event(kind: &str, name: &str, reason: &str, type_: &str, message: &str) -> String {
+        format!(
+            "---\napiVersion: v1\nkind: Event\nmetadata: {{name: e-{name}-{reason}, namespace: app}}\ninvolvedObject: {{kind: {kind}, name: {name}, namespace: app}}\nreason: {reason}\ntype: {type_}\ncount: 3\nlastTimestamp: '2024-01-01T00:10:00Z'\nmessage: '{message}'\n"
+        )
+    }
+
+    fn failing(finding: &Finding) -> &serde_json::Value {
+        &finding.details["failing"][0]
+    }
+
+    fn pv_ref(name: &str) -> ObjectRef {
+        ObjectRef::new(Kind::PersistentVolume, "", name)
+    }
+
+    #[test]
+    fn static_claim_names_the_closest_volume_and_its_capacity() {
+        let text = format!(
+            "{CLASS}{}{}{}{}",
+            pvc("data", "", ""),
+            pv("pv-small", "", ", capacity: {storage: 1Gi}", "Available"),
+            pv("pv-gold", "gold", ", capacity: {storage: 1Gi}", "Available"),
+            event(
+                "PersistentVolumeClaim",
+                "data",
+                "FailedBinding",
+                "Normal",
+                "no persistent volumes available for this claim and no storage class is set"
+            )
+        );
+        let finding = evaluate(&Pvc, &text, "app");
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert_eq!(
+            finding.summary,
+            "PVC `data` Pending (static binding, class \"\"): closest PV `pv-small` does not fit: capacity 1Gi < requested 10Gi (spec.capacity.storage)"
+        );
+        assert_eq!(finding.caused_by, [pv_ref("pv-small")]);
+        assert_eq!(
+            finding.objects,
+            [ObjectRef::new(Kind::PersistentVolumeClaim, "app", "data")]
+        );
+        assert_eq!(failing(&finding)["problem"], "noFittingVolume");
+        assert_eq!(failing(&finding)["mismatches"][0]["reason"], "capacity");
+        assert!(!finding.details.contains_key("claims"), "nothing to re-create");
+        assert!(finding.evidence.contains(&Evidence::field_note(
+            &pv_ref("pv-small"),
+            "spec.capacity.storage",
+            "1Gi",
+            "capacity 1Gi < requested 10Gi"
+        )));
+        assert!(
+            finding
+                .evidence
+                .iter()
+                .any(|e| matches!(e, Evidence::Event { reason, .. } if reason == "FailedBinding"))
+        );
+        assert!(
+            finding
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("requesting at most 1Gi, or provide a PV of at least 10Gi")
+        );
+    }
+
+    #[test]
+    fn static_claim_reports_access_mode_selector_and_class() {
+        let text = format!(
+            "{}{}",
+            pvc("data", "", ", selector: {matchLabels: {tier: fast}}"),
+            pv(
+                "pv-1",
+                "manual",
+                ", accessModes: [ReadOnlyMany]",
+                "Available"
+            )
+        );
+        let finding = evaluate(&Pvc, &text, "app");
+        assert_eq!(finding.status, Status::Fail);
+        let reasons: Vec<&str> = failing(&finding)["mismatches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["reason"].as_str().unwrap())
+            .collect();
+        assert_eq!(reasons, ["accessModes", "class", "selector"]);
+        assert!(finding.summary.contains(
+            "access modes ReadOnlyMany lack ReadWriteOnce (spec.accessModes), class `manual` != claim's \"\" (spec.storageClassName), labels do not match the claim's selector `tier=fast` (metadata.labels)"
+        ), "{}", finding.summary);
+        assert!(
+            finding
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("re-create claim `data` with storageClassName `manual`")
+        );
+    }
+
+    #[test]
+    fn static_claim_whose_only_volume_belongs_to_another_claim() {
+        let text = format!(
+            "{}{}",
+            pvc("data", "", ""),
+            pv(
+                "pv-1",
+                "",
+                ", claimRef: {name: cache, namespace: other, uid: u-9}",
+                "Bound"
+            )
+        );
+        let finding = evaluate(&Pvc, &text, "app");
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding
+                .summary
+                .contains("closest PV `pv-1` does not fit: claimed by `other/cache` (spec.claimRef)"),
+            "{}",
+            finding.summary
+        );
+        assert_eq!(finding.caused_by, [pv_ref("pv-1")]);
+    }
+
+    #[test]
+    fn static_claim_and_a_released_retained_volume_needs_an_administrator() {
+        let text = format!(
+            "{}{}",
+            pvc("data", "", ""),
+            pv(
+                "pv-1",
+                "",
+                ", claimRef: {name: data, namespace: app, uid: deleted-uid}",
+                "Released"
+            )
+        );
+        let finding = evaluate(&Pvc, &text, "app");
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.summary.contains(
+                "Released (Retain): keeps its old claimRef until an administrator reclaims it (status.phase)"
+            ),
+            "{}",
+            finding.summary
+        );
+        let fix = finding.fix.as_deref().unwrap();
+        assert!(fix.contains("an administrator reclaims PV `pv-1`"), "{fix}");
+        assert!(fix.contains("kubectl patch pv pv-1"), "{fix}");
+    }
+
+    #[test]
+    fn static_claim_without_any_volume_says_none_exists() {
+        let finding = evaluate(&Pvc, &format!("{CLASS}{}", pvc("data", "", "")), "app");
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(
+            finding.summary,
+            "PVC `data` Pending (static binding, class \"\"): no PersistentVolume of that class exists"
+        );
+        assert!(finding.caused_by.is_empty());
+    }
+
+    #[test]
+    fn look_alike_static_claim_with_a_fitting_available_volume_is_ok() {
+        let text = format!(
+            "{}{}{}",
+            pvc("data", "", ""),
+            pv("pv-1", "", "", "Available"),
+            pv("pv-small", "", ", capacity: {storage: 1Gi}", "Available")
+        );
+        let finding = evaluate(&Pvc, &text, "app");
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+    }
+
+    #[test]
+    fn claim_naming_a_missing_volume_or_one_bound_elsewhere() {
+        let missing = evaluate(
+            &Pvc,
+            &pvc("data", "", ", volumeName: pv-gone"),
+            "app",
+        );
+        assert_eq!(missing.status, Status::Fail);
+        assert_eq!(
+            missing.summary,
+            "PVC `data` Pending: its spec.volumeName names PV `pv-gone`, which does not exist"
+        );
+        assert_eq!(missing.caused_by, [pv_ref("pv-gone")]);
+        let text = format!(
+            "{}{}{}",
+            pvc("data", "", ", volumeName: pv-1"),
+            pv(
+                "pv-1",
+                "",
+                ", claimRef: {name: old, namespace: app, uid: u-old}",
+                "Bound"
+            ),
+            event(
+                "PersistentVolumeClaim",
+                "data",
+                "FailedBinding",
+                "Warning",
+                "volume \"pv-1\" already bound to a different claim."
+            )
+        );
+        let taken = evaluate(&Pvc, &text, "app");
+        assert_eq!(taken.status, Status::Fail);
+        assert!(
+            taken
+                .summary
+                .contains("the PV it names, `pv-1`, does not fit: claimed by `app/old` (spec.claimRef)"),
+            "{}",
+            taken.summary
+        );
+        assert_eq!(failing(&taken)["problem"], "namedVolumeMismatch");
+    }
+
+    #[test]
+    fn look_alike_claim_naming_a_volume_pre_bound_to_it_is_ok() {
+        let text = format!(
+            "{}{}",
+            pvc("data", "", ", volumeName: pv-1"),
+            pv("pv-1", "", ", claimRef: {name: data, namespace: app}", "Available")
+        );
+        assert_eq!(evaluate(&Pvc, &text, "app").status, Status::Ok);
+    }
+
+    #[test]
+    fn local_volume_on_another_node_than_the_pinned_consumer() {
+        let local = "---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: local}\nprovisioner: kubernetes.io/no-provisioner\nvolumeBindingMode: WaitForFirstConsumer\n";
+        let text = format!(
+            "{local}{}{}{}{}",
+            pvc("data", "local", ""),
+            pv(
+                "local-a",
+                "local",
+                ", local: {path: /mnt/a}, nodeAffinity: {required: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [node-a]}]}]}}",
+                "Available"
+            ),
+            pod("web-0", "data", ", nodeSelector: {kubernetes.io/hostname: node-b}"),
+            event(
+                "Pod",
+                "web-0",
+                "FailedScheduling",
+                "Warning",
+                "0/2 nodes are available: 1 node(s) did not match Pod''s node affinity/selector, 1 node(s) didn''t find available persistent volumes to bind."
+            )
+        );
+        let finding = evaluate(&Pvc, &text, "app");
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert!(
+            finding.summary.contains(
+                "closest PV `local-a` does not fit: node affinity excludes where pod `web-0` may run (kubernetes.io/hostname=node-b) (spec.nodeAffinity)"
+            ),
+            "{}",
+            finding.summary
+        );
+        assert_eq!(finding.scope, Scope::Apps(vec!["web".into()]));
+        // Without a consumer the same claim is the WaitForFirstConsumer look-alike.
+        let idle = format!(
+            "{local}{}{}",
+            pvc("data", "local", ""),
+            pv("local-a", "local", "", "Available")
+        );
+        assert_eq!(evaluate(&Pvc, &idle, "app").status, Status::Ok);
+    }
+
+    #[test]
+    fn provisioning_failures_on_an_existing_class_name_the_class() {
+        let class = "---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\nprovisioner: ebs.csi.aws.com\nvolumeBindingMode: Immediate\n";
+        let text = format!(
+            "{class}{}{}",
+            pvc("data", "fast", ""),
+            event(
+                "PersistentVolumeClaim",
+                "data",
+                "ProvisioningFailed",
+                "Warning",
+                "failed to provision volume with StorageClass \"fast\": rpc error: code = Internal desc = UnauthorizedOperation"
+            )
+        );
+        let finding = evaluate(&Pvc, &text, "app");
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding
+                .summary
+                .starts_with("PVC `data` Pending: provisioner `ebs.csi.aws.com` of StorageClass `fast` fails: failed to provision"),
+            "{}",
+            finding.summary
+        );
+        assert_eq!(
+            finding.caused_by,
+            [ObjectRef::new(Kind::StorageClass, "", "fast")]
+        );
+        // The same claim without the events: the provisioner may just be working.
+        let quiet = evaluate(&Pvc, &format!("{class}{}", pvc("data", "fast", "")), "app");
+        assert_eq!(quiet.status, Status::Ok);
+    }
+
+    #[test]
+    fn a_claim_refused_by_a_quota_is_missing_and_names_the_quota() {
+        let text = format!(
+            "{}{}{}",
+            pod("web-0", "data-web-0", ""),
+            event(
+                "StatefulSet",
+                "web",
+                "FailedCreate",
+                "Warning",
+                "create Claim data-web-0 for Pod web-0 in StatefulSet web failed error: persistentvolumeclaims \"data-web-0\" is forbidden: exceeded quota: storage-quota, requested: requests.storage=10Gi, used: requests.storage=0, limited: requests.storage=5Gi"
+            ),
+            event(
+                "Pod",
+                "web-0",
+                "FailedScheduling",
+                "Warning",
+                "0/1 nodes are available: persistentvolumeclaim \"data-web-0\" not found."
+            )
+        );
+        let finding = evaluate(&Pvc, &text, "app");
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(
+            finding.summary,
+            "PVC `data-web-0` does not exist (pod `web-0` mounts it): its creation was refused by ResourceQuota `storage-quota`"
+        );
+        assert_eq!(
+            finding.objects,
+            [
+                ObjectRef::new(Kind::PersistentVolumeClaim, "app", "data-web-0"),
+                ObjectRef::new(Kind::Pod, "app", "web-0"),
+            ]
+        );
+        assert_eq!(
+            finding.caused_by,
+            [
+                ObjectRef::new(Kind::PersistentVolumeClaim, "app", "data-web-0"),
+                ObjectRef::new(Kind::ResourceQuota, "app", "storage-quota"),
+            ]
+        );
+        assert_eq!(failing(&finding)["quota"], "storage-quota");
+    }
+
+    #[test]
+    fn look_alike_finished_or_young_pods_with_a_missing_claim_are_ok() {
+        let finished = pod("job-x", "scratch", "").replace("phase: Pending", "phase: Succeeded");
+        // A pod created at the capture moment: its claim may be on its way.
+        let young = pod("web-1", "data-web-1", "")
+            .replace("2024-01-01T00:00:00Z", "2024-01-01T00:10:00Z");
+        let text = format!(
+            "{finished}{young}{}",
+            event("Pod", "other", "Pulled", "Normal", "ok")
+        );
+        let finding = evaluate(&Pvc, &text, "app");
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+    }
+
+    #[test]
+    fn bound_local_volume_whose_node_affinity_keeps_the_pod_off() {
+        let text = format!(
+            "{}{}{}{}",
+            pvc("data", "local", ", volumeName: local-a").replace("phase: Pending", "phase: Bound"),
+            pv(
+                "local-a",
+                "local",
+                ", claimRef: {name: data, namespace: app, uid: u-data}, nodeAffinity: {required: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [node-a]}]}]}}",
+                "Bound"
+            ),
+            pod("web-0", "data", ", nodeName: node-b"),
+            event("Pod", "web-0", "Scheduled", "Normal", "assigned to node-b")
+        );
+        let finding = evaluate(&Pvc, &text, "app");
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(
+            finding.summary,
+            "PVC `data` is bound to PV `local-a`, whose spec.nodeAffinity excludes where pod `web-0` may run (kubernetes.io/hostname=node-b)"
+        );
+        assert_eq!(finding.caused_by, [pv_ref("local-a")]);
+    }
+
+    #[test]
+    fn look_alike_released_volume_nobody_needs_and_bound_volume_with_history_are_ok() {
+        let bound = pvc("data", "", ", volumeName: pv-1").replace("phase: Pending", "phase: Bound");
+        let text = format!(
+            "{bound}{}{}{}",
+            // Served `old` before, now bound to `data` (same uid): history, not a fault.
+            pv(
+                "pv-1",
+                "",
+                ", claimRef: {name: data, namespace: app, uid: u-data}",
+                "Bound"
+            )
+            .replace("metadata: {name: pv-1}", "metadata: {name: pv-1, annotations: {pv.kubernetes.io/bound-by-controller: 'yes'}}"),
+            // Released by a deleted claim of this namespace, and no claim waits for it.
+            pv(
+                "pv-2",
+                "",
+                ", claimRef: {name: gone, namespace: app, uid: u-gone}",
+                "Released"
+            ),
+            event(
+                "PersistentVolume",
+                "pv-1",
+                "VolumeFailedRecycle",
+                "Warning",
+                "recycler failed for the claim old"
+            )
+        );
+        let finding = evaluate(&Pvc, &text, "app");
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+    }
+
+    #[test]
+    fn look_alike_unset_class_with_a_default_class_is_ok() {
+        let text = format!(
+            "{CLASS}---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: data, namespace: app}}\nspec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{storage: 1Gi}}}}}}\nstatus: {{phase: Pending}}\n"
+        );
+        assert_eq!(evaluate(&Pvc, &text, "app").status, Status::Ok);
+    }
 }
