@@ -1,6 +1,7 @@
 //! The namespace snapshot: one typed, in-memory picture of a namespace (plus the
-//! cluster-scoped StorageClasses and any related objects in other namespaces), the
-//! single input of everything downstream. It never holds a Secret.
+//! cluster-scoped StorageClasses and the namespace's PersistentVolumes, and any related
+//! objects in other namespaces), the single input of everything downstream. It never
+//! holds a Secret.
 
 pub mod kind;
 pub mod parse;
