@@ -418,8 +418,8 @@ pub fn mismatches(
 }
 
 /// The PVs of `volumes` a claim could bind to on `path`, each with its mismatches,
-/// closest first: fewest reasons, then (as the controller prefers) the smallest
-/// capacity, then name.
+/// closest first: fewest reasons, then one whose claimRef names the claim, then (as the
+/// controller prefers) the smallest capacity, then name.
 pub fn candidates<'a>(
     claim: &PersistentVolumeClaim,
     volumes: &'a [PersistentVolume],
@@ -438,8 +438,14 @@ pub fn candidates<'a>(
                 .and_then(|q| parse_quantity(&q.0))
                 .unwrap_or(f64::MAX)
         };
+        // A PV whose claimRef names this claim (by name: a Released one keeps the old
+        // claim's uid) is the one the claim's author means.
+        let named = |v: &PersistentVolume| {
+            claim_ref_key(v) != Some(format!("{}/{}", claim.namespace(), claim.name()))
+        };
         ma.len()
             .cmp(&mb.len())
+            .then(named(a).cmp(&named(b)))
             .then(size(a).total_cmp(&size(b)))
             .then(a.name().cmp(b.name()))
     });

@@ -27,3 +27,6 @@ dump_list(w.items, f"{OUT}/bleater-healthy.yaml", HDR.format(title="bleater name
 import shop
 w = shop.build()
 dump_list(w.items, f"{OUT}/shop-incident.yaml", HDR.format(title="shop namespace during a release incident; capture time 2025-03-02T10:15:00Z"))
+import storage
+w = storage.build()
+dump_list(w.items, f"{OUT}/storage-incident.yaml", HDR.format(title="vault namespace: claims that do not bind; capture time 2025-05-06T14:20:00Z"))

@@ -1401,4 +1401,69 @@ mod tests {
         );
         assert_eq!(evaluate(&Pvc, &text, "app").status, Status::Ok);
     }
+
+    #[test]
+    fn the_storage_fixture_gives_each_claim_its_reason_and_keeps_the_look_alikes_ok() {
+        let context = crate::repair::test_support::fixture_context("storage-incident.yaml", "vault");
+        let finding = Pvc.evaluate(&context);
+        assert_eq!(finding.status, Status::Fail);
+        let reasons: BTreeMap<String, (String, String, String)> = finding.details["failing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let first = &f["mismatches"][0]["reason"];
+                (
+                    f["claim"].as_str().unwrap().to_string(),
+                    (
+                        f["problem"].as_str().unwrap().to_string(),
+                        f["closest"]
+                            .as_str()
+                            .or(f["volume"].as_str())
+                            .or(f["quota"].as_str())
+                            .unwrap_or_default()
+                            .to_string(),
+                        first.as_str().unwrap_or_default().to_string(),
+                    ),
+                )
+            })
+            .collect();
+        let expect = |p: &str, o: &str, r: &str| (p.to_string(), o.to_string(), r.to_string());
+        assert_eq!(
+            reasons,
+            BTreeMap::from([
+                (
+                    "archive".to_string(),
+                    expect("namedVolumeMismatch", "nas-archive", "claimedByOther")
+                ),
+                (
+                    "backups".to_string(),
+                    expect("noFittingVolume", "nas-backups-1g", "capacity")
+                ),
+                (
+                    "data-ingest-0".to_string(),
+                    expect("missingClaim", "storage", "")
+                ),
+                (
+                    "exports".to_string(),
+                    expect("noFittingVolume", "nas-exports", "phase")
+                ),
+                (
+                    "reports".to_string(),
+                    expect("noFittingVolume", "nas-reports", "accessModes")
+                ),
+                (
+                    "search-index".to_string(),
+                    expect("noFittingVolume", "local-ssd-worker-a", "nodeAffinity")
+                ),
+            ])
+        );
+        // Look-alikes: the WaitForFirstConsumer claim, the bound claim with history and
+        // the Released PV nobody waits for are not among the failing objects or causes.
+        for name in ["cache", "db"] {
+            assert!(!finding.objects.iter().any(|o| o.name == name), "{name}");
+        }
+        assert!(!finding.caused_by.iter().any(|o| o.name == "nas-logs-2024"));
+        assert!(!finding.details.contains_key("claims"), "nothing to re-create");
+    }
 }
