@@ -135,7 +135,10 @@ pub enum Mismatch {
     /// `status.phase`: only `Available` PVs are offered; a `Released` one keeps its old
     /// `claimRef` until an administrator reclaims it.
     #[serde(rename_all = "camelCase")]
-    Phase { phase: String, reclaim_policy: String },
+    Phase {
+        phase: String,
+        reclaim_policy: String,
+    },
     /// `spec.capacity.storage` below the claim's `spec.resources.requests.storage`.
     #[serde(rename_all = "camelCase")]
     Capacity { requested: String, capacity: String },
@@ -221,9 +224,9 @@ impl Mismatch {
                 format!("labels do not match the claim's selector `{selector}`")
             }
             Mismatch::Deleting => "being deleted".to_string(),
-            Mismatch::NodeAffinity { pod, pod_nodes } => format!(
-                "node affinity excludes where pod `{pod}` may run ({pod_nodes})"
-            ),
+            Mismatch::NodeAffinity { pod, pod_nodes } => {
+                format!("node affinity excludes where pod `{pod}` may run ({pod_nodes})")
+            }
         }
     }
 
@@ -487,12 +490,9 @@ pub fn node_conflict(volume: &PersistentVolume, pod: &Pod) -> Option<String> {
             _ => false,
         }
     };
-    let all_excluded = terms.iter().all(|term| {
-        term.match_expressions
-            .iter()
-            .flatten()
-            .any(|req| excluded(req))
-    });
+    let all_excluded = terms
+        .iter()
+        .all(|term| term.match_expressions.iter().flatten().any(&excluded));
     all_excluded.then(|| {
         pinned
             .iter()
@@ -564,7 +564,10 @@ mod tests {
     fn a_volume_pre_bound_to_the_claim_skips_class_and_phase() {
         let pv = volume(&pv("other", ", claimRef: {name: data, namespace: app}"));
         assert!(is_bound_to(&pv, &claim(CLAIM)));
-        assert_eq!(mismatches(&claim(CLAIM), &pv, Path::Search, &[]), Vec::new());
+        assert_eq!(
+            mismatches(&claim(CLAIM), &pv, Path::Search, &[]),
+            Vec::new()
+        );
     }
 
     #[test]

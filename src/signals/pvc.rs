@@ -162,9 +162,7 @@ impl Signal for Pvc {
                 .and_then(|s| s.volume_name.as_deref())
                 .filter(|v| !v.is_empty())
             {
-                if volumes_readable
-                    && let Some(item) = named_volume(context, claim, volume)
-                {
+                if volumes_readable && let Some(item) = named_volume(context, claim, volume) {
                     failing.push(item);
                 }
                 continue;
@@ -176,11 +174,12 @@ impl Signal for Pvc {
             match (class_name.as_deref(), class) {
                 (Some(""), _) => {
                     let note = "no dynamic provisioning: binds only an existing PersistentVolume of class \"\"";
-                    if let Some(item) =
-                        static_binding(context, claim, "", Path::Search, &consumers, note)
-                    {
-                        failing.push(item);
-                    }
+                    judge_static(
+                        context,
+                        (claim, "", Path::Search, &consumers, note),
+                        &mut failing,
+                        &mut finding.evidence,
+                    );
                 }
                 (Some(name), Some(Some(class))) => {
                     let mode = class.volume_binding_mode.as_deref().unwrap_or("Immediate");
@@ -203,12 +202,14 @@ impl Signal for Pvc {
                         let note = format!(
                             "class `{name}` has provisioner {NO_PROVISIONER}: binds only an existing PersistentVolume of this class"
                         );
-                        if let Some(item) =
-                            static_binding(context, claim, name, path, &consumers, &note)
-                        {
-                            failing.push(item);
-                        }
-                    } else if let Some(item) = provisioning_failed(context, claim, name, provisioner)
+                        judge_static(
+                            context,
+                            (claim, name, path, &consumers, &note),
+                            &mut failing,
+                            &mut finding.evidence,
+                        );
+                    } else if let Some(item) =
+                        provisioning_failed(context, claim, name, provisioner)
                     {
                         failing.push(item);
                     } else {
@@ -243,11 +244,12 @@ impl Signal for Pvc {
                             .any(|v| volume_binding::volume_class(v).is_empty()) =>
                 {
                     let note = "no class and no default class: binds only an existing PersistentVolume of class \"\"";
-                    if let Some(item) =
-                        static_binding(context, claim, "", Path::Search, &consumers, note)
-                    {
-                        failing.push(item);
-                    }
+                    judge_static(
+                        context,
+                        (claim, "", Path::Search, &consumers, note),
+                        &mut failing,
+                        &mut finding.evidence,
+                    );
                 }
                 (None, _) if classes.is_empty() || !has_default => {
                     broken.push((claim, String::new()));
@@ -461,6 +463,25 @@ fn claim_events<'a>(context: &Context<'a>, claim: &str) -> Vec<&'a Event> {
         .collect()
 }
 
+/// Static binding judged, or, when the PVs could not be listed, said to be unjudged.
+fn judge_static(
+    context: &Context,
+    (claim, class, path, consumers, note): (&PersistentVolumeClaim, &str, Path, &[&Pod], &str),
+    failing: &mut Vec<(Failing, Vec<Evidence>)>,
+    evidence: &mut Vec<Evidence>,
+) {
+    if context.snapshot.gaps.contains_key(&Kind::PersistentVolume) {
+        evidence.push(Evidence::field_note(
+            &ObjectRef::of(Kind::PersistentVolumeClaim, claim),
+            "spec.storageClassName",
+            if class.is_empty() { "\"\"" } else { class },
+            "static binding, but PersistentVolumes could not be listed: not judged",
+        ));
+    } else if let Some(item) = static_binding(context, claim, class, path, consumers, note) {
+        failing.push(item);
+    }
+}
+
 /// `volume_binding` over the PVs the snapshot holds: the closest candidate and every
 /// reason it does not fit; `None` when one fits (the controller binds it on its next
 /// sync) or the PVs could not be read.
@@ -508,7 +529,11 @@ fn static_binding(
         None => (None, Vec::new()),
     };
     evidence.push(Evidence::field(&object, "status.phase", "Pending"));
-    evidence.extend(claim_events(context, claim.name()).into_iter().map(Evidence::event));
+    evidence.extend(
+        claim_events(context, claim.name())
+            .into_iter()
+            .map(Evidence::event),
+    );
     for pod in consumers {
         evidence.extend(
             context
@@ -584,7 +609,11 @@ fn named_volume(
         }
     };
     evidence.push(Evidence::field(&object, "status.phase", "Pending"));
-    evidence.extend(claim_events(context, claim.name()).into_iter().map(Evidence::event));
+    evidence.extend(
+        claim_events(context, claim.name())
+            .into_iter()
+            .map(Evidence::event),
+    );
     Some((
         Failing {
             claim: claim.name().to_string(),
@@ -659,7 +688,9 @@ fn node_affinity_conflict(
             .into_iter()
             .filter(|e| {
                 e.reason.as_deref() == Some("FailedScheduling")
-                    && e.message.as_deref().is_some_and(|m| m.contains(NODE_CONFLICT))
+                    && e.message
+                        .as_deref()
+                        .is_some_and(|m| m.contains(NODE_CONFLICT))
             })
             .collect();
         if pinned.is_none() && events.is_empty() {
@@ -678,10 +709,7 @@ fn node_affinity_conflict(
             "spec.nodeAffinity",
             "<required>",
             match &pinned {
-                Some(nodes) => format!(
-                    "excludes where pod `{}` may run ({nodes})",
-                    pod.name()
-                ),
+                Some(nodes) => format!("excludes where pod `{}` may run ({nodes})", pod.name()),
                 None => format!("the scheduler finds no node for pod `{}`", pod.name()),
             },
         ));
@@ -732,9 +760,9 @@ fn missing_claims(
         let refusal = warnings
             .iter()
             .filter(|e| {
-                e.message.as_deref().is_some_and(|m| {
-                    m.contains(&quoted) && m.contains("exceeded quota: ")
-                })
+                e.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains(&quoted) && m.contains("exceeded quota: "))
             })
             .max_by_key(|e| crate::inventory::event_time(e));
         let not_found: Vec<&Event> = pods
@@ -822,7 +850,9 @@ fn summary_of(item: &Failing) -> String {
             quoted(class)
         ),
         Problem::VolumeNotFound { volume } => {
-            format!("PVC `{claim}` Pending: its spec.volumeName names PV `{volume}`, which does not exist")
+            format!(
+                "PVC `{claim}` Pending: its spec.volumeName names PV `{volume}`, which does not exist"
+            )
         }
         Problem::NamedVolumeMismatch { volume, mismatches } => format!(
             "PVC `{claim}` Pending: the PV it names, `{volume}`, does not fit: {}",
@@ -840,7 +870,9 @@ fn summary_of(item: &Failing) -> String {
             "PVC `{claim}` Pending: provisioner `{provisioner}` of StorageClass `{class}` fails: {message}"
         ),
         Problem::NodeAffinity {
-            volume, pod, pod_nodes,
+            volume,
+            pod,
+            pod_nodes,
         } => match pod_nodes {
             Some(nodes) => format!(
                 "PVC `{claim}` is bound to PV `{volume}`, whose spec.nodeAffinity excludes where pod `{pod}` may run ({nodes})"
@@ -884,9 +916,9 @@ fn fix_of(item: &Failing, namespace: &str) -> String {
             "an administrator creates a PersistentVolume of class {} for `{claim}`, or re-create `{claim}` on a provisioning class (`kubectl get storageclass`)",
             quoted(class)
         ),
-        Problem::VolumeNotFound { volume } => format!(
-            "create PV `{volume}`, or re-create `{claim}` without spec.volumeName"
-        ),
+        Problem::VolumeNotFound { volume } => {
+            format!("create PV `{volume}`, or re-create `{claim}` without spec.volumeName")
+        }
         Problem::ProvisioningFailed {
             class, provisioner, ..
         } => format!(
@@ -895,7 +927,9 @@ fn fix_of(item: &Failing, namespace: &str) -> String {
         Problem::NodeAffinity { volume, pod, .. } => format!(
             "schedule pod `{pod}` onto the node PV `{volume}` is on (`kubectl get pv {volume} -o jsonpath='{{.spec.nodeAffinity}}'`)"
         ),
-        Problem::MissingClaim { quota: Some(quota), .. } => format!(
+        Problem::MissingClaim {
+            quota: Some(quota), ..
+        } => format!(
             "make room in ResourceQuota `{quota}` (`kubectl describe resourcequota {quota} -n {namespace}`); the claim's owner then creates `{claim}`"
         ),
         Problem::MissingClaim { .. } => {
@@ -1030,7 +1064,10 @@ mod tests {
         );
         assert_eq!(failing(&finding)["problem"], "noFittingVolume");
         assert_eq!(failing(&finding)["mismatches"][0]["reason"], "capacity");
-        assert!(!finding.details.contains_key("claims"), "nothing to re-create");
+        assert!(
+            !finding.details.contains_key("claims"),
+            "nothing to re-create"
+        );
         assert!(finding.evidence.contains(&Evidence::field_note(
             &pv_ref("pv-small"),
             "spec.capacity.storage",
@@ -1100,9 +1137,9 @@ mod tests {
         let finding = evaluate(&Pvc, &text, "app");
         assert_eq!(finding.status, Status::Fail);
         assert!(
-            finding
-                .summary
-                .contains("closest PV `pv-1` does not fit: claimed by `other/cache` (spec.claimRef)"),
+            finding.summary.contains(
+                "closest PV `pv-1` does not fit: claimed by `other/cache` (spec.claimRef)"
+            ),
             "{}",
             finding.summary
         );
@@ -1160,11 +1197,7 @@ mod tests {
 
     #[test]
     fn claim_naming_a_missing_volume_or_one_bound_elsewhere() {
-        let missing = evaluate(
-            &Pvc,
-            &pvc("data", "", ", volumeName: pv-gone"),
-            "app",
-        );
+        let missing = evaluate(&Pvc, &pvc("data", "", ", volumeName: pv-gone"), "app");
         assert_eq!(missing.status, Status::Fail);
         assert_eq!(
             missing.summary,
@@ -1191,9 +1224,9 @@ mod tests {
         let taken = evaluate(&Pvc, &text, "app");
         assert_eq!(taken.status, Status::Fail);
         assert!(
-            taken
-                .summary
-                .contains("the PV it names, `pv-1`, does not fit: claimed by `app/old` (spec.claimRef)"),
+            taken.summary.contains(
+                "the PV it names, `pv-1`, does not fit: claimed by `app/old` (spec.claimRef)"
+            ),
             "{}",
             taken.summary
         );
@@ -1205,7 +1238,12 @@ mod tests {
         let text = format!(
             "{}{}",
             pvc("data", "", ", volumeName: pv-1"),
-            pv("pv-1", "", ", claimRef: {name: data, namespace: app}", "Available")
+            pv(
+                "pv-1",
+                "",
+                ", claimRef: {name: data, namespace: app}",
+                "Available"
+            )
         );
         assert_eq!(evaluate(&Pvc, &text, "app").status, Status::Ok);
     }
@@ -1222,7 +1260,11 @@ mod tests {
                 ", local: {path: /mnt/a}, nodeAffinity: {required: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [node-a]}]}]}}",
                 "Available"
             ),
-            pod("web-0", "data", ", nodeSelector: {kubernetes.io/hostname: node-b}"),
+            pod(
+                "web-0",
+                "data",
+                ", nodeSelector: {kubernetes.io/hostname: node-b}"
+            ),
             event(
                 "Pod",
                 "web-0",
@@ -1329,8 +1371,8 @@ mod tests {
     fn look_alike_finished_or_young_pods_with_a_missing_claim_are_ok() {
         let finished = pod("job-x", "scratch", "").replace("phase: Pending", "phase: Succeeded");
         // A pod created at the capture moment: its claim may be on its way.
-        let young = pod("web-1", "data-web-1", "")
-            .replace("2024-01-01T00:00:00Z", "2024-01-01T00:10:00Z");
+        let young =
+            pod("web-1", "data-web-1", "").replace("2024-01-01T00:00:00Z", "2024-01-01T00:10:00Z");
         let text = format!(
             "{finished}{young}{}",
             event("Pod", "other", "Pulled", "Normal", "ok")
@@ -1374,7 +1416,10 @@ mod tests {
                 ", claimRef: {name: data, namespace: app, uid: u-data}",
                 "Bound"
             )
-            .replace("metadata: {name: pv-1}", "metadata: {name: pv-1, annotations: {pv.kubernetes.io/bound-by-controller: 'yes'}}"),
+            .replace(
+                "metadata: {name: pv-1}",
+                "metadata: {name: pv-1, annotations: {pv.kubernetes.io/bound-by-controller: 'yes'}}"
+            ),
             // Released by a deleted claim of this namespace, and no claim waits for it.
             pv(
                 "pv-2",
@@ -1404,7 +1449,8 @@ mod tests {
 
     #[test]
     fn the_storage_fixture_gives_each_claim_its_reason_and_keeps_the_look_alikes_ok() {
-        let context = crate::repair::test_support::fixture_context("storage-incident.yaml", "vault");
+        let context =
+            crate::repair::test_support::fixture_context("storage-incident.yaml", "vault");
         let finding = Pvc.evaluate(&context);
         assert_eq!(finding.status, Status::Fail);
         let reasons: BTreeMap<String, (String, String, String)> = finding.details["failing"]
@@ -1464,6 +1510,26 @@ mod tests {
             assert!(!finding.objects.iter().any(|o| o.name == name), "{name}");
         }
         assert!(!finding.caused_by.iter().any(|o| o.name == "nas-logs-2024"));
-        assert!(!finding.details.contains_key("claims"), "nothing to re-create");
+        assert!(
+            !finding.details.contains_key("claims"),
+            "nothing to re-create"
+        );
+    }
+
+    #[test]
+    fn unreadable_persistent_volumes_leave_static_claims_unjudged() {
+        let mut snapshot = crate::signals::test_support::snapshot(&pvc("data", "", ""));
+        snapshot.gaps.insert(
+            Kind::PersistentVolume,
+            crate::snapshot::Gap::Forbidden("persistentvolumes is forbidden".into()),
+        );
+        let finding = Pvc.evaluate(&Context::new(&snapshot, "app"));
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+        assert!(finding.evidence.contains(&Evidence::field_note(
+            &ObjectRef::new(Kind::PersistentVolumeClaim, "app", "data"),
+            "spec.storageClassName",
+            "\"\"",
+            "static binding, but PersistentVolumes could not be listed: not judged"
+        )));
     }
 }

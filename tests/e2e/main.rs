@@ -413,7 +413,13 @@ fn normalize_cluster_assigned(inventory: &mut Value) {
     // The PV controller re-reports what a fixture's claim event already says (its own
     // `ProvisioningFailed` for a missing class): keep only the row with the higher count.
     if let Some(events) = inventory["warningEvents"].as_array_mut() {
-        let key = |e: &Value| (e["object"].clone(), e["reason"].clone(), e["message"].clone());
+        let key = |e: &Value| {
+            (
+                e["object"].clone(),
+                e["reason"].clone(),
+                e["message"].clone(),
+            )
+        };
         let snapshot = events.clone();
         events.retain(|e| {
             !snapshot

@@ -40,7 +40,7 @@ fn claim_phase(env: &harness::TestEnv, ns: &str, claim: &str) -> String {
 }
 
 fn has_event(env: &harness::TestEnv, ns: &str, claim: &str, reason: &str) -> bool {
-    env.kubectl_ok(&[
+    !env.kubectl_ok(&[
         "get",
         "events",
         "-n",
@@ -51,8 +51,7 @@ fn has_event(env: &harness::TestEnv, ns: &str, claim: &str, reason: &str) -> boo
         "name",
     ])
     .trim()
-    .len()
-        > 0
+    .is_empty()
 }
 
 #[test]
@@ -179,7 +178,11 @@ spec:
     assert_eq!(by_claim("small")["closest"], format!("{ns}-pv-small"));
     assert_eq!(by_claim("small")["mismatches"][0]["reason"], "capacity");
     assert_eq!(by_claim("small")["mismatches"].as_array().unwrap().len(), 1);
-    assert_eq!(by_claim("modes")["closest"], format!("{ns}-pv-rox"), "{live:#}");
+    assert_eq!(
+        by_claim("modes")["closest"],
+        format!("{ns}-pv-rox"),
+        "{live:#}"
+    );
     assert_eq!(by_claim("modes")["mismatches"][0]["reason"], "accessModes");
     assert_eq!(by_claim("taken")["problem"], "namedVolumeMismatch");
     assert_eq!(
@@ -206,14 +209,20 @@ spec:
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     for pv in ["pv-small", "pv-rox", "pv-taken"] {
-        assert!(causes.contains(&format!("{ns}-{pv}").as_str()), "{causes:?}");
+        assert!(
+            causes.contains(&format!("{ns}-{pv}").as_str()),
+            "{causes:?}"
+        );
     }
 
     // The snapshot keeps the namespace's PVs, and reads back to the same finding.
     let snapshot = env.triage(&["snapshot", "-n", &ns]);
     assert_eq!(snapshot.status.code(), Some(0), "{}", stderr(&snapshot));
     let text = stdout(&snapshot);
-    assert!(text.contains(&format!("name: {ns}-pv-small")), "PVs in the snapshot");
+    assert!(
+        text.contains(&format!("name: {ns}-pv-small")),
+        "PVs in the snapshot"
+    );
     let path = env.dir.join(format!("{ns}.yaml"));
     std::fs::write(&path, &text).unwrap();
     let live_again = pvc_finding(&env.triage(&["check", "-n", &ns, "-o", "json"]));
