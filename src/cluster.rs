@@ -10,8 +10,8 @@ use http::header::{HeaderValue, USER_AGENT};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Event, LimitRange, Namespace, PersistentVolumeClaim, Pod, ResourceQuota, Service,
-    ServiceAccount,
+    ConfigMap, Event, LimitRange, Namespace, PersistentVolume, PersistentVolumeClaim, Pod,
+    ResourceQuota, Service, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -257,6 +257,7 @@ pub(crate) fn api_resource(kind: Kind) -> ApiResource {
         Kind::LimitRange => ApiResource::erase::<LimitRange>(&()),
         Kind::Event => ApiResource::erase::<Event>(&()),
         Kind::StorageClass => ApiResource::erase::<StorageClass>(&()),
+        Kind::PersistentVolume => ApiResource::erase::<PersistentVolume>(&()),
     }
 }
 
@@ -507,6 +508,13 @@ impl Cluster {
                 }
             }
         }
+        // PersistentVolumes are listed cluster-wide once; only this namespace's stay.
+        let claims = crate::snapshot::in_namespace(&snapshot.persistent_volume_claims, namespace);
+        let volumes = std::mem::take(&mut snapshot.persistent_volumes);
+        snapshot.persistent_volumes = volumes
+            .into_iter()
+            .filter(|v| crate::volume_binding::relevant_to(v, &claims, namespace))
+            .collect();
         let namespaced_kinds = Kind::ALL.iter().filter(|k| k.namespaced()).count();
         let forbidden = snapshot
             .gaps

@@ -29,3 +29,4 @@ pub mod signals;
 pub mod snapshot;
 pub mod storage;
 pub mod terminal;
+pub mod volume_binding;

@@ -399,6 +399,17 @@ fn warn_about_argo(step: &mut Step) {
 fn guard(step: Step) -> Result<Step, Refusal> {
     for action in &step.actions {
         let target = action.target();
+        if target.kind == Kind::PersistentVolume {
+            // NB: a PV holds someone's data and belongs to the administrator: its
+            // claimRef, phase or reclaim policy are changed by hand, never by triage.
+            return Err(Refusal::new(
+                step.id,
+                format!(
+                    "would write PersistentVolume `{}`: PVs are changed by an administrator, never by triage",
+                    target.name
+                ),
+            ));
+        }
         let destructive = matches!(action, Action::Delete { .. } | Action::Recreate { .. });
         if destructive && NEVER_DELETED.contains(&target.kind) {
             return Err(Refusal::new(
@@ -528,6 +539,28 @@ mod tests {
                 refusal.reason
             );
         }
+    }
+
+    #[test]
+    fn guard_refuses_any_write_to_a_persistent_volume() {
+        let step = Step {
+            id: "pvc",
+            title: "x".into(),
+            reason: "x".into(),
+            unblocks: vec![],
+            warnings: vec![],
+            actions: vec![Action::Patch {
+                target: Target::new(Kind::PersistentVolume, "", "pv-1"),
+                before: Value::Null,
+                after: Value::Null,
+            }],
+        };
+        let refusal = guard(step).unwrap_err();
+        assert!(
+            refusal.reason.contains("PersistentVolume `pv-1`"),
+            "{}",
+            refusal.reason
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The namespace snapshot: one typed, in-memory picture of a namespace (plus the
-//! cluster-scoped StorageClasses and any related objects in other namespaces), the
-//! single input of everything downstream. It never holds a Secret.
+//! cluster-scoped StorageClasses and the namespace's PersistentVolumes, and any related
+//! objects in other namespaces), the single input of everything downstream. It never
+//! holds a Secret.
 
 pub mod kind;
 pub mod parse;
@@ -11,8 +12,8 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Event, LimitRange, PersistentVolumeClaim, Pod, ResourceQuota, Service,
-    ServiceAccount,
+    ConfigMap, Event, LimitRange, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota,
+    Service, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -102,6 +103,9 @@ pub struct Snapshot {
     pub limit_ranges: Vec<LimitRange>,
     pub events: Vec<Event>,
     pub storage_classes: Vec<StorageClass>,
+    /// Cluster-scoped: live, only those a claim of the namespace names, is bound to or
+    /// could bind to (`cluster::relevant_volumes`); offline, whatever the file holds.
+    pub persistent_volumes: Vec<PersistentVolume>,
     /// Objects of other kinds (Namespaces, CRDs, ...), kept raw.
     pub other: Vec<RawObject>,
     /// Kinds that could not be loaded, and why.
@@ -191,6 +195,7 @@ impl Snapshot {
             .chain(tag(Kind::LimitRange, &self.limit_ranges))
             .chain(tag(Kind::Event, &self.events))
             .chain(tag(Kind::StorageClass, &self.storage_classes))
+            .chain(tag(Kind::PersistentVolume, &self.persistent_volumes))
     }
 
     /// Adds one typed object from its JSON form. `Ok(false)` when the kind is not
@@ -215,6 +220,7 @@ impl Snapshot {
             Kind::LimitRange => self.limit_ranges.push(typed(value)?),
             Kind::Event => self.events.push(typed(value)?),
             Kind::StorageClass => self.storage_classes.push(typed(value)?),
+            Kind::PersistentVolume => self.persistent_volumes.push(typed(value)?),
         }
         Ok(())
     }
@@ -240,6 +246,7 @@ impl Snapshot {
         namespaces.sort_by(|a, b| a.name.cmp(&b.name));
         out.extend(namespaces.into_iter().map(|raw| raw.object.clone()));
         push_all(&mut out, &self.storage_classes);
+        push_all(&mut out, &self.persistent_volumes);
         push_all(&mut out, &self.pods);
         push_all(&mut out, &self.jobs);
         push_all(&mut out, &self.persistent_volume_claims);

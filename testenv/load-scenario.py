@@ -53,6 +53,7 @@ import urllib.parse
 FREEZE_MANAGER = "testenv.triage.local/fixture"
 NS_LABEL = "kubernetes.io/metadata.name"
 JOB_UID_LABELS = ("batch.kubernetes.io/controller-uid", "controller-uid")
+BINDING_MARKS = ("pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller")
 LAST = ("LimitRange", "ResourceQuota")  # created after everything else
 
 
@@ -301,6 +302,12 @@ def strip_server_fields(obj, freeze_jobs):
         # a dynamically provisioned PV is named pvc-<claim uid>: bind after both exist
         if uid and uid in (spec.get("volumeName") or ""):
             deferred = {"spec": {"volumeName": spec.pop("volumeName")}}
+            # A claim marked bind-completed without its volume is "lost" to the PV
+            # controller (syncBoundClaim: ClaimLost): the marks come back with the volume.
+            annotations = meta.get("annotations") or {}
+            marks = {k: annotations.pop(k) for k in BINDING_MARKS if k in annotations}
+            if marks:
+                deferred["metadata"] = {"annotations": marks}
     elif kind == "PersistentVolume":
         ref = spec.get("claimRef") or {}
         ref.pop("resourceVersion", None)

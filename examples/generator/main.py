@@ -30,3 +30,6 @@ dump_list(w.items, f"{OUT}/shop-incident.yaml", HDR.format(title="shop namespace
 import orders
 w = orders.build()
 dump_list(w.items, f"{OUT}/orders-incident.yaml", HDR.format(title="orders namespace (EKS, Helm) after a bad upgrade; capture time 2025-06-12T14:32:00Z"))
+import storage
+w = storage.build()
+dump_list(w.items, f"{OUT}/storage-incident.yaml", HDR.format(title="vault namespace: claims that do not bind; capture time 2025-05-06T14:20:00Z"))

@@ -34,7 +34,16 @@ impl Repair for RecreateClaim {
             .get("claims")
             .and_then(Value::as_object)
             .filter(|c| !c.is_empty())
-            .ok_or_else(|| Refusal::new(ID, "the pvc finding names no claim"))?;
+            .ok_or_else(|| match (finding.details.get("failing"), &finding.fix) {
+                // Static binding, a failing provisioner, a missing claim: what to change
+                // is on the claim's author or the administrator's PV; triage never edits
+                // a PersistentVolume.
+                (Some(_), Some(fix)) => Refusal::new(
+                    ID,
+                    format!("no claim to re-create on another class; change by hand: {fix}"),
+                ),
+                _ => Refusal::new(ID, "the pvc finding names no claim"),
+            })?;
         let class_name = options
             .storage_class
             .clone()

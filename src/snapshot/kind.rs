@@ -22,11 +22,14 @@ pub enum Kind {
     LimitRange,
     Event,
     StorageClass,
+    /// Cluster-scoped; a snapshot keeps only those the namespace's claims name or
+    /// could bind to.
+    PersistentVolume,
 }
 
 impl Kind {
     /// Every kind, in display order: the fault-bearing kinds first.
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Pod,
         Kind::Job,
         Kind::PersistentVolumeClaim,
@@ -44,6 +47,7 @@ impl Kind {
         Kind::LimitRange,
         Kind::Event,
         Kind::StorageClass,
+        Kind::PersistentVolume,
     ];
 
     /// The `kind` field as the API spells it.
@@ -66,6 +70,7 @@ impl Kind {
             Kind::LimitRange => "LimitRange",
             Kind::Event => "Event",
             Kind::StorageClass => "StorageClass",
+            Kind::PersistentVolume => "PersistentVolume",
         }
     }
 
@@ -89,6 +94,7 @@ impl Kind {
             Kind::LimitRange => "limitranges",
             Kind::Event => "events",
             Kind::StorageClass => "storageclasses",
+            Kind::PersistentVolume => "persistentvolumes",
         }
     }
 
@@ -105,7 +111,7 @@ impl Kind {
     }
 
     pub fn namespaced(self) -> bool {
-        self != Kind::StorageClass
+        !matches!(self, Kind::StorageClass | Kind::PersistentVolume)
     }
 
     /// The kind for an object's `apiVersion` and `kind`, if triage reads it.
@@ -133,6 +139,11 @@ mod tests {
         assert_eq!(Kind::from_type("events.k8s.io/v1", "Event"), None);
         assert_eq!(Kind::from_type("v1", "Secret"), None);
         assert_eq!(Kind::from_type("apps/v1", "Pod"), None);
+        assert_eq!(
+            Kind::from_type("v1", "PersistentVolume"),
+            Some(Kind::PersistentVolume)
+        );
+        assert!(!Kind::PersistentVolume.namespaced());
     }
 
     #[test]
