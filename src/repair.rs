@@ -545,6 +545,7 @@ mod tests {
     fn guard_refuses_any_write_to_a_persistent_volume() {
         let step = Step {
             id: "pvc",
+            signal: "pvc",
             title: "x".into(),
             reason: "x".into(),
             unblocks: vec![],
