@@ -161,7 +161,7 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
                         effect.id,
                         named.short()
                     ));
-                    explains.extend(effect.objects.iter().cloned());
+                    explains.extend(effect.explained_by(named).iter().cloned());
                 }
             }
             for from in &cause.objects {
@@ -610,6 +610,30 @@ items:
             "rollout names resourcequota/q as its cause"
         );
         assert!(graph.node("rollout").unwrap().symptom);
+    }
+
+    #[test]
+    fn a_cause_of_one_object_leaves_the_others_to_their_own_causes() {
+        // The quota refused one claim; the other claim waits on a PV that does not fit:
+        // the pvc finding is not merely the quota's symptom.
+        let quota = finding("quota", &[(Kind::ResourceQuota, "q")]);
+        let mut pvc = finding(
+            "pvc",
+            &[
+                (Kind::PersistentVolumeClaim, "a"),
+                (Kind::PersistentVolumeClaim, "b"),
+            ],
+        );
+        let a = ObjectRef::new(Kind::PersistentVolumeClaim, NS, "a");
+        pvc.add_cause_for(&a, ObjectRef::new(Kind::ResourceQuota, NS, "q"));
+        let graph = graph_of(&[quota.clone(), pvc.clone()]);
+        assert_eq!(edge_ids(&graph), vec![("quota", "pvc")]);
+        assert!(!graph.node("pvc").unwrap().symptom);
+        // Had the quota been named for both, pvc would be its symptom.
+        let b = ObjectRef::new(Kind::PersistentVolumeClaim, NS, "b");
+        pvc.add_cause_for(&b, ObjectRef::new(Kind::ResourceQuota, NS, "q"));
+        let graph = graph_of(&[quota, pvc]);
+        assert!(graph.node("pvc").unwrap().symptom);
     }
 
     #[test]

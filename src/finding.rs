@@ -402,6 +402,11 @@ pub struct Finding {
     /// about those objects: they are causes, this one their symptom.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub caused_by: Vec<ObjectRef>,
+    /// For a cause that explains only some of the finding's objects (this PV keeps
+    /// that claim Pending, not the others): cause -> the objects it explains. A cause
+    /// absent here explains every object of the finding.
+    #[serde(skip)]
+    pub cause_scope: BTreeMap<ObjectRef, Vec<ObjectRef>>,
 }
 
 impl Finding {
@@ -416,6 +421,7 @@ impl Finding {
             scope: Scope::Namespace,
             details: BTreeMap::new(),
             caused_by: Vec::new(),
+            cause_scope: BTreeMap::new(),
         }
     }
 
@@ -448,6 +454,22 @@ impl Finding {
         if !self.caused_by.contains(&object) {
             self.caused_by.push(object);
         }
+    }
+
+    /// Names `cause` as the cause of `effect`, one of this finding's objects only.
+    pub fn add_cause_for(&mut self, effect: &ObjectRef, cause: ObjectRef) {
+        let scope = self.cause_scope.entry(cause.clone()).or_default();
+        if !scope.contains(effect) {
+            scope.push(effect.clone());
+        }
+        self.add_cause(cause);
+    }
+
+    /// The objects of this finding that `cause` explains.
+    pub fn explained_by(&self, cause: &ObjectRef) -> &[ObjectRef] {
+        self.cause_scope
+            .get(cause)
+            .map_or(self.objects.as_slice(), Vec::as_slice)
     }
 
     pub fn failing(&self) -> bool {

@@ -280,11 +280,9 @@ impl Signal for Pvc {
         }
         for (item, evidence) in &failing {
             let claim = claims.iter().find(|c| c.name() == item.claim).copied();
-            finding.add_object(ObjectRef::new(
-                Kind::PersistentVolumeClaim,
-                context.namespace,
-                &item.claim,
-            ));
+            let claim_ref =
+                ObjectRef::new(Kind::PersistentVolumeClaim, context.namespace, &item.claim);
+            finding.add_object(claim_ref.clone());
             finding.evidence.extend(evidence.iter().cloned());
             apps.extend(claim_apps(context, claim, &item.claim));
             match &item.problem {
@@ -295,27 +293,33 @@ impl Signal for Pvc {
                 | Problem::NamedVolumeMismatch { volume, .. }
                 | Problem::VolumeNotFound { volume }
                 | Problem::NodeAffinity { volume, .. } => {
-                    finding.add_cause(ObjectRef::new(Kind::PersistentVolume, "", volume));
+                    finding.add_cause_for(
+                        &claim_ref,
+                        ObjectRef::new(Kind::PersistentVolume, "", volume),
+                    );
                 }
                 Problem::NoFittingVolume { closest: None, .. } => {}
                 Problem::ProvisioningFailed { class, .. } => {
-                    finding.add_cause(ObjectRef::new(Kind::StorageClass, "", class));
+                    finding
+                        .add_cause_for(&claim_ref, ObjectRef::new(Kind::StorageClass, "", class));
                 }
                 Problem::MissingClaim { pods, quota, .. } => {
+                    // The missing claim and the pods waiting for it are explained by
+                    // the claim's absence (and the quota that refused it), nothing more.
+                    let mut affected = vec![claim_ref.clone()];
                     for pod in pods {
-                        finding.add_object(ObjectRef::new(Kind::Pod, context.namespace, pod));
+                        let pod = ObjectRef::new(Kind::Pod, context.namespace, pod);
+                        finding.add_object(pod.clone());
+                        affected.push(pod);
                     }
-                    finding.add_cause(ObjectRef::new(
-                        Kind::PersistentVolumeClaim,
-                        context.namespace,
-                        &item.claim,
-                    ));
-                    if let Some(quota) = quota {
-                        finding.add_cause(ObjectRef::new(
-                            Kind::ResourceQuota,
-                            context.namespace,
-                            quota,
-                        ));
+                    for object in &affected {
+                        finding.add_cause_for(object, claim_ref.clone());
+                        if let Some(quota) = quota {
+                            finding.add_cause_for(
+                                object,
+                                ObjectRef::new(Kind::ResourceQuota, context.namespace, quota),
+                            );
+                        }
                     }
                 }
             }
