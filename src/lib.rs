@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod db;
+pub mod endpoints;
 pub mod error;
 pub mod executor;
 pub mod finding;

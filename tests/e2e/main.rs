@@ -101,8 +101,8 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {{name: read-most, namespace: {ns}}}
 rules:
-- apiGroups: ["", apps, batch, rbac.authorization.k8s.io]
-  resources: [pods, configmaps, jobs, deployments, statefulsets, daemonsets, replicasets, services, serviceaccounts, roles, rolebindings, persistentvolumeclaims, resourcequotas, limitranges, events]
+- apiGroups: ["", apps, batch, rbac.authorization.k8s.io, discovery.k8s.io]
+  resources: [pods, configmaps, jobs, cronjobs, endpointslices, deployments, statefulsets, daemonsets, replicasets, services, serviceaccounts, roles, rolebindings, persistentvolumeclaims, resourcequotas, limitranges, events]
   verbs: [get, list]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
