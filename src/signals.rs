@@ -12,6 +12,7 @@
 pub mod derived_state;
 pub mod egress;
 pub mod init_container;
+pub mod job_failed;
 pub mod lock;
 pub mod migration_script;
 pub mod orphan_hook;
@@ -48,6 +49,7 @@ pub const ALL: &[&dyn Signal] = &[
     &migration_script::MigrationScript,
     &schema::SchemaVersion,
     &init_container::InitContainer,
+    &job_failed::JobFailed,
     &derived_state::DerivedState,
 ];
 
