@@ -20,6 +20,7 @@ pub mod pvc;
 pub mod quota;
 pub mod rbac;
 pub mod schema;
+pub mod service_endpoints;
 #[cfg(test)]
 pub mod test_support;
 
@@ -50,6 +51,7 @@ pub const ALL: &[&dyn Signal] = &[
     &schema::SchemaVersion,
     &init_container::InitContainer,
     &job_failed::JobFailed,
+    &service_endpoints::ServiceEndpoints,
     &derived_state::DerivedState,
 ];
 
