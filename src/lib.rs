@@ -12,6 +12,7 @@ pub mod db;
 pub mod endpoints;
 pub mod error;
 pub mod executor;
+pub mod finalizers;
 pub mod finding;
 pub mod inventory;
 pub mod kubectl_style;

@@ -21,6 +21,7 @@ pub mod quota;
 pub mod rbac;
 pub mod schema;
 pub mod service_endpoints;
+pub mod stuck_deletion;
 #[cfg(test)]
 pub mod test_support;
 
@@ -52,6 +53,7 @@ pub const ALL: &[&dyn Signal] = &[
     &init_container::InitContainer,
     &job_failed::JobFailed,
     &service_endpoints::ServiceEndpoints,
+    &stuck_deletion::StuckDeletion,
     &derived_state::DerivedState,
 ];
 
