@@ -12,7 +12,7 @@ use crate::signals;
 pub const API_VERSION: &str = "triage/v1alpha1";
 
 /// `(gate, gated, why)`: the gate's fault keeps the gated one from being repaired.
-pub const GATES: [(&str, &str, &str); 12] = [
+pub const GATES: [(&str, &str, &str); 13] = [
     ("quota", "schema", "blocks scheduling of the migration Job"),
     (
         "quota",
@@ -57,10 +57,16 @@ pub const GATES: [(&str, &str, &str); 12] = [
         "derived-state",
         "the reconciler reports Degraded while it fails",
     ),
+    (
+        "init-container",
+        "service-endpoints",
+        "a pod is not Ready until its init containers complete",
+    ),
 ];
 
 /// Steps that resolve by themselves once their gates are fixed: verified, not repaired.
-const VERIFY_ONLY: [&str; 2] = ["init-container", "derived-state"];
+/// A Service gets its endpoints back once its pods are Ready.
+const VERIFY_ONLY: [&str; 3] = ["init-container", "service-endpoints", "derived-state"];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -259,6 +265,7 @@ fn rationale(id: &str) -> &'static str {
         "migration-script" => "priority 7: fix the script before the migration runs again",
         "schema" => "priority 8: the migration runs once its gates are clear",
         "init-container" => "priority 9: resolves once its gates are fixed",
+        "service-endpoints" => "priority 10: a Service has endpoints once its pods are Ready",
         _ => "lowest priority: outputs are verified last",
     }
 }
