@@ -166,11 +166,7 @@ impl Signal for ServiceEndpoints {
                     .iter()
                     .filter(|pod| endpoints::endpoint_would_be_ready(service, pod))
                     .count();
-                let starting = candidates.iter().all(|pod| {
-                    context
-                        .age(pod.metadata.creation_timestamp.as_ref())
-                        .is_some_and(|age| age < STARTUP_GRACE)
-                });
+                let starting = candidates.iter().all(|pod| starting(context, pod));
                 if ready == 0 && !starting {
                     problems.push("no-ready-pods".to_string());
                     evidence.push(Evidence::field_note(
@@ -373,6 +369,38 @@ fn workloads_selected(
         }
     }
     found
+}
+
+/// Young and showing no failure yet (no restart, no waiting reason beyond creating or
+/// initializing, no non-zero exit): not Ready because it is still starting. A young pod
+/// already crash-looping is failing, not starting.
+fn starting(context: &Context, pod: &Pod) -> bool {
+    let young = context
+        .age(pod.metadata.creation_timestamp.as_ref())
+        .is_some_and(|age| age < STARTUP_GRACE);
+    let status = pod.status.as_ref();
+    let failed = status
+        .and_then(|s| s.init_container_statuses.as_ref())
+        .into_iter()
+        .flatten()
+        .chain(
+            status
+                .and_then(|s| s.container_statuses.as_ref())
+                .into_iter()
+                .flatten(),
+        )
+        .any(|c| {
+            let state = c.state.as_ref();
+            c.restart_count > 0
+                || state
+                    .and_then(|s| s.waiting.as_ref())
+                    .and_then(|w| w.reason.as_deref())
+                    .is_some_and(|r| !["ContainerCreating", "PodInitializing"].contains(&r))
+                || state
+                    .and_then(|s| s.terminated.as_ref())
+                    .is_some_and(|t| t.exit_code != 0)
+        });
+    young && !failed
 }
 
 /// Why a pod is not a ready endpoint, as evidence on its Ready condition (or phase/IP).
@@ -800,5 +828,16 @@ status:
             service("api", "{selector: {app.kubernetes.io/name: api}}")
         );
         assert_eq!(evaluate(&ServiceEndpoints, &text, "app").status, Status::Ok);
+        // Young but already crash-looping: failing, not starting.
+        let crashing = young.clone()
+            + "  containerStatuses: [{name: web, image: x, imageID: \"\", ready: false, restartCount: 2, state: {waiting: {reason: CrashLoopBackOff}}}]\n";
+        let text = format!(
+            "{}---\n{crashing}{NOW}",
+            service("api", "{selector: {app.kubernetes.io/name: api}}")
+        );
+        assert_eq!(
+            evaluate(&ServiceEndpoints, &text, "app").status,
+            Status::Fail
+        );
     }
 }
