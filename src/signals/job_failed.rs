@@ -399,9 +399,14 @@ fn describe_job(
                 .iter()
                 .position(|s| s.name == exit.name)
                 .unwrap_or(0);
+            let current = statuses
+                .get(index)
+                .and_then(|s| s.state.as_ref()?.terminated.as_ref())
+                .is_some_and(|t| t.exit_code != 0);
+            let state = if current { "state" } else { "lastState" };
             finding.evidence.push(Evidence::field_note(
                 &pod_object,
-                format!("status.containerStatuses[{index}].state.terminated.exitCode"),
+                format!("status.containerStatuses[{index}].{state}.terminated.exitCode"),
                 exit.exit_code.to_string(),
                 format!(
                     "container `{}`: {}{}",

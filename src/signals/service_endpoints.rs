@@ -556,9 +556,10 @@ fn fix_of(failing: &Failing, ns: &str, context: &Context) -> String {
                 "fix the selector to match the pods' labels: `kubectl edit service -n {ns} {name}`"
             ),
             "no-pods" => {
-                let workload = failing.workloads[0]
-                    .split(' ')
-                    .next()
+                let workload = failing
+                    .workloads
+                    .first()
+                    .and_then(|w| w.split(' ').next())
                     .unwrap_or_default()
                     .to_string();
                 format!("`kubectl describe -n {ns} {workload}` shows why it has no pods (quota, scheduling)")
