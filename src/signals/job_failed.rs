@@ -645,6 +645,8 @@ status: {status}
                 .iter()
                 .any(|e| e.short() == "job/migrate status.failed=3 (spec.backoffLimit 2)")
         );
+        assert!(finding.evidence.iter().any(|e| e.short()
+            == "pod/migrate-a status.containerStatuses[0].state.terminated.exitCode=3 (container `main`: Error: relation bleats_v3 already exists)"));
         assert!(
             finding
                 .fix
