@@ -8,11 +8,12 @@ use std::time::Duration;
 use futures::future::join_all;
 use http::header::{HeaderValue, USER_AGENT};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Event, LimitRange, Namespace, PersistentVolume, PersistentVolumeClaim, Pod,
     ResourceQuota, Service, ServiceAccount,
 };
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -242,6 +243,7 @@ pub(crate) fn api_resource(kind: Kind) -> ApiResource {
     match kind {
         Kind::Pod => ApiResource::erase::<Pod>(&()),
         Kind::Job => ApiResource::erase::<Job>(&()),
+        Kind::CronJob => ApiResource::erase::<CronJob>(&()),
         Kind::PersistentVolumeClaim => ApiResource::erase::<PersistentVolumeClaim>(&()),
         Kind::ResourceQuota => ApiResource::erase::<ResourceQuota>(&()),
         Kind::NetworkPolicy => ApiResource::erase::<NetworkPolicy>(&()),
@@ -253,6 +255,7 @@ pub(crate) fn api_resource(kind: Kind) -> ApiResource {
         Kind::DaemonSet => ApiResource::erase::<DaemonSet>(&()),
         Kind::ReplicaSet => ApiResource::erase::<ReplicaSet>(&()),
         Kind::Service => ApiResource::erase::<Service>(&()),
+        Kind::EndpointSlice => ApiResource::erase::<EndpointSlice>(&()),
         Kind::ServiceAccount => ApiResource::erase::<ServiceAccount>(&()),
         Kind::LimitRange => ApiResource::erase::<LimitRange>(&()),
         Kind::Event => ApiResource::erase::<Event>(&()),

@@ -31,6 +31,9 @@ pub struct Inventory {
     pub source: Option<Source>,
     pub pods: Vec<PodRow>,
     pub jobs: Vec<JobRow>,
+    /// Absent from the JSON when the namespace has none (older snapshots had none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cron_jobs: Vec<CronJobRow>,
     pub persistent_volume_claims: Vec<PvcRow>,
     pub resource_quotas: Vec<QuotaRow>,
     pub network_policies: Vec<NetworkPolicyRow>,
@@ -42,6 +45,9 @@ pub struct Inventory {
     pub daemon_sets: Vec<WorkloadRow>,
     pub replica_sets: Vec<WorkloadRow>,
     pub services: Vec<ServiceRow>,
+    /// Absent from the JSON when the input has none (`kubectl get all` omits them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub endpoint_slices: Vec<EndpointSliceRow>,
     pub service_accounts: Vec<NamedRow>,
     pub limit_ranges: Vec<NamedRow>,
     /// The newest Warning events, at most [`EVENT_LIMIT`].
@@ -82,6 +88,37 @@ pub struct JobRow {
     /// Owner labels and ownerReferences, e.g. `bleater.io/owner=platform-team`.
     pub owners: Vec<String>,
     pub completions: String,
+    pub age: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CronJobRow {
+    pub name: String,
+    pub schedule: String,
+    pub suspended: bool,
+    /// Jobs the CronJob lists in `status.active`.
+    pub active: usize,
+    /// Ages of `status.lastScheduleTime` and `status.lastSuccessfulTime`.
+    pub last_schedule: Option<String>,
+    pub last_successful: Option<String>,
+    /// The last scheduled run ended without success: none is active, and
+    /// lastSuccessfulTime is older than lastScheduleTime, or absent.
+    pub last_run_unsuccessful: bool,
+    pub age: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointSliceRow {
+    pub name: String,
+    /// The `kubernetes.io/service-name` label.
+    pub service: Option<String>,
+    pub address_type: String,
+    pub ports: Vec<String>,
+    /// Endpoints whose `conditions.ready` is not false, and all endpoints.
+    pub ready: usize,
+    pub endpoints: usize,
     pub age: String,
 }
 
@@ -270,6 +307,28 @@ pub fn build(
                     status.and_then(|s| s.succeeded).unwrap_or(0)
                 ),
                 age: age(meta.creation_timestamp.as_ref(), now),
+            }
+        })
+        .collect();
+
+    let cron_jobs = in_namespace(&snapshot.cron_jobs, ns)
+        .into_iter()
+        .map(|cron_job| {
+            let status = cron_job.status.as_ref();
+            let scheduled = status.and_then(|s| s.last_schedule_time.as_ref());
+            let succeeded = status.and_then(|s| s.last_successful_time.as_ref());
+            let active = status.and_then(|s| s.active.as_ref()).map_or(0, Vec::len);
+            CronJobRow {
+                name: cron_job.name().to_string(),
+                schedule: cron_job.spec.schedule.clone(),
+                suspended: cron_job.spec.suspend.unwrap_or(false),
+                active,
+                last_schedule: scheduled.map(|t| age(Some(t), now)),
+                last_successful: succeeded.map(|t| age(Some(t), now)),
+                last_run_unsuccessful: active == 0
+                    && scheduled
+                        .is_some_and(|scheduled| succeeded.is_none_or(|ok| ok.0 < scheduled.0)),
+                age: age(cron_job.metadata.creation_timestamp.as_ref(), now),
             }
         })
         .collect();
@@ -543,6 +602,40 @@ pub fn build(
         })
         .collect();
 
+    let endpoint_slices = in_namespace(&snapshot.endpoint_slices, ns)
+        .into_iter()
+        .map(|slice| EndpointSliceRow {
+            name: slice.name().to_string(),
+            service: crate::endpoints::service_of(slice).map(str::to_string),
+            address_type: slice.address_type.clone(),
+            ports: slice
+                .ports
+                .iter()
+                .flatten()
+                .map(|p| {
+                    format!(
+                        "{}{}/{}",
+                        p.name
+                            .as_deref()
+                            .filter(|n| !n.is_empty())
+                            .map(|n| format!("{n}:"))
+                            .unwrap_or_default(),
+                        p.port.map_or_else(|| "*".to_string(), |n| n.to_string()),
+                        p.protocol.as_deref().unwrap_or("TCP")
+                    )
+                })
+                .collect(),
+            ready: slice
+                .endpoints
+                .iter()
+                .flatten()
+                .filter(|e| crate::endpoints::endpoint_ready(e))
+                .count(),
+            endpoints: slice.endpoints.as_ref().map_or(0, Vec::len),
+            age: age(slice.metadata.creation_timestamp.as_ref(), now),
+        })
+        .collect();
+
     let named =
         |items: Vec<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>| -> Vec<NamedRow> {
             items
@@ -600,6 +693,7 @@ pub fn build(
         source,
         pods,
         jobs,
+        cron_jobs,
         persistent_volume_claims,
         resource_quotas,
         network_policies,
@@ -611,6 +705,7 @@ pub fn build(
         daemon_sets,
         replica_sets,
         services,
+        endpoint_slices,
         service_accounts,
         limit_ranges,
         warning_events: warning_events(&in_namespace(&snapshot.events, ns), now),
@@ -691,10 +786,13 @@ fn warning_events(events: &[&Event], now: Option<Timestamp>) -> Vec<EventRow> {
 
 impl Inventory {
     /// Kinds with no object in the namespace (and no gap), for the one-line summary.
+    /// EndpointSlices are left out: they are derived from Services, and a file written
+    /// by `kubectl get all` never has them, so their absence says nothing.
     pub fn empty_kinds(&self) -> Vec<&'static str> {
-        let counts: [(Kind, usize); 16] = [
+        let counts: [(Kind, usize); 17] = [
             (Kind::Pod, self.pods.len()),
             (Kind::Job, self.jobs.len()),
+            (Kind::CronJob, self.cron_jobs.len()),
             (
                 Kind::PersistentVolumeClaim,
                 self.persistent_volume_claims.len(),
@@ -867,5 +965,30 @@ mod tests {
         ));
         assert_eq!(inv.pods.len(), 1);
         assert!(inv.empty_kinds().contains(&"jobs"));
+    }
+
+    #[test]
+    fn cron_jobs_and_endpoint_slices_get_rows() {
+        let inv = inventory(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly, namespace: ns, creationTimestamp: \"2024-01-01T00:00:00Z\"}\nspec: {schedule: \"0 3 * * *\", jobTemplate: {spec: {template: {spec: {containers: []}}}}}\nstatus: {lastScheduleTime: \"2024-01-03T03:00:00Z\", lastSuccessfulTime: \"2024-01-02T03:04:00Z\"}\n---\napiVersion: batch/v1\nkind: CronJob\nmetadata: {name: running, namespace: ns}\nspec: {schedule: \"@hourly\", jobTemplate: {spec: {template: {spec: {containers: []}}}}}\nstatus: {lastScheduleTime: \"2024-01-03T03:00:00Z\", active: [{kind: Job, name: running-1}]}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: api-x1, namespace: ns, labels: {kubernetes.io/service-name: api}}\naddressType: IPv4\nports: [{name: http, port: 8080, protocol: TCP}]\nendpoints:\n- {addresses: [10.0.0.1], conditions: {ready: true}}\n- {addresses: [10.0.0.2], conditions: {ready: false}}\n- {addresses: [10.0.0.3]}\n",
+        );
+        let nightly = &inv.cron_jobs[0];
+        assert_eq!(
+            (
+                nightly.name.as_str(),
+                nightly.active,
+                nightly.last_run_unsuccessful
+            ),
+            ("nightly", 0, true)
+        );
+        // A run in progress is not an unsuccessful one.
+        assert!(!inv.cron_jobs[1].last_run_unsuccessful);
+        let slice = &inv.endpoint_slices[0];
+        assert_eq!(slice.service.as_deref(), Some("api"));
+        // A nil `ready` counts as ready.
+        assert_eq!((slice.ready, slice.endpoints), (2, 3));
+        assert_eq!(slice.ports, vec!["http:8080/TCP"]);
+        assert!(!inv.empty_kinds().contains(&"cronjobs"));
+        assert!(!inv.empty_kinds().contains(&"endpointslices"));
     }
 }

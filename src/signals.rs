@@ -12,6 +12,7 @@
 pub mod derived_state;
 pub mod egress;
 pub mod init_container;
+pub mod job_failed;
 pub mod lock;
 pub mod migration_script;
 pub mod orphan_hook;
@@ -19,6 +20,8 @@ pub mod pvc;
 pub mod quota;
 pub mod rbac;
 pub mod schema;
+pub mod service_endpoints;
+pub mod stuck_deletion;
 #[cfg(test)]
 pub mod test_support;
 
@@ -48,6 +51,9 @@ pub const ALL: &[&dyn Signal] = &[
     &migration_script::MigrationScript,
     &schema::SchemaVersion,
     &init_container::InitContainer,
+    &job_failed::JobFailed,
+    &service_endpoints::ServiceEndpoints,
+    &stuck_deletion::StuckDeletion,
     &derived_state::DerivedState,
 ];
 

@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Event, LimitRange, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota,
     Service, ServiceAccount,
 };
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -88,6 +89,7 @@ pub struct LogGap {
 pub struct Snapshot {
     pub pods: Vec<Pod>,
     pub jobs: Vec<Job>,
+    pub cron_jobs: Vec<CronJob>,
     pub persistent_volume_claims: Vec<PersistentVolumeClaim>,
     pub resource_quotas: Vec<ResourceQuota>,
     pub network_policies: Vec<NetworkPolicy>,
@@ -99,6 +101,8 @@ pub struct Snapshot {
     pub daemon_sets: Vec<DaemonSet>,
     pub replica_sets: Vec<ReplicaSet>,
     pub services: Vec<Service>,
+    /// The Services' endpoints as the EndpointSlice controller published them.
+    pub endpoint_slices: Vec<EndpointSlice>,
     pub service_accounts: Vec<ServiceAccount>,
     pub limit_ranges: Vec<LimitRange>,
     pub events: Vec<Event>,
@@ -177,6 +181,7 @@ impl Snapshot {
         }
         tag(Kind::Pod, &self.pods)
             .chain(tag(Kind::Job, &self.jobs))
+            .chain(tag(Kind::CronJob, &self.cron_jobs))
             .chain(tag(
                 Kind::PersistentVolumeClaim,
                 &self.persistent_volume_claims,
@@ -191,6 +196,7 @@ impl Snapshot {
             .chain(tag(Kind::DaemonSet, &self.daemon_sets))
             .chain(tag(Kind::ReplicaSet, &self.replica_sets))
             .chain(tag(Kind::Service, &self.services))
+            .chain(tag(Kind::EndpointSlice, &self.endpoint_slices))
             .chain(tag(Kind::ServiceAccount, &self.service_accounts))
             .chain(tag(Kind::LimitRange, &self.limit_ranges))
             .chain(tag(Kind::Event, &self.events))
@@ -205,6 +211,7 @@ impl Snapshot {
         match kind {
             Kind::Pod => self.pods.push(typed(value)?),
             Kind::Job => self.jobs.push(typed(value)?),
+            Kind::CronJob => self.cron_jobs.push(typed(value)?),
             Kind::PersistentVolumeClaim => self.persistent_volume_claims.push(typed(value)?),
             Kind::ResourceQuota => self.resource_quotas.push(typed(value)?),
             Kind::NetworkPolicy => self.network_policies.push(typed(value)?),
@@ -216,6 +223,7 @@ impl Snapshot {
             Kind::DaemonSet => self.daemon_sets.push(typed(value)?),
             Kind::ReplicaSet => self.replica_sets.push(typed(value)?),
             Kind::Service => self.services.push(typed(value)?),
+            Kind::EndpointSlice => self.endpoint_slices.push(typed(value)?),
             Kind::ServiceAccount => self.service_accounts.push(typed(value)?),
             Kind::LimitRange => self.limit_ranges.push(typed(value)?),
             Kind::Event => self.events.push(typed(value)?),
@@ -249,6 +257,7 @@ impl Snapshot {
         push_all(&mut out, &self.persistent_volumes);
         push_all(&mut out, &self.pods);
         push_all(&mut out, &self.jobs);
+        push_all(&mut out, &self.cron_jobs);
         push_all(&mut out, &self.persistent_volume_claims);
         push_all(&mut out, &self.resource_quotas);
         push_all(&mut out, &self.network_policies);
@@ -260,6 +269,7 @@ impl Snapshot {
         push_all(&mut out, &self.daemon_sets);
         push_all(&mut out, &self.replica_sets);
         push_all(&mut out, &self.services);
+        push_all(&mut out, &self.endpoint_slices);
         push_all(&mut out, &self.service_accounts);
         push_all(&mut out, &self.limit_ranges);
         push_all(&mut out, &self.events);

@@ -84,7 +84,9 @@ fn check_incident_finds_the_eight_faults_and_the_script() {
             "orphan-hook",
             "migration-script",
             "schema",
-            "init-container"
+            "init-container",
+            // The symptom of the init container: bleat-service's only pod is not Ready.
+            "service-endpoints"
         ]
     );
     assert_eq!(ids_with_status(&check, "info"), vec!["derived-state"]);
@@ -154,7 +156,9 @@ fn check_shop_without_profile() {
             "migration-script",
             "orphan-hook",
             "pvc",
-            "quota"
+            "quota",
+            // orders-api's pod is not Ready (init container); payments-api has no pod (quota).
+            "service-endpoints"
         ]
     );
     let table = triage(&["check", "--snapshot", &path]);
@@ -331,7 +335,7 @@ fn only_and_skip_select_signals() {
     let skipped = incident(&[
         "check",
         "--skip",
-        "quota,rbac,pvc,egress,lock,orphan-hook,migration-script,schema,init-container",
+        "quota,rbac,pvc,egress,lock,orphan-hook,migration-script,schema,init-container,service-endpoints",
     ]);
     assert_eq!(
         skipped.status.code(),
@@ -397,7 +401,10 @@ fn plan_incident_order() {
             "schema"
         ]
     );
-    assert_eq!(&ids[8..], &["init-container", "derived-state"]);
+    assert_eq!(
+        &ids[8..],
+        &["init-container", "service-endpoints", "derived-state"]
+    );
     insta::assert_snapshot!("plan_bleater_incident_json", stdout(&output));
 }
 

@@ -424,6 +424,7 @@ fn inventory_shows_every_object_of_the_fixture_namespace() {
     let sections = [
         ("Pod", "pods"),
         ("Job", "jobs"),
+        ("CronJob", "cronJobs"),
         ("PersistentVolumeClaim", "persistentVolumeClaims"),
         ("ResourceQuota", "resourceQuotas"),
         ("NetworkPolicy", "networkPolicies"),
@@ -435,6 +436,7 @@ fn inventory_shows_every_object_of_the_fixture_namespace() {
         ("DaemonSet", "daemonSets"),
         ("ReplicaSet", "replicaSets"),
         ("Service", "services"),
+        ("EndpointSlice", "endpointSlices"),
         ("ServiceAccount", "serviceAccounts"),
         ("LimitRange", "limitRanges"),
     ];

@@ -9,6 +9,8 @@ use crate::snapshot::{Gap, Source};
 pub const MISSING: &str = "(missing)";
 pub const EXHAUSTED: &str = "EXHAUSTED";
 pub const DENY_ALL: &str = "DENY-ALL";
+/// A CronJob whose last scheduled run ended without success (none is running).
+pub const LAST_RUN_FAILED: &str = "(last run unsuccessful)";
 
 /// Event messages longer than this are cut in `table` output (never in `wide`).
 const MESSAGE_WIDTH: usize = 100;
@@ -86,6 +88,43 @@ pub fn table(inventory: &Inventory, wide: bool) -> String {
                     "finalizers",
                     "owner",
                     "completions",
+                    "age",
+                ],
+                rows,
+            ),
+        );
+    }
+
+    if !inventory.cron_jobs.is_empty() {
+        let rows = inventory
+            .cron_jobs
+            .iter()
+            .map(|c| {
+                let mut successful = c.last_successful.clone().unwrap_or_else(|| "<none>".into());
+                if c.last_run_unsuccessful {
+                    successful.push_str(&format!(" {LAST_RUN_FAILED}"));
+                }
+                vec![
+                    c.name.clone(),
+                    c.schedule.clone(),
+                    if c.suspended { "yes" } else { "no" }.to_string(),
+                    c.active.to_string(),
+                    c.last_schedule.clone().unwrap_or_else(|| "<none>".into()),
+                    successful,
+                    c.age.clone(),
+                ]
+            })
+            .collect();
+        section(
+            "CRONJOBS",
+            kubectl_table(
+                &[
+                    "name",
+                    "schedule",
+                    "suspended",
+                    "active",
+                    "last schedule",
+                    "last successful",
                     "age",
                 ],
                 rows,
@@ -289,6 +328,30 @@ pub fn table(inventory: &Inventory, wide: bool) -> String {
         section(
             "SERVICES",
             kubectl_table(&["name", "type", "cluster-ip", "ports", "age"], rows),
+        );
+    }
+
+    if !inventory.endpoint_slices.is_empty() {
+        let rows = inventory
+            .endpoint_slices
+            .iter()
+            .map(|e| {
+                vec![
+                    e.name.clone(),
+                    e.service.clone().unwrap_or_else(|| "<none>".into()),
+                    e.address_type.clone(),
+                    list_or_dash(&e.ports, ","),
+                    format!("{}/{}", e.ready, e.endpoints),
+                    e.age.clone(),
+                ]
+            })
+            .collect();
+        section(
+            "ENDPOINTSLICES",
+            kubectl_table(
+                &["name", "service", "addresstype", "ports", "ready", "age"],
+                rows,
+            ),
         );
     }
 

@@ -18,7 +18,7 @@ pub struct OrphanHook;
 pub const ID: &str = "orphan-hook";
 
 /// The finalizer the Job controller manages itself; never a sign of an orphan.
-pub const JOB_TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
+pub const JOB_TRACKING_FINALIZER: &str = crate::finalizers::JOB_TRACKING;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

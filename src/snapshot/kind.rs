@@ -7,6 +7,7 @@ use serde::Serialize;
 pub enum Kind {
     Pod,
     Job,
+    CronJob,
     PersistentVolumeClaim,
     ResourceQuota,
     NetworkPolicy,
@@ -18,6 +19,7 @@ pub enum Kind {
     DaemonSet,
     ReplicaSet,
     Service,
+    EndpointSlice,
     ServiceAccount,
     LimitRange,
     Event,
@@ -29,9 +31,10 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in display order: the fault-bearing kinds first.
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 20] = [
         Kind::Pod,
         Kind::Job,
+        Kind::CronJob,
         Kind::PersistentVolumeClaim,
         Kind::ResourceQuota,
         Kind::NetworkPolicy,
@@ -43,6 +46,7 @@ impl Kind {
         Kind::DaemonSet,
         Kind::ReplicaSet,
         Kind::Service,
+        Kind::EndpointSlice,
         Kind::ServiceAccount,
         Kind::LimitRange,
         Kind::Event,
@@ -55,6 +59,7 @@ impl Kind {
         match self {
             Kind::Pod => "Pod",
             Kind::Job => "Job",
+            Kind::CronJob => "CronJob",
             Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
             Kind::ResourceQuota => "ResourceQuota",
             Kind::NetworkPolicy => "NetworkPolicy",
@@ -66,6 +71,7 @@ impl Kind {
             Kind::DaemonSet => "DaemonSet",
             Kind::ReplicaSet => "ReplicaSet",
             Kind::Service => "Service",
+            Kind::EndpointSlice => "EndpointSlice",
             Kind::ServiceAccount => "ServiceAccount",
             Kind::LimitRange => "LimitRange",
             Kind::Event => "Event",
@@ -79,6 +85,7 @@ impl Kind {
         match self {
             Kind::Pod => "pods",
             Kind::Job => "jobs",
+            Kind::CronJob => "cronjobs",
             Kind::PersistentVolumeClaim => "persistentvolumeclaims",
             Kind::ResourceQuota => "resourcequotas",
             Kind::NetworkPolicy => "networkpolicies",
@@ -90,6 +97,7 @@ impl Kind {
             Kind::DaemonSet => "daemonsets",
             Kind::ReplicaSet => "replicasets",
             Kind::Service => "services",
+            Kind::EndpointSlice => "endpointslices",
             Kind::ServiceAccount => "serviceaccounts",
             Kind::LimitRange => "limitranges",
             Kind::Event => "events",
@@ -101,7 +109,8 @@ impl Kind {
     /// The API group (`""` for core).
     pub fn group(self) -> &'static str {
         match self {
-            Kind::Job => "batch",
+            Kind::Job | Kind::CronJob => "batch",
+            Kind::EndpointSlice => "discovery.k8s.io",
             Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet => "apps",
             Kind::Role | Kind::RoleBinding => "rbac.authorization.k8s.io",
             Kind::NetworkPolicy => "networking.k8s.io",
@@ -131,6 +140,11 @@ mod tests {
     fn from_type_matches_group_and_kind() {
         assert_eq!(Kind::from_type("v1", "Pod"), Some(Kind::Pod));
         assert_eq!(Kind::from_type("batch/v1", "Job"), Some(Kind::Job));
+        assert_eq!(Kind::from_type("batch/v1", "CronJob"), Some(Kind::CronJob));
+        assert_eq!(
+            Kind::from_type("discovery.k8s.io/v1", "EndpointSlice"),
+            Some(Kind::EndpointSlice)
+        );
         assert_eq!(
             Kind::from_type("rbac.authorization.k8s.io/v1", "RoleBinding"),
             Some(Kind::RoleBinding)
