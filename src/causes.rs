@@ -180,7 +180,7 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
             edges.push(Edge {
                 from: cause.id,
                 to: effect.id,
-                label: label(effect.id, &via),
+                label: label(&via),
                 via,
                 explains,
             });
@@ -234,17 +234,11 @@ fn explained(finding: &Finding, edges: &[Edge]) -> bool {
         })
 }
 
-fn label(effect: &str, via: &[String]) -> String {
-    let first = &via[0];
-    let text = if via.len() == 1 {
-        first.clone()
-    } else {
-        format!("{first} (+{} more)", via.len() - 1)
-    };
-    if first.starts_with(effect) {
-        text
-    } else {
-        format!("{effect}: {text}")
+/// The first relation, and how many more back the edge.
+fn label(via: &[String]) -> String {
+    match via.len() {
+        1 => via[0].clone(),
+        n => format!("{} (+{} more)", via[0], n - 1),
     }
 }
 
@@ -342,7 +336,10 @@ impl<'a> Relations<'a> {
             }
             // A workload's broken pods are the pods a Service selects.
             ("Pod", "Service") if self.selects(&to.name, &from.name) => why("selects"),
-            (_, "Service") if self.workload_pods(from).any(|p| self.selects(&to.name, p)) => {
+            (_, "Service")
+                if self.workload_pods(from).any(|p| self.selects(&to.name, p))
+                    || self.template_selected(from, &to.name) =>
+            {
                 why("selects the pods of")
             }
             // A ReplicaSet's failure is its Deployment's.
@@ -396,6 +393,44 @@ impl<'a> Relations<'a> {
         let Some(pod) = self.pods.get(pod) else {
             return false;
         };
+        self.selector_matches(service, pod.metadata.labels.as_ref())
+    }
+
+    /// The workload's pod template carries labels the Service selects: its pods would
+    /// be the Service's endpoints, even when it has none now (a quota refused them).
+    fn template_selected(&self, workload: &ObjectRef, service: &str) -> bool {
+        let snapshot = self.context.snapshot;
+        let named = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            meta.name.as_deref() == Some(workload.name.as_str())
+                && meta.namespace.as_deref() == Some(self.namespace)
+        };
+        let template = match workload.kind.as_str() {
+            "Deployment" => snapshot
+                .deployments
+                .iter()
+                .find(|d| named(&d.metadata))
+                .and_then(|d| d.spec.as_ref()?.template.metadata.as_ref()),
+            "StatefulSet" => snapshot
+                .stateful_sets
+                .iter()
+                .find(|s| named(&s.metadata))
+                .and_then(|s| s.spec.as_ref()?.template.metadata.as_ref()),
+            "DaemonSet" => snapshot
+                .daemon_sets
+                .iter()
+                .find(|d| named(&d.metadata))
+                .and_then(|d| d.spec.as_ref()?.template.metadata.as_ref()),
+            "ReplicaSet" => snapshot
+                .replica_sets
+                .iter()
+                .find(|r| named(&r.metadata))
+                .and_then(|r| r.spec.as_ref()?.template.as_ref()?.metadata.as_ref()),
+            _ => None,
+        };
+        template.is_some_and(|meta| self.selector_matches(service, meta.labels.as_ref()))
+    }
+
+    fn selector_matches(&self, service: &str, labels: Option<&BTreeMap<String, String>>) -> bool {
         let Some(selector) = self
             .context
             .snapshot
@@ -407,7 +442,6 @@ impl<'a> Relations<'a> {
         else {
             return false;
         };
-        let labels = pod.metadata.labels.as_ref();
         selector
             .iter()
             .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
@@ -559,8 +593,12 @@ items:
         graph(&Context::new(&snapshot, NS), findings)
     }
 
+    /// The edges as (from, to), sorted: the order follows the registry, which these
+    /// tests do not pin.
     fn edge_ids(graph: &Graph) -> Vec<(&str, &str)> {
-        graph.edges.iter().map(|e| (e.from, e.to)).collect()
+        let mut ids: Vec<(&str, &str)> = graph.edges.iter().map(|e| (e.from, e.to)).collect();
+        ids.sort();
+        ids
     }
 
     #[test]
@@ -581,7 +619,7 @@ items:
                 ("rollout", "service-endpoints"),
             ]
         );
-        let to_rollout = &graph.edges[0];
+        let to_rollout = graph.edges.iter().find(|e| e.to == "rollout").unwrap();
         assert!(
             to_rollout
                 .via
@@ -592,10 +630,32 @@ items:
         assert!(!graph.node("container-config").unwrap().symptom);
         assert!(graph.node("rollout").unwrap().symptom);
         assert!(graph.node("service-endpoints").unwrap().symptom);
-        assert_eq!(
-            graph.descendants("container-config"),
-            vec!["rollout", "service-endpoints"]
+        let mut reached = graph.descendants("container-config");
+        reached.sort();
+        assert_eq!(reached, vec!["rollout", "service-endpoints"]);
+    }
+
+    #[test]
+    fn a_workload_without_pods_still_feeds_the_service_its_template_matches() {
+        // A quota refused every pod of `web`: the Service selecting its template's
+        // labels has no endpoints because of the rollout, not a selector typo.
+        let world = format!(
+            "{WORLD}- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {{name: web, namespace: orders}}\n  spec:\n    selector: {{matchLabels: {{app: web}}}}\n    template:\n      metadata: {{labels: {{app: web}}}}\n      spec: {{containers: [{{name: web, image: web:1}}]}}\n- apiVersion: v1\n  kind: Service\n  metadata: {{name: web, namespace: orders}}\n  spec: {{selector: {{app: web}}}}\n"
         );
+        let snapshot = snapshot(&world);
+        let rollout = finding("rollout", &[(Kind::Deployment, "web")]);
+        let endpoints = finding("service-endpoints", &[(Kind::Service, "web")]);
+        let graph = graph(&Context::new(&snapshot, NS), &[rollout, endpoints]);
+        assert_eq!(edge_ids(&graph), vec![("rollout", "service-endpoints")]);
+        assert_eq!(
+            graph.edges[0].label,
+            "service/web selects the pods of deployment/web"
+        );
+        // The Service `other` selects nothing the Deployment would run.
+        let endpoints = finding("service-endpoints", &[(Kind::Service, "other")]);
+        let rollout = finding("rollout", &[(Kind::Deployment, "web")]);
+        let graph = super::graph(&Context::new(&snapshot, NS), &[rollout, endpoints]);
+        assert!(graph.edges.is_empty());
     }
 
     #[test]
