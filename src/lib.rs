@@ -27,3 +27,4 @@ pub mod signals;
 pub mod snapshot;
 pub mod storage;
 pub mod terminal;
+pub mod workload;

@@ -18,9 +18,11 @@ pub mod orphan_hook;
 pub mod pvc;
 pub mod quota;
 pub mod rbac;
+//ROLLOUT pub mod rollout;
 pub mod schema;
 #[cfg(test)]
 pub mod test_support;
+pub mod unschedulable;
 
 use crate::finding::{Context, Finding};
 use crate::snapshot::Kind;
@@ -48,6 +50,8 @@ pub const ALL: &[&dyn Signal] = &[
     &migration_script::MigrationScript,
     &schema::SchemaVersion,
     &init_container::InitContainer,
+    &unschedulable::Unschedulable,
+    //ROLLOUT &rollout::Rollout,
     &derived_state::DerivedState,
 ];
 
