@@ -18,7 +18,7 @@ pub mod orphan_hook;
 pub mod pvc;
 pub mod quota;
 pub mod rbac;
-//ROLLOUT pub mod rollout;
+pub mod rollout;
 pub mod schema;
 #[cfg(test)]
 pub mod test_support;
@@ -51,7 +51,7 @@ pub const ALL: &[&dyn Signal] = &[
     &schema::SchemaVersion,
     &init_container::InitContainer,
     &unschedulable::Unschedulable,
-    //ROLLOUT &rollout::Rollout,
+    &rollout::Rollout,
     &derived_state::DerivedState,
 ];
 

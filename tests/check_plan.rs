@@ -84,7 +84,10 @@ fn check_incident_finds_the_eight_faults_and_the_script() {
             "orphan-hook",
             "migration-script",
             "schema",
-            "init-container"
+            "init-container",
+            // bleat-service past its progress deadline, growth-experiments-api refused
+            // by the quota.
+            "rollout"
         ]
     );
     assert_eq!(ids_with_status(&check, "info"), vec!["derived-state"]);
@@ -154,7 +157,9 @@ fn check_shop_without_profile() {
             "migration-script",
             "orphan-hook",
             "pvc",
-            "quota"
+            "quota",
+            // orders-api past its progress deadline, payments-api refused by the quota.
+            "rollout"
         ]
     );
     let table = triage(&["check", "--snapshot", &path]);
@@ -175,7 +180,7 @@ fn only_and_skip_select_signals() {
     let skipped = incident(&[
         "check",
         "--skip",
-        "quota,rbac,pvc,egress,lock,orphan-hook,migration-script,schema,init-container",
+        "quota,rbac,pvc,egress,lock,orphan-hook,migration-script,schema,init-container,unschedulable,rollout",
     ]);
     assert_eq!(
         skipped.status.code(),
@@ -241,7 +246,7 @@ fn plan_incident_order() {
             "schema"
         ]
     );
-    assert_eq!(&ids[8..], &["init-container", "derived-state"]);
+    assert_eq!(&ids[8..], &["init-container", "rollout", "derived-state"]);
     insta::assert_snapshot!("plan_bleater_incident_json", stdout(&output));
 }
 

@@ -205,10 +205,14 @@ fn repair_yes_fixes_every_input_but_the_schema_and_loses_nothing() {
         ],
     );
 
-    // check: only the schema (and the init container it gates) still fail.
+    // check: only the schema (and the init container it gates, and so bleat-service's
+    // stalled rollout) still fail; growth-experiments-api's quota refusal is resolved.
     let check = incident.triage(env, &["check", "-o", "json"]);
     let check: Value = serde_json::from_slice(&check.stdout).unwrap();
-    assert_eq!(failing_ids(&check), vec!["schema", "init-container"]);
+    assert_eq!(
+        failing_ids(&check),
+        vec!["schema", "init-container", "rollout"]
+    );
 
     // The independent reconciler agrees: the schema is the only input still gating.
     let gating = harness::wait_for(Duration::from_secs(20), || {
@@ -549,8 +553,10 @@ fn repair_works_without_a_profile_on_other_names() {
     );
     let check = harness::triage_with(&env.kubeconfig, &["check", "-n", &ns, "-o", "json"]);
     let check: Value = serde_json::from_slice(&check.stdout).unwrap();
-    // The init container waits for a kubelet restart no process here performs.
-    assert_eq!(failing_ids(&check), vec!["init-container"]);
+    // The init container waits for a kubelet restart no process here performs, so
+    // orders-api's rollout stays past its deadline (payments-api's quota refusal is
+    // resolved).
+    assert_eq!(failing_ids(&check), vec!["init-container", "rollout"]);
     assert_eq!(
         decoy_version(env),
         decoy,
