@@ -88,7 +88,10 @@ pub fn kubectl_name(kind: Kind, name: &str) -> String {
 pub fn pod_problem(pod: &Pod) -> Option<(String, String)> {
     let status = pod.status.as_ref()?;
     let lists = [
-        ("initContainerStatuses", status.init_container_statuses.as_deref()),
+        (
+            "initContainerStatuses",
+            status.init_container_statuses.as_deref(),
+        ),
         ("containerStatuses", status.container_statuses.as_deref()),
     ];
     for (field, statuses) in lists {
@@ -99,7 +102,10 @@ pub fn pod_problem(pod: &Pod) -> Option<(String, String)> {
                 .and_then(|w| w.reason.clone())
                 .filter(|r| r != "PodInitializing")
             {
-                return Some((format!("status.{field}[{index}].state.waiting.reason"), reason));
+                return Some((
+                    format!("status.{field}[{index}].state.waiting.reason"),
+                    reason,
+                ));
             }
             if let Some(terminated) = state
                 .and_then(|s| s.terminated.as_ref())
@@ -109,7 +115,10 @@ pub fn pod_problem(pod: &Pod) -> Option<(String, String)> {
                     .reason
                     .clone()
                     .unwrap_or_else(|| format!("ExitCode:{}", terminated.exit_code));
-                return Some((format!("status.{field}[{index}].state.terminated.reason"), reason));
+                return Some((
+                    format!("status.{field}[{index}].state.terminated.reason"),
+                    reason,
+                ));
             }
         }
     }
@@ -183,7 +192,11 @@ items:
     #[test]
     fn pods_resolve_to_their_workload() {
         let snap = snapshot(OWNED);
-        let api = snap.pods.iter().find(|p| p.name() == "api-7f9-abcde").unwrap();
+        let api = snap
+            .pods
+            .iter()
+            .find(|p| p.name() == "api-7f9-abcde")
+            .unwrap();
         let db = snap.pods.iter().find(|p| p.name() == "db-0").unwrap();
         assert_eq!(
             workload_of(&snap, api),

@@ -191,11 +191,7 @@ impl Signal for Rollout {
         }
         finding.status = Status::Fail;
         finding.scope = context.scope(apps);
-        finding.summary = failing
-            .iter()
-            .map(summarize)
-            .collect::<Vec<_>>()
-            .join("; ");
+        finding.summary = failing.iter().map(summarize).collect::<Vec<_>>().join("; ");
         finding.fix = Some(
             failing
                 .iter()
@@ -258,7 +254,10 @@ fn summarize(f: &Failing) -> String {
         text.push_str(&format!(", refused by {}", refused.join(", ")));
     }
     if !f.unready_pods.is_empty() {
-        text.push_str(&format!(", pod `{}` not ready", f.unready_pods.join("`, `")));
+        text.push_str(&format!(
+            ", pod `{}` not ready",
+            f.unready_pods.join("`, `")
+        ));
     }
     if let Some(good) = &f.last_good {
         text.push_str(&format!(", last good revision {}", good.revision));
@@ -272,7 +271,10 @@ fn condition<'a, C>(
     type_of: impl Fn(&C) -> &str,
     type_: &str,
 ) -> Option<(usize, &'a C)> {
-    conditions.iter().enumerate().find(|(_, c)| type_of(c) == type_)
+    conditions
+        .iter()
+        .enumerate()
+        .find(|(_, c)| type_of(c) == type_)
 }
 
 fn check_deployment(
@@ -607,7 +609,10 @@ fn last_good(older: &[&ReplicaSet], unavailable_since: Option<&Time>) -> Option<
         return Some(LastGood {
             replica_set: rs.name().to_string(),
             revision: info.revision?,
-            basis: format!("{}/{} replicas available now", info.available, info.replicas),
+            basis: format!(
+                "{}/{} replicas available now",
+                info.available, info.replicas
+            ),
         });
     }
     let since = unavailable_since?;
@@ -620,10 +625,7 @@ fn last_good(older: &[&ReplicaSet], unavailable_since: Option<&Time>) -> Option<
     Some(LastGood {
         replica_set: rs.name().to_string(),
         revision: revision(&rs.metadata)?,
-        basis: format!(
-            "the Deployment was available with it until {}",
-            since.0
-        ),
+        basis: format!("the Deployment was available with it until {}", since.0),
     })
 }
 
@@ -648,7 +650,11 @@ fn unready(
             &object,
             path,
             value,
-            format!("pod of {} `{}`", kind.name(), owner.name.as_deref().unwrap_or_default()),
+            format!(
+                "pod of {} `{}`",
+                kind.name(),
+                owner.name.as_deref().unwrap_or_default()
+            ),
         ));
         finding.add_cause(object);
         names.push(pod.name().to_string());
@@ -695,13 +701,22 @@ fn refusals(context: &Context, messages: &[String], finding: &mut Finding) -> Ve
         let mut resolved = false;
         let (by, object) = if let Some(at) = message.find("exceeded quota: ") {
             let rest = &message[at + "exceeded quota: ".len()..];
-            let name = rest.split([',', ' ']).next().unwrap_or_default().to_string();
+            let name = rest
+                .split([',', ' '])
+                .next()
+                .unwrap_or_default()
+                .to_string();
             resolved = quota_admits(context, &name, rest);
             if !resolved {
-                finding.add_cause(ObjectRef::new(Kind::ResourceQuota, context.namespace, &name));
+                finding.add_cause(ObjectRef::new(
+                    Kind::ResourceQuota,
+                    context.namespace,
+                    &name,
+                ));
             }
             ("quota", Some(name))
-        } else if message.contains(" usage per ") || message.contains(" limit to request ratio per ")
+        } else if message.contains(" usage per ")
+            || message.contains(" limit to request ratio per ")
         {
             let name = limit_range_for(context, message);
             if let Some(name) = &name {
@@ -717,7 +732,11 @@ fn refusals(context: &Context, messages: &[String], finding: &mut Finding) -> Ve
         } else if let Some(at) = message.find("serviceaccount \"") {
             let rest = &message[at + "serviceaccount \"".len()..];
             let name = rest.split('"').next().unwrap_or_default().to_string();
-            finding.add_cause(ObjectRef::new(Kind::ServiceAccount, context.namespace, &name));
+            finding.add_cause(ObjectRef::new(
+                Kind::ServiceAccount,
+                context.namespace,
+                &name,
+            ));
             ("service-account", Some(name))
         } else {
             ("other", None)
@@ -756,7 +775,9 @@ fn quota_admits(context: &Context, name: &str, refusal: &str) -> bool {
     else {
         return false;
     };
-    let value = |map: &Option<BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
+    let value = |map: &Option<
+        BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+    >,
                  resource: &str| {
         map.as_ref()
             .and_then(|m| m.get(resource))
@@ -857,7 +878,10 @@ fn max_limit(message: &str) -> Option<(String, String)> {
 }
 
 /// What changed between two pod templates, container by container (matched by name).
-fn template_changes(before: Option<&PodTemplateSpec>, after: Option<&PodTemplateSpec>) -> Vec<Change> {
+fn template_changes(
+    before: Option<&PodTemplateSpec>,
+    after: Option<&PodTemplateSpec>,
+) -> Vec<Change> {
     let mut changes = Vec::new();
     let spec_before = before.and_then(|t| t.spec.as_ref());
     let spec_after = after.and_then(|t| t.spec.as_ref());
@@ -942,7 +966,11 @@ fn container_changes(label: &str, old: &Container, new: &Container) -> Vec<Chang
     push("command".into(), command(old), command(new));
     let env_old = env_map(old);
     let env_new = env_map(new);
-    for name in env_old.keys().chain(env_new.keys()).collect::<std::collections::BTreeSet<_>>() {
+    for name in env_old
+        .keys()
+        .chain(env_new.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         push(
             format!("env[{name}]"),
             env_old.get(name).cloned(),
@@ -959,7 +987,12 @@ fn container_changes(label: &str, old: &Container, new: &Container) -> Vec<Chang
                     .config_map_ref
                     .as_ref()
                     .map(|r| format!("configMapRef {}", r.name))
-                    .or_else(|| source.secret_ref.as_ref().map(|r| format!("secretRef {}", r.name)))
+                    .or_else(|| {
+                        source
+                            .secret_ref
+                            .as_ref()
+                            .map(|r| format!("secretRef {}", r.name))
+                    })
             })
             .collect();
         refs.sort();
@@ -979,8 +1012,16 @@ fn container_changes(label: &str, old: &Container, new: &Container) -> Vec<Chang
     };
     let res_old = resources(old);
     let res_new = resources(new);
-    for key in res_old.keys().chain(res_new.keys()).collect::<std::collections::BTreeSet<_>>() {
-        push(key.clone(), res_old.get(key).cloned(), res_new.get(key).cloned());
+    for key in res_old
+        .keys()
+        .chain(res_new.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        push(
+            key.clone(),
+            res_old.get(key).cloned(),
+            res_new.get(key).cloned(),
+        );
     }
     changes
 }
@@ -1084,7 +1125,9 @@ fn check_stateful_set(
     let pods = workload::controlled(&context.snapshot.pods, Kind::StatefulSet, &set.metadata);
     let since = newest(&pods, set.metadata.creation_timestamp.as_ref());
     if context.age(since).is_some_and(|age| age < STARTUP_GRACE) {
-        notes.push(format!("statefulset `{name}` starting ({ready}/{desired} ready)"));
+        notes.push(format!(
+            "statefulset `{name}` starting ({ready}/{desired} ready)"
+        ));
         return None;
     }
     let object = ObjectRef::of(Kind::StatefulSet, set);
@@ -1116,9 +1159,9 @@ fn check_stateful_set(
         // NB: with the default OrderedReady policy a broken update stalls for good,
         // even after a rollback, until the broken pod is deleted ("forced rollback",
         // https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#forced-rollback).
-        let stuck = unready_pods
-            .last()
-            .map_or(String::new(), |p| format!(", then `kubectl delete pod {p} -n {}`", context.namespace));
+        let stuck = unready_pods.last().map_or(String::new(), |p| {
+            format!(", then `kubectl delete pod {p} -n {}`", context.namespace)
+        });
         format!(
             "kubectl rollout undo {target} -n {}{stuck} (forced rollback) or fix the new revision",
             context.namespace
@@ -1133,7 +1176,12 @@ fn check_stateful_set(
     Some(Failing {
         kind: "StatefulSet".to_string(),
         name: name.to_string(),
-        problem: if update_pending { "UpdateStalled" } else { "NotReady" }.to_string(),
+        problem: if update_pending {
+            "UpdateStalled"
+        } else {
+            "NotReady"
+        }
+        .to_string(),
         ready,
         desired,
         new_replica_set: None,
@@ -1175,7 +1223,9 @@ fn check_daemon_set(
     let pods = workload::controlled(&context.snapshot.pods, Kind::DaemonSet, &set.metadata);
     let since = newest(&pods, set.metadata.creation_timestamp.as_ref());
     if context.age(since).is_some_and(|age| age < STARTUP_GRACE) {
-        notes.push(format!("daemonset `{name}` starting ({ready}/{desired} ready)"));
+        notes.push(format!(
+            "daemonset `{name}` starting ({ready}/{desired} ready)"
+        ));
         return None;
     }
     let object = ObjectRef::of(Kind::DaemonSet, set);
@@ -1206,7 +1256,12 @@ fn check_daemon_set(
     Some(Failing {
         kind: "DaemonSet".to_string(),
         name: name.to_string(),
-        problem: if update_pending { "UpdateStalled" } else { "NotReady" }.to_string(),
+        problem: if update_pending {
+            "UpdateStalled"
+        } else {
+            "NotReady"
+        }
+        .to_string(),
         ready,
         desired,
         new_replica_set: None,
@@ -1366,7 +1421,11 @@ items:
             .iter()
             .map(|c| {
                 (
-                    format!("{}.{}", c["container"].as_str().unwrap(), c["field"].as_str().unwrap()),
+                    format!(
+                        "{}.{}",
+                        c["container"].as_str().unwrap(),
+                        c["field"].as_str().unwrap()
+                    ),
                     c["before"].as_str().unwrap_or("-").to_string(),
                     c["after"].as_str().unwrap_or("-").to_string(),
                 )
@@ -1376,7 +1435,11 @@ items:
         assert_eq!(
             changes,
             vec![
-                expect("initContainers[wait-for-db].image", "-", "postgres:15 (added)"),
+                expect(
+                    "initContainers[wait-for-db].image",
+                    "-",
+                    "postgres:15 (added)"
+                ),
                 expect("containers[api].image", "api:3.7.2", "api:3.8.0"),
                 expect("containers[api].env[DB_HOST]", "db-old", "db"),
                 expect(
@@ -1405,7 +1468,9 @@ items:
         assert!(finding.details["failing"][0].get("lastGood").is_none());
         assert_eq!(
             finding.fix.as_deref(),
-            Some("no earlier revision is known good: fix why the new pods fail (`kubectl describe pods -n app -l pod-template-hash=new`)")
+            Some(
+                "no earlier revision is known good: fix why the new pods fail (`kubectl describe pods -n app -l pod-template-hash=new`)"
+            )
         );
     }
 
@@ -1481,7 +1546,10 @@ items:
             fix.contains("kubectl set resources deployment/worker --limits=cpu=500m -n app"),
             "{fix}"
         );
-        assert!(fix.contains("kubectl edit resourcequota compute -n app"), "{fix}");
+        assert!(
+            fix.contains("kubectl edit resourcequota compute -n app"),
+            "{fix}"
+        );
         assert!(!fix.contains("rollout undo"), "{fix}");
         assert!(finding.evidence.iter().any(|e| matches!(
             e,
@@ -1498,7 +1566,10 @@ items:
             "    phase: Running\n    conditions: [{type: Ready, status: \"True\"}]\n    initContainerStatuses:",
         ).replace("state: {waiting: {reason: CrashLoopBackOff}}", "state: {terminated: {exitCode: 0, reason: Completed}}");
         // The quota was raised: it now admits what the ReplicaSet asked for.
-        let deployment_only = REFUSED.split("- apiVersion: v1\n  kind: Event").next().unwrap();
+        let deployment_only = REFUSED
+            .split("- apiVersion: v1\n  kind: Event")
+            .next()
+            .unwrap();
         let raised = format!(
             "{deployment_only}- apiVersion: v1
   kind: ResourceQuota
@@ -1607,7 +1678,13 @@ items:
         assert!(finding.objects.is_empty() && finding.caused_by.is_empty());
     }
 
-    fn stateful_set(name: &str, spec: &str, status: &str, pod_created: &str, pod_status: &str) -> String {
+    fn stateful_set(
+        name: &str,
+        spec: &str,
+        status: &str,
+        pod_created: &str,
+        pod_status: &str,
+    ) -> String {
         format!(
             r#"- apiVersion: apps/v1
   kind: StatefulSet
@@ -1654,14 +1731,19 @@ items:
             finding.objects,
             vec![ObjectRef::new(Kind::StatefulSet, "app", "db")]
         );
-        assert_eq!(finding.caused_by, vec![ObjectRef::new(Kind::Pod, "app", "db-2")]);
+        assert_eq!(
+            finding.caused_by,
+            vec![ObjectRef::new(Kind::Pod, "app", "db-2")]
+        );
         assert_eq!(
             finding.summary,
             "statefulset `db` update stalled (2/3 ready), pod `db-2` not ready"
         );
         assert_eq!(
             finding.fix.as_deref(),
-            Some("kubectl rollout undo statefulset/db -n app, then `kubectl delete pod db-2 -n app` (forced rollback) or fix the new revision")
+            Some(
+                "kubectl rollout undo statefulset/db -n app, then `kubectl delete pod db-2 -n app` (forced rollback) or fix the new revision"
+            )
         );
         assert!(finding.evidence.iter().any(|e| e.short()
             == "statefulset/db status.updateRevision=db-bbb (currentRevision db-aaa, 1/3 pods updated)"));

@@ -389,10 +389,7 @@ fn quoted(text: &str) -> Option<String> {
 pub fn parse_message(message: &str) -> SchedulerMessage {
     let message = message.trim();
     let (head, preemption) = match message.find(" preemption: ") {
-        Some(at) => (
-            &message[..at],
-            Some(message[at + 1..].trim().to_string()),
-        ),
+        Some(at) => (&message[..at], Some(message[at + 1..].trim().to_string())),
         None => (message, None),
     };
     let mut total_nodes = None;
@@ -533,7 +530,8 @@ fn fixes_for(context: &Context, pod: &Pod, item: &Failing) -> Vec<String> {
                     .get(&resource)
                     .map_or(String::new(), |q| format!(" (requests {q})"));
                 format!(
-                    "lower the {resource} requests of `{target}`{asked} (`kubectl set resources {target} --requests={resource}=<lower>`) or add nodes with free {resource}"
+                    "lower the {resource} requests of `{target}`{asked} (`kubectl set resources {target} --requests={resource}=<lower> -n {}`) or add nodes with free {resource}",
+                    context.namespace
                 )
             }
             Class::InsufficientPods => {
@@ -569,7 +567,10 @@ fn fixes_for(context: &Context, pod: &Pod, item: &Failing) -> Vec<String> {
             }
             Class::UnboundClaim | Class::MissingClaim => {
                 if item.claims.is_empty() {
-                    format!("bind the claims `{target}` mounts (`kubectl get pvc -n {}`)", context.namespace)
+                    format!(
+                        "bind the claims `{target}` mounts (`kubectl get pvc -n {}`)",
+                        context.namespace
+                    )
                 } else if reason.class == Class::MissingClaim {
                     format!(
                         "create PersistentVolumeClaim `{}` (`kubectl apply -n {} -f <claim>.yaml`) or fix the claimName in `{target}`",
@@ -601,9 +602,9 @@ fn fixes_for(context: &Context, pod: &Pod, item: &Failing) -> Vec<String> {
             Class::NodeUnschedulable => {
                 "uncordon the cordoned nodes (`kubectl uncordon <node>`) or add nodes".to_string()
             }
-            Class::NodePorts => format!(
-                "drop or change the hostPort of `{target}`: every node's port is taken"
-            ),
+            Class::NodePorts => {
+                format!("drop or change the hostPort of `{target}`: every node's port is taken")
+            }
             Class::Other => format!(
                 "read the scheduler's reason (`kubectl describe pod {} -n {}`)",
                 pod.name(),
@@ -689,8 +690,9 @@ items:
             parsed.reasons,
             vec![
                 Reason {
-                    reason: "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"
-                        .into(),
+                    reason:
+                        "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"
+                            .into(),
                     nodes: Some(1),
                     class: Class::UntoleratedTaint,
                 },
@@ -757,7 +759,12 @@ items:
 
     #[test]
     fn pod_unschedulable_for_insufficient_cpu_fails_with_requests_and_fix() {
-        let text = list(&[pending_pod("api-5d8-x1", "2024-11-18T23:00:00Z", CPU_AND_TAINT, "")]);
+        let text = list(&[pending_pod(
+            "api-5d8-x1",
+            "2024-11-18T23:00:00Z",
+            CPU_AND_TAINT,
+            "",
+        )]);
         let finding = evaluate(&Unschedulable, &text, "app");
         assert_eq!(finding.status, Status::Fail, "{finding:?}");
         assert_eq!(
@@ -767,15 +774,15 @@ items:
         assert!(finding.caused_by.is_empty());
         assert_eq!(finding.scope, Scope::Apps(vec!["api".into()]));
         assert!(
-            finding
-                .summary
-                .contains("pod `api-5d8-x1` unschedulable (0/3 nodes: 1 node(s) had untolerated taint"),
+            finding.summary.contains(
+                "pod `api-5d8-x1` unschedulable (0/3 nodes: 1 node(s) had untolerated taint"
+            ),
             "{}",
             finding.summary
         );
         let fix = finding.fix.clone().unwrap();
         assert!(
-            fix.contains("kubectl set resources deployment/api --requests=cpu=<lower>"),
+            fix.contains("kubectl set resources deployment/api --requests=cpu=<lower> -n app"),
             "{fix}"
         );
         assert!(fix.contains("(requests 4)"), "{fix}");
@@ -833,7 +840,10 @@ items:
         assert_eq!(finding.objects.len(), 2);
         let fix = finding.fix.unwrap();
         assert!(fix.contains("bind claim `data-pending`"), "{fix}");
-        assert!(fix.contains("create PersistentVolumeClaim `cache`"), "{fix}");
+        assert!(
+            fix.contains("create PersistentVolumeClaim `cache`"),
+            "{fix}"
+        );
         assert!(!fix.contains("logs-bound"), "{fix}");
     }
 
@@ -847,7 +857,10 @@ items:
         )]);
         let finding = evaluate(&Unschedulable, &text, "app");
         let fix = finding.fix.unwrap();
-        assert!(fix.contains("kubectl label node <node> disktype=ssd"), "{fix}");
+        assert!(
+            fix.contains("kubectl label node <node> disktype=ssd"),
+            "{fix}"
+        );
         assert!(fix.contains("toleration for taint `dedicated`"), "{fix}");
     }
 
@@ -871,7 +884,11 @@ items:
         let text = list(&[fresh, running, elsewhere]);
         let finding = evaluate(&Unschedulable, &text, "app");
         assert_eq!(finding.status, Status::Ok, "{finding:?}");
-        assert!(finding.summary.contains("`api-5d8-new` waiting for a node"), "{}", finding.summary);
+        assert!(
+            finding.summary.contains("`api-5d8-new` waiting for a node"),
+            "{}",
+            finding.summary
+        );
         assert!(finding.objects.is_empty());
     }
 }
