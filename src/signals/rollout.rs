@@ -372,8 +372,11 @@ fn check_deployment(
             format!("status.conditions[{index}].reason"),
             "ProgressDeadlineExceeded",
             format!(
-                "{} (progressDeadlineSeconds {seconds})",
-                c.message.as_deref().unwrap_or("Progressing=False")
+                "{}; progressDeadlineSeconds {seconds}",
+                c.message
+                    .as_deref()
+                    .unwrap_or("Progressing=False")
+                    .trim_end_matches('.')
             ),
         ));
     }
@@ -1451,7 +1454,7 @@ items:
             ]
         );
         let shorts: Vec<String> = finding.evidence.iter().map(Evidence::short).collect();
-        assert!(shorts.contains(&"deployment/api status.conditions[1].reason=ProgressDeadlineExceeded (ReplicaSet \"api-new\" has timed out progressing. (progressDeadlineSeconds 600))".to_string()), "{shorts:#?}");
+        assert!(shorts.contains(&"deployment/api status.conditions[1].reason=ProgressDeadlineExceeded (ReplicaSet \"api-new\" has timed out progressing; progressDeadlineSeconds 600)".to_string()), "{shorts:#?}");
         assert!(shorts.contains(&"pod/api-new-x1 status.initContainerStatuses[0].state.waiting.reason=CrashLoopBackOff (pod of ReplicaSet `api-new`)".to_string()), "{shorts:#?}");
         assert!(shorts.contains(&"replicaset/api-new spec.template.spec.containers[api].image=api:3.8.0 (was api:3.7.2 in revision 13)".to_string()), "{shorts:#?}");
     }

@@ -139,6 +139,10 @@ impl Signal for Unschedulable {
         let mut apps = Vec::new();
         let mut recent = Vec::new();
         for pod in in_namespace(&context.snapshot.pods, context.namespace) {
+            // A pod being deleted will never be scheduled, nor needs to be.
+            if pod.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
             let Some((index, since)) = unschedulable_condition(pod) else {
                 continue;
             };
@@ -881,7 +885,13 @@ items:
         // Another namespace's unschedulable pod is not this namespace's fault.
         let elsewhere = pending_pod("api-5d8-x1", "2024-11-18T23:00:00Z", CPU_AND_TAINT, "")
             .replace("namespace: app", "namespace: other");
-        let text = list(&[fresh, running, elsewhere]);
+        // Being deleted: it will never be scheduled, nor needs to be.
+        let deleting = pending_pod("api-5d8-old", "2024-11-18T23:00:00Z", CPU_AND_TAINT, "")
+            .replace(
+                "    namespace: app\n",
+                "    namespace: app\n    deletionTimestamp: \"2024-11-18T23:01:00Z\"\n",
+            );
+        let text = list(&[fresh, running, elsewhere, deleting]);
         let finding = evaluate(&Unschedulable, &text, "app");
         assert_eq!(finding.status, Status::Ok, "{finding:?}");
         assert!(
