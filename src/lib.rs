@@ -32,3 +32,4 @@ pub mod snapshot;
 pub mod storage;
 pub mod terminal;
 pub mod volume_binding;
+pub mod workload;

@@ -19,11 +19,13 @@ pub mod orphan_hook;
 pub mod pvc;
 pub mod quota;
 pub mod rbac;
+pub mod rollout;
 pub mod schema;
 pub mod service_endpoints;
 pub mod stuck_deletion;
 #[cfg(test)]
 pub mod test_support;
+pub mod unschedulable;
 
 use crate::finding::{Context, Finding};
 use crate::snapshot::Kind;
@@ -51,6 +53,8 @@ pub const ALL: &[&dyn Signal] = &[
     &migration_script::MigrationScript,
     &schema::SchemaVersion,
     &init_container::InitContainer,
+    &unschedulable::Unschedulable,
+    &rollout::Rollout,
     &job_failed::JobFailed,
     &service_endpoints::ServiceEndpoints,
     &stuck_deletion::StuckDeletion,

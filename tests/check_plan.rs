@@ -85,6 +85,9 @@ fn check_incident_finds_the_eight_faults_and_the_script() {
             "migration-script",
             "schema",
             "init-container",
+            // bleat-service past its progress deadline, growth-experiments-api refused
+            // by the quota.
+            "rollout",
             // The symptom of the init container: bleat-service's only pod is not Ready.
             "service-endpoints"
         ]
@@ -157,6 +160,8 @@ fn check_shop_without_profile() {
             "orphan-hook",
             "pvc",
             "quota",
+            // orders-api past its progress deadline, payments-api refused by the quota.
+            "rollout",
             // orders-api's pod is not Ready (init container); payments-api has no pod (quota).
             "service-endpoints"
         ]
@@ -335,7 +340,7 @@ fn only_and_skip_select_signals() {
     let skipped = incident(&[
         "check",
         "--skip",
-        "quota,rbac,pvc,egress,lock,orphan-hook,migration-script,schema,init-container,service-endpoints",
+        "quota,rbac,pvc,egress,lock,orphan-hook,migration-script,schema,init-container,unschedulable,rollout,service-endpoints",
     ]);
     assert_eq!(
         skipped.status.code(),
@@ -403,7 +408,7 @@ fn plan_incident_order() {
     );
     assert_eq!(
         &ids[8..],
-        &["init-container", "service-endpoints", "derived-state"]
+        &["init-container", "rollout", "service-endpoints", "derived-state"]
     );
     insta::assert_snapshot!("plan_bleater_incident_json", stdout(&output));
 }

@@ -205,13 +205,14 @@ fn repair_yes_fixes_every_input_but_the_schema_and_loses_nothing() {
         ],
     );
 
-    // check: only the schema (and the init container it gates, and the Service whose
-    // pod that init container keeps from being Ready) still fail.
+    // check: only the schema (and the init container it gates, and so bleat-service's
+    // stalled rollout and its Service without a Ready pod) still fail;
+    // growth-experiments-api's quota refusal is resolved.
     let check = incident.triage(env, &["check", "-o", "json"]);
     let check: Value = serde_json::from_slice(&check.stdout).unwrap();
     assert_eq!(
         failing_ids(&check),
-        vec!["schema", "init-container", "service-endpoints"]
+        vec!["schema", "init-container", "rollout", "service-endpoints"]
     );
 
     // The independent reconciler agrees: the schema is the only input still gating.
@@ -553,11 +554,12 @@ fn repair_works_without_a_profile_on_other_names() {
     );
     let check = harness::triage_with(&env.kubeconfig, &["check", "-n", &ns, "-o", "json"]);
     let check: Value = serde_json::from_slice(&check.stdout).unwrap();
-    // The init container waits for a kubelet restart no process here performs, and
-    // orders-api's Service has no Ready pod until it does.
+    // The init container waits for a kubelet restart no process here performs, so
+    // orders-api's rollout stays past its deadline and its Service has no Ready pod
+    // (payments-api's quota refusal is resolved).
     assert_eq!(
         failing_ids(&check),
-        vec!["init-container", "service-endpoints"]
+        vec!["init-container", "rollout", "service-endpoints"]
     );
     assert_eq!(
         decoy_version(env),
