@@ -107,7 +107,10 @@ impl<'a> Context<'a> {
     }
 
     /// How long before the capture time `time` was; `None` without either.
-    pub fn age(&self, time: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Option<jiff::SignedDuration> {
+    pub fn age(
+        &self,
+        time: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
+    ) -> Option<jiff::SignedDuration> {
         let now = self.now?;
         Some(now.duration_since(time?.0))
     }

@@ -17,6 +17,7 @@ pub mod kubectl_style;
 pub mod markers;
 pub mod netpol;
 pub mod plan;
+pub mod pod_state;
 pub mod profile;
 pub mod quantity;
 pub mod rbac;
