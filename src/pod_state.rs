@@ -346,6 +346,33 @@ pub fn controller_of(pod: &Pod) -> Option<(&str, &str)> {
         .map(|o| (o.kind.as_str(), o.name.as_str()))
 }
 
+/// What an engineer would `kubectl set image`/`edit`: the Deployment owning the pod's
+/// ReplicaSet (the deployment controller names ReplicaSets `<deployment>-<hash>` and
+/// sets itself as their controller), else the pod's controller, else the pod itself,
+/// as `deployment/api`.
+pub fn workload_of(snapshot: &crate::snapshot::Snapshot, pod: &Pod) -> String {
+    match controller_of(pod) {
+        Some(("ReplicaSet", name)) => {
+            let deployment = snapshot
+                .replica_sets
+                .iter()
+                .find(|rs| rs.name() == name && rs.namespace() == pod.namespace())
+                .and_then(|rs| rs.meta().owner_references.as_ref())
+                .and_then(|owners| {
+                    owners
+                        .iter()
+                        .find(|o| o.controller == Some(true) && o.kind == "Deployment")
+                });
+            match deployment {
+                Some(owner) => format!("deployment/{}", owner.name),
+                None => format!("replicaset/{name}"),
+            }
+        }
+        Some((kind, name)) => format!("{}/{name}", kind.to_ascii_lowercase()),
+        None => format!("pod/{}", pod.name()),
+    }
+}
+
 /// The messages of `events` and `extra` texts joined, lowercased, for classifying.
 pub fn joined_lower<'e>(texts: impl IntoIterator<Item = &'e str>) -> String {
     texts
@@ -489,6 +516,45 @@ status:
                 name: "app-config".into()
             }]
         );
+    }
+
+    #[test]
+    fn workload_is_the_deployment_behind_the_replica_set() {
+        let snapshot = crate::signals::test_support::snapshot(
+            r#"apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata:
+    name: api-7d9f
+    namespace: app
+    ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: api, uid: u1, controller: true}]
+  spec: {selector: {}}
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: api-7d9f-x
+    namespace: app
+    ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-7d9f, uid: u2, controller: true}]
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: db-0
+    namespace: app
+    ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: db, uid: u3, controller: true}]
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: bare, namespace: app}
+"#,
+        );
+        let by_name = |name: &str| snapshot.pods.iter().find(|p| p.name() == name).unwrap();
+        assert_eq!(
+            workload_of(&snapshot, by_name("api-7d9f-x")),
+            "deployment/api"
+        );
+        assert_eq!(workload_of(&snapshot, by_name("db-0")), "statefulset/db");
+        assert_eq!(workload_of(&snapshot, by_name("bare")), "pod/bare");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 pub mod derived_state;
 pub mod egress;
+pub mod image_pull;
 pub mod init_container;
 pub mod lock;
 pub mod migration_script;
@@ -48,6 +49,7 @@ pub const ALL: &[&dyn Signal] = &[
     &migration_script::MigrationScript,
     &schema::SchemaVersion,
     &init_container::InitContainer,
+    &image_pull::ImagePull,
     &derived_state::DerivedState,
 ];
 
