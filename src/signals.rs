@@ -9,6 +9,7 @@
 //!    gates or is gated by another;
 //! 3. document it in `docs/signals.md`.
 
+pub mod crash_loop;
 pub mod derived_state;
 pub mod egress;
 pub mod image_pull;
@@ -50,6 +51,7 @@ pub const ALL: &[&dyn Signal] = &[
     &schema::SchemaVersion,
     &init_container::InitContainer,
     &image_pull::ImagePull,
+    &crash_loop::CrashLoop,
     &derived_state::DerivedState,
 ];
 
