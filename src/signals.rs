@@ -16,6 +16,7 @@ pub mod image_pull;
 pub mod init_container;
 pub mod lock;
 pub mod migration_script;
+pub mod oom_killed;
 pub mod orphan_hook;
 pub mod pvc;
 pub mod quota;
@@ -52,6 +53,7 @@ pub const ALL: &[&dyn Signal] = &[
     &init_container::InitContainer,
     &image_pull::ImagePull,
     &crash_loop::CrashLoop,
+    &oom_killed::OomKilled,
     &derived_state::DerivedState,
 ];
 
