@@ -373,6 +373,157 @@ pub fn workload_of(snapshot: &crate::snapshot::Snapshot, pod: &Pod) -> String {
     }
 }
 
+/// A place where a pod spec names a ConfigMap (and maybe a key of it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigMapRef {
+    pub name: String,
+    pub key: Option<String>,
+    /// `optional: true`: the kubelet skips it when missing (kubelet_pods.go,
+    /// makeEnvironmentVariables; the configmap volume plugin).
+    pub optional: bool,
+    /// Where, as a spec path (`spec.containers[0].env[2].valueFrom.configMapKeyRef`).
+    pub path: String,
+}
+
+/// What is wrong with a ConfigMap reference in the snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefProblem {
+    /// No ConfigMap of that name in the namespace.
+    MissingConfigMap,
+    /// The ConfigMap exists without the key (in `data` or `binaryData`).
+    MissingKey,
+}
+
+/// The ConfigMaps `view`'s container reads through `env` (`configMapKeyRef`),
+/// `envFrom` (`configMapRef`) and the `configMap` and projected `configMap` volumes
+/// it mounts.
+pub fn config_map_refs(view: &ContainerView) -> Vec<ConfigMapRef> {
+    let Some(container) = view.spec else {
+        return Vec::new();
+    };
+    let base = view.spec_path();
+    let mut refs = Vec::new();
+    for (index, env) in container.env.iter().flatten().enumerate() {
+        if let Some(selector) = env
+            .value_from
+            .as_ref()
+            .and_then(|v| v.config_map_key_ref.as_ref())
+        {
+            refs.push(ConfigMapRef {
+                name: selector.name.clone(),
+                key: Some(selector.key.clone()),
+                optional: selector.optional == Some(true),
+                path: format!("{base}.env[{index}].valueFrom.configMapKeyRef"),
+            });
+        }
+    }
+    for (index, source) in container.env_from.iter().flatten().enumerate() {
+        if let Some(source) = &source.config_map_ref {
+            refs.push(ConfigMapRef {
+                name: source.name.clone(),
+                key: None,
+                optional: source.optional == Some(true),
+                path: format!("{base}.envFrom[{index}].configMapRef"),
+            });
+        }
+    }
+    let mounted: Vec<&str> = container
+        .volume_mounts
+        .iter()
+        .flatten()
+        .map(|m| m.name.as_str())
+        .collect();
+    refs.extend(
+        volume_config_map_refs(view.pod)
+            .into_iter()
+            .filter(|(volume, _)| mounted.contains(&volume.as_str()))
+            .map(|(_, r)| r),
+    );
+    refs
+}
+
+/// Every ConfigMap the pod's `configMap` and projected volumes name, with the volume.
+pub fn volume_config_map_refs(pod: &Pod) -> Vec<(String, ConfigMapRef)> {
+    let mut refs = Vec::new();
+    let volumes = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.volumes.as_deref())
+        .unwrap_or_default();
+    for (index, volume) in volumes.iter().enumerate() {
+        let mut push = |name: &str,
+                        items: Option<&Vec<k8s_openapi::api::core::v1::KeyToPath>>,
+                        optional: Option<bool>,
+                        path: String| {
+            let keys: Vec<Option<String>> = match items.filter(|i| !i.is_empty()) {
+                Some(items) => items.iter().map(|i| Some(i.key.clone())).collect(),
+                None => vec![None],
+            };
+            for key in keys {
+                refs.push((
+                    volume.name.clone(),
+                    ConfigMapRef {
+                        name: name.to_string(),
+                        key,
+                        optional: optional == Some(true),
+                        path: path.clone(),
+                    },
+                ));
+            }
+        };
+        if let Some(source) = &volume.config_map {
+            push(
+                &source.name,
+                source.items.as_ref(),
+                source.optional,
+                format!("spec.volumes[{index}].configMap"),
+            );
+        }
+        for (at, projection) in volume
+            .projected
+            .iter()
+            .flat_map(|p| p.sources.iter().flatten())
+            .enumerate()
+        {
+            if let Some(source) = &projection.config_map {
+                push(
+                    &source.name,
+                    source.items.as_ref(),
+                    source.optional,
+                    format!("spec.volumes[{index}].projected.sources[{at}].configMap"),
+                );
+            }
+        }
+    }
+    refs
+}
+
+/// Whether `reference` resolves among `config_maps` (the namespace's). An optional
+/// reference is never a problem.
+pub fn config_map_problem(
+    config_maps: &[&k8s_openapi::api::core::v1::ConfigMap],
+    reference: &ConfigMapRef,
+) -> Option<RefProblem> {
+    if reference.optional {
+        return None;
+    }
+    let Some(config_map) = config_maps.iter().find(|c| c.name() == reference.name) else {
+        return Some(RefProblem::MissingConfigMap);
+    };
+    let key = reference.key.as_deref()?;
+    let present = config_map
+        .data
+        .as_ref()
+        .is_some_and(|d| d.contains_key(key))
+        || config_map
+            .binary_data
+            .as_ref()
+            .is_some_and(|d| d.contains_key(key));
+    (!present).then_some(RefProblem::MissingKey)
+}
+
 /// The messages of `events` and `extra` texts joined, lowercased, for classifying.
 pub fn joined_lower<'e>(texts: impl IntoIterator<Item = &'e str>) -> String {
     texts
@@ -555,6 +706,86 @@ items:
         );
         assert_eq!(workload_of(&snapshot, by_name("db-0")), "statefulset/db");
         assert_eq!(workload_of(&snapshot, by_name("bare")), "pod/bare");
+    }
+
+    #[test]
+    fn config_map_refs_cover_env_env_from_and_mounted_volumes_only() {
+        let p = pod(r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: app}
+spec:
+  containers:
+  - name: app
+    env:
+    - {name: A, value: x}
+    - {name: LOG, valueFrom: {configMapKeyRef: {name: app-config, key: log-level}}}
+    - {name: OPT, valueFrom: {configMapKeyRef: {name: extra, key: k, optional: true}}}
+    envFrom: [{configMapRef: {name: app-env}}, {secretRef: {name: s}}]
+    volumeMounts: [{name: cfg, mountPath: /etc/cfg}, {name: proj, mountPath: /etc/p}]
+  volumes:
+  - {name: cfg, configMap: {name: files, items: [{key: a.yaml, path: a.yaml}, {key: b.yaml, path: b.yaml}]}}
+  - {name: proj, projected: {sources: [{secret: {name: s}}, {configMap: {name: bundle}}]}}
+  - {name: unmounted, configMap: {name: nobody}}
+"#);
+        let views = containers(&p);
+        let refs = config_map_refs(&views[0]);
+        let short: Vec<(&str, Option<&str>, bool, &str)> = refs
+            .iter()
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    r.key.as_deref(),
+                    r.optional,
+                    r.path.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            short,
+            vec![
+                (
+                    "app-config",
+                    Some("log-level"),
+                    false,
+                    "spec.containers[0].env[1].valueFrom.configMapKeyRef"
+                ),
+                (
+                    "extra",
+                    Some("k"),
+                    true,
+                    "spec.containers[0].env[2].valueFrom.configMapKeyRef"
+                ),
+                (
+                    "app-env",
+                    None,
+                    false,
+                    "spec.containers[0].envFrom[0].configMapRef"
+                ),
+                ("files", Some("a.yaml"), false, "spec.volumes[0].configMap"),
+                ("files", Some("b.yaml"), false, "spec.volumes[0].configMap"),
+                (
+                    "bundle",
+                    None,
+                    false,
+                    "spec.volumes[1].projected.sources[1].configMap"
+                ),
+            ]
+        );
+        assert_eq!(volume_config_map_refs(&p).len(), 4);
+        let cm: k8s_openapi::api::core::v1::ConfigMap =
+            serde_saphyr::from_str("metadata: {name: files}\ndata: {a.yaml: x}\n").unwrap();
+        let maps = [&cm];
+        assert_eq!(config_map_problem(&maps, &refs[3]), None);
+        assert_eq!(
+            config_map_problem(&maps, &refs[4]),
+            Some(RefProblem::MissingKey)
+        );
+        assert_eq!(
+            config_map_problem(&maps, &refs[0]),
+            Some(RefProblem::MissingConfigMap)
+        );
+        assert_eq!(config_map_problem(&maps, &refs[1]), None, "optional");
     }
 
     #[test]

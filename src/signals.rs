@@ -9,6 +9,7 @@
 //!    gates or is gated by another;
 //! 3. document it in `docs/signals.md`.
 
+pub mod container_config;
 pub mod crash_loop;
 pub mod derived_state;
 pub mod egress;
@@ -54,6 +55,7 @@ pub const ALL: &[&dyn Signal] = &[
     &image_pull::ImagePull,
     &crash_loop::CrashLoop,
     &oom_killed::OomKilled,
+    &container_config::ContainerConfig,
     &derived_state::DerivedState,
 ];
 
