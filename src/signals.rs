@@ -17,6 +17,7 @@ pub mod image_pull;
 pub mod init_container;
 pub mod lock;
 pub mod migration_script;
+pub mod mount;
 pub mod oom_killed;
 pub mod orphan_hook;
 pub mod pvc;
@@ -56,6 +57,7 @@ pub const ALL: &[&dyn Signal] = &[
     &crash_loop::CrashLoop,
     &oom_killed::OomKilled,
     &container_config::ContainerConfig,
+    &mount::Mount,
     &derived_state::DerivedState,
 ];
 
