@@ -20,6 +20,7 @@ pub mod migration_script;
 pub mod mount;
 pub mod oom_killed;
 pub mod orphan_hook;
+pub mod probe;
 pub mod pvc;
 pub mod quota;
 pub mod rbac;
@@ -53,11 +54,14 @@ pub const ALL: &[&dyn Signal] = &[
     &migration_script::MigrationScript,
     &schema::SchemaVersion,
     &init_container::InitContainer,
-    &image_pull::ImagePull,
-    &crash_loop::CrashLoop,
-    &oom_killed::OomKilled,
-    &container_config::ContainerConfig,
+    // The pod-level signals, in the order the kubelet starts a container: volumes,
+    // image, container config, then what happens once it runs.
     &mount::Mount,
+    &image_pull::ImagePull,
+    &container_config::ContainerConfig,
+    &oom_killed::OomKilled,
+    &crash_loop::CrashLoop,
+    &probe::ProbeSignal,
     &derived_state::DerivedState,
 ];
 
