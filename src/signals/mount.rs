@@ -214,6 +214,14 @@ fn describe(
     }
     if !snapshot.gaps.contains_key(&Kind::PersistentVolumeClaim) {
         let claims = in_namespace(&snapshot.persistent_volume_claims, namespace);
+        // NB: a claim on a WaitForFirstConsumer class binds only once the scheduler
+        // picks a node for the pod; while the pod is unscheduled, its Pending claim is
+        // the consequence, not the cause.
+        let scheduled = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .is_some_and(|n| !n.is_empty());
         for (index, volume, claim_name) in claim_volumes(pod) {
             let path = format!("spec.volumes[{index}]");
             let claim = claims.iter().find(|c| c.name() == claim_name);
@@ -223,6 +231,7 @@ fn describe(
             let problem = match claim_phase {
                 None if claim.is_none() => Problem::ClaimNotFound,
                 Some("Bound") => continue,
+                _ if waits_for_first_consumer(snapshot, claim) && !scheduled => continue,
                 _ => Problem::ClaimUnbound,
             };
             evidence.push(Evidence::field_note(
@@ -412,6 +421,27 @@ fn claim_volumes(pod: &Pod) -> Vec<(usize, String, String)> {
         .collect()
 }
 
+/// Whether `claim`'s StorageClass (the named one, else the default) binds on first
+/// consumer (https://kubernetes.io/docs/concepts/storage/storage-classes/#volume-binding-mode).
+fn waits_for_first_consumer(
+    snapshot: &crate::snapshot::Snapshot,
+    claim: Option<&&k8s_openapi::api::core::v1::PersistentVolumeClaim>,
+) -> bool {
+    let Some(claim) = claim else { return false };
+    let named = claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.storage_class_name.as_deref());
+    snapshot
+        .storage_classes
+        .iter()
+        .find(|c| match named {
+            Some(name) => c.name() == name,
+            None => crate::storage::is_default_class(c),
+        })
+        .is_some_and(|c| c.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer"))
+}
+
 /// The text between `prefix` and the next `"`.
 fn quoted_after(text: &str, prefix: &str) -> Option<String> {
     let (_, rest) = text.split_once(prefix)?;
@@ -528,6 +558,9 @@ status:
             "---\napiVersion: v1\nkind: Event\nmetadata: {{name: {pod}.{reason}, namespace: shop}}\ninvolvedObject: {{kind: Pod, name: {pod}, namespace: shop}}\nreason: {reason}\ntype: Warning\ncount: 11\nlastTimestamp: '2025-03-02T10:15:00Z'\nmessage: '{message}'\n"
         )
     }
+
+    /// Captured at 10:15 without any event.
+    const CLOCK: &str = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: clock, namespace: shop, creationTimestamp: '2025-03-02T10:15:00Z'}\n";
 
     const BOUND: &str = "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: index, namespace: shop}\nspec: {accessModes: [ReadWriteOnce]}\nstatus: {phase: Bound}\n";
 
@@ -655,6 +688,39 @@ status:
                 .fix
                 .unwrap()
                 .contains("kubectl get volumeattachments")
+        );
+    }
+
+    #[test]
+    fn a_wait_for_first_consumer_claim_of_an_unscheduled_pod_is_not_blamed() {
+        let class = "---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: local-path}\nprovisioner: rancher.io/local-path\nvolumeBindingMode: WaitForFirstConsumer\n";
+        let claim = "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: cache, namespace: shop}\nspec: {storageClassName: local-path, accessModes: [ReadWriteOnce]}\nstatus: {phase: Pending}\n";
+        let unscheduled = format!(
+            "{class}{claim}{CLOCK}{}",
+            pod(
+                "search-5",
+                "2025-03-02T10:00:00Z",
+                "[{name: c, persistentVolumeClaim: {claimName: cache}}]"
+            )
+        );
+        assert_eq!(evaluate(&Mount, &unscheduled, "shop").status, Status::Ok);
+        // Once the pod is on a node, a claim still Pending is the volume's fault.
+        let scheduled = unscheduled.replace(
+            "spec:\n  containers:",
+            "spec:\n  nodeName: node-1\n  containers:",
+        );
+        let finding = evaluate(&Mount, &scheduled, "shop");
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert_eq!(
+            finding.caused_by,
+            vec![ObjectRef::new(Kind::PersistentVolumeClaim, "shop", "cache")]
+        );
+        assert!(
+            finding
+                .summary
+                .ends_with("`persistentvolumeclaim/cache` not Bound"),
+            "{}",
+            finding.summary
         );
     }
 
