@@ -53,7 +53,7 @@ impl Signal for OomKilled {
     }
 
     fn reads(&self) -> &'static [Kind] {
-        &[Kind::Pod, Kind::ReplicaSet, Kind::Event]
+        &[Kind::Pod, Kind::Job, Kind::ReplicaSet, Kind::Event]
     }
 
     fn evaluate(&self, context: &Context) -> Finding {
@@ -68,6 +68,16 @@ impl Signal for OomKilled {
                     continue;
                 };
                 let age = context.age(terminated.finished_at.as_ref());
+                // A Job's failed attempt whose Job completed since is history: the
+                // Job controller retried in a new pod and succeeded.
+                if let Some(job) = completed_job(context, pod) {
+                    history.push(format!(
+                        "`{}` in pod `{}` (Job `{job}` completed since)",
+                        view.name,
+                        pod.name()
+                    ));
+                    continue;
+                }
                 let up_now = at == "lastState" && view.running() && view.ready();
                 if up_now && age.is_some_and(|a| a > RECENT) {
                     history.push(format!(
@@ -137,6 +147,29 @@ impl Signal for OomKilled {
         finding.detail("failing", &failing);
         finding
     }
+}
+
+/// The Job that owns terminal `pod`, when it has completed (condition `Complete`).
+fn completed_job<'a>(context: &Context<'a>, pod: &Pod) -> Option<&'a str> {
+    if !pod_state::is_terminal(pod) {
+        return None;
+    }
+    let (kind, name) = pod_state::controller_of(pod)?;
+    if kind != "Job" {
+        return None;
+    }
+    let job = in_namespace(&context.snapshot.jobs, pod.namespace())
+        .into_iter()
+        .find(|j| j.name() == name)?;
+    let complete = job
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c.type_ == "Complete" && c.status == "True")
+        });
+    complete.then(|| job.name())
 }
 
 /// The termination that was an OOM kill: the current state first, then the last one.
@@ -380,6 +413,46 @@ status:
             finding.summary,
             "no container down from an OOM kill (earlier kills, Ready since: `app` in pod `cart-old` 25h ago)"
         );
+    }
+
+    #[test]
+    fn a_failed_job_attempt_is_history_once_the_job_completed() {
+        let attempt = |job_condition: &str| {
+            format!(
+                r#"{CLOCK}---
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: reindex, namespace: shop}}
+spec: {{template: {{spec: {{containers: [{{name: run, image: r}}], restartPolicy: Never}}}}}}
+status: {{conditions: [{{type: {job_condition}, status: "True"}}]}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: reindex-a
+  namespace: shop
+  ownerReferences: [{{apiVersion: batch/v1, kind: Job, name: reindex, uid: u, controller: true}}]
+spec: {{containers: [{{name: run, image: r, resources: {{limits: {{memory: 64Mi}}}}}}], restartPolicy: Never}}
+status:
+  phase: Failed
+  containerStatuses:
+  - {{name: run, image: r, imageID: "", ready: false, restartCount: 0, state: {{terminated: {{exitCode: 137, reason: OOMKilled, finishedAt: '2025-03-02T10:10:00Z'}}}}}}
+"#
+            )
+        };
+        let done = evaluate(&OomKilled, &attempt("Complete"), "shop");
+        assert_eq!(done.status, Status::Ok, "{done:?}");
+        assert!(
+            done.summary
+                .contains("`run` in pod `reindex-a` (Job `reindex` completed since)")
+        );
+        let failed = evaluate(&OomKilled, &attempt("Failed"), "shop");
+        assert_eq!(failed.status, Status::Fail);
+        assert_eq!(
+            failed.objects,
+            vec![ObjectRef::new(Kind::Pod, "shop", "reindex-a")]
+        );
+        assert_eq!(failed.details["failing"][0]["workload"], "job/reindex");
     }
 
     #[test]
