@@ -44,6 +44,10 @@ pub struct Missing {
     pub key: Option<String>,
     /// Where it is named: a spec path, or `kubelet message` for Secrets.
     pub source: String,
+    /// For a missing ConfigMap: the keys the container's spec reads from it, so the
+    /// one that is created has them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub needed_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -238,12 +242,23 @@ fn describe(
     let joined = texts.join("\n");
     let lower = joined.to_ascii_lowercase();
     let mut missing = Vec::new();
+    let references = pod_state::config_map_refs(view);
+    let needed_keys = |name: &str| {
+        let mut keys: Vec<String> = references
+            .iter()
+            .filter(|r| r.name == name)
+            .filter_map(|r| r.key.clone())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    };
     // ConfigMaps: the spec's references checked against the snapshot.
-    for reference in pod_state::config_map_refs(view) {
+    for reference in &references {
         let Some(config_maps) = config_maps else {
             break;
         };
-        let Some(problem) = pod_state::config_map_problem(config_maps, &reference) else {
+        let Some(problem) = pod_state::config_map_problem(config_maps, reference) else {
             continue;
         };
         let note = match problem {
@@ -276,6 +291,11 @@ fn describe(
                     .clone()
                     .filter(|_| problem == RefProblem::MissingKey),
                 source: reference.path.clone(),
+                needed_keys: if problem == RefProblem::MissingConfigMap {
+                    needed_keys(&reference.name)
+                } else {
+                    Vec::new()
+                },
             },
         );
     }
@@ -298,6 +318,11 @@ fn describe(
                 ObjectRef::new(Kind::ConfigMap, pod.namespace(), &name)
             };
             finding.add_cause(cause);
+            let needed = if kind == "ConfigMap" && key.is_none() {
+                needed_keys(&name)
+            } else {
+                Vec::new()
+            };
             push_missing(
                 &mut missing,
                 Missing {
@@ -305,6 +330,7 @@ fn describe(
                     name,
                     key,
                     source: "kubelet message".to_string(),
+                    needed_keys: needed,
                 },
             );
         }
@@ -384,10 +410,21 @@ fn fix_for(namespace: &str, f: &Failing) -> String {
                 "add the key: kubectl patch configmap {} -n {namespace} --type merge -p '{{\"data\":{{\"{key}\":\"VALUE\"}}}}'",
                 m.name
             ),
-            _ => format!(
-                "create the ConfigMap: kubectl create configmap {} -n {namespace} --from-literal={key}=VALUE (or correct the name in {})",
-                m.name, f.workload
-            ),
+            _ => {
+                let literals = if m.needed_keys.is_empty() {
+                    format!("--from-literal={key}=VALUE")
+                } else {
+                    m.needed_keys
+                        .iter()
+                        .map(|k| format!("--from-literal={k}=VALUE"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                format!(
+                    "create the ConfigMap: kubectl create configmap {} -n {namespace} {literals} (or correct the name in {})",
+                    m.name, f.workload
+                )
+            }
         };
     }
     match f.problem.as_str() {
@@ -483,6 +520,31 @@ data: {app.yaml: x}
         );
         assert!(finding.evidence.iter().any(|e| e.short()
             == "pod/checkout-1 spec.containers[0].envFrom[0].configMapRef.name=checkout-env (ConfigMap not in the namespace (not optional))"));
+    }
+
+    #[test]
+    fn a_missing_config_map_fix_names_the_keys_the_spec_reads() {
+        let text = pod(
+            "checkout-7",
+            "{name: app, image: checkout, env: [{name: A, valueFrom: {configMapKeyRef: {name: flags, key: beta}}}, {name: B, valueFrom: {configMapKeyRef: {name: flags, key: alpha}}}]}",
+            "state: {waiting: {reason: CreateContainerConfigError, message: 'configmap \"flags\" not found'}}",
+        );
+        let finding = evaluate(&ContainerConfig, &text, "shop");
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(
+            finding.caused_by,
+            vec![ObjectRef::new(Kind::ConfigMap, "shop", "flags")]
+        );
+        assert_eq!(
+            finding.fix.as_deref(),
+            Some(
+                "create the ConfigMap: kubectl create configmap flags -n shop --from-literal=alpha=VALUE --from-literal=beta=VALUE (or correct the name in pod/checkout-7)"
+            )
+        );
+        assert_eq!(
+            finding.details["failing"][0]["missing"][0]["neededKeys"],
+            serde_json::json!(["alpha", "beta"])
+        );
     }
 
     #[test]
