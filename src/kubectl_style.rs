@@ -60,34 +60,73 @@ pub fn age(time: Option<&Time>, now: Option<Timestamp>) -> String {
     }
 }
 
-/// The STATUS column of `kubectl get pods` (kubectl's printPod), including the
-/// `Init:` forms that hide a crash-looping init container.
-pub fn pod_status(pod: &Pod) -> String {
+/// The READY and STATUS columns of `kubectl get pods`, computed as kubectl's printPod
+/// does (pkg/printers/internalversion/printers.go). Native sidecars (init containers
+/// with `restartPolicy: Always`, KEP-753) count as regular containers: a started one
+/// does not hold the pod in `Init:`, and a ready one counts in READY, so a pod with one
+/// sidecar and one app container reads `2/2 Running`.
+struct PodColumns {
+    ready: usize,
+    total: usize,
+    reason: String,
+}
+
+fn pod_columns(pod: &Pod) -> PodColumns {
+    let spec = pod.spec.as_ref();
+    let init_specs = spec
+        .and_then(|s| s.init_containers.as_deref())
+        .unwrap_or_default();
+    let total = spec.map_or(0, |s| s.containers.len())
+        + init_specs.iter().filter(|c| is_native_sidecar(c)).count();
     let Some(status) = pod.status.as_ref() else {
-        return "Unknown".to_string();
+        // NB: kubectl prints the empty phase; "Unknown" is triage's word for it.
+        return PodColumns {
+            ready: 0,
+            total,
+            reason: "Unknown".to_string(),
+        };
+    };
+    let conditions = status.conditions.as_deref().unwrap_or_default();
+    let condition_true = |kind: &str| {
+        conditions
+            .iter()
+            .any(|c| c.type_ == kind && c.status == "True")
     };
     let mut reason = status
         .reason
         .clone()
+        .filter(|r| !r.is_empty())
         .or_else(|| status.phase.clone())
         .unwrap_or_else(|| "Unknown".to_string());
+    if conditions
+        .iter()
+        .any(|c| c.type_ == "PodScheduled" && c.reason.as_deref() == Some("SchedulingGated"))
+    {
+        reason = "SchedulingGated".to_string();
+    }
+    let mut ready = 0;
 
     let init_statuses = status
         .init_container_statuses
         .as_deref()
         .unwrap_or_default();
-    let init_count = pod
-        .spec
-        .as_ref()
-        .and_then(|spec| spec.init_containers.as_ref())
-        .map_or(init_statuses.len(), Vec::len);
+    let sidecar = |name: &str| {
+        init_specs
+            .iter()
+            .any(|c| c.name == name && is_native_sidecar(c))
+    };
     let mut initializing = false;
     for (index, container) in init_statuses.iter().enumerate() {
         let state = container.state.as_ref();
-        if let Some(terminated) = state.and_then(|s| s.terminated.as_ref()) {
-            if terminated.exit_code == 0 {
-                continue;
-            }
+        let terminated = state.and_then(|s| s.terminated.as_ref());
+        if terminated.is_some_and(|t| t.exit_code == 0) {
+            continue;
+        }
+        if sidecar(&container.name) && container.started == Some(true) {
+            ready += usize::from(container.ready);
+            continue;
+        }
+        if let Some(terminated) = terminated {
             reason = match &terminated.reason {
                 Some(r) if !r.is_empty() => format!("Init:{r}"),
                 _ => match terminated.signal {
@@ -95,21 +134,25 @@ pub fn pod_status(pod: &Pod) -> String {
                     _ => format!("Init:ExitCode:{}", terminated.exit_code),
                 },
             };
-        } else if let Some(waiting) = state.and_then(|s| s.waiting.as_ref())
-            && let Some(r) = waiting
-                .reason
-                .as_deref()
-                .filter(|r| !r.is_empty() && *r != "PodInitializing")
+        } else if let Some(r) = state
+            .and_then(|s| s.waiting.as_ref())
+            .and_then(|w| w.reason.as_deref())
+            .filter(|r| !r.is_empty() && *r != "PodInitializing")
         {
             reason = format!("Init:{r}");
         } else {
-            reason = format!("Init:{index}/{init_count}");
+            let count = if spec.is_some_and(|s| s.init_containers.is_some()) {
+                init_specs.len()
+            } else {
+                init_statuses.len()
+            };
+            reason = format!("Init:{index}/{count}");
         }
         initializing = true;
         break;
     }
 
-    if !initializing {
+    if !initializing || condition_true("Initialized") {
         let mut has_running = false;
         for container in status
             .container_statuses
@@ -135,32 +178,48 @@ pub fn pod_status(pod: &Pod) -> String {
                 };
             } else if container.ready && state.is_some_and(|s| s.running.is_some()) {
                 has_running = true;
+                ready += 1;
             }
         }
         if reason == "Completed" && has_running {
-            reason = "Running".to_string();
+            reason = if condition_true("Ready") {
+                "Running".to_string()
+            } else {
+                "NotReady".to_string()
+            };
         }
     }
 
     if pod.metadata.deletion_timestamp.is_some() {
-        reason = if status.reason.as_deref() == Some("NodeLost") {
-            "Unknown".to_string()
-        } else {
-            "Terminating".to_string()
-        };
+        let terminal = matches!(status.phase.as_deref(), Some("Succeeded" | "Failed"));
+        if status.reason.as_deref() == Some("NodeLost") {
+            reason = "Unknown".to_string();
+        } else if !terminal {
+            reason = "Terminating".to_string();
+        }
     }
-    reason
+    PodColumns {
+        ready,
+        total,
+        reason,
+    }
 }
 
-/// `ready/total` containers, as in kubectl's READY column.
+/// An init container with `restartPolicy: Always` (`IsRestartableInitContainer`).
+fn is_native_sidecar(container: &k8s_openapi::api::core::v1::Container) -> bool {
+    crate::pod_state::is_native_sidecar(container)
+}
+
+/// The STATUS column of `kubectl get pods` (kubectl's printPod), including the
+/// `Init:` forms that hide a crash-looping init container.
+pub fn pod_status(pod: &Pod) -> String {
+    pod_columns(pod).reason
+}
+
+/// `ready/total` containers, as in kubectl's READY column (native sidecars count).
 pub fn pod_ready(pod: &Pod) -> String {
-    let total = pod.spec.as_ref().map_or(0, |spec| spec.containers.len());
-    let ready = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .map_or(0, |statuses| statuses.iter().filter(|c| c.ready).count());
-    format!("{ready}/{total}")
+    let columns = pod_columns(pod);
+    format!("{}/{}", columns.ready, columns.total)
 }
 
 /// Sum of container restarts, with the age of the last one as kubectl shows it.
@@ -364,6 +423,96 @@ status:
   - {name: a, image: x, imageID: "", ready: false, restartCount: 0, state: {terminated: {exitCode: 2}}}
 "#);
         assert_eq!(pod_status(&failed), "Init:ExitCode:2");
+    }
+
+    #[test]
+    fn native_sidecar_counts_as_a_container_as_kubectl_prints_it() {
+        let p = pod(r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  initContainers: [{name: migrate}, {name: proxy, restartPolicy: Always}]
+  containers: [{name: app}]
+status:
+  phase: Running
+  conditions: [{type: Initialized, status: "True"}, {type: Ready, status: "True"}]
+  initContainerStatuses:
+  - {name: migrate, image: x, imageID: "", ready: true, restartCount: 0, state: {terminated: {exitCode: 0, reason: Completed}}}
+  - {name: proxy, image: x, imageID: "", ready: true, started: true, restartCount: 0, state: {running: {}}}
+  containerStatuses:
+  - {name: app, image: x, imageID: "", ready: true, restartCount: 0, state: {running: {}}}
+"#);
+        assert_eq!(pod_status(&p), "Running");
+        assert_eq!(pod_ready(&p), "2/2");
+        // The sidecar started but is not ready yet: counted in the total, not ready.
+        let starting = pod(r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  initContainers: [{name: proxy, restartPolicy: Always}]
+  containers: [{name: app}]
+status:
+  phase: Pending
+  initContainerStatuses:
+  - {name: proxy, image: x, imageID: "", ready: false, started: true, restartCount: 0, state: {running: {}}}
+  containerStatuses:
+  - {name: app, image: x, imageID: "", ready: false, restartCount: 0, state: {waiting: {reason: ContainerCreating}}}
+"#);
+        assert_eq!(pod_status(&starting), "ContainerCreating");
+        assert_eq!(pod_ready(&starting), "0/2");
+        // A sidecar not started yet holds the pod in Init, like any init container.
+        let unstarted = pod(r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  initContainers: [{name: proxy, restartPolicy: Always}]
+  containers: [{name: app}]
+status:
+  phase: Pending
+  initContainerStatuses:
+  - {name: proxy, image: x, imageID: "", ready: false, started: false, restartCount: 0, state: {waiting: {reason: ImagePullBackOff}}}
+"#);
+        assert_eq!(pod_status(&unstarted), "Init:ImagePullBackOff");
+        assert_eq!(pod_ready(&unstarted), "0/2");
+    }
+
+    #[test]
+    fn terminating_completed_and_gated_forms() {
+        let deleted_done = pod(r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: p, deletionTimestamp: "2025-01-01T00:00:00Z"}
+spec: {containers: [{name: app}]}
+status:
+  phase: Succeeded
+  containerStatuses:
+  - {name: app, image: x, imageID: "", ready: false, restartCount: 0, state: {terminated: {exitCode: 0, reason: Completed}}}
+"#);
+        // kubectl shows Terminating only for pods not in a terminal phase.
+        assert_eq!(pod_status(&deleted_done), "Completed");
+        let deleting = pod(r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: p, deletionTimestamp: "2025-01-01T00:00:00Z"}
+spec: {containers: [{name: app}]}
+status: {phase: Running}
+"#);
+        assert_eq!(pod_status(&deleting), "Terminating");
+        let gated = pod(r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: {containers: [{name: app}]}
+status: {phase: Pending, conditions: [{type: PodScheduled, status: "False", reason: SchedulingGated}]}
+"#);
+        assert_eq!(pod_status(&gated), "SchedulingGated");
+        assert_eq!(pod_ready(&gated), "0/1");
+        let bare = pod("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n");
+        assert_eq!(pod_status(&bare), "Unknown");
+        assert_eq!(pod_ready(&bare), "0/0");
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod logs;
 pub mod markers;
 pub mod netpol;
 pub mod plan;
+pub mod pod_state;
 pub mod profile;
 pub mod quantity;
 pub mod rbac;

@@ -9,13 +9,19 @@
 //!    gates or is gated by another;
 //! 3. document it in `docs/signals.md`.
 
+pub mod container_config;
+pub mod crash_loop;
 pub mod derived_state;
 pub mod egress;
+pub mod image_pull;
 pub mod init_container;
 pub mod job_failed;
 pub mod lock;
 pub mod migration_script;
+pub mod mount;
+pub mod oom_killed;
 pub mod orphan_hook;
+pub mod probe;
 pub mod pvc;
 pub mod quota;
 pub mod rbac;
@@ -53,6 +59,14 @@ pub const ALL: &[&dyn Signal] = &[
     &migration_script::MigrationScript,
     &schema::SchemaVersion,
     &init_container::InitContainer,
+    // The pod-level signals, in the order the kubelet starts a container: volumes,
+    // image, container config, then what happens once it runs.
+    &mount::Mount,
+    &image_pull::ImagePull,
+    &container_config::ContainerConfig,
+    &oom_killed::OomKilled,
+    &crash_loop::CrashLoop,
+    &probe::ProbeSignal,
     &unschedulable::Unschedulable,
     &rollout::Rollout,
     &job_failed::JobFailed,

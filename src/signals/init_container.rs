@@ -2,13 +2,15 @@
 //! exit code and reason, and whether the database was reachable: a command that runs
 //! `pg_isready` then a second step, with pg_isready's "accepting connections" in the
 //! termination message or events, means the later step (schema verification) fails.
-//! A Completed init container that restarted before is healthy.
+//! A Completed init container that restarted before is healthy. Native sidecars
+//! (init containers with `restartPolicy: Always`) are not init steps: skipped.
 //! https://kubernetes.io/docs/concepts/workloads/pods/init-containers/
 
 use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod};
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
+use crate::pod_state;
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind};
 
@@ -56,17 +58,19 @@ impl Signal for InitContainer {
                 .as_ref()
                 .and_then(|s| s.init_container_statuses.as_deref())
                 .unwrap_or_default();
-            let terminal = pod
-                .status
+            let specs = pod
+                .spec
                 .as_ref()
-                .and_then(|s| s.phase.as_deref())
-                .is_some_and(|phase| matches!(phase, "Succeeded" | "Failed"));
+                .and_then(|s| s.init_containers.as_deref())
+                .unwrap_or_default();
             for (index, status) in statuses.iter().enumerate() {
-                // NB: a native sidecar (init container with `restartPolicy: Always`, KEP-753)
-                // is stopped with the pod: in a Succeeded or Failed pod (an evicted one, a
-                // finished Job's) its non-zero exit is the pod's shutdown, not an init failure.
-                // https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/
-                if terminal && is_sidecar(pod, &status.name) {
+                // NB: a native sidecar (restartPolicy: Always, KEP-753) keeps running
+                // beside the app: Running is its healthy state, and its crashes are
+                // crash-loop's, not a stuck init step.
+                let sidecar = specs
+                    .iter()
+                    .any(|c| c.name == status.name && pod_state::is_native_sidecar(c));
+                if sidecar {
                     continue;
                 }
                 let Some(state) = failing_state(status) else {
@@ -238,15 +242,6 @@ impl InitContainer {
 
 /// The failing state in a word, `None` when the container is fine (running without
 /// restarts, starting, or Completed even after earlier restarts).
-/// An init container that keeps running beside the app (`restartPolicy: Always`).
-fn is_sidecar(pod: &Pod, name: &str) -> bool {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.init_containers.as_ref())
-        .and_then(|c| c.iter().find(|c| c.name == name))
-        .is_some_and(|c| c.restart_policy.as_deref() == Some("Always"))
-}
-
 fn failing_state(status: &ContainerStatus) -> Option<String> {
     let state = status.state.as_ref()?;
     if let Some(waiting) = &state.waiting {
@@ -408,6 +403,31 @@ status:
             "{}",
             finding.summary
         );
+    }
+
+    #[test]
+    fn look_alike_native_sidecar_running_after_restarts_is_not_an_init_failure() {
+        let text = r#"apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: app}
+spec:
+  initContainers:
+  - {name: proxy, image: envoy, restartPolicy: Always}
+  - {name: log-shipper, image: fluent-bit, restartPolicy: Always}
+  containers: [{name: app, image: x}]
+status:
+  phase: Running
+  initContainerStatuses:
+  - {name: proxy, image: envoy, imageID: "", ready: true, started: true, restartCount: 2, state: {running: {}}, lastState: {terminated: {exitCode: 1, reason: Error}}}
+  - {name: log-shipper, image: fluent-bit, imageID: "", ready: false, started: false, restartCount: 5, state: {waiting: {reason: CrashLoopBackOff}}, lastState: {terminated: {exitCode: 1, reason: Error}}}
+"#;
+        let finding = evaluate(&InitContainer, text, "app");
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+        // The same statuses on plain init containers fail: the skip is the sidecar's.
+        let plain = text.replace(", restartPolicy: Always", "");
+        let finding = evaluate(&InitContainer, &plain, "app");
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(finding.details["failing"].as_array().unwrap().len(), 2);
     }
 
     #[test]
