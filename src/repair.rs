@@ -482,13 +482,9 @@ mod tests {
         );
         assert!(plan.refused.is_empty(), "{:?}", plan.refused);
         // `rollout` (bleat-service past its progress deadline, growth-experiments-api
-        // refused by the quota) is a real fault with no automatic repair: listed, not planned.
-        assert_eq!(
-            plan.manual.iter().map(|m| m.id).collect::<Vec<_>>(),
-            ["rollout"],
-            "{:?}",
-            plan.manual
-        );
+        // refused by the quota) is a symptom of the init container and the quota: it is
+        // verified after them, neither planned nor listed as manual work.
+        assert!(plan.manual.is_empty(), "{:?}", plan.manual);
         // The governance controls are changed in place or added to, never deleted.
         for step in &plan.steps {
             for action in &step.actions {

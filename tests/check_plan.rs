@@ -408,7 +408,12 @@ fn plan_incident_order() {
     );
     assert_eq!(
         &ids[8..],
-        &["init-container", "rollout", "service-endpoints", "derived-state"]
+        &[
+            "init-container",
+            "rollout",
+            "service-endpoints",
+            "derived-state"
+        ]
     );
     insta::assert_snapshot!("plan_bleater_incident_json", stdout(&output));
 }
