@@ -201,11 +201,27 @@ pub fn app_statuses(context: &Context, findings: &[Finding]) -> Vec<AppStatus> {
                 .filter(|id| failing(id, &app))
                 .map(|id| id.to_string())
                 .collect();
-            let degraded: Vec<String> = DEGRADED_CHAIN
+            let mut degraded: Vec<String> = DEGRADED_CHAIN
                 .iter()
                 .filter(|id| failing(id, &app))
                 .map(|id| id.to_string())
                 .collect();
+            // Without a status ConfigMap to predict, any other failing finding about
+            // the app's objects (a crash loop, a stalled rollout) degrades it; with one,
+            // the view predicts what its reconciler writes, which reads only its chain.
+            if status_cm.is_none() && context.profile.is_none() {
+                degraded.extend(
+                    findings
+                        .iter()
+                        .filter(|f| f.failing() && f.scope.covers(&app))
+                        .filter(|f| {
+                            !PROGRESSING_CHAIN.contains(&f.id)
+                                && !DEGRADED_CHAIN.contains(&f.id)
+                                && f.scope != crate::finding::Scope::Namespace
+                        })
+                        .map(|f| f.id.to_string()),
+                );
+            }
             let expected = if !progressing.is_empty() {
                 "Progressing"
             } else if !degraded.is_empty() {
