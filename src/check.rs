@@ -276,6 +276,47 @@ mod tests {
     }
 
     #[test]
+    fn without_a_profile_a_crash_looping_app_is_degraded_not_healthy() {
+        let snapshot = crate::signals::test_support::snapshot(
+            r#"
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: api-1, namespace: ns, labels: {app.kubernetes.io/name: api}}
+  spec: {containers: [{name: api, image: api:1}]}
+  status:
+    phase: Running
+    containerStatuses:
+    - name: api
+      image: api:1
+      imageID: ""
+      ready: false
+      restartCount: 9
+      state: {waiting: {reason: CrashLoopBackOff, message: back-off 5m0s restarting failed container}}
+      lastState: {terminated: {exitCode: 1, reason: Error, finishedAt: "2025-01-01T00:00:00Z"}}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: web-1, namespace: ns, labels: {app.kubernetes.io/name: web}}
+  spec: {containers: [{name: web, image: web:1}]}
+  status:
+    phase: Running
+    conditions: [{type: Ready, status: "True"}]
+    containerStatuses:
+    - {name: web, image: web:1, imageID: "", ready: true, restartCount: 0, state: {running: {}}}
+"#,
+        );
+        let context = Context::new(&snapshot, "ns");
+        let view = build(&context, &signals::ALL.to_vec(), None);
+        let api = view.apps.iter().find(|a| a.app == "api").unwrap();
+        assert_eq!(api.expected, "Degraded");
+        assert!(api.gated_by.contains(&"crash-loop".to_string()), "{api:?}");
+        let web = view.apps.iter().find(|a| a.app == "web").unwrap();
+        assert_eq!((web.expected.as_str(), web.gated_by.len()), ("Healthy", 0));
+    }
+
+    #[test]
     fn repair_selection_takes_step_ids() {
         let only_migrate = Selection {
             only: vec!["migrate".into()],
