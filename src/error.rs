@@ -65,7 +65,8 @@ pub enum TriageError {
     #[error("{message}")]
     VerifyFailed { message: String },
     /// A step failed after some of its writes were applied; `cause` is why it failed.
-    #[error("{applied}, then: {cause}")]
+    // The cause is printed by the error chain (`: cause`), not repeated here.
+    #[error("{applied}; the step stopped")]
     PartiallyApplied {
         /// What was applied before the failure (`deleted rolebinding/x`).
         applied: String,
@@ -190,12 +191,17 @@ mod tests {
         assert_eq!(partial.exit_code(), exit::PARTIALLY_APPLIED);
         assert_eq!(
             partial.to_string(),
-            "deleted rolebinding/x, then: create refused"
+            "deleted rolebinding/x; the step stopped"
         );
         assert_eq!(partial.hint(), Some("triage restore /tmp/run"));
         // The cause stays data, not only text.
         let source = std::error::Error::source(&partial).unwrap();
         assert_eq!(source.to_string(), "create refused");
+        let line = Report(&anyhow::Error::new(partial)).to_string();
+        assert_eq!(
+            line,
+            "error: deleted rolebinding/x; the step stopped: create refused; triage restore /tmp/run"
+        );
     }
 
     #[test]

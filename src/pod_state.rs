@@ -56,6 +56,26 @@ impl ContainerKind {
     }
 }
 
+/// Since when the pod has existed as far as its own fields tell: the earliest of its
+/// creation, its start and its conditions' transitions. On a live cluster that is the
+/// creation time; a pod re-created from a backup or a fixture keeps the older times its
+/// status carries, so its age is not reset by the copy.
+pub fn pending_since(pod: &Pod) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time> {
+    let status = pod.status.as_ref();
+    pod.metadata
+        .creation_timestamp
+        .iter()
+        .chain(status.and_then(|s| s.start_time.as_ref()))
+        .chain(
+            status
+                .and_then(|s| s.conditions.as_ref())
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.last_transition_time.as_ref()),
+        )
+        .min_by_key(|t| t.0)
+}
+
 /// An init container with `restartPolicy: Always` is a native sidecar (KEP-753;
 /// `isRestartableInitContainer` in kubectl's printers and the kubelet). The field is
 /// only allowed on init containers, so a main container is never one.
@@ -536,6 +556,32 @@ pub fn joined_lower<'e>(texts: impl IntoIterator<Item = &'e str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copied_pod_keeps_the_age_its_status_carries() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "status": {"phase": "Pending", "conditions": [
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2025-06-12T14:00:00Z"}
+            ]}
+        }))
+        .unwrap();
+        assert_eq!(
+            pending_since(&pod).map(|t| t.0.to_string()),
+            Some("2025-06-12T14:00:00Z".to_string())
+        );
+        let fresh: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "creationTimestamp": "2025-06-12T13:00:00Z"},
+            "status": {"conditions": [
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2025-06-12T13:00:01Z"}
+            ]}
+        }))
+        .unwrap();
+        assert_eq!(
+            pending_since(&fresh).map(|t| t.0.to_string()),
+            Some("2025-06-12T13:00:00Z".to_string())
+        );
+    }
 
     fn pod(yaml: &str) -> Pod {
         serde_saphyr::from_str(yaml).unwrap()

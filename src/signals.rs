@@ -84,3 +84,36 @@ pub fn by_id(id: &str) -> Option<&'static dyn Signal> {
 pub fn ids() -> Vec<&'static str> {
     ALL.iter().map(|s| s.id()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `docs/signals.md` has one `## <id>` section per signal, in registry order: a
+    /// signal added without its documentation, or documented out of order, fails here.
+    #[test]
+    fn docs_describe_every_signal_in_registry_order() {
+        let docs = include_str!("../docs/signals.md");
+        let documented: Vec<&str> = docs
+            .lines()
+            .filter_map(|line| line.strip_prefix("## "))
+            .filter_map(|title| title.split_whitespace().next())
+            .filter(|id| by_id(id).is_some())
+            .collect();
+        assert_eq!(documented, ids());
+    }
+
+    #[test]
+    fn ids_are_unique_kebab_case() {
+        let mut seen = ids();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), ALL.len());
+        for id in ids() {
+            assert!(
+                id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{id}"
+            );
+        }
+    }
+}

@@ -93,7 +93,7 @@ impl Signal for Mount {
             if !not_started(pod) {
                 continue;
             }
-            let age = context.age(pod.metadata.creation_timestamp.as_ref());
+            let age = context.age(pod_state::pending_since(pod));
             if age.is_some_and(|a| a <= STARTUP_GRACE) {
                 starting += 1;
                 continue;

@@ -89,6 +89,20 @@ fn orders_fixture_live_check_equals_offline() {
     };
     let ns = env.unique_name("e2e-orders");
     env.load_scenario(FIXTURE, &[("orders", &ns)]);
+    // The quota controller first counts every loaded pod, then releases the terminal
+    // ones (Succeeded/Failed) when it sees their status: wait until its arithmetic has
+    // settled on the fixture's, so live and offline read the same quota.
+    let settled = harness::wait_for(std::time::Duration::from_secs(90), || {
+        let used = env.kubectl_ok(&[
+            "get", "resourcequota", "orders-quota", "-n", &ns, "-o",
+            "jsonpath={.status.used.pods} {.status.used.requests\\.cpu} {.status.used.requests\\.memory}",
+        ]);
+        (used == "16 9650m 16000Mi").then_some(())
+    });
+    assert!(
+        settled.is_some(),
+        "the quota controller never settled on the fixture's usage"
+    );
 
     let live = env.triage(&["check", "-n", &ns, "-o", "json", "--now", CAPTURED]);
     let offline = env.triage(&[

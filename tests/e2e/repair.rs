@@ -498,16 +498,21 @@ fn a_failed_recreate_restores_the_original_automatically() {
     let binding = incident.object(env, "rolebinding", "migration-runner-binding");
     let output = incident.triage_via(&kubeconfig, &["repair", "--yes", "--only", "rbac"]);
     drop(proxy);
-    assert_ne!(output.status.code(), Some(0), "{}", stdout(&output));
+    // A failure after part of the step was applied (the delete): exit 8, the restore
+    // command as the hint, on one line.
+    assert_eq!(output.status.code(), Some(8), "{}", stdout(&output));
     let err = stderr(&output);
     assert!(
-        err.contains("recreating rolebinding/migration-runner-binding failed"),
+        err.contains("deleted rolebinding/migration-runner-binding"),
         "{err}"
     );
     assert!(
-        err.contains("the original was created again from the backup"),
+        err.contains("created the original again from the backup"),
         "{err}"
     );
+    assert!(err.contains("injected by fault_proxy (500)"), "{err}");
+    assert!(err.contains("to undo: triage restore "), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
     let after = incident.object(env, "rolebinding", "migration-runner-binding");
     assert_eq!(after["roleRef"], binding["roleRef"]);
     assert_eq!(after["subjects"], binding["subjects"]);
