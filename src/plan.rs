@@ -121,8 +121,8 @@ pub fn build(context: &Context, findings: &[Finding]) -> Plan {
                         .join(", ")
                 ));
             }
-            if gates.is_empty() {
-                reason.push_str(&format!("; {}", rationale(id)));
+            if let Some(why) = rationale(id).filter(|_| gates.is_empty()) {
+                reason.push_str(&format!("; {why}"));
             }
             match action {
                 Action::Verify => reason.push_str(
@@ -155,9 +155,11 @@ pub fn build(context: &Context, findings: &[Finding]) -> Plan {
     }
 }
 
-/// Why a signal's repair goes early or late when nothing orders it.
-fn rationale(id: &str) -> &'static str {
-    match id {
+/// Why a signal's repair goes early or late when nothing orders it (the incident's
+/// signals, whose fixed priority breaks ties); `None` for the others, which are
+/// ordered by the causal graph alone.
+fn rationale(id: &str) -> Option<&'static str> {
+    Some(match id {
         "quota" => "priority 1: every other repair needs to schedule a pod",
         "rbac" => "priority 2: the migration runs as this ServiceAccount",
         "pvc" => "priority 3: storage must bind before anything mounts it",
@@ -168,8 +170,8 @@ fn rationale(id: &str) -> &'static str {
         "schema" => "priority 8: the migration runs once its gates are clear",
         "init-container" => "priority 9: resolves once its gates are fixed",
         "derived-state" => "lowest priority: outputs are verified last",
-        _ => "a root cause: no failing finding leads to it",
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

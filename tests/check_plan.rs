@@ -235,8 +235,10 @@ fn check_orders_finds_each_fault_and_leaves_the_look_alikes_green() {
                 "Deployment/orders-api",
                 "Deployment/orders-checkout",
                 "Deployment/orders-ml-scorer",
+                "Deployment/orders-events-consumer",
             ],
-            &[],
+            // orders-events-consumer's new pods are refused by the quota.
+            &["ResourceQuota/orders-quota"],
         ),
         (
             "job-failed",
@@ -314,6 +316,43 @@ fn check_orders_finds_each_fault_and_leaves_the_look_alikes_green() {
         // the one running consumer pod (its ReplicaSet is refused more)
         "Pod/orders-events-consumer-dhzjzx5q9n-f5s68",
     ];
+    // Causes before symptoms: the missing ConfigMap's CreateContainerConfigError stalls
+    // orders-checkout's rollout and leaves its Service without endpoints; the quota
+    // refuses orders-events-consumer's pods.
+    let edges: Vec<(String, String)> = check["graph"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap().to_string(),
+                e["to"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (from, to) in [
+        ("container-config", "rollout"),
+        ("container-config", "service-endpoints"),
+        ("quota", "rollout"),
+        ("image-pull", "rollout"),
+        ("unschedulable", "rollout"),
+    ] {
+        assert!(
+            edges.contains(&(from.to_string(), to.to_string())),
+            "no edge {from} -> {to}: {edges:?}"
+        );
+    }
+    let groups = check["causes"].as_array().unwrap();
+    let container_config = groups
+        .iter()
+        .find(|g| g["cause"] == "container-config")
+        .expect("container-config is a root cause");
+    assert_eq!(container_config["symptoms"], serde_json::json!(["rollout"]));
+    // rollout is explained by its causes; service-endpoints is not (orders-api-internal's
+    // selector typo is a cause of its own).
+    assert!(!groups.iter().any(|g| g["cause"] == "rollout"));
+    assert!(groups.iter().any(|g| g["cause"] == "service-endpoints"));
+
     for finding in findings.iter().filter(|f| f["status"] == "fail") {
         let listed = refs(finding, "objects");
         for look_alike in look_alikes {
@@ -442,4 +481,23 @@ fn plan_healthy_is_empty_and_shop_orders_its_faults() {
         "plan_shop_incident_table",
         stdout(&triage(&["plan", "--snapshot", &shop]))
     );
+}
+
+/// Generic faults: causes triage cannot repair are `manual` steps carrying the kubectl
+/// command; a finding explained by its causes (orders' rollouts) is `verify`; the check
+/// table groups the symptoms under their causes.
+#[test]
+fn plan_and_check_orders_put_causes_first_and_symptoms_under_them() {
+    let orders = example("orders-incident.yaml");
+    let plan = triage(&["plan", "--snapshot", &orders]);
+    assert_eq!(plan.status.code(), Some(0));
+    let text = stdout(&plan);
+    insta::assert_snapshot!("plan_orders_incident_table", text);
+    assert!(text.contains("rollout             verify"), "{text}");
+    assert!(
+        text.contains("kubectl create configmap orders-config -n orders"),
+        "{text}"
+    );
+    let check = triage(&["check", "--snapshot", &orders]);
+    insta::assert_snapshot!("check_orders_incident_table", stdout(&check));
 }
