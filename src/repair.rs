@@ -324,8 +324,9 @@ pub fn plan_repairs(
     result
 }
 
-/// Objects Argo CD tracks (tracking-id annotation, `app.kubernetes.io/instance` label)
-/// may be put back by self-heal: say so in every step that writes one.
+/// Objects Argo CD tracks (tracking-id annotation; a Helm release label alone is not
+/// Argo CD: crate::markers) may be put back by self-heal: say so in every step that
+/// writes one.
 fn warn_about_argo(step: &mut Step) {
     let mut warnings = Vec::new();
     for action in &step.actions {
@@ -476,8 +477,9 @@ mod tests {
 
     #[test]
     fn argo_tracked_objects_get_a_self_heal_warning() {
-        let tracked = serde_json::json!({"metadata": {"name": "q", "labels": {"app.kubernetes.io/instance": "bleater"}}});
-        let plain = serde_json::json!({"metadata": {"name": "p"}});
+        let tracked = serde_json::json!({"metadata": {"name": "q", "annotations": {"argocd.argoproj.io/tracking-id": "bleater:/ResourceQuota:ns/q"}}});
+        // Helm's release labels alone: not Argo CD, no self-heal warning.
+        let plain = serde_json::json!({"metadata": {"name": "p", "labels": {"app.kubernetes.io/instance": "bleater", "app.kubernetes.io/managed-by": "Helm"}}});
         let mut step = Step {
             id: "quota",
             title: "x".into(),
