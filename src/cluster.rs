@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::{
     ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -241,6 +241,7 @@ pub(crate) fn api_resource(kind: Kind) -> ApiResource {
         Kind::LimitRange => ApiResource::erase::<LimitRange>(&()),
         Kind::Event => ApiResource::erase::<Event>(&()),
         Kind::StorageClass => ApiResource::erase::<StorageClass>(&()),
+        Kind::ClusterRole => ApiResource::erase::<ClusterRole>(&()),
     }
 }
 
@@ -364,15 +365,20 @@ impl Cluster {
             }
         }
 
-        let lists = Kind::ALL.into_iter().map(|kind| async move {
-            let resource = api_resource(kind);
-            let api = if kind.namespaced() {
-                Api::namespaced_with(self.client.clone(), namespace, &resource)
-            } else {
-                Api::all_with(self.client.clone(), &resource)
-            };
-            (kind, list_kind(api, &resource).await)
-        });
+        // NB: ClusterRoles are never listed (a namespace's reader rarely may, and most
+        // are irrelevant); the ones its RoleBindings reference are read one by one below.
+        let lists = Kind::ALL
+            .into_iter()
+            .filter(|k| *k != Kind::ClusterRole)
+            .map(|kind| async move {
+                let resource = api_resource(kind);
+                let api = if kind.namespaced() {
+                    Api::namespaced_with(self.client.clone(), namespace, &resource)
+                } else {
+                    Api::all_with(self.client.clone(), &resource)
+                };
+                (kind, list_kind(api, &resource).await)
+            });
         let extras = extra_config_maps.iter().map(|(ns, name)| async move {
             let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
             (ns, name, api.get_opt(name).await)
@@ -426,6 +432,7 @@ impl Cluster {
                 Some("ask for read access, or use --as with a permitted user".to_string()),
             ));
         }
+        self.load_cluster_roles(&mut snapshot, namespace).await?;
         for (ns, name, result) in extras {
             match result {
                 Ok(Some(config_map)) => snapshot.config_maps.push(config_map),
@@ -441,6 +448,65 @@ impl Cluster {
             }
         }
         Ok(snapshot)
+    }
+}
+
+impl Cluster {
+    /// GETs every ClusterRole a RoleBinding of `namespace` references, so `rbac` can
+    /// evaluate the binding offline too (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding:
+    /// a RoleBinding may reference a ClusterRole to grant its rules in the namespace).
+    /// A refusal is recorded as a gap, never fatal.
+    async fn load_cluster_roles(
+        &self,
+        snapshot: &mut Snapshot,
+        namespace: &str,
+    ) -> Result<(), TriageError> {
+        let mut names: Vec<String> = snapshot
+            .role_bindings
+            .iter()
+            .filter(|b| b.metadata.namespace.as_deref() == Some(namespace))
+            .filter(|b| b.role_ref.kind == "ClusterRole")
+            .map(|b| b.role_ref.name.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        let api: Api<ClusterRole> = Api::all(self.client.clone());
+        for name in names {
+            match api.get_opt(&name).await {
+                Ok(Some(mut role)) => {
+                    role.metadata.managed_fields = None;
+                    let value = serde_json::to_value(role).unwrap_or_default();
+                    snapshot
+                        .insert_json(Kind::ClusterRole, value)
+                        .map_err(|err| {
+                            TriageError::input(
+                                format!("the server sent a malformed ClusterRole: {err}"),
+                                None,
+                            )
+                        })?;
+                }
+                Ok(None) => {}
+                Err(kube::Error::Api(status)) if status.code == 403 => {
+                    snapshot
+                        .gaps
+                        .insert(Kind::ClusterRole, Gap::Forbidden(status.message.clone()));
+                }
+                Err(kube::Error::Api(status)) if status.code != 401 => {
+                    snapshot.gaps.insert(
+                        Kind::ClusterRole,
+                        Gap::Failed(format!("{} ({})", status.message, status.code)),
+                    );
+                }
+                Err(other) => {
+                    return Err(classify(
+                        &other,
+                        &self.server,
+                        &format!("reading clusterrole `{name}`"),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -643,7 +643,9 @@ pub fn controller_managers(
         .filter_map(|entry| entry.manager.clone())
         // NB: Helm writes with field manager `helm`: a client like kubectl, not a
         // controller; what it wrote is a release, not a reconciler output.
-        .filter(|manager| !manager.starts_with("kubectl") && manager != "triage" && manager != "helm")
+        .filter(|manager| {
+            !manager.starts_with("kubectl") && manager != "triage" && manager != "helm"
+        })
         .collect();
     managers.sort();
     managers.dedup();

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{
     ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -72,6 +72,8 @@ pub struct Snapshot {
     pub limit_ranges: Vec<LimitRange>,
     pub events: Vec<Event>,
     pub storage_classes: Vec<StorageClass>,
+    /// The ClusterRoles the namespace's RoleBindings reference (cluster-scoped).
+    pub cluster_roles: Vec<ClusterRole>,
     /// Objects of other kinds (Namespaces, CRDs, ...), kept raw.
     pub other: Vec<RawObject>,
     /// Kinds that could not be loaded, and why.
@@ -156,6 +158,7 @@ impl Snapshot {
             .chain(tag(Kind::LimitRange, &self.limit_ranges))
             .chain(tag(Kind::Event, &self.events))
             .chain(tag(Kind::StorageClass, &self.storage_classes))
+            .chain(tag(Kind::ClusterRole, &self.cluster_roles))
     }
 
     /// Adds one typed object from its JSON form. `Ok(false)` when the kind is not
@@ -180,6 +183,7 @@ impl Snapshot {
             Kind::LimitRange => self.limit_ranges.push(typed(value)?),
             Kind::Event => self.events.push(typed(value)?),
             Kind::StorageClass => self.storage_classes.push(typed(value)?),
+            Kind::ClusterRole => self.cluster_roles.push(typed(value)?),
         }
         Ok(())
     }
@@ -205,6 +209,7 @@ impl Snapshot {
         namespaces.sort_by(|a, b| a.name.cmp(&b.name));
         out.extend(namespaces.into_iter().map(|raw| raw.object.clone()));
         push_all(&mut out, &self.storage_classes);
+        push_all(&mut out, &self.cluster_roles);
         push_all(&mut out, &self.pods);
         push_all(&mut out, &self.jobs);
         push_all(&mut out, &self.persistent_volume_claims);

@@ -343,10 +343,9 @@ fn swallows(code: &str) -> Vec<String> {
         let after = after.strip_prefix('{').unwrap_or(after).trim();
         let first = after.split(';').next().unwrap_or(after).trim();
         let word = first.split_whitespace().next().unwrap_or_default();
-        let exits_nonzero = after
-            .split(';')
-            .map(str::trim)
-            .any(|c| c.starts_with("exit") && c != "exit" && c != "exit 0" && !c.starts_with("exit 0 "));
+        let exits_nonzero = after.split(';').map(str::trim).any(|c| {
+            c.starts_with("exit") && c != "exit" && c != "exit 0" && !c.starts_with("exit 0 ")
+        });
         let pattern = match word {
             "true" | ":" | "/bin/true" | "/usr/bin/true" => Some(format!("|| {word}")),
             "exit" if first == "exit 0" || first.starts_with("exit 0 ") || first == "exit" => {
@@ -506,7 +505,9 @@ mod tests {
             vec![(Problem::ErrexitDisabled, "set +e".to_string())]
         );
         // Turned off for one command and on again: fine.
-        assert!(analyse("#!/bin/bash\nset -e\nset +e\nrm -f /tmp/x\nset -e\nmigrate up\n").is_empty());
+        assert!(
+            analyse("#!/bin/bash\nset -e\nset +e\nrm -f /tmp/x\nset -e\nmigrate up\n").is_empty()
+        );
     }
 
     #[test]
@@ -527,7 +528,11 @@ mod tests {
             // Loops and conditions are not `; true`.
             "#!/bin/bash\nset -e\nwhile true; do migrate up && break; done\n",
         ] {
-            assert!(analyse(script).is_empty(), "{script}: {:?}", analyse(script));
+            assert!(
+                analyse(script).is_empty(),
+                "{script}: {:?}",
+                analyse(script)
+            );
         }
         // psql told to go on after errors, or errexit only in a comment, still fail.
         assert_eq!(

@@ -268,12 +268,10 @@ spec:
             finding.objects,
             vec![ObjectRef::new(Kind::Job, "app", "checkout-db-init")]
         );
-        assert!(
-            finding
-                .evidence
-                .iter()
-                .any(|e| e.short().contains("metadata.annotations[helm.sh/hook]=pre-upgrade"))
-        );
+        assert!(finding.evidence.iter().any(|e| {
+            e.short()
+                .contains("metadata.annotations[helm.sh/hook]=pre-upgrade")
+        }));
     }
 
     #[test]

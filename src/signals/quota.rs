@@ -373,7 +373,11 @@ fn container_amount(
         map.and_then(|m| m.get(resource))
             .and_then(|q| parse_quantity(&q.0))
     };
-    let default = |which: &str| defaults.get(&(which.to_string(), resource.to_string())).copied();
+    let default = |which: &str| {
+        defaults
+            .get(&(which.to_string(), resource.to_string()))
+            .copied()
+    };
     match kind {
         "requests" => own("requests")
             .or_else(|| own("limits"))
@@ -602,7 +606,10 @@ mod tests {
         assert_eq!(finding.status, Status::Fail);
         assert_eq!(finding.details["proposals"][0]["needed"], "4");
         let text = quota("{count/jobs.batch: \"5\"}", "{count/jobs.batch: \"3\"}");
-        assert_eq!(evaluate_with(&Quota, &text, "shop", PROFILE).status, Status::Ok);
+        assert_eq!(
+            evaluate_with(&Quota, &text, "shop", PROFILE).status,
+            Status::Ok
+        );
     }
 
     #[test]
@@ -618,11 +625,18 @@ mod tests {
         let finding = evaluate_with(&Quota, &text, "shop", &profile);
         assert_eq!(finding.status, Status::Fail, "{finding:?}");
         assert!(
-            finding.summary.contains("`q` refuses the repair's pod (no requests.memory in the profile's job template)"),
+            finding.summary.contains(
+                "`q` refuses the repair's pod (no requests.memory in the profile's job template)"
+            ),
             "{}",
             finding.summary
         );
-        assert!(finding.fix.unwrap().contains("set requests.memory in the migration pod"));
+        assert!(
+            finding
+                .fix
+                .unwrap()
+                .contains("set requests.memory in the migration pod")
+        );
         let defaulted = format!(
             "{text}---\napiVersion: v1\nkind: LimitRange\nmetadata: {{name: defaults, namespace: shop}}\nspec: {{limits: [{{type: Container, defaultRequest: {{memory: 64Mi}}, default: {{memory: 128Mi}}}}]}}\n"
         );
@@ -633,7 +647,11 @@ mod tests {
     fn rs_event(name: &str, reason: &str, time: &str, message: &str) -> String {
         format!(
             "---\napiVersion: v1\nkind: Event\nmetadata: {{name: {name}, namespace: shop}}\ninvolvedObject: {{kind: ReplicaSet, name: api-7d9, namespace: shop}}\nreason: {reason}\ntype: {}\ncount: 1\nlastTimestamp: \"{time}\"\nmessage: '{message}'\n",
-            if reason == "FailedCreate" { "Warning" } else { "Normal" }
+            if reason == "FailedCreate" {
+                "Warning"
+            } else {
+                "Normal"
+            }
         )
     }
 
@@ -645,9 +663,8 @@ mod tests {
             "2024-11-19T01:00:00Z",
             "Error creating: pods \"api-7d9-x\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2",
         );
-        let created = |time: &str| {
-            rs_event("e2", "SuccessfulCreate", time, "Created pod: api-7d9-y")
-        };
+        let created =
+            |time: &str| rs_event("e2", "SuccessfulCreate", time, "Created pod: api-7d9-y");
         // 1 of 2 pods used now; the refusal was before the create went through.
         let stale = format!(
             "{}{refused}{}",
@@ -664,7 +681,10 @@ mod tests {
         );
         let finding = evaluate(&Quota, &blocking, "shop");
         assert_eq!(finding.status, Status::Fail);
-        assert_eq!(finding.objects, vec![ObjectRef::new(Kind::ResourceQuota, "shop", "q")]);
+        assert_eq!(
+            finding.objects,
+            vec![ObjectRef::new(Kind::ResourceQuota, "shop", "q")]
+        );
         assert_eq!(finding.details["proposals"][0]["needed"], "3");
     }
 }

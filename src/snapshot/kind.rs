@@ -22,11 +22,14 @@ pub enum Kind {
     LimitRange,
     Event,
     StorageClass,
+    /// Only the ClusterRoles the namespace's RoleBindings reference (read with GET,
+    /// never listed): what `rbac` needs to evaluate a binding offline.
+    ClusterRole,
 }
 
 impl Kind {
     /// Every kind, in display order: the fault-bearing kinds first.
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Pod,
         Kind::Job,
         Kind::PersistentVolumeClaim,
@@ -44,6 +47,7 @@ impl Kind {
         Kind::LimitRange,
         Kind::Event,
         Kind::StorageClass,
+        Kind::ClusterRole,
     ];
 
     /// The `kind` field as the API spells it.
@@ -66,6 +70,7 @@ impl Kind {
             Kind::LimitRange => "LimitRange",
             Kind::Event => "Event",
             Kind::StorageClass => "StorageClass",
+            Kind::ClusterRole => "ClusterRole",
         }
     }
 
@@ -89,6 +94,7 @@ impl Kind {
             Kind::LimitRange => "limitranges",
             Kind::Event => "events",
             Kind::StorageClass => "storageclasses",
+            Kind::ClusterRole => "clusterroles",
         }
     }
 
@@ -97,7 +103,7 @@ impl Kind {
         match self {
             Kind::Job => "batch",
             Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet => "apps",
-            Kind::Role | Kind::RoleBinding => "rbac.authorization.k8s.io",
+            Kind::Role | Kind::RoleBinding | Kind::ClusterRole => "rbac.authorization.k8s.io",
             Kind::NetworkPolicy => "networking.k8s.io",
             Kind::StorageClass => "storage.k8s.io",
             _ => "",
@@ -105,7 +111,7 @@ impl Kind {
     }
 
     pub fn namespaced(self) -> bool {
-        self != Kind::StorageClass
+        !matches!(self, Kind::StorageClass | Kind::ClusterRole)
     }
 
     /// The kind for an object's `apiVersion` and `kind`, if triage reads it.
@@ -133,6 +139,11 @@ mod tests {
         assert_eq!(Kind::from_type("events.k8s.io/v1", "Event"), None);
         assert_eq!(Kind::from_type("v1", "Secret"), None);
         assert_eq!(Kind::from_type("apps/v1", "Pod"), None);
+        assert_eq!(
+            Kind::from_type("rbac.authorization.k8s.io/v1", "ClusterRole"),
+            Some(Kind::ClusterRole)
+        );
+        assert!(!Kind::ClusterRole.namespaced());
     }
 
     #[test]
