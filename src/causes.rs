@@ -144,12 +144,35 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
             f.status == Status::Fail || (f.status == Status::Info && f.id == "derived-state")
         })
         .collect();
+    // NB: an `unknown` gate is not an open gate: rbac that cannot be decided offline
+    // may well be the fault that makes the migration fail. It joins the graph (declared
+    // gates only) in front of every failing finding it gates that would be repaired,
+    // so the plan says what is unknown and holds the gated step back. "Not applicable"
+    // (no script, no schema declared) gates nothing.
+    let unknown_gates: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.status == Status::Unknown && !f.summary.starts_with("not applicable"))
+        .filter(|f| {
+            GATES.iter().any(|(from, to, _)| {
+                *from == f.id
+                    && !VERIFY_ONLY.contains(to)
+                    && members
+                        .iter()
+                        .any(|m| m.id == *to && m.status == Status::Fail)
+            })
+        })
+        .collect();
+    members.extend(unknown_gates);
     members.sort_by_key(|f| (priority(f.id), f.id));
     let relations = Relations::index(context);
     let mut edges: Vec<Edge> = Vec::new();
     for cause in &members {
         for effect in &members {
-            if cause.id == effect.id {
+            // Unknown findings are linked by declared gates only.
+            if cause.id == effect.id
+                || cause.status == Status::Unknown
+                || effect.status == Status::Unknown
+            {
                 continue;
             }
             let mut via = Vec::new();
@@ -191,8 +214,16 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
     // only the objects show.
     let present = |id: &str| members.iter().any(|f| f.id == id);
     let mut ordered: Vec<Edge> = Vec::new();
+    let unknown = |id: &str| {
+        members
+            .iter()
+            .any(|f| f.id == id && f.status == Status::Unknown)
+    };
     for (from, to, why) in GATES {
-        if !(present(from) && present(to)) {
+        if !(present(from) && present(to))
+            || unknown(to)
+            || (unknown(from) && VERIFY_ONLY.contains(&to))
+        {
             continue;
         }
         let (via, explains) = match edges.iter().position(|e| e.from == from && e.to == to) {
@@ -205,7 +236,11 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
         ordered.push(Edge {
             from,
             to,
-            label: why.to_string(),
+            label: if unknown(from) {
+                format!("unknown whether it {why}")
+            } else {
+                why.to_string()
+            },
             via,
             explains,
         });
@@ -218,7 +253,8 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
             id: f.id,
             status: f.status,
             summary: f.summary.clone(),
-            symptom: VERIFY_ONLY.contains(&f.id) || explained(f, &edges),
+            symptom: f.status != Status::Unknown
+                && (VERIFY_ONLY.contains(&f.id) || explained(f, &edges)),
         })
         .collect();
     Graph { nodes, edges }

@@ -285,6 +285,29 @@ pub fn plan_repairs(
         if !selected(planned.id) {
             continue;
         }
+        if planned.action == plan::Action::Decide {
+            let summary = findings
+                .iter()
+                .find(|f| f.id == planned.id)
+                .map_or("", |f| f.summary.as_str());
+            result.manual.push(Refusal::new(
+                planned.id,
+                format!("unknown: {summary}; decide it before the steps it gates"),
+            ));
+            continue;
+        }
+        let held = plan::held_by(&plan.graph, planned.id);
+        if !held.is_empty() {
+            result.refused.push(Refusal::new(
+                planned.id,
+                format!(
+                    "held back: it is gated by {}, which could not be decided (unknown is not open); settle {} first, then run repair again",
+                    held.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", "),
+                    if held.len() == 1 { "it" } else { "them" }
+                ),
+            ));
+            continue;
+        }
         let Some(finding) = findings
             .iter()
             .find(|f| f.id == planned.id && f.status == Status::Fail)
