@@ -233,6 +233,16 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
             }
             None => (Vec::new(), BTreeSet::new()),
         };
+        // A declared gate between findings whose objects can be related is named only
+        // when they are: a claim gates the pods that mount it, a policy the pods it
+        // isolates, not every failing pod.
+        let finding_of = |id: &str| members.iter().find(|f| f.id == id);
+        if via.is_empty()
+            && let (Some(gate), Some(gated)) = (finding_of(from), finding_of(to))
+            && !relations.gate_applies(gate, gated)
+        {
+            continue;
+        }
         ordered.push(Edge {
             from,
             to,
@@ -399,6 +409,41 @@ impl<'a> Relations<'a> {
                 ))
             }
             _ => None,
+        }
+    }
+
+    /// Whether a declared gate between two findings holds for their objects: `false` only
+    /// where the relation can be checked and no object of `gate` touches one of `gated`.
+    fn gate_applies(&self, gate: &Finding, gated: &Finding) -> bool {
+        let pods: Vec<&str> = gated
+            .objects
+            .iter()
+            .filter(|o| o.kind == "Pod")
+            .map(|o| o.name.as_str())
+            .collect();
+        let of_kind = |kind: &str| -> Vec<&str> {
+            gate.objects
+                .iter()
+                .filter(|o| o.kind == kind)
+                .map(|o| o.name.as_str())
+                .collect()
+        };
+        match (gate.id, gated.id) {
+            ("pvc", "init-container") if !pods.is_empty() => {
+                let claims = of_kind("PersistentVolumeClaim");
+                claims.is_empty()
+                    || claims
+                        .iter()
+                        .any(|c| pods.iter().any(|p| self.mounts_claim(p, c)))
+            }
+            ("egress", "init-container") if !pods.is_empty() => {
+                let policies = of_kind("NetworkPolicy");
+                policies.is_empty()
+                    || policies
+                        .iter()
+                        .any(|n| pods.iter().any(|p| self.isolates(n, p)))
+            }
+            _ => true,
         }
     }
 
@@ -572,6 +617,7 @@ items:
     - name: api
       image: api:1
       envFrom: [{configMapRef: {name: api-config}}]
+    volumes: [{name: data, persistentVolumeClaim: {claimName: api-data}}]
 - apiVersion: v1
   kind: Service
   metadata: {name: api, namespace: orders}
@@ -679,6 +725,19 @@ items:
         assert_eq!(edge_ids(&graph), vec![("quota", "schema")]);
         assert!(graph.edges[0].via.is_empty());
         assert!(!graph.node("schema").unwrap().symptom);
+    }
+
+    #[test]
+    fn a_claim_gates_only_the_pods_that_mount_it() {
+        let pods = finding("init-container", &[(Kind::Pod, "api-7d9-x")]);
+        // `reports-scratch` is mounted by no failing pod: no gate, whatever the table says.
+        let elsewhere = finding("pvc", &[(Kind::PersistentVolumeClaim, "reports-scratch")]);
+        let graph = graph_of(&[elsewhere, pods.clone()]);
+        assert!(edge_ids(&graph).is_empty(), "{:?}", graph.edges);
+        let mounted = finding("pvc", &[(Kind::PersistentVolumeClaim, "api-data")]);
+        let graph = graph_of(&[mounted, pods]);
+        assert_eq!(edge_ids(&graph), vec![("pvc", "init-container")]);
+        assert_eq!(graph.edges[0].label, "the pod cannot mount its volume");
     }
 
     #[test]

@@ -200,10 +200,26 @@ pub fn classify(error: &kube::Error, server: &str, what: &str) -> TriageError {
         other => TriageError::unreachable(
             format!(
                 "cannot reach `{server}` while {what}: {}",
-                error_chain(other)
+                kube_error_text(other)
             ),
             Some("check the network, --context and the server's certificate".to_string()),
         ),
+    }
+}
+
+/// A kube error in words: an API refusal as its message and code (kube's own Display
+/// appends the whole `Status { ... }` in Debug form), anything else with its causes.
+pub fn kube_error_text(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => {
+            let message = if status.message.is_empty() {
+                status.reason.as_str()
+            } else {
+                status.message.as_str()
+            };
+            format!("{message} ({})", status.code)
+        }
+        other => error_chain(other),
     }
 }
 
@@ -513,4 +529,29 @@ impl Cluster {
 fn namespace_json(mut namespace: Namespace) -> serde_json::Value {
     namespace.metadata.managed_fields = None;
     serde_json::to_value(namespace).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_read_as_their_message_never_a_debug_status() {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure",
+            "message": "pods \"bleat-db-0\" is forbidden: User \"x\" cannot create resource \"pods/portforward\"",
+            "reason": "Forbidden",
+            "code": 403
+        }))
+        .unwrap();
+        let error = kube::Error::Api(Box::new(status));
+        // What kube itself prints: the Debug form of the Status.
+        assert!(error.to_string().contains("Status {"));
+        let text = kube_error_text(&error);
+        assert_eq!(
+            text,
+            "pods \"bleat-db-0\" is forbidden: User \"x\" cannot create resource \"pods/portforward\" (403)"
+        );
+        assert!(!text.contains("Status {"));
+    }
 }

@@ -110,21 +110,13 @@ pub fn build(context: &Context, findings: &[Finding]) -> Plan {
             } else {
                 format!(
                     "after {}",
-                    gates
-                        .iter()
-                        .map(|e| format!("{} ({})", e.from, e.label))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    grouped(gates.iter().map(|e| (e.from, e.label.as_str())))
                 )
             };
             if !gated.is_empty() {
                 reason.push_str(&format!(
                     "; must precede {}",
-                    gated
-                        .iter()
-                        .map(|e| format!("{} ({})", e.to, e.label))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    grouped(gated.iter().map(|e| (e.to, e.label.as_str())))
                 ));
             }
             if gates.is_empty() {
@@ -173,6 +165,23 @@ pub fn build(context: &Context, findings: &[Finding]) -> Plan {
         graph,
         steps,
     }
+}
+
+/// `lock, orphan-hook (blocks the reconciler advancing), schema (...)`: steps that share
+/// a reason are listed together, so no phrase is repeated.
+fn grouped<'a>(edges: impl Iterator<Item = (&'static str, &'a str)>) -> String {
+    let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
+    for (id, label) in edges {
+        match groups.iter_mut().find(|(_, l)| *l == label) {
+            Some((ids, _)) => ids.push(id),
+            None => groups.push((vec![id], label)),
+        }
+    }
+    groups
+        .iter()
+        .map(|(ids, label)| format!("{} ({label})", ids.join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The unknown gates `id` waits for, directly or through other steps.
@@ -258,6 +267,30 @@ mod tests {
         );
         assert_eq!(plan.steps[8].action, Action::Verify);
         assert!(plan.steps[0].reason.contains("must precede schema"));
+    }
+
+    #[test]
+    fn gates_sharing_a_reason_say_it_once() {
+        let findings = vec![
+            fail("lock"),
+            fail("orphan-hook"),
+            Finding::new("derived-state", Status::Info, "output"),
+        ];
+        let plan = build("x", &findings);
+        let last = plan.steps.last().unwrap();
+        assert_eq!(last.id, "derived-state");
+        assert!(
+            last.reason
+                .starts_with("after lock, orphan-hook (blocks the reconciler advancing);"),
+            "{}",
+            last.reason
+        );
+        assert_eq!(
+            last.reason
+                .matches("blocks the reconciler advancing")
+                .count(),
+            1
+        );
     }
 
     #[test]

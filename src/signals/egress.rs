@@ -136,9 +136,10 @@ impl Signal for Egress {
             let object = ObjectRef::of(Kind::NetworkPolicy, *policy);
             finding.add_object(object.clone());
             let names: Vec<&str> = selected.iter().map(|p| p.name()).collect();
+            let written = policy.spec.as_ref().is_some_and(|s| s.egress.is_some());
             finding.evidence.push(Evidence::field_note(
                 &object,
-                "spec.egress",
+                if written { "spec.egress" } else { "spec" },
                 netpol::describe_rules(policy),
                 format!(
                     "selects {} ({}); policyTypes {}",
