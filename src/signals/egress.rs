@@ -355,10 +355,11 @@ spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
         assert!(finding.summary.contains("DNS"), "{}", finding.summary);
         assert!(finding.summary.contains("orders-db"), "{}", finding.summary);
         assert_eq!(finding.objects[0].name, "lockdown");
+        // No app.kubernetes.io/name label: the `app` label names the app.
         assert_eq!(
             finding.scope,
-            Scope::Namespace,
-            "no app.kubernetes.io/name label"
+            Scope::Apps(vec!["orders".to_string()]),
+            "app=orders"
         );
     }
 
