@@ -27,3 +27,8 @@ dump_list(w.items, f"{OUT}/bleater-healthy.yaml", HDR.format(title="bleater name
 import shop
 w = shop.build()
 dump_list(w.items, f"{OUT}/shop-incident.yaml", HDR.format(title="shop namespace during a release incident; capture time 2025-03-02T10:15:00Z"))
+import ledger
+w = ledger.build(False)
+dump_list(w.items, f"{OUT}/ledger-healthy.yaml", HDR.format(title="ledger namespace, healthy, full of look-alikes (issue 11); capture time 2025-05-14T12:00:00Z"))
+w = ledger.build(True)
+dump_list(w.items, f"{OUT}/ledger-incident.yaml", HDR.format(title="ledger namespace with each look-alike turned into its fault; capture time 2025-05-14T12:00:00Z"))

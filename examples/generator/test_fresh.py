@@ -10,7 +10,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.dirname(HERE)
-FIXTURES = ["bleater-incident.yaml", "bleater-healthy.yaml", "shop-incident.yaml"]
+FIXTURES = ["bleater-incident.yaml", "bleater-healthy.yaml", "shop-incident.yaml", "ledger-healthy.yaml",
+            "ledger-incident.yaml"]
 
 
 class FixturesAreFresh(unittest.TestCase):
