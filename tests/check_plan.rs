@@ -298,14 +298,24 @@ fn objects(finding: &serde_json::Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| format!("{}/{}", o["kind"].as_str().unwrap(), o["name"].as_str().unwrap()))
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["kind"].as_str().unwrap(),
+                o["name"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
 #[test]
 fn ledger_healthy_look_alikes_are_green_with_and_without_the_profile() {
     for with_profile in [false, true] {
-        let output = ledger("ledger-healthy.yaml", with_profile, &["check", "-o", "json"]);
+        let output = ledger(
+            "ledger-healthy.yaml",
+            with_profile,
+            &["check", "-o", "json"],
+        );
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         let check = json(&output);
         assert!(ids_with_status(&check, "fail").is_empty(), "{check:#}");
@@ -322,7 +332,11 @@ fn ledger_healthy_look_alikes_are_green_with_and_without_the_profile() {
             vec!["ConfigMap/ledger-status"]
         );
     }
-    let check = json(&ledger("ledger-healthy.yaml", true, &["check", "-o", "json"]));
+    let check = json(&ledger(
+        "ledger-healthy.yaml",
+        true,
+        &["check", "-o", "json"],
+    ));
     // The RoleBinding to ClusterRole `edit` is evaluated offline.
     assert_eq!(finding(&check, "rbac")["status"], "ok");
     // Status keys `api`/`worker` map to pods labelled `app=ledger-api`/`app=ledger-worker`.
@@ -377,7 +391,11 @@ fn ledger_incident_fails_each_shape_naming_its_objects() {
     );
     // Without the profile the RoleBinding cannot be judged (no account named): unknown,
     // and the other shapes still fail.
-    let check = json(&ledger("ledger-incident.yaml", false, &["check", "-o", "json"]));
+    let check = json(&ledger(
+        "ledger-incident.yaml",
+        false,
+        &["check", "-o", "json"],
+    ));
     assert_eq!(
         ids_with_status(&check, "fail"),
         vec!["quota", "orphan-hook", "migration-script"]

@@ -407,22 +407,6 @@ fn restore_hint(run: Option<&RunDir>) -> String {
         .unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repair_exits_1_while_signals_still_fail() {
-        let fixed = vec![Finding::ok("quota", "room"), Finding::unknown("rbac", "?")];
-        assert_eq!(exit_after(&fixed), exit::OK);
-        let refused = vec![
-            Finding::ok("quota", "room"),
-            Finding::fail("schema", "v2 < v3"),
-        ];
-        assert_eq!(exit_after(&refused), exit::FAILING_SIGNALS);
-    }
-}
-
 fn before_after(before: &[Finding], after: &[Finding]) -> String {
     let mut text = String::from("\nCheck before -> after:\n");
     for finding in before {
@@ -438,4 +422,20 @@ fn before_after(before: &[Finding], after: &[Finding]) -> String {
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repair_exits_1_while_signals_still_fail() {
+        let fixed = vec![Finding::ok("quota", "room"), Finding::unknown("rbac", "?")];
+        assert_eq!(exit_after(&fixed), exit::OK);
+        let refused = vec![
+            Finding::ok("quota", "room"),
+            Finding::fail("schema", "v2 < v3"),
+        ];
+        assert_eq!(exit_after(&refused), exit::FAILING_SIGNALS);
+    }
 }
