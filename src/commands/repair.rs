@@ -116,10 +116,15 @@ fn offline_preview(
     Ok(Outcome::ok(out))
 }
 
-/// The exit code once a repair ran: 1 while any signal still fails afterwards (a step
-/// refused or left manual, the schema steps not run without a database), else 0.
+/// The exit code once a repair ran: 1 while a signal that needs a change still fails
+/// afterwards (a step refused or left manual, the schema steps not run without a
+/// database), else 0. Verify-only signals (`init-container`, `derived-state`) are not
+/// counted: they recover by themselves, on the kubelet's back-off, after their gates.
 fn exit_after(after: &[Finding]) -> u8 {
-    if after.iter().any(Finding::failing) {
+    if after
+        .iter()
+        .any(|f| f.failing() && !crate::causes::VERIFY_ONLY.contains(&f.id))
+    {
         exit::FAILING_SIGNALS
     } else {
         exit::OK
@@ -371,7 +376,9 @@ async fn repair(
         say(restore_hint(run.as_ref()));
         let code = exit_after(&after);
         if code != exit::OK {
-            say("signals still fail after the run (see refused and manual steps above): exit 1\n");
+            say(
+                "signals still fail after the run (see the refused and manual steps above): exit 1\n",
+            );
         }
         return Ok(code);
     }

@@ -74,6 +74,18 @@ impl Repair for FixMigrationScript {
                         "`{name}` {key} runs under POSIX sh: it gets `{STRICT_POSIX}` (sh has no portable pipefail)"
                     ));
                 }
+                // What the text transform does not rewrite (`|| echo ...`, `; true`,
+                // `set +e`): said before the write, left for a person.
+                let left: Vec<String> = crate::signals::migration_script::analyse(&new)
+                    .into_iter()
+                    .map(|hit| format!("`{}` (line {})", hit.pattern, hit.line))
+                    .collect();
+                if !left.is_empty() {
+                    step.warnings.push(format!(
+                        "`{name}` {key} still needs a hand edit: {}",
+                        left.join(", ")
+                    ));
+                }
                 after["data"][key] = Value::String(new);
                 fixed.push(format!("`{name}` {key}"));
             }
@@ -356,6 +368,26 @@ mod tests {
             before["data"][key].as_str().unwrap().to_string(),
             after["data"][key].as_str().unwrap().to_string(),
         )
+    }
+
+    #[test]
+    fn what_the_transform_does_not_rewrite_is_named_before_the_write() {
+        let snapshot = crate::signals::test_support::snapshot(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m, namespace: app}\ndata:\n  migrate.sh: |\n    #!/bin/bash\n    set -e\n    set +e\n    migrate up || echo failed\n    psql -f v1.sql || /bin/true\n",
+        );
+        let context = Context::new(&snapshot, "app");
+        let finding = crate::signals::by_id(ID).unwrap().evaluate(&context);
+        let step = FixMigrationScript
+            .plan(&context, &finding, &RepairOptions::default())
+            .unwrap();
+        let (_, after) = script_of(&step, "migrate.sh");
+        assert!(!after.contains("/bin/true"), "{after}");
+        assert_eq!(
+            step.warnings,
+            vec![
+                "`m` migrate.sh still needs a hand edit: `set +e` (line 3), `|| echo ...` (line 4)"
+            ]
+        );
     }
 
     #[test]
