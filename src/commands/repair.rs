@@ -118,12 +118,12 @@ fn offline_preview(
 
 /// The exit code once a repair ran: 1 while a signal that needs a change still fails
 /// afterwards (a step refused or left manual, the schema steps not run without a
-/// database), else 0. Verify-only signals (`init-container`, `derived-state`) are not
+/// database), else 0. Only the signals `--only`/`--skip` selected count. Verify-only signals (`init-container`, `derived-state`) are not
 /// counted: they recover by themselves, on the kubelet's back-off, after their gates.
-fn exit_after(after: &[Finding]) -> u8 {
+fn exit_after(after: &[Finding], selected: &dyn Fn(&str) -> bool) -> u8 {
     if after
         .iter()
-        .any(|f| f.failing() && !crate::causes::VERIFY_ONLY.contains(&f.id))
+        .any(|f| f.failing() && selected(f.id) && !crate::causes::VERIFY_ONLY.contains(&f.id))
     {
         exit::FAILING_SIGNALS
     } else {
@@ -374,7 +374,7 @@ async fn repair(
         let after = observed.findings(&namespace, profile.as_ref());
         say(before_after(&before, &after));
         say(restore_hint(run.as_ref()));
-        let code = exit_after(&after);
+        let code = exit_after(&after, &selected);
         if code != exit::OK {
             say(
                 "signals still fail after the run (see the refused and manual steps above): exit 1\n",
@@ -438,11 +438,14 @@ mod tests {
     #[test]
     fn repair_exits_1_while_signals_still_fail() {
         let fixed = vec![Finding::ok("quota", "room"), Finding::unknown("rbac", "?")];
-        assert_eq!(exit_after(&fixed), exit::OK);
+        let all = |_: &str| true;
+        assert_eq!(exit_after(&fixed, &all), exit::OK);
         let refused = vec![
             Finding::ok("quota", "room"),
             Finding::fail("schema", "v2 < v3"),
         ];
-        assert_eq!(exit_after(&refused), exit::FAILING_SIGNALS);
+        assert_eq!(exit_after(&refused, &all), exit::FAILING_SIGNALS);
+        // `--only quota`: the schema was not asked for.
+        assert_eq!(exit_after(&refused, &|id: &str| id == "quota"), exit::OK);
     }
 }
