@@ -113,6 +113,7 @@ Register-ArgumentCompleter -Native -CommandName 'triage' -ScriptBlock {
         }
         'triage;repair' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]')
+            [CompletionResult]::new('--snapshot', '--snapshot', [CompletionResultType]::ParameterName, 'With --dry-run: preview every step from a snapshot file, offline (not checked by a server); refused without --dry-run')
             [CompletionResult]::new('--db-url', '--db-url', [CompletionResultType]::ParameterName, 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE; without a password in it, PGPASSWORD is used [default: a port-forward through the API server to the pod behind the profile''s database Service, as the profile''s user and database]')
             [CompletionResult]::new('--password-from-secret', '--password-from-secret', [CompletionResultType]::ParameterName, 'Take the password from this Secret''s `password` key in the namespace (read only when asked; never printed)')
             [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Repair only these signals (comma separated ids)')

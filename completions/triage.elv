@@ -106,6 +106,7 @@ set edit:completion:arg-completer[triage] = {|@words|
         }
         &'triage;repair'= {
             cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
+            cand --snapshot 'With --dry-run: preview every step from a snapshot file, offline (not checked by a server); refused without --dry-run'
             cand --db-url 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE; without a password in it, PGPASSWORD is used [default: a port-forward through the API server to the pod behind the profile''s database Service, as the profile''s user and database]'
             cand --password-from-secret 'Take the password from this Secret''s `password` key in the namespace (read only when asked; never printed)'
             cand --only 'Repair only these signals (comma separated ids)'

@@ -107,6 +107,7 @@ complete -c triage -n "__fish_triage_using_subcommand plan" -l no-color -d 'Neve
 complete -c triage -n "__fish_triage_using_subcommand plan" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c triage -n "__fish_triage_using_subcommand repair" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
+complete -c triage -n "__fish_triage_using_subcommand repair" -l snapshot -d 'With --dry-run: preview every step from a snapshot file, offline (not checked by a server); refused without --dry-run' -r -F
 complete -c triage -n "__fish_triage_using_subcommand repair" -l db-url -d 'postgres://USER[:PASSWORD]@HOST:PORT/DATABASE; without a password in it, PGPASSWORD is used [default: a port-forward through the API server to the pod behind the profile\'s database Service, as the profile\'s user and database]' -r
 complete -c triage -n "__fish_triage_using_subcommand repair" -l password-from-secret -d 'Take the password from this Secret\'s `password` key in the namespace (read only when asked; never printed)' -r
 complete -c triage -n "__fish_triage_using_subcommand repair" -l only -d 'Repair only these signals (comma separated ids)' -r

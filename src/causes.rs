@@ -144,12 +144,35 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
             f.status == Status::Fail || (f.status == Status::Info && f.id == "derived-state")
         })
         .collect();
+    // NB: an `unknown` gate is not an open gate: rbac that cannot be decided offline
+    // may well be the fault that makes the migration fail. It joins the graph (declared
+    // gates only) in front of every failing finding it gates that would be repaired,
+    // so the plan says what is unknown and holds the gated step back. "Not applicable"
+    // (no script, no schema declared) gates nothing.
+    let unknown_gates: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.status == Status::Unknown && !f.summary.starts_with("not applicable"))
+        .filter(|f| {
+            GATES.iter().any(|(from, to, _)| {
+                *from == f.id
+                    && !VERIFY_ONLY.contains(to)
+                    && members
+                        .iter()
+                        .any(|m| m.id == *to && m.status == Status::Fail)
+            })
+        })
+        .collect();
+    members.extend(unknown_gates);
     members.sort_by_key(|f| (priority(f.id), f.id));
     let relations = Relations::index(context);
     let mut edges: Vec<Edge> = Vec::new();
     for cause in &members {
         for effect in &members {
-            if cause.id == effect.id {
+            // Unknown findings are linked by declared gates only.
+            if cause.id == effect.id
+                || cause.status == Status::Unknown
+                || effect.status == Status::Unknown
+            {
                 continue;
             }
             let mut via = Vec::new();
@@ -191,8 +214,16 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
     // only the objects show.
     let present = |id: &str| members.iter().any(|f| f.id == id);
     let mut ordered: Vec<Edge> = Vec::new();
+    let unknown = |id: &str| {
+        members
+            .iter()
+            .any(|f| f.id == id && f.status == Status::Unknown)
+    };
     for (from, to, why) in GATES {
-        if !(present(from) && present(to)) {
+        if !(present(from) && present(to))
+            || unknown(to)
+            || (unknown(from) && VERIFY_ONLY.contains(&to))
+        {
             continue;
         }
         let (via, explains) = match edges.iter().position(|e| e.from == from && e.to == to) {
@@ -202,10 +233,24 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
             }
             None => (Vec::new(), BTreeSet::new()),
         };
+        // A declared gate between findings whose objects can be related is named only
+        // when they are: a claim gates the pods that mount it, a policy the pods it
+        // isolates, not every failing pod.
+        let finding_of = |id: &str| members.iter().find(|f| f.id == id);
+        if via.is_empty()
+            && let (Some(gate), Some(gated)) = (finding_of(from), finding_of(to))
+            && !relations.gate_applies(gate, gated)
+        {
+            continue;
+        }
         ordered.push(Edge {
             from,
             to,
-            label: why.to_string(),
+            label: if unknown(from) {
+                format!("unknown whether it {why}")
+            } else {
+                why.to_string()
+            },
             via,
             explains,
         });
@@ -218,7 +263,8 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
             id: f.id,
             status: f.status,
             summary: f.summary.clone(),
-            symptom: VERIFY_ONLY.contains(&f.id) || explained(f, &edges),
+            symptom: f.status != Status::Unknown
+                && (VERIFY_ONLY.contains(&f.id) || explained(f, &edges)),
         })
         .collect();
     Graph { nodes, edges }
@@ -360,6 +406,41 @@ impl<'a> Relations<'a> {
                 ))
             }
             _ => None,
+        }
+    }
+
+    /// Whether a declared gate between two findings holds for their objects: `false` only
+    /// where the relation can be checked and no object of `gate` touches one of `gated`.
+    fn gate_applies(&self, gate: &Finding, gated: &Finding) -> bool {
+        let pods: Vec<&str> = gated
+            .objects
+            .iter()
+            .filter(|o| o.kind == "Pod")
+            .map(|o| o.name.as_str())
+            .collect();
+        let of_kind = |kind: &str| -> Vec<&str> {
+            gate.objects
+                .iter()
+                .filter(|o| o.kind == kind)
+                .map(|o| o.name.as_str())
+                .collect()
+        };
+        match (gate.id, gated.id) {
+            ("pvc", "init-container") if !pods.is_empty() => {
+                let claims = of_kind("PersistentVolumeClaim");
+                claims.is_empty()
+                    || claims
+                        .iter()
+                        .any(|c| pods.iter().any(|p| self.mounts_claim(p, c)))
+            }
+            ("egress", "init-container") if !pods.is_empty() => {
+                let policies = of_kind("NetworkPolicy");
+                policies.is_empty()
+                    || policies
+                        .iter()
+                        .any(|n| pods.iter().any(|p| self.isolates(n, p)))
+            }
+            _ => true,
         }
     }
 
@@ -570,6 +651,7 @@ items:
     - name: api
       image: api:1
       envFrom: [{configMapRef: {name: api-config}}]
+    volumes: [{name: data, persistentVolumeClaim: {claimName: api-data}}]
 - apiVersion: v1
   kind: Service
   metadata: {name: api, namespace: orders}
@@ -727,6 +809,19 @@ items:
         assert_eq!(edge_ids(&graph), vec![("quota", "schema")]);
         assert!(graph.edges[0].via.is_empty());
         assert!(!graph.node("schema").unwrap().symptom);
+    }
+
+    #[test]
+    fn a_claim_gates_only_the_pods_that_mount_it() {
+        let pods = finding("init-container", &[(Kind::Pod, "api-7d9-x")]);
+        // `reports-scratch` is mounted by no failing pod: no gate, whatever the table says.
+        let elsewhere = finding("pvc", &[(Kind::PersistentVolumeClaim, "reports-scratch")]);
+        let graph = graph_of(&[elsewhere, pods.clone()]);
+        assert!(edge_ids(&graph).is_empty(), "{:?}", graph.edges);
+        let mounted = finding("pvc", &[(Kind::PersistentVolumeClaim, "api-data")]);
+        let graph = graph_of(&[mounted, pods]);
+        assert_eq!(edge_ids(&graph), vec![("pvc", "init-container")]);
+        assert_eq!(graph.edges[0].label, "the pod cannot mount its volume");
     }
 
     #[test]

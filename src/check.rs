@@ -45,6 +45,9 @@ pub struct Check {
     /// Said when the cap on fetched logs left failing containers without any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logs_note: Option<String>,
+    /// Why there is no per-app view, when there is none (never silently empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apps_note: Option<String>,
 }
 
 /// A failing finding that is not only a symptom, and the symptoms reachable from it.
@@ -142,6 +145,7 @@ pub fn build(context: &Context, selected: &[&dyn Signal], profile_name: Option<S
         }
     }
     let apps = app_statuses(context, &findings);
+    let apps_note = apps.is_empty().then(|| apps_note(context));
     let graph = causes::graph(context, &findings);
     let causes = cause_groups(&graph);
     Check {
@@ -156,6 +160,20 @@ pub fn build(context: &Context, selected: &[&dyn Signal], profile_name: Option<S
         causes,
         apps,
         logs_note: crate::logs::cap_note(context.snapshot, context.namespace),
+        apps_note,
+    }
+}
+
+/// Why no app could be named.
+fn apps_note(context: &Context) -> String {
+    match context.profile.and_then(|p| p.status.as_ref()) {
+        Some(_) => "no per-app view: the profile's `status.apps` is empty".to_string(),
+        None => format!(
+            "no per-app view: no pod in `{}` carries a `{}` or `{}` label (a profile's `status.apps` can name the apps)",
+            context.namespace,
+            crate::finding::DEFAULT_APP_LABEL,
+            crate::finding::FALLBACK_APP_LABEL
+        ),
     }
 }
 
@@ -357,5 +375,82 @@ items:
         let mut inputs = crate::signals::derived_state::STATUS_INPUTS.to_vec();
         inputs.sort();
         assert_eq!(chain, inputs);
+    }
+
+    const PODS: &str = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: login-api-1, namespace: shop, labels: {app: login-api}}, spec: {containers: []}}\n- {apiVersion: v1, kind: Pod, metadata: {name: cart-1, namespace: shop, labels: {app.kubernetes.io/name: cart, app: cart-legacy}}, spec: {containers: []}}\n- {apiVersion: v1, kind: Pod, metadata: {name: debug, namespace: shop}, spec: {containers: []}}\n";
+
+    fn profile_with(apps: &str) -> crate::profile::Profile {
+        crate::profile::Profile::parse(
+            &format!("apiVersion: triage/v1alpha1\nkind: Profile\nstatus:\n  configMap: {{namespace: shop-system, name: shop-status}}\n  apps: {apps}\n"),
+            "p",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn status_keys_map_to_label_selectors() {
+        let snapshot = crate::signals::test_support::snapshot(PODS);
+        let profile =
+            profile_with("{login: 'app=login-api', cart: {app.kubernetes.io/name: cart}}");
+        let context = Context::new(&snapshot, "shop").with_profile(Some(&profile));
+        assert_eq!(context.apps(), vec!["cart", "login"]);
+        let names: Vec<(String, Option<String>)> = context
+            .app_pods()
+            .iter()
+            .map(|p| {
+                (
+                    p.metadata.name.clone().unwrap(),
+                    context.app_of(&p.metadata),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("cart-1".to_string(), Some("cart".to_string())),
+                ("login-api-1".to_string(), Some("login".to_string()))
+            ]
+        );
+        // A failing finding about the login pod holds back `login`, not `cart`.
+        let mut finding = Finding::fail("init-container", "x");
+        finding.scope = context.scope(vec!["login".to_string()]);
+        let apps = app_statuses(&context, &[finding]);
+        assert_eq!(apps[1].app, "login");
+        assert_eq!(apps[1].gated_by, vec!["init-container"]);
+        assert!(apps[0].gated_by.is_empty());
+        // The list form stays: keys are the app label's values.
+        let listed = profile_with("[cart]");
+        let context = Context::new(&snapshot, "shop").with_profile(Some(&listed));
+        assert_eq!(context.apps(), vec!["cart"]);
+        assert_eq!(context.app_pods().len(), 1);
+        assert_eq!(
+            context.app_pods()[0].metadata.name.as_deref(),
+            Some("cart-1")
+        );
+    }
+
+    #[test]
+    fn without_a_profile_apps_come_from_the_name_label_then_app() {
+        let snapshot = crate::signals::test_support::snapshot(PODS);
+        let context = Context::new(&snapshot, "shop");
+        assert_eq!(context.apps(), vec!["cart", "login-api"]);
+        let check = build(&context, &[], None);
+        assert_eq!(check.apps.len(), 2);
+        assert_eq!(check.apps_note, None);
+    }
+
+    #[test]
+    fn an_empty_per_app_view_says_why() {
+        let snapshot = crate::signals::test_support::snapshot(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: debug, namespace: shop}\nspec: {containers: []}\n",
+        );
+        let check = build(&Context::new(&snapshot, "shop"), &[], None);
+        assert!(check.apps.is_empty());
+        assert_eq!(
+            check.apps_note.as_deref(),
+            Some(
+                "no per-app view: no pod in `shop` carries a `app.kubernetes.io/name` or `app` label (a profile's `status.apps` can name the apps)"
+            )
+        );
     }
 }

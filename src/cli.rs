@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success (check: no failing signal)
-  1  check found failing signals
+  1  check found failing signals; repair ran but signals still fail (refused or manual steps)
   2  usage or input error, or a prompt needed without a terminal and without --yes
   3  cluster unreachable or credentials rejected
   4  forbidden by RBAC
@@ -213,6 +213,11 @@ pub struct DbArgs {
 pub struct RepairArgs {
     #[command(flatten)]
     pub profile: ProfileArgs,
+
+    /// With --dry-run: preview every step from a snapshot file, offline (not checked by
+    /// a server); refused without --dry-run
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
 
     /// The database the `migrate` and `schema` steps read the tables from
     #[command(flatten)]

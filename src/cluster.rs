@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, LogParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -217,10 +217,26 @@ pub fn classify(error: &kube::Error, server: &str, what: &str) -> TriageError {
         other => TriageError::unreachable(
             format!(
                 "cannot reach `{server}` while {what}: {}",
-                error_chain(other)
+                kube_error_text(other)
             ),
             Some("check the network, --context and the server's certificate".to_string()),
         ),
+    }
+}
+
+/// A kube error in words: an API refusal as its message and code (kube's own Display
+/// appends the whole `Status { ... }` in Debug form), anything else with its causes.
+pub fn kube_error_text(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => {
+            let message = if status.message.is_empty() {
+                status.reason.as_str()
+            } else {
+                status.message.as_str()
+            };
+            format!("{message} ({})", status.code)
+        }
+        other => error_chain(other),
     }
 }
 
@@ -261,6 +277,7 @@ pub(crate) fn api_resource(kind: Kind) -> ApiResource {
         Kind::Event => ApiResource::erase::<Event>(&()),
         Kind::StorageClass => ApiResource::erase::<StorageClass>(&()),
         Kind::PersistentVolume => ApiResource::erase::<PersistentVolume>(&()),
+        Kind::ClusterRole => ApiResource::erase::<ClusterRole>(&()),
     }
 }
 
@@ -406,7 +423,8 @@ impl Cluster {
         let objects = snapshot.all_meta().count();
         eprintln!(
             "triage: listed {} kinds in namespace `{namespace}` on `{}` as `{}`: {objects} objects, {} not readable, {} ms",
-            Kind::ALL.len(),
+            // ClusterRoles are read one by one, not listed.
+            Kind::ALL.len() - 1,
             self.server,
             self.user,
             snapshot.gaps.len(),
@@ -464,15 +482,20 @@ impl Cluster {
             }
         }
 
-        let lists = Kind::ALL.into_iter().map(|kind| async move {
-            let resource = api_resource(kind);
-            let api = if kind.namespaced() {
-                Api::namespaced_with(self.client.clone(), namespace, &resource)
-            } else {
-                Api::all_with(self.client.clone(), &resource)
-            };
-            (kind, list_kind(api, &resource).await)
-        });
+        // NB: ClusterRoles are never listed (a namespace's reader rarely may, and most
+        // are irrelevant); the ones its RoleBindings reference are read one by one below.
+        let lists = Kind::ALL
+            .into_iter()
+            .filter(|k| *k != Kind::ClusterRole)
+            .map(|kind| async move {
+                let resource = api_resource(kind);
+                let api = if kind.namespaced() {
+                    Api::namespaced_with(self.client.clone(), namespace, &resource)
+                } else {
+                    Api::all_with(self.client.clone(), &resource)
+                };
+                (kind, list_kind(api, &resource).await)
+            });
         let extras = extra_config_maps.iter().map(|(ns, name)| async move {
             let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
             (ns, name, api.get_opt(name).await)
@@ -533,6 +556,7 @@ impl Cluster {
                 Some("ask for read access, or use --as with a permitted user".to_string()),
             ));
         }
+        self.load_cluster_roles(&mut snapshot, namespace).await?;
         for (ns, name, result) in extras {
             match result {
                 Ok(Some(config_map)) => snapshot.config_maps.push(config_map),
@@ -548,6 +572,65 @@ impl Cluster {
             }
         }
         Ok(snapshot)
+    }
+}
+
+impl Cluster {
+    /// GETs every ClusterRole a RoleBinding of `namespace` references, so `rbac` can
+    /// evaluate the binding offline too (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding:
+    /// a RoleBinding may reference a ClusterRole to grant its rules in the namespace).
+    /// A refusal is recorded as a gap, never fatal.
+    async fn load_cluster_roles(
+        &self,
+        snapshot: &mut Snapshot,
+        namespace: &str,
+    ) -> Result<(), TriageError> {
+        let mut names: Vec<String> = snapshot
+            .role_bindings
+            .iter()
+            .filter(|b| b.metadata.namespace.as_deref() == Some(namespace))
+            .filter(|b| b.role_ref.kind == "ClusterRole")
+            .map(|b| b.role_ref.name.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        let api: Api<ClusterRole> = Api::all(self.client.clone());
+        for name in names {
+            match api.get_opt(&name).await {
+                Ok(Some(mut role)) => {
+                    role.metadata.managed_fields = None;
+                    let value = serde_json::to_value(role).unwrap_or_default();
+                    snapshot
+                        .insert_json(Kind::ClusterRole, value)
+                        .map_err(|err| {
+                            TriageError::input(
+                                format!("the server sent a malformed ClusterRole: {err}"),
+                                None,
+                            )
+                        })?;
+                }
+                Ok(None) => {}
+                Err(kube::Error::Api(status)) if status.code == 403 => {
+                    snapshot
+                        .gaps
+                        .insert(Kind::ClusterRole, Gap::Forbidden(status.message.clone()));
+                }
+                Err(kube::Error::Api(status)) if status.code != 401 => {
+                    snapshot.gaps.insert(
+                        Kind::ClusterRole,
+                        Gap::Failed(format!("{} ({})", status.message, status.code)),
+                    );
+                }
+                Err(other) => {
+                    return Err(classify(
+                        &other,
+                        &self.server,
+                        &format!("reading clusterrole `{name}`"),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -596,5 +679,24 @@ mod tests {
         );
         assert!(matches!(error, TriageError::Conflict { .. }));
         assert_eq!(error.exit_code(), exit::CONFLICT);
+
+    #[test]
+    fn api_errors_read_as_their_message_never_a_debug_status() {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure",
+            "message": "pods \"bleat-db-0\" is forbidden: User \"x\" cannot create resource \"pods/portforward\"",
+            "reason": "Forbidden",
+            "code": 403
+        }))
+        .unwrap();
+        let error = kube::Error::Api(Box::new(status));
+        // What kube itself prints: the Debug form of the Status.
+        assert!(error.to_string().contains("Status {"));
+        let text = kube_error_text(&error);
+        assert_eq!(
+            text,
+            "pods \"bleat-db-0\" is forbidden: User \"x\" cannot create resource \"pods/portforward\" (403)"
+        );
+        assert!(!text.contains("Status {"));
     }
 }

@@ -8,7 +8,8 @@ use std::fmt;
 pub mod exit {
     /// Success (for `check`: no failing signal).
     pub const OK: u8 = 0;
-    /// `check` found at least one failing signal.
+    /// `check` found at least one failing signal; `repair` ran but signals still fail
+    /// after it (steps refused, left manual, or not run without a database).
     pub const FAILING_SIGNALS: u8 = 1;
     /// Usage or input error, also a prompt needed without a terminal and without `--yes`.
     pub const USAGE: u8 = 2;

@@ -20,6 +20,9 @@ pub const STARTUP_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(
 
 /// The label that names an app when no profile says otherwise.
 pub const DEFAULT_APP_LABEL: &str = "app.kubernetes.io/name";
+/// The older, shorter app label many charts and manifests still use; read when an
+/// object has no `app.kubernetes.io/name` and no profile says which label to read.
+pub const FALLBACK_APP_LABEL: &str = "app";
 
 /// Everything a signal may read. Signals never do I/O: a live answer (e.g. a
 /// SubjectAccessReview) is gathered by the caller and handed in here.
@@ -58,16 +61,25 @@ impl<'a> Context<'a> {
             .map_or(DEFAULT_APP_LABEL, |s| s.app_label.as_str())
     }
 
-    /// The app an object belongs to (its app label), if any.
+    /// The app an object belongs to, if any: with a profile, as its `status.apps` says
+    /// (the app label's value, or the key whose selector matches); without one,
+    /// `app.kubernetes.io/name`, else `app`.
     pub fn app_of(&self, meta: &ObjectMeta) -> Option<String> {
-        meta.labels.as_ref()?.get(self.app_label()).cloned()
+        let labels = meta.labels.as_ref()?;
+        match self.profile.and_then(|p| p.status.as_ref()) {
+            Some(status) => status.app_of(labels),
+            None => labels
+                .get(DEFAULT_APP_LABEL)
+                .or_else(|| labels.get(FALLBACK_APP_LABEL))
+                .cloned(),
+        }
     }
 
     /// The apps the status ConfigMap reports on (profile), else every app label value
     /// among the namespace's pods, sorted.
     pub fn apps(&self) -> Vec<String> {
         if let Some(status) = self.profile.and_then(|p| p.status.as_ref()) {
-            return status.apps.clone();
+            return status.apps.keys();
         }
         let mut apps: Vec<String> = in_namespace(&self.snapshot.pods, self.namespace)
             .into_iter()
@@ -87,7 +99,7 @@ impl<'a> Context<'a> {
                 .into_iter()
                 .filter(|pod| {
                     self.app_of(&pod.metadata)
-                        .is_some_and(|app| status.apps.contains(&app))
+                        .is_some_and(|app| status.apps.keys().contains(&app))
                 })
                 .collect(),
             None => pods,

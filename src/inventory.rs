@@ -85,7 +85,8 @@ pub struct JobRow {
     pub hook: Option<String>,
     pub hook_delete_policy: Option<String>,
     pub finalizers: Vec<String>,
-    /// Owner labels and ownerReferences, e.g. `bleater.io/owner=platform-team`.
+    /// Who manages it (markers::owners): owner labels, ownerReferences, Argo CD
+    /// tracking, the Helm release, e.g. `bleater.io/owner=platform-team`.
     pub owners: Vec<String>,
     pub completions: String,
     pub age: String,
@@ -285,15 +286,9 @@ pub fn build(
             let meta = &job.metadata;
             let status = job.status.as_ref();
             let desired = job.spec.as_ref().and_then(|s| s.completions).unwrap_or(1);
-            let owners = markers::owner_labels(meta, &[])
+            let owners = markers::owners(meta, &[])
                 .into_iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .chain(
-                    meta.owner_references
-                        .iter()
-                        .flatten()
-                        .map(|o| format!("{}/{}", o.kind, o.name)),
-                )
+                .map(|owner| owner.short)
                 .collect();
             JobRow {
                 name: job.name().to_string(),
@@ -731,7 +726,11 @@ pub fn controller_managers(
         .iter()
         .flatten()
         .filter_map(|entry| entry.manager.clone())
-        .filter(|manager| !manager.starts_with("kubectl") && manager != "triage")
+        // NB: Helm writes with field manager `helm`: a client like kubectl, not a
+        // controller; what it wrote is a release, not a reconciler output.
+        .filter(|manager| {
+            !manager.starts_with("kubectl") && manager != "triage" && manager != "helm"
+        })
         .collect();
     managers.sort();
     managers.dedup();

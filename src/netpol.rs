@@ -238,11 +238,11 @@ fn port_matches(port: &NetworkPolicyPort, target: &Target) -> Verdict {
 
 /// One egress rule in a few words, for evidence: `to app=cache on TCP/6379`.
 pub fn describe_rules(policy: &NetworkPolicy) -> String {
-    let rules = policy
-        .spec
-        .as_ref()
-        .and_then(|s| s.egress.as_deref())
-        .unwrap_or_default();
+    // NB: `egress: []` (written, empty) and no `egress` key deny the same once Egress is
+    // in policyTypes, but only the first is `spec.egress=[]`: say what the object holds.
+    let Some(rules) = policy.spec.as_ref().and_then(|s| s.egress.as_deref()) else {
+        return "no egress rules".to_string();
+    };
     if rules.is_empty() {
         return "[]".to_string();
     }
@@ -419,5 +419,15 @@ mod tests {
         ));
         assert_eq!(egress(&[&except], None, &db(None)).verdict, Verdict::Denied);
         assert_eq!(describe_rules(&except), "to ipBlock 0.0.0.0/0 on any port");
+        let written: NetworkPolicy = serde_saphyr::from_str(
+            "metadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Egress], egress: []}\n",
+        )
+        .unwrap();
+        assert_eq!(describe_rules(&written), "[]");
+        let absent: NetworkPolicy = serde_saphyr::from_str(
+            "metadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Egress]}\n",
+        )
+        .unwrap();
+        assert_eq!(describe_rules(&absent), "no egress rules");
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::causes::{self, priority};
 pub use crate::causes::{Edge, Graph, Node};
-use crate::finding::{Context, Finding};
+use crate::finding::{Context, Finding, Status};
 
 pub const API_VERSION: &str = "triage/v1alpha1";
 
@@ -34,6 +34,9 @@ pub enum Action {
     Manual,
     /// Nothing to change: check it resolved once its gates were fixed.
     Verify,
+    /// A gate that could not be decided (the finding says what is missing): find out
+    /// before the steps it gates, which are held back until then.
+    Decide,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -92,7 +95,10 @@ pub fn build(context: &Context, findings: &[Finding]) -> Plan {
         .map(|(index, &id)| {
             let gates: Vec<&Edge> = graph.edges.iter().filter(|e| e.to == id).collect();
             let gated: Vec<&Edge> = graph.edges.iter().filter(|e| e.from == id).collect();
-            let action = if graph.node(id).is_some_and(|n| n.symptom) {
+            let node = graph.node(id);
+            let action = if node.is_some_and(|n| n.status == Status::Unknown) {
+                Action::Decide
+            } else if node.is_some_and(|n| n.symptom) {
                 Action::Verify
             } else if crate::repair::ALL.iter().any(|r| r.signal() == id) {
                 Action::Repair
@@ -104,21 +110,13 @@ pub fn build(context: &Context, findings: &[Finding]) -> Plan {
             } else {
                 format!(
                     "after {}",
-                    gates
-                        .iter()
-                        .map(|e| format!("{} ({})", e.from, e.label))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    grouped(gates.iter().map(|e| (e.from, e.label.as_str())))
                 )
             };
             if !gated.is_empty() {
                 reason.push_str(&format!(
                     "; must precede {}",
-                    gated
-                        .iter()
-                        .map(|e| format!("{} ({})", e.to, e.label))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    grouped(gated.iter().map(|e| (e.to, e.label.as_str())))
                 ));
             }
             if let Some(why) = rationale(id).filter(|_| gates.is_empty()) {
@@ -131,7 +129,21 @@ pub fn build(context: &Context, findings: &[Finding]) -> Plan {
                 Action::Manual => {
                     reason.push_str("; triage has no repair for it: run the fix by hand")
                 }
+                Action::Decide => reason.push_str(&format!(
+                    "; unknown: {}; decide it before the steps it gates",
+                    node.map(|n| n.summary.as_str()).unwrap_or_default()
+                )),
                 Action::Repair => {}
+            }
+            let held = held_by(&graph, id);
+            if !held.is_empty() && action != Action::Decide {
+                reason.push_str(&format!(
+                    "; held back until {} is decided (unknown, not open)",
+                    held.iter()
+                        .map(|h| format!("`{h}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
             let finding = findings.iter().find(|f| f.id == id);
             Step {
@@ -153,6 +165,33 @@ pub fn build(context: &Context, findings: &[Finding]) -> Plan {
         graph,
         steps,
     }
+}
+
+/// `lock, orphan-hook (blocks the reconciler advancing), schema (...)`: steps that share
+/// a reason are listed together, so no phrase is repeated.
+fn grouped<'a>(edges: impl Iterator<Item = (&'static str, &'a str)>) -> String {
+    let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
+    for (id, label) in edges {
+        match groups.iter_mut().find(|(_, l)| *l == label) {
+            Some((ids, _)) => ids.push(id),
+            None => groups.push((vec![id], label)),
+        }
+    }
+    groups
+        .iter()
+        .map(|(ids, label)| format!("{} ({label})", ids.join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The unknown gates `id` waits for, directly or through other steps.
+pub fn held_by(graph: &Graph, id: &str) -> Vec<&'static str> {
+    graph
+        .nodes
+        .iter()
+        .filter(|n| n.status == Status::Unknown && graph.descendants(n.id).contains(&id))
+        .map(|n| n.id)
+        .collect()
 }
 
 /// Why a signal's repair goes early or late when nothing orders it (the incident's
@@ -178,7 +217,6 @@ fn rationale(id: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
 
-    use crate::finding::Status;
     use crate::snapshot::Snapshot;
 
     fn fail(id: &'static str) -> Finding {
@@ -234,6 +272,30 @@ mod tests {
     }
 
     #[test]
+    fn gates_sharing_a_reason_say_it_once() {
+        let findings = vec![
+            fail("lock"),
+            fail("orphan-hook"),
+            Finding::new("derived-state", Status::Info, "output"),
+        ];
+        let plan = build("x", &findings);
+        let last = plan.steps.last().unwrap();
+        assert_eq!(last.id, "derived-state");
+        assert!(
+            last.reason
+                .starts_with("after lock, orphan-hook (blocks the reconciler advancing);"),
+            "{}",
+            last.reason
+        );
+        assert_eq!(
+            last.reason
+                .matches("blocks the reconciler advancing")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
     fn only_failing_signals_are_nodes() {
         let findings = vec![Finding::ok("quota", "fine"), fail("schema"), fail("egress")];
         let plan = build("x", &findings);
@@ -241,5 +303,72 @@ mod tests {
         assert!(plan.graph.edges.is_empty());
         let ids: Vec<&str> = plan.steps.iter().map(|s| s.id).collect();
         assert_eq!(ids, vec!["egress", "schema"]);
+    }
+
+    #[test]
+    fn an_unknown_gate_is_not_open_the_gated_step_is_held_back() {
+        let findings = vec![
+            Finding::unknown(
+                "rbac",
+                "cannot tell offline whether ClusterRole `edit` grant(s) create jobs.batch",
+            ),
+            fail("schema"),
+            fail("init-container"),
+        ];
+        let plan = build("x", &findings);
+        let ids: Vec<(&str, Action)> = plan.steps.iter().map(|s| (s.id, s.action)).collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("rbac", Action::Decide),
+                ("schema", Action::Repair),
+                ("init-container", Action::Verify)
+            ]
+        );
+        assert_eq!(plan.steps[1].after, vec!["rbac"]);
+        assert!(
+            plan.steps[0]
+                .reason
+                .contains("unknown: cannot tell offline whether ClusterRole `edit`")
+        );
+        assert!(
+            plan.steps[1]
+                .reason
+                .contains("held back until `rbac` is decided"),
+            "{}",
+            plan.steps[1].reason
+        );
+        // The repair plan says so and schedules nothing the gate holds.
+        let snapshot = Snapshot::default();
+        let context = Context::new(&snapshot, "x");
+        let repairs = crate::repair::plan_repairs(
+            &context,
+            &findings,
+            &crate::repair::RepairOptions::default(),
+            &|_| true,
+        );
+        assert!(repairs.steps.is_empty(), "{:?}", repairs.steps);
+        assert_eq!(repairs.manual[0].id, "rbac");
+        assert_eq!(repairs.refused[0].id, "schema");
+        assert!(
+            repairs.refused[0]
+                .reason
+                .contains("gated by `rbac`, which could not be decided")
+        );
+    }
+
+    #[test]
+    fn look_alike_not_applicable_or_ungated_unknowns_change_nothing() {
+        // Unknown rbac with nothing failing that it gates; "not applicable" schema.
+        let findings = vec![
+            Finding::unknown("rbac", "no profile names the migration ServiceAccount"),
+            Finding::unknown("schema", "not applicable: no schema ConfigMap"),
+            fail("init-container"),
+            fail("egress"),
+        ];
+        let plan = build("x", &findings);
+        let ids: Vec<&str> = plan.steps.iter().map(|s| s.id).collect();
+        assert_eq!(ids, vec!["egress", "init-container"]);
+        assert!(plan.steps.iter().all(|s| !s.reason.contains("held back")));
     }
 }

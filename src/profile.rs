@@ -58,7 +58,85 @@ pub struct StatusConfigMap {
     pub config_map: ConfigMapRef,
     #[serde(default = "default_app_label")]
     pub app_label: String,
-    pub apps: Vec<String>,
+    pub apps: Apps,
+}
+
+/// The apps the status ConfigMap reports on: a list of keys that are also the values of
+/// `appLabel` on their pods, or a map from key to the label selector of its pods, for
+/// when the two differ (key `login`, pods `app=login-api`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Apps {
+    List(Vec<String>),
+    Map(BTreeMap<String, AppSelector>),
+}
+
+/// Which pods belong to an app: `app=login-api,tier=web`, or a map of labels; every
+/// pair must match (the equality-based selectors of
+/// https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum AppSelector {
+    Text(String),
+    Labels(BTreeMap<String, String>),
+}
+
+impl AppSelector {
+    /// The `key=value` pairs it requires (`key==value` accepted, as kubectl does).
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        match self {
+            AppSelector::Labels(labels) => {
+                labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+            }
+            AppSelector::Text(text) => text
+                .split(',')
+                .filter_map(|pair| {
+                    let (key, value) = pair.split_once("==").or_else(|| pair.split_once('='))?;
+                    Some((key.trim().to_string(), value.trim().to_string()))
+                })
+                .collect(),
+        }
+    }
+
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        let pairs = self.pairs();
+        !pairs.is_empty() && pairs.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+}
+
+impl Apps {
+    /// The status ConfigMap's keys, sorted as written (list) or by key (map).
+    pub fn keys(&self) -> Vec<String> {
+        match self {
+            Apps::List(apps) => apps.clone(),
+            Apps::Map(apps) => apps.keys().cloned().collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Apps::List(apps) => apps.len(),
+            Apps::Map(apps) => apps.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl StatusConfigMap {
+    /// The app an object with `labels` belongs to: its `appLabel` value (list form),
+    /// or the first key whose selector matches (map form).
+    pub fn app_of(&self, labels: &BTreeMap<String, String>) -> Option<String> {
+        match &self.apps {
+            Apps::List(_) => labels.get(&self.app_label).cloned(),
+            Apps::Map(apps) => apps
+                .iter()
+                .find(|(_, selector)| selector.matches(labels))
+                .map(|(key, _)| key.clone()),
+        }
+    }
 }
 
 fn default_app_label() -> String {

@@ -93,10 +93,13 @@ pub fn rule_allows(rule: &PolicyRule, request: &Request) -> bool {
 }
 
 pub fn role_allows(role: &Role, request: &Request) -> bool {
-    role.rules
-        .iter()
-        .flatten()
-        .any(|rule| rule_allows(rule, request))
+    rules_allow(role.rules.as_deref().unwrap_or_default(), request)
+}
+
+/// Whether any of `rules` allows `request`: a Role's, or a ClusterRole's granted in one
+/// namespace through a RoleBinding (the same rules, limited to the binding's namespace).
+pub fn rules_allow(rules: &[PolicyRule], request: &Request) -> bool {
+    rules.iter().any(|rule| rule_allows(rule, request))
 }
 
 /// Whether `binding` names ServiceAccount `account` of `namespace` among its subjects.

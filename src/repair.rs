@@ -297,6 +297,35 @@ pub fn plan_repairs(
         .iter()
         .filter(|s| s.action != plan::Action::Verify)
     {
+        if planned.action == plan::Action::Decide {
+            if !selected(planned.id, planned.id) {
+                continue;
+            }
+            let summary = findings
+                .iter()
+                .find(|f| f.id == planned.id)
+                .map_or("", |f| f.summary.as_str());
+            result.manual.push(Refusal::new(
+                planned.id,
+                format!("unknown: {summary}; decide it before the steps it gates"),
+            ));
+            continue;
+        }
+        let held = plan::held_by(&plan.graph, planned.id);
+        if !held.is_empty() {
+            if !selected(planned.id, planned.id) {
+                continue;
+            }
+            result.refused.push(Refusal::new(
+                planned.id,
+                format!(
+                    "held back: it is gated by {}, which could not be decided (unknown is not open); settle {} first, then run repair again",
+                    held.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", "),
+                    if held.len() == 1 { "it" } else { "them" }
+                ),
+            ));
+            continue;
+        }
         let Some(finding) = findings
             .iter()
             .find(|f| f.id == planned.id && f.status == Status::Fail)
@@ -360,8 +389,9 @@ pub fn replan_step(
     .find(|s| s.id == step.id)
 }
 
-/// Objects Argo CD tracks (tracking-id annotation, `app.kubernetes.io/instance` label)
-/// may be put back by self-heal: say so in every step that writes one.
+/// Objects Argo CD tracks (tracking-id annotation; a Helm release label alone is not
+/// Argo CD: crate::markers) may be put back by self-heal: say so in every step that
+/// writes one.
 fn warn_about_argo(step: &mut Step) {
     let mut warnings = Vec::new();
     for action in &step.actions {
@@ -569,8 +599,9 @@ mod tests {
 
     #[test]
     fn argo_tracked_objects_get_a_self_heal_warning() {
-        let tracked = serde_json::json!({"metadata": {"name": "q", "labels": {"app.kubernetes.io/instance": "bleater"}}});
-        let plain = serde_json::json!({"metadata": {"name": "p"}});
+        let tracked = serde_json::json!({"metadata": {"name": "q", "annotations": {"argocd.argoproj.io/tracking-id": "bleater:/ResourceQuota:ns/q"}}});
+        // Helm's release labels alone: not Argo CD, no self-heal warning.
+        let plain = serde_json::json!({"metadata": {"name": "p", "labels": {"app.kubernetes.io/instance": "bleater", "app.kubernetes.io/managed-by": "Helm"}}});
         let mut step = Step {
             id: "quota",
             signal: "quota",

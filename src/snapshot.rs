@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -110,6 +110,8 @@ pub struct Snapshot {
     /// Cluster-scoped: live, only those a claim of the namespace names, is bound to or
     /// could bind to (`cluster::relevant_volumes`); offline, whatever the file holds.
     pub persistent_volumes: Vec<PersistentVolume>,
+    /// The ClusterRoles the namespace's RoleBindings reference (cluster-scoped).
+    pub cluster_roles: Vec<ClusterRole>,
     /// Objects of other kinds (Namespaces, CRDs, ...), kept raw.
     pub other: Vec<RawObject>,
     /// Kinds that could not be loaded, and why.
@@ -202,6 +204,7 @@ impl Snapshot {
             .chain(tag(Kind::Event, &self.events))
             .chain(tag(Kind::StorageClass, &self.storage_classes))
             .chain(tag(Kind::PersistentVolume, &self.persistent_volumes))
+            .chain(tag(Kind::ClusterRole, &self.cluster_roles))
     }
 
     /// Adds one typed object from its JSON form. `Ok(false)` when the kind is not
@@ -229,6 +232,7 @@ impl Snapshot {
             Kind::Event => self.events.push(typed(value)?),
             Kind::StorageClass => self.storage_classes.push(typed(value)?),
             Kind::PersistentVolume => self.persistent_volumes.push(typed(value)?),
+            Kind::ClusterRole => self.cluster_roles.push(typed(value)?),
         }
         Ok(())
     }
@@ -255,6 +259,7 @@ impl Snapshot {
         out.extend(namespaces.into_iter().map(|raw| raw.object.clone()));
         push_all(&mut out, &self.storage_classes);
         push_all(&mut out, &self.persistent_volumes);
+        push_all(&mut out, &self.cluster_roles);
         push_all(&mut out, &self.pods);
         push_all(&mut out, &self.jobs);
         push_all(&mut out, &self.cron_jobs);

@@ -501,3 +501,134 @@ fn plan_and_check_orders_put_causes_first_and_symptoms_under_them() {
     let check = triage(&["check", "--snapshot", &orders]);
     insta::assert_snapshot!("check_orders_incident_table", stdout(&check));
 }
+
+// ---- ledger: the shapes that once fooled triage (issue 11) ------------------------
+
+fn ledger(file: &str, with_profile: bool, args: &[&str]) -> Output {
+    let path = example(file);
+    let profile = example("ledger-profile.yaml");
+    let mut all = vec![args[0], "--snapshot", &path, "-n", "ledger"];
+    if with_profile {
+        all.extend(["--profile", profile.as_str()]);
+    }
+    all.extend(&args[1..]);
+    triage(&all)
+}
+
+fn finding<'a>(check: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap()
+}
+
+fn objects(finding: &serde_json::Value) -> Vec<String> {
+    finding["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["kind"].as_str().unwrap(),
+                o["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ledger_healthy_look_alikes_are_green_with_and_without_the_profile() {
+    for with_profile in [false, true] {
+        let output = ledger(
+            "ledger-healthy.yaml",
+            with_profile,
+            &["check", "-o", "json"],
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let check = json(&output);
+        assert!(ids_with_status(&check, "fail").is_empty(), "{check:#}");
+        // Helm hooks with delete policies: protected, never orphans.
+        assert!(
+            finding(&check, "orphan-hook")["summary"]
+                .as_str()
+                .unwrap()
+                .contains("protected: `ledger-db-migrate`, `ledger-pre-upgrade-check`")
+        );
+        // Helm-written ConfigMaps are not derived state; the reconciler's status is.
+        assert_eq!(
+            objects(finding(&check, "derived-state")),
+            vec!["ConfigMap/ledger-status"]
+        );
+    }
+    let check = json(&ledger(
+        "ledger-healthy.yaml",
+        true,
+        &["check", "-o", "json"],
+    ));
+    // The RoleBinding to ClusterRole `edit` is evaluated offline.
+    assert_eq!(finding(&check, "rbac")["status"], "ok");
+    // Status keys `api`/`worker` map to pods labelled `app=ledger-api`/`app=ledger-worker`.
+    let apps: Vec<&str> = check["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["app"].as_str().unwrap())
+        .collect();
+    assert_eq!(apps, vec!["api", "worker"]);
+    // The plan is empty and the offline repair preview has nothing to do.
+    let plan = ledger("ledger-healthy.yaml", true, &["plan"]);
+    assert_eq!(plan.status.code(), Some(0));
+}
+
+#[test]
+fn ledger_incident_fails_each_shape_naming_its_objects() {
+    let output = ledger("ledger-incident.yaml", true, &["check", "-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let check = json(&output);
+    assert_eq!(
+        ids_with_status(&check, "fail"),
+        vec!["quota", "rbac", "orphan-hook", "migration-script"]
+    );
+    let quota = finding(&check, "quota");
+    assert_eq!(objects(quota), vec!["ResourceQuota/ledger-quota"]);
+    // used 1950m + the newest refusal's 900m + the migration pod's 100m.
+    assert_eq!(quota["details"]["proposals"][0]["needed"], "2950m");
+    let rbac = finding(&check, "rbac");
+    assert_eq!(
+        objects(rbac),
+        vec![
+            "RoleBinding/ledger-migrator-edit",
+            "ServiceAccount/ledger-migrator"
+        ]
+    );
+    assert!(
+        rbac["summary"]
+            .as_str()
+            .unwrap()
+            .contains("(bound ClusterRole `view`) may not create jobs.batch, patch configmaps")
+    );
+    assert_eq!(
+        objects(finding(&check, "orphan-hook")),
+        vec!["Job/ledger-pre-upgrade-check"]
+    );
+    let script = finding(&check, "migration-script");
+    assert_eq!(objects(script), vec!["ConfigMap/ledger-db-migrations"]);
+    assert_eq!(
+        script["summary"],
+        "migration script swallows errors: `|| echo ...`/`|| /bin/true`, `set +e`"
+    );
+    // Without the profile the RoleBinding cannot be judged (no account named): unknown,
+    // and the other shapes still fail.
+    let check = json(&ledger(
+        "ledger-incident.yaml",
+        false,
+        &["check", "-o", "json"],
+    ));
+    assert_eq!(
+        ids_with_status(&check, "fail"),
+        vec!["quota", "orphan-hook", "migration-script"]
+    );
+}

@@ -702,3 +702,46 @@ fn malformed_container_log_is_one_error_naming_the_item() {
         "has a malformed ContainerLog `shop/web` container `web`: `lines` is not a list of strings",
     );
 }
+
+#[test]
+fn offline_repair_preview_renders_every_step_from_the_file() {
+    let output = triage(&[
+        "repair",
+        "-n",
+        "bleater",
+        "--dry-run",
+        "--snapshot",
+        &example("bleater-incident.yaml"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("Repairing namespace `bleater` from snapshot `examples/bleater-incident.yaml` [offline preview: not checked by a server]\n"),
+        "{text}"
+    );
+    // Every step's preview: the quota patch, the binding's delete + create, the
+    // orphan's delete, the migration Job, the schema write.
+    for needle in [
+        "== Step 1/9 `quota`",
+        "patch resourcequota/bleater-quota",
+        "recreate rolebinding/migration-runner-binding",
+        "job/auth-presync-migrate-legacy7r2x",
+        "== Step 9/9 `schema`",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+    }
+    assert!(text.ends_with("offline preview: not checked by a server (no permission checks, no server-side dry run); nothing was changed\n"));
+}
+
+#[test]
+fn repair_from_a_snapshot_without_dry_run_is_refused() {
+    let output = triage(&[
+        "repair",
+        "-n",
+        "bleater",
+        "--snapshot",
+        &example("bleater-incident.yaml"),
+    ]);
+    assert_one_line_error(&output, 2, "repair --snapshot only previews");
+    assert!(stdout(&output).is_empty());
+}

@@ -33,3 +33,8 @@ dump_list(w.items, f"{OUT}/orders-incident.yaml", HDR.format(title="orders names
 import storage
 w = storage.build()
 dump_list(w.items, f"{OUT}/storage-incident.yaml", HDR.format(title="vault namespace: claims that do not bind; capture time 2025-05-06T14:20:00Z"))
+import ledger
+w = ledger.build(False)
+dump_list(w.items, f"{OUT}/ledger-healthy.yaml", HDR.format(title="ledger namespace, healthy, full of look-alikes (issue 11); capture time 2025-05-14T12:00:00Z"))
+w = ledger.build(True)
+dump_list(w.items, f"{OUT}/ledger-incident.yaml", HDR.format(title="ledger namespace with each look-alike turned into its fault; capture time 2025-05-14T12:00:00Z"))

@@ -87,7 +87,7 @@ impl Cluster {
         let mut forwarder = pods
             .portforward(&pod, &[port_u16])
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| unreachable(crate::cluster::kube_error_text(&e)))?;
         let stream = forwarder
             .take_stream(port_u16)
             .ok_or_else(|| unreachable("the API server opened no stream".to_string()))?;

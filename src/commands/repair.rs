@@ -41,6 +41,16 @@ pub fn run(global: &GlobalArgs, args: &RepairArgs) -> anyhow::Result<Outcome> {
         skip: args.skip.clone(),
     };
     selection.validate_steps()?;
+    if let Some(path) = &args.snapshot {
+        if !args.dry_run {
+            return Err(TriageError::usage(
+                "repair --snapshot only previews: a file cannot be repaired",
+                Some("add --dry-run for an offline preview, or repair the live namespace without --snapshot".to_string()),
+            )
+            .into());
+        }
+        return offline_preview(global, args, &selection, path);
+    }
     // Refuse before any request when a prompt would be needed and cannot be shown.
     let confirm = if args.dry_run {
         None
@@ -57,6 +67,68 @@ pub fn run(global: &GlobalArgs, args: &RepairArgs) -> anyhow::Result<Outcome> {
         stdout: String::new(),
         exit_code: code,
     })
+}
+
+/// `repair --dry-run --snapshot FILE`: every step's preview (diffs, deletes, refusals)
+/// rendered from the file, with no server to check permissions or dry-run the writes.
+fn offline_preview(
+    global: &GlobalArgs,
+    args: &RepairArgs,
+    selection: &Selection,
+    path: &std::path::Path,
+) -> anyhow::Result<Outcome> {
+    let source = crate::cli::SourceArgs {
+        snapshot: Some(path.to_path_buf()),
+        now: None,
+    };
+    let loaded = super::source::load_with(global, &source, &|_| LiveExtras::default())?;
+    let profile = match &args.profile.profile {
+        Some(path) => Some(read_profile(path)?),
+        None => Profile::builtin(&loaded.namespace),
+    };
+    let context = loaded.context(profile.as_ref());
+    let findings: Vec<Finding> = signals::ALL.iter().map(|s| s.evaluate(&context)).collect();
+    let options = RepairOptions {
+        // The snapshot's capture time, so the preview is the same on every run.
+        now: loaded.now,
+        reason: args.reason.clone(),
+        quota_overrides: args.set.iter().cloned().collect::<BTreeMap<_, _>>(),
+        storage_class: args.storage_class.clone(),
+    };
+    let selected = |id: &str| {
+        (selection.only.is_empty() || selection.only.iter().any(|o| o == id))
+            && !selection.skip.iter().any(|s| s == id)
+    };
+    let plan = plan_repairs(&context, &findings, &options, &selected);
+    let mut out = format!(
+        "Repairing namespace `{}` from snapshot `{}` [offline preview: not checked by a server]\n",
+        loaded.namespace,
+        path.display()
+    );
+    out.push_str(&plan_summary(&plan));
+    let total = plan.steps.len();
+    for (index, step) in plan.steps.iter().enumerate() {
+        out.push_str(&crate::render::repair::step_preview(step, index + 1, total));
+    }
+    out.push_str(
+        "\noffline preview: not checked by a server (no permission checks, no server-side dry run); nothing was changed\n",
+    );
+    Ok(Outcome::ok(out))
+}
+
+/// The exit code once a repair ran: 1 while a signal that needs a change still fails
+/// afterwards (a step refused or left manual, the schema steps not run without a
+/// database), else 0. Only the signals `--only`/`--skip` selected count. Verify-only signals (`init-container`, `derived-state`) are not
+/// counted: they recover by themselves, on the kubelet's back-off, after their gates.
+fn exit_after(after: &[Finding], selected: &dyn Fn(&str) -> bool) -> u8 {
+    if after
+        .iter()
+        .any(|f| f.failing() && selected(f.id) && !crate::causes::VERIFY_ONLY.contains(&f.id))
+    {
+        exit::FAILING_SIGNALS
+    } else {
+        exit::OK
+    }
 }
 
 /// What one read of the cluster gives the pure core.
@@ -300,9 +372,15 @@ async fn repair(
         let after = observed.findings(&namespace, profile.as_ref());
         say(before_after(&before, &after));
         say(restore_hint(run.as_ref()));
-    } else {
-        say("\ndry run: nothing was changed\n");
+        let code = exit_after(&after, &selected);
+        if code != exit::OK {
+            say(
+                "signals still fail after the run (see the refused and manual steps above): exit 1\n",
+            );
+        }
+        return Ok(code);
     }
+    say("\ndry run: nothing was changed\n");
     Ok(exit::OK)
 }
 
@@ -349,4 +427,23 @@ fn before_after(before: &[Finding], after: &[Finding]) -> String {
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repair_exits_1_while_signals_still_fail() {
+        let fixed = vec![Finding::ok("quota", "room"), Finding::unknown("rbac", "?")];
+        let all = |_: &str| true;
+        assert_eq!(exit_after(&fixed, &all), exit::OK);
+        let refused = vec![
+            Finding::ok("quota", "room"),
+            Finding::fail("schema", "v2 < v3"),
+        ];
+        assert_eq!(exit_after(&refused, &all), exit::FAILING_SIGNALS);
+        // `--only quota`: the schema was not asked for.
+        assert_eq!(exit_after(&refused, &|id: &str| id == "quota"), exit::OK);
+    }
 }

@@ -74,6 +74,9 @@ pub fn table(check: &Check, wide: bool) -> String {
         out.push_str(&causes(check));
     }
 
+    if let Some(note) = &check.apps_note {
+        out.push_str(&format!("\nAPPS\n{note}\n"));
+    }
     if !check.apps.is_empty() {
         out.push_str("\nAPPS\n");
         let rows = check

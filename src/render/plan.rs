@@ -50,6 +50,7 @@ fn action_name(action: Action) -> &'static str {
         Action::Repair => "repair",
         Action::Verify => "verify",
         Action::Manual => "manual",
+        Action::Decide => "decide",
     }
 }
 

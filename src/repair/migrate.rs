@@ -32,11 +32,8 @@ impl Repair for RunMigration {
     ) -> Result<Step, Refusal> {
         let migration = context.profile.and_then(|p| p.migration.as_ref());
         let script_config_map = migration.and_then(|m| m.script_config_map.clone());
-        let (pod_spec, source) = match migration.and_then(|m| m.job_template.clone()) {
-            Some(template) => (template, "the profile's job template".to_string()),
-            None => hook_pod_spec(context, script_config_map.as_deref())
-                .ok_or_else(|| Refusal::new(ID, "no migration Job template: the profile has no `migration.jobTemplate` and no Job in the namespace mounts the migration script"))?,
-        };
+        let (pod_spec, source) = repair_pod_spec(context)
+                .ok_or_else(|| Refusal::new(ID, "no migration Job template: the profile has no `migration.jobTemplate` and no Job in the namespace mounts the migration script"))?;
         serde_json::from_value::<k8s_openapi::api::core::v1::PodSpec>(pod_spec.clone()).map_err(
             |e| {
                 Refusal::new(
@@ -90,6 +87,20 @@ impl Repair for RunMigration {
 
 /// The pod spec of a Job that mounts the migration script ConfigMap (a suspended
 /// PreSync hook usually), as a template for a fresh Job.
+/// The pod spec the migration Job will run, and where it comes from: the profile's
+/// `migration.jobTemplate`, else the pod spec of a Job that mounts the script. The
+/// quota signal reads it too, to count what the repair's pod requests.
+pub fn repair_pod_spec(context: &Context) -> Option<(Value, String)> {
+    let migration = context.profile.and_then(|p| p.migration.as_ref());
+    match migration.and_then(|m| m.job_template.clone()) {
+        Some(template) => Some((template, "the profile's job template".to_string())),
+        None => hook_pod_spec(
+            context,
+            migration.and_then(|m| m.script_config_map.as_deref()),
+        ),
+    }
+}
+
 fn hook_pod_spec(context: &Context, script_config_map: Option<&str>) -> Option<(Value, String)> {
     let script = script_config_map?;
     in_namespace(&context.snapshot.jobs, context.namespace)

@@ -155,10 +155,13 @@ mod tests {
         let (before, after) = patch(&step);
         assert_eq!(step.actions[0].target().name, "bleater-quota");
         assert_eq!(before["spec"]["hard"]["pods"], "1");
-        // used 18 + 2 blocked + 1 repair pod; cpu and memory: the profile's targets.
+        // used 18 + 2 blocked + 1 repair pod; cpu: the profile's target (1125m used +
+        // 75m blocked + the migration pod's 50m fit in 2); memory: 888Mi used + 80Mi
+        // blocked + the migration pod's 64Mi = 1032Mi, more than the 1Gi target (with
+        // 1Gi the migration pod itself would be refused).
         assert_eq!(after["spec"]["hard"]["pods"], "21");
         assert_eq!(after["spec"]["hard"]["requests.cpu"], "2");
-        assert_eq!(after["spec"]["hard"]["requests.memory"], "1Gi");
+        assert_eq!(after["spec"]["hard"]["requests.memory"], "1032Mi");
         // Only spec.hard changes: metadata (uid, resourceVersion) and status stay.
         assert_eq!(after["metadata"], before["metadata"]);
         assert_eq!(after["status"], before["status"]);

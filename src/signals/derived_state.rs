@@ -244,4 +244,19 @@ data: {a: b}
         let finding = evaluate(&DerivedState, STATUS, "app");
         assert_eq!(finding.status, Status::Ok, "{finding:?}");
     }
+
+    #[test]
+    fn look_alike_helm_written_config_map_is_not_derived() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: checkout-settings\n  namespace: app\n  labels: {app.kubernetes.io/managed-by: Helm, app.kubernetes.io/instance: checkout}\n  annotations: {meta.helm.sh/release-name: checkout}\n  managedFields:\n  - {manager: helm, operation: Update, apiVersion: v1}\ndata: {a: b}\n";
+        let finding = evaluate(&DerivedState, text, "app");
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+        // The same ConfigMap written by an operator is an output.
+        let operator = text.replace("manager: helm", "manager: checkout-operator");
+        let finding = evaluate(&DerivedState, &operator, "app");
+        assert_eq!(finding.status, Status::Info);
+        assert_eq!(
+            finding.objects,
+            vec![ObjectRef::new(Kind::ConfigMap, "app", "checkout-settings")]
+        );
+    }
 }

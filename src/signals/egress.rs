@@ -136,9 +136,10 @@ impl Signal for Egress {
             let object = ObjectRef::of(Kind::NetworkPolicy, *policy);
             finding.add_object(object.clone());
             let names: Vec<&str> = selected.iter().map(|p| p.name()).collect();
+            let written = policy.spec.as_ref().is_some_and(|s| s.egress.is_some());
             finding.evidence.push(Evidence::field_note(
                 &object,
-                "spec.egress",
+                if written { "spec.egress" } else { "spec" },
                 netpol::describe_rules(policy),
                 format!(
                     "selects {} ({}); policyTypes {}",
@@ -354,10 +355,11 @@ spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
         assert!(finding.summary.contains("DNS"), "{}", finding.summary);
         assert!(finding.summary.contains("orders-db"), "{}", finding.summary);
         assert_eq!(finding.objects[0].name, "lockdown");
+        // No app.kubernetes.io/name label: the `app` label names the app.
         assert_eq!(
             finding.scope,
-            Scope::Namespace,
-            "no app.kubernetes.io/name label"
+            Scope::Apps(vec!["orders".to_string()]),
+            "app=orders"
         );
     }
 

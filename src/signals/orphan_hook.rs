@@ -1,6 +1,7 @@
 //! `orphan-hook`: a suspended hook Job (Argo CD `argocd.argoproj.io/hook` or Helm
 //! `helm.sh/hook`) that holds a finalizer and has neither a hook-delete-policy nor an
-//! owner (owner label, ownerReference, Argo CD tracking: crate::markers). Nothing will
+//! owner (owner label, ownerReference, Argo CD tracking: crate::markers; Helm's release
+//! labels are no owner of a hook: Helm never deletes a hook without a delete policy). Nothing will
 //! ever clean it up, and its finalizer makes `kubectl delete` hang
 //! (https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/,
 //! https://argo-cd.readthedocs.io/en/stable/user-guide/resource_hooks/). A look-alike
@@ -242,5 +243,48 @@ status: {active: 1}
         // Even on a suspended hook Job, the controller's own finalizer is not one.
         let hook = ORPHAN.replace("example.io/hook-cleanup", JOB_TRACKING_FINALIZER);
         assert_eq!(evaluate(&OrphanHook, &hook, "app").status, Status::Ok);
+    }
+
+    const HELM_HOOK: &str = r#"apiVersion: batch/v1
+kind: Job
+metadata:
+  name: checkout-db-init
+  namespace: app
+  labels: {app.kubernetes.io/instance: checkout, app.kubernetes.io/managed-by: Helm, helm.sh/chart: checkout-1.4.0}
+  annotations: {helm.sh/hook: pre-upgrade, meta.helm.sh/release-name: checkout}
+  finalizers: [example.io/hook-cleanup]
+spec:
+  suspend: true
+  template: {spec: {restartPolicy: Never, containers: [{name: m, image: x}]}}
+"#;
+
+    #[test]
+    fn helm_hook_without_delete_policy_is_an_orphan_despite_its_release_labels() {
+        // Helm never deletes a hook without a delete policy, and its release labels are
+        // not Argo CD tracking: nothing will clean it up.
+        let finding = evaluate(&OrphanHook, HELM_HOOK, "app");
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert_eq!(
+            finding.objects,
+            vec![ObjectRef::new(Kind::Job, "app", "checkout-db-init")]
+        );
+        assert!(finding.evidence.iter().any(|e| {
+            e.short()
+                .contains("metadata.annotations[helm.sh/hook]=pre-upgrade")
+        }));
+    }
+
+    #[test]
+    fn look_alike_helm_hook_with_a_delete_policy_is_protected() {
+        let managed = HELM_HOOK.replace(
+            "helm.sh/hook: pre-upgrade,",
+            "helm.sh/hook: pre-upgrade, helm.sh/hook-delete-policy: before-hook-creation,",
+        );
+        let finding = evaluate(&OrphanHook, &managed, "app");
+        assert_eq!(finding.status, Status::Ok);
+        assert_eq!(
+            finding.details["protected"][0]["reasons"][0],
+            "hook-delete-policy before-hook-creation"
+        );
     }
 }

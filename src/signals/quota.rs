@@ -1,12 +1,19 @@
 //! `quota`: a ResourceQuota with no headroom left, or too little for the repair to
 //! schedule its pods (https://kubernetes.io/docs/concepts/policy/resource-quotas/).
 //! Proposes the smallest sufficient limits (or the profile's targets, if larger):
-//! status.used + what `FailedCreate ... exceeded quota` events asked for + the pods
-//! the repair must schedule.
+//! status.used + what `FailedCreate ... exceeded quota` events asked for + what the
+//! repair itself needs: its pods (`pods`, `count/pods`), its Job (`count/jobs.batch`)
+//! and its pod's requests and limits (cpu, memory, from the migration Job's template,
+//! LimitRange defaults applied as the LimitRanger admission plugin does). A refused
+//! create stops counting once a later `SuccessfulCreate` exists for the same owner (the
+//! controller got its pod after all). A pod without a request for a tracked compute
+//! resource is refused outright ("must specify"), so that fails too.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+use k8s_openapi::api::core::v1::{Container, Event, PodSpec};
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef};
 use crate::quantity::parse_quantity;
@@ -53,10 +60,13 @@ impl Signal for Quota {
             .profile
             .and_then(|p| p.migration.as_ref())
             .map_or(1, |m| m.repair_pods);
+        let repair = RepairNeeds::of(context, repair_pods);
         let targets = context.profile.map(|p| &p.quota_targets);
         let mut finding = Finding::ok(ID, "");
         let mut proposals = Vec::new();
         let mut problems = Vec::new();
+        // Tracked resources the repair's pod does not specify (refused outright).
+        let mut unspecified: Vec<String> = Vec::new();
         for quota in &quotas {
             let object = ObjectRef::of(Kind::ResourceQuota, *quota);
             let status = quota.status.as_ref();
@@ -73,14 +83,16 @@ impl Signal for Quota {
                 ),
             };
             let used = status.and_then(|s| s.used.clone()).unwrap_or_default();
-            let events: Vec<_> = in_namespace(&context.snapshot.events, context.namespace)
-                .into_iter()
+            let all_events = in_namespace(&context.snapshot.events, context.namespace);
+            let (events, stale): (Vec<_>, Vec<_>) = all_events
+                .iter()
+                .copied()
                 .filter(|e| {
                     e.message
                         .as_deref()
                         .is_some_and(|m| m.contains(&format!("exceeded quota: {}", quota.name())))
                 })
-                .collect();
+                .partition(|e| !created_later(e, &all_events));
             let blocked = blocked_requests(&events);
             let mut failing_here = false;
             let mut quota_proposals = Vec::new();
@@ -90,12 +102,34 @@ impl Signal for Quota {
                 };
                 let used_text = used.get(resource).map_or("0".to_string(), |q| q.0.clone());
                 let used_v = parse_quantity(&used_text).unwrap_or(0.0);
-                let is_pods = resource == "pods" || resource == "count/pods";
-                let extra = blocked.get(resource).copied().unwrap_or(0.0)
-                    + if is_pods { f64::from(repair_pods) } else { 0.0 };
+                let for_repair = repair.amount(resource);
+                let extra =
+                    blocked.get(resource).copied().unwrap_or(0.0) + for_repair.unwrap_or(0.0);
                 let needed = used_v + extra;
                 let exhausted = used_v >= hard_v;
                 let short = extra > 0.0 && hard_v < needed;
+                // NB: a quota on a compute resource refuses a pod that does not say how
+                // much it requests ("must specify requests.cpu"), whatever the headroom
+                // (https://kubernetes.io/docs/concepts/policy/resource-quotas/#requests-vs-limits).
+                if for_repair.is_none() {
+                    failing_here = true;
+                    unspecified.push(resource.clone());
+                    finding.evidence.push(Evidence::field_note(
+                        &object,
+                        format!("{hard_path}.{resource}"),
+                        hard_q.0.clone(),
+                        format!(
+                            "the repair's pod ({}) sets no {resource}: the quota refuses it (must specify {resource})",
+                            repair.source
+                        ),
+                    ));
+                    problems.push(format!(
+                        "`{}` refuses the repair's pod (no {resource} in {})",
+                        quota.name(),
+                        repair.source
+                    ));
+                    continue;
+                }
                 let target = targets.and_then(|t| t.get(resource));
                 let target_v = target.and_then(|t| parse_quantity(t));
                 if exhausted || short {
@@ -104,7 +138,8 @@ impl Signal for Quota {
                         format!("used {used_text} >= hard {}: exhausted", hard_q.0)
                     } else {
                         format!(
-                            "the repair needs {} but hard is {}",
+                            "used {used_text} + {} for the repair and refused creates = {} > hard {}",
+                            format_like(resource, extra),
                             format_like(resource, needed),
                             hard_q.0
                         )
@@ -146,15 +181,29 @@ impl Signal for Quota {
                 }
             }
             if failing_here {
-                finding.add_object(object);
+                finding.add_object(object.clone());
                 finding.evidence.extend(collapse(&events));
+                for event in &stale {
+                    finding.evidence.push(Evidence::field_note(
+                        &object,
+                        "events",
+                        format!(
+                            "{} {}/{}",
+                            event.reason.as_deref().unwrap_or_default(),
+                            event.involved_object.kind.as_deref().unwrap_or_default(),
+                            event.involved_object.name.as_deref().unwrap_or_default()
+                        ),
+                        "stale: a later SuccessfulCreate for the same owner",
+                    ));
+                }
                 proposals.extend(quota_proposals);
             }
         }
         if problems.is_empty() {
             finding.summary = format!(
-                "{} quota(s) leave room for {repair_pods} repair pod(s)",
-                quotas.len()
+                "{} quota(s) leave room for {}",
+                quotas.len(),
+                repair.describe()
             );
             return finding;
         }
@@ -172,15 +221,201 @@ impl Signal for Quota {
             n.dedup();
             n
         };
-        finding.fix = Some(format!(
-            "raise `{}` in place ({}); do not delete the quota",
-            names.join("`, `"),
-            raises.join(", ")
-        ));
+        let mut fixes = Vec::new();
+        if !proposals.is_empty() {
+            fixes.push(format!(
+                "raise `{}` in place ({}); do not delete the quota",
+                names.join("`, `"),
+                raises.join(", ")
+            ));
+        }
+        unspecified.sort();
+        unspecified.dedup();
+        if !unspecified.is_empty() {
+            fixes.push(format!(
+                "set {} in the migration pod ({})",
+                unspecified.join(", "),
+                repair.source
+            ));
+        }
+        finding.fix = Some(fixes.join("; "));
         finding.detail("proposals", &proposals);
         finding.detail("repairPods", repair_pods);
         finding
     }
+}
+
+/// What the repair itself will ask the quota for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepairNeeds {
+    pub pods: u32,
+    /// Jobs it creates (the migration Job, when the profile describes a migration).
+    pub jobs: u32,
+    /// Per pod, by `requests.cpu`, `limits.memory`, ...; `None` when the pod spec does
+    /// not say (and no LimitRange defaults it).
+    pub per_pod: BTreeMap<String, Option<f64>>,
+    /// Where the pod spec comes from (`the profile's job template`), or `unknown`.
+    pub source: String,
+    #[serde(skip)]
+    known_spec: bool,
+}
+
+impl RepairNeeds {
+    fn of(context: &Context, pods: u32) -> Self {
+        let migration = context.profile.and_then(|p| p.migration.as_ref());
+        let spec = crate::repair::migrate::repair_pod_spec(context).and_then(|(value, source)| {
+            serde_json::from_value::<PodSpec>(value)
+                .ok()
+                .map(|s| (s, source))
+        });
+        let defaults = limit_range_defaults(context);
+        let mut per_pod = BTreeMap::new();
+        let known_spec = spec.is_some();
+        if let Some((spec, _)) = &spec {
+            for kind in ["requests", "limits"] {
+                for resource in ["cpu", "memory"] {
+                    per_pod.insert(
+                        format!("{kind}.{resource}"),
+                        pod_amount(spec, kind, resource, &defaults),
+                    );
+                }
+            }
+        }
+        Self {
+            pods,
+            jobs: u32::from(migration.is_some()),
+            per_pod,
+            source: spec.map_or_else(|| "unknown".to_string(), |(_, source)| source),
+            known_spec,
+        }
+    }
+
+    /// What the repair adds to quota resource `resource`: `Some(0)` when it adds
+    /// nothing, `None` when its pod would be refused for not saying.
+    fn amount(&self, resource: &str) -> Option<f64> {
+        let pods = f64::from(self.pods);
+        let key = match resource {
+            "pods" | "count/pods" => return Some(pods),
+            "count/jobs.batch" => return Some(f64::from(self.jobs)),
+            "cpu" | "memory" => format!("requests.{resource}"),
+            other => other.to_string(),
+        };
+        if !self.known_spec {
+            return Some(0.0);
+        }
+        match self.per_pod.get(&key) {
+            Some(Some(amount)) => Some(amount * pods),
+            Some(None) => None,
+            None => Some(0.0),
+        }
+    }
+
+    /// `1 repair pod(s)`, with its requests when known.
+    fn describe(&self) -> String {
+        let mut text = format!("{} repair pod(s)", self.pods);
+        let requests: Vec<String> = ["requests.cpu", "requests.memory"]
+            .iter()
+            .filter_map(|key| {
+                let amount = (*self.per_pod.get(*key)?)?;
+                Some(format!("{key}={}", format_like(key, amount)))
+            })
+            .collect();
+        if !requests.is_empty() {
+            text.push_str(&format!(" ({})", requests.join(", ")));
+        }
+        if self.jobs > 0 {
+            text.push_str(&format!(" and {} Job(s)", self.jobs));
+        }
+        text
+    }
+}
+
+/// Container defaults from the namespace's LimitRanges: `(requests|limits, resource)`
+/// -> amount.
+fn limit_range_defaults(context: &Context) -> BTreeMap<(String, String), f64> {
+    let mut defaults = BTreeMap::new();
+    for range in in_namespace(&context.snapshot.limit_ranges, context.namespace) {
+        for item in range.spec.iter().flat_map(|s| s.limits.iter()) {
+            if item.type_ != "Container" {
+                continue;
+            }
+            for (kind, values) in [
+                ("requests", item.default_request.as_ref()),
+                ("limits", item.default.as_ref()),
+            ] {
+                for (resource, quantity) in values.into_iter().flatten() {
+                    if let Some(amount) = parse_quantity(&quantity.0) {
+                        defaults.insert((kind.to_string(), resource.clone()), amount);
+                    }
+                }
+            }
+        }
+    }
+    defaults
+}
+
+/// One container's request or limit of `resource`, as admission leaves it: its own
+/// value; for a request, else its limit (the API defaults a missing request to the
+/// limit), else the LimitRange's defaultRequest, else its default limit.
+fn container_amount(
+    container: &Container,
+    kind: &str,
+    resource: &str,
+    defaults: &BTreeMap<(String, String), f64>,
+) -> Option<f64> {
+    let resources = container.resources.as_ref();
+    let own = |which: &str| {
+        let map = match which {
+            "requests" => resources.and_then(|r| r.requests.as_ref()),
+            _ => resources.and_then(|r| r.limits.as_ref()),
+        };
+        map.and_then(|m| m.get(resource))
+            .and_then(|q| parse_quantity(&q.0))
+    };
+    let default = |which: &str| {
+        defaults
+            .get(&(which.to_string(), resource.to_string()))
+            .copied()
+    };
+    match kind {
+        "requests" => own("requests")
+            .or_else(|| own("limits"))
+            .or_else(|| default("requests"))
+            .or_else(|| default("limits")),
+        _ => own("limits").or_else(|| default("limits")),
+    }
+}
+
+/// The pod's effective amount: the sum over its containers, or the largest init
+/// container if that is more (init containers run one at a time, before the others).
+fn pod_amount(
+    spec: &PodSpec,
+    kind: &str,
+    resource: &str,
+    defaults: &BTreeMap<(String, String), f64>,
+) -> Option<f64> {
+    let mut sum = 0.0;
+    for container in &spec.containers {
+        sum += container_amount(container, kind, resource, defaults)?;
+    }
+    let mut init_max: f64 = 0.0;
+    for container in spec.init_containers.iter().flatten() {
+        init_max = init_max.max(container_amount(container, kind, resource, defaults)?);
+    }
+    Some(sum.max(init_max))
+}
+
+/// A later `SuccessfulCreate` event about the same owner says the refused create went
+/// through after all (the quota was raised, or pods finished): the refusal is stale.
+fn created_later(event: &Event, events: &[&Event]) -> bool {
+    let when = crate::inventory::event_time(event);
+    events.iter().any(|other| {
+        other.reason.as_deref() == Some("SuccessfulCreate")
+            && other.involved_object.kind == event.involved_object.kind
+            && other.involved_object.name == event.involved_object.name
+            && crate::inventory::event_time(other) > when
+    })
 }
 
 /// One evidence per involved object: counts summed, the newest message kept (a
@@ -334,5 +569,122 @@ mod tests {
         let finding = evaluate(&Quota, &quota("{pods: \"3\"}", "{pods: \"3\"}"), "shop");
         assert_eq!(finding.status, Status::Fail);
         assert_eq!(finding.details["proposals"][0]["proposed"], "4");
+    }
+
+    /// A migration whose Job template requests 50m cpu and 64Mi memory.
+    const PROFILE: &str = "apiVersion: triage/v1alpha1\nkind: Profile\nmigration:\n  repairPods: 1\n  jobTemplate:\n    restartPolicy: Never\n    containers:\n    - name: migrate\n      image: postgres:15\n      resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 250m, memory: 128Mi}}\n";
+
+    #[test]
+    fn the_repair_pods_cpu_and_memory_requests_count() {
+        // 980m of 1 cpu used: room for a pod, not for one that requests 50m.
+        let text = quota(
+            "{pods: \"10\", requests.cpu: \"1\", requests.memory: 1Gi}",
+            "{pods: \"4\", requests.cpu: 980m, requests.memory: 512Mi}",
+        );
+        let finding = evaluate_with(&Quota, &text, "shop", PROFILE);
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert_eq!(finding.details["proposals"][0]["resource"], "requests.cpu");
+        assert_eq!(finding.details["proposals"][0]["proposed"], "1030m");
+        assert_eq!(finding.details["proposals"].as_array().unwrap().len(), 1);
+        // Look-alike: the same quota at 60%: green, and it says what it made room for.
+        let text = quota(
+            "{pods: \"10\", requests.cpu: \"1\", requests.memory: 1Gi}",
+            "{pods: \"6\", requests.cpu: 600m, requests.memory: 600Mi}",
+        );
+        let finding = evaluate_with(&Quota, &text, "shop", PROFILE);
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+        assert_eq!(
+            finding.summary,
+            "1 quota(s) leave room for 1 repair pod(s) (requests.cpu=50m, requests.memory=64Mi) and 1 Job(s)"
+        );
+    }
+
+    #[test]
+    fn the_repair_job_counts_against_count_jobs() {
+        let text = quota("{count/jobs.batch: \"3\"}", "{count/jobs.batch: \"3\"}");
+        let finding = evaluate_with(&Quota, &text, "shop", PROFILE);
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(finding.details["proposals"][0]["needed"], "4");
+        let text = quota("{count/jobs.batch: \"5\"}", "{count/jobs.batch: \"3\"}");
+        assert_eq!(
+            evaluate_with(&Quota, &text, "shop", PROFILE).status,
+            Status::Ok
+        );
+    }
+
+    #[test]
+    fn a_repair_pod_without_a_tracked_request_is_refused_unless_a_limit_range_defaults_it() {
+        let profile = PROFILE.replace(
+            "resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 250m, memory: 128Mi}}",
+            "resources: {requests: {cpu: 50m}}",
+        );
+        let text = quota(
+            "{pods: \"10\", requests.memory: 1Gi}",
+            "{pods: \"2\", requests.memory: 100Mi}",
+        );
+        let finding = evaluate_with(&Quota, &text, "shop", &profile);
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert!(
+            finding.summary.contains(
+                "`q` refuses the repair's pod (no requests.memory in the profile's job template)"
+            ),
+            "{}",
+            finding.summary
+        );
+        assert!(
+            finding
+                .fix
+                .unwrap()
+                .contains("set requests.memory in the migration pod")
+        );
+        let defaulted = format!(
+            "{text}---\napiVersion: v1\nkind: LimitRange\nmetadata: {{name: defaults, namespace: shop}}\nspec: {{limits: [{{type: Container, defaultRequest: {{memory: 64Mi}}, default: {{memory: 128Mi}}}}]}}\n"
+        );
+        let finding = evaluate_with(&Quota, &defaulted, "shop", &profile);
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+    }
+
+    fn rs_event(name: &str, reason: &str, time: &str, message: &str) -> String {
+        format!(
+            "---\napiVersion: v1\nkind: Event\nmetadata: {{name: {name}, namespace: shop}}\ninvolvedObject: {{kind: ReplicaSet, name: api-7d9, namespace: shop}}\nreason: {reason}\ntype: {}\ncount: 1\nlastTimestamp: \"{time}\"\nmessage: '{message}'\n",
+            if reason == "FailedCreate" {
+                "Warning"
+            } else {
+                "Normal"
+            }
+        )
+    }
+
+    #[test]
+    fn a_refusal_followed_by_a_successful_create_is_stale() {
+        let refused = rs_event(
+            "e1",
+            "FailedCreate",
+            "2024-11-19T01:00:00Z",
+            "Error creating: pods \"api-7d9-x\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2",
+        );
+        let created =
+            |time: &str| rs_event("e2", "SuccessfulCreate", time, "Created pod: api-7d9-y");
+        // 1 of 2 pods used now; the refusal was before the create went through.
+        let stale = format!(
+            "{}{refused}{}",
+            quota("{pods: \"2\"}", "{pods: \"1\"}"),
+            created("2024-11-19T01:05:00Z")
+        );
+        let finding = evaluate(&Quota, &stale, "shop");
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+        // The create came first, the refusal after it: still blocking.
+        let blocking = format!(
+            "{}{refused}{}",
+            quota("{pods: \"2\"}", "{pods: \"1\"}"),
+            created("2024-11-19T00:55:00Z")
+        );
+        let finding = evaluate(&Quota, &blocking, "shop");
+        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(
+            finding.objects,
+            vec![ObjectRef::new(Kind::ResourceQuota, "shop", "q")]
+        );
+        assert_eq!(finding.details["proposals"][0]["needed"], "3");
     }
 }

@@ -1,12 +1,15 @@
 //! `rbac`: the migration ServiceAccount cannot do what the migration needs. Offline,
-//! its RoleBindings' Roles are evaluated rule by rule (crate::rbac); a live
-//! SubjectAccessReview answer in the context wins when present. Names the bound Role,
-//! what it lacks, and any unbound Role in the namespace that grants it (the `-v2`
-//! pattern). https://kubernetes.io/docs/reference/access-authn-authz/rbac/
+//! its RoleBindings' Roles, and the ClusterRoles they reference (a RoleBinding to a
+//! ClusterRole grants its rules in the binding's namespace; `triage snapshot` writes
+//! those ClusterRoles), are evaluated rule by rule (crate::rbac); a live
+//! SubjectAccessReview answer in the context wins when present. Names the bound Role or
+//! ClusterRole, what it lacks, and any unbound Role in the namespace that grants it (the
+//! `-v2` pattern). Only a referenced ClusterRole missing from the snapshot makes it
+//! `unknown`. https://kubernetes.io/docs/reference/access-authn-authz/rbac/
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::kubectl_style::rule_short;
-use crate::rbac::{Request, binds_service_account, requests, role_allows};
+use crate::rbac::{Request, binds_service_account, requests, role_allows, rules_allow};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -24,7 +27,12 @@ impl Signal for Rbac {
     }
 
     fn reads(&self) -> &'static [Kind] {
-        &[Kind::ServiceAccount, Kind::RoleBinding, Kind::Role]
+        &[
+            Kind::ServiceAccount,
+            Kind::RoleBinding,
+            Kind::Role,
+            Kind::ClusterRole,
+        ]
     }
 
     fn evaluate(&self, context: &Context) -> Finding {
@@ -62,6 +70,9 @@ impl Signal for Rbac {
         }
 
         let mut bound_role_names = Vec::new();
+        let mut bound_cluster_roles = Vec::new();
+        // The rules of every bound Role and ClusterRole found.
+        let mut bound_rules: Vec<&k8s_openapi::api::rbac::v1::PolicyRule> = Vec::new();
         let mut unevaluable = Vec::new();
         for binding in &bindings {
             let binding_ref = ObjectRef::of(Kind::RoleBinding, *binding);
@@ -72,30 +83,59 @@ impl Signal for Rbac {
                 format!("{}/{}", role_ref.kind, role_ref.name),
             ));
             finding.add_object(binding_ref.clone());
-            if role_ref.kind != "Role" {
-                // NB: ClusterRoles are cluster-scoped and not in a namespace snapshot.
-                unevaluable.push(format!("{}/{}", role_ref.kind, role_ref.name));
-                continue;
-            }
-            match roles.iter().find(|r| r.name() == role_ref.name) {
-                Some(role) => {
-                    bound_role_names.push(role.name().to_string());
-                    let rules: Vec<String> = role.rules.iter().flatten().map(rule_short).collect();
-                    finding.evidence.push(Evidence::field(
-                        &ObjectRef::of(Kind::Role, *role),
-                        "rules",
-                        format!("[{}]", rules.join("; ")),
-                    ));
-                }
-                None => finding.evidence.push(Evidence::field_note(
-                    &binding_ref,
-                    "roleRef.name",
-                    role_ref.name.clone(),
-                    "the Role does not exist",
-                )),
+            match role_ref.kind.as_str() {
+                "Role" => match roles.iter().find(|r| r.name() == role_ref.name) {
+                    Some(role) => {
+                        bound_role_names.push(role.name().to_string());
+                        bound_rules.extend(role.rules.iter().flatten());
+                        let rules: Vec<String> =
+                            role.rules.iter().flatten().map(rule_short).collect();
+                        finding.evidence.push(Evidence::field(
+                            &ObjectRef::of(Kind::Role, *role),
+                            "rules",
+                            format!("[{}]", rules.join("; ")),
+                        ));
+                    }
+                    None => finding.evidence.push(Evidence::field_note(
+                        &binding_ref,
+                        "roleRef.name",
+                        role_ref.name.clone(),
+                        "the Role does not exist",
+                    )),
+                },
+                "ClusterRole" => match snapshot
+                    .cluster_roles
+                    .iter()
+                    .find(|r| r.name() == role_ref.name)
+                {
+                    Some(role) => {
+                        bound_cluster_roles.push(role.name().to_string());
+                        bound_rules.extend(role.rules.iter().flatten());
+                        let rules: Vec<String> =
+                            role.rules.iter().flatten().map(rule_short).collect();
+                        finding.evidence.push(Evidence::field_note(
+                            &ObjectRef::of(Kind::ClusterRole, role),
+                            "rules",
+                            format!("[{}]", rules.join("; ")),
+                            format!("granted in `{ns}` by RoleBinding `{}`", binding.name()),
+                        ));
+                    }
+                    None => {
+                        finding.evidence.push(Evidence::field_note(
+                            &binding_ref,
+                            "roleRef.name",
+                            role_ref.name.clone(),
+                            match snapshot.gaps.get(&Kind::ClusterRole) {
+                                Some(_) => "the ClusterRole could not be read",
+                                None => "the ClusterRole is not in the snapshot",
+                            },
+                        ));
+                        unevaluable.push(format!("ClusterRole `{}`", role_ref.name));
+                    }
+                },
+                other => unevaluable.push(format!("{other} `{}`", role_ref.name)),
             }
         }
-
         let mut missing = Vec::new();
         let mut unknown = Vec::new();
         for request in &wanted {
@@ -114,10 +154,10 @@ impl Signal for Rbac {
                 }
                 continue;
             }
-            let granted = bound_role_names
-                .iter()
-                .filter_map(|name| roles.iter().find(|r| r.name() == name))
-                .any(|role| role_allows(role, request));
+            let granted = rules_allow(
+                &bound_rules.iter().map(|r| (*r).clone()).collect::<Vec<_>>(),
+                request,
+            );
             if !granted {
                 if unevaluable.is_empty() {
                     missing.push(request.clone());
@@ -142,7 +182,7 @@ impl Signal for Rbac {
         if missing.is_empty() {
             finding.status = Status::Unknown;
             finding.summary = format!(
-                "cannot tell offline whether {} grant(s) {}: ClusterRoles are not in the snapshot",
+                "cannot tell offline whether {} grant(s) {}: not in the snapshot (`triage snapshot` writes the ClusterRoles a RoleBinding references)",
                 unevaluable.join(", "),
                 unknown
                     .iter()
@@ -176,10 +216,20 @@ impl Signal for Rbac {
         let missing_text: Vec<String> = missing.iter().map(Request::describe).collect();
         finding.status = Status::Fail;
         finding.add_object(account_ref);
-        let bound = if bound_role_names.is_empty() {
+        let mut bound_parts = Vec::new();
+        if !bound_role_names.is_empty() {
+            bound_parts.push(format!("Role `{}`", bound_role_names.join("`, `")));
+        }
+        if !bound_cluster_roles.is_empty() {
+            bound_parts.push(format!(
+                "ClusterRole `{}`",
+                bound_cluster_roles.join("`, `")
+            ));
+        }
+        let bound = if bound_parts.is_empty() {
             "no bound Role".to_string()
         } else {
-            format!("bound Role `{}`", bound_role_names.join("`, `"))
+            format!("bound {}", bound_parts.join(", "))
         };
         finding.summary = format!(
             "ServiceAccount `{account}` ({bound}) may not {}",
@@ -204,6 +254,9 @@ impl Signal for Rbac {
             bindings.iter().map(|b| b.name()).collect::<Vec<_>>(),
         );
         finding.detail("boundRoles", &bound_role_names);
+        if !bound_cluster_roles.is_empty() {
+            finding.detail("boundClusterRoles", &bound_cluster_roles);
+        }
         finding.detail("missing", &missing);
         finding.detail("grantingRoles", &granting);
         finding
@@ -301,5 +354,100 @@ subjects: [{{kind: ServiceAccount, name: runner, namespace: app}}]
         let mut context = Context::new(&snapshot, "app").with_profile(Some(&profile));
         context.access = Some(&answers);
         assert_eq!(Rbac.evaluate(&context).status, Status::Ok);
+    }
+
+    /// The account bound to ClusterRole `role` by a RoleBinding; ClusterRoles `view`
+    /// (read only) and `edit` (creates jobs, patches configmaps) in the file.
+    fn cluster_bound(role: &str, with_cluster_roles: bool) -> String {
+        let mut text = format!(
+            r#"apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: runner, namespace: app}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: runner-edit, namespace: app}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {role}}}
+subjects: [{{kind: ServiceAccount, name: runner, namespace: app}}]
+"#
+        );
+        if with_cluster_roles {
+            text.push_str(
+                r#"---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: view}
+rules:
+- {apiGroups: [batch], resources: [jobs], verbs: [get, list, watch]}
+- {apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: edit}
+rules:
+- {apiGroups: [batch], resources: [jobs], verbs: [create, delete, get, list, patch, update, watch]}
+- {apiGroups: [""], resources: [configmaps], verbs: [create, delete, get, list, patch, update, watch]}
+"#,
+            );
+        }
+        text
+    }
+
+    #[test]
+    fn role_binding_to_a_read_only_cluster_role_fails_offline_and_names_it() {
+        let finding = evaluate_with(&Rbac, &cluster_bound("view", true), "app", PROFILE);
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert_eq!(
+            finding.summary,
+            "ServiceAccount `runner` (bound ClusterRole `view`) may not create jobs.batch, patch configmaps"
+        );
+        assert!(!finding.summary.contains("no bound Role"));
+        assert_eq!(
+            finding.objects,
+            vec![
+                ObjectRef::new(Kind::RoleBinding, "app", "runner-edit"),
+                ObjectRef::new(Kind::ServiceAccount, "app", "runner"),
+            ]
+        );
+        assert!(
+            finding.evidence.iter().any(|e| e.short().starts_with(
+                "clusterrole/view rules=[jobs.batch: get,list,watch; configmaps: get,list,watch]"
+            )),
+            "{:?}",
+            finding.evidence
+        );
+    }
+
+    #[test]
+    fn look_alike_role_binding_to_cluster_role_edit_is_ok() {
+        let finding = evaluate_with(&Rbac, &cluster_bound("edit", true), "app", PROFILE);
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+    }
+
+    #[test]
+    fn a_cluster_role_missing_from_the_file_is_unknown_and_named() {
+        let finding = evaluate_with(&Rbac, &cluster_bound("view", false), "app", PROFILE);
+        assert_eq!(finding.status, Status::Unknown);
+        assert!(
+            finding.summary.contains("ClusterRole `view`"),
+            "{}",
+            finding.summary
+        );
+    }
+
+    #[test]
+    fn a_cluster_role_survives_snapshot_and_reload_so_fail_stays_fail() {
+        let first = snapshot(&cluster_bound("view", true));
+        assert_eq!(first.cluster_roles.len(), 2);
+        let list =
+            serde_json::json!({"apiVersion": "v1", "kind": "List", "items": first.to_json_items()});
+        let reloaded =
+            crate::snapshot::parse::parse_snapshot(list.to_string().as_bytes(), "reloaded.json")
+                .unwrap();
+        assert_eq!(reloaded.cluster_roles.len(), 2);
+        assert!(reloaded.other.is_empty());
+        let profile = crate::profile::Profile::parse(PROFILE, "p").unwrap();
+        let context = Context::new(&reloaded, "app").with_profile(Some(&profile));
+        assert_eq!(Rbac.evaluate(&context).status, Status::Fail);
     }
 }

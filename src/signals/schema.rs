@@ -159,9 +159,12 @@ fn parse_version(text: &str) -> Option<u32> {
         .ok()
 }
 
-/// `v3.sql` (also `003_v3.sql`? no: only `vN.sql` and `vN_name.sql`) -> 3.
+/// `v3.sql`, `v3_name.sql` and Flyway's versioned migrations `V5__add_table.sql`
+/// (https://documentation.red-gate.com/fd/migrations-184127470.html: prefix `V`, version,
+/// `__`, description) -> the version. Not `003_v3.sql`, not Flyway's repeatable `R__`.
 fn sql_version(key: &str) -> Option<u32> {
-    let stem = key.strip_suffix(".sql")?.strip_prefix('v')?;
+    let stem = key.strip_suffix(".sql")?;
+    let stem = stem.strip_prefix('v').or_else(|| stem.strip_prefix('V'))?;
     let digits: String = stem.chars().take_while(char::is_ascii_digit).collect();
     let rest = &stem[digits.len()..];
     (rest.is_empty() || rest.starts_with(['_', '-'])).then_some(())?;
@@ -240,5 +243,7 @@ mod tests {
         assert_eq!(sql_version("v12_add_index.sql"), Some(12));
         assert_eq!(sql_version("vacuum.sql"), None);
         assert_eq!(sql_version("v3.sh"), None);
+        assert_eq!(sql_version("V5__add_table.sql"), Some(5));
+        assert_eq!(sql_version("R__refresh_views.sql"), None);
     }
 }

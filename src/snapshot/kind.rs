@@ -27,11 +27,14 @@ pub enum Kind {
     /// Cluster-scoped; a snapshot keeps only those the namespace's claims name or
     /// could bind to.
     PersistentVolume,
+    /// Only the ClusterRoles the namespace's RoleBindings reference (read with GET,
+    /// never listed): what `rbac` needs to evaluate a binding offline.
+    ClusterRole,
 }
 
 impl Kind {
     /// Every kind, in display order: the fault-bearing kinds first.
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 21] = [
         Kind::Pod,
         Kind::Job,
         Kind::CronJob,
@@ -52,6 +55,7 @@ impl Kind {
         Kind::Event,
         Kind::StorageClass,
         Kind::PersistentVolume,
+        Kind::ClusterRole,
     ];
 
     /// The `kind` field as the API spells it.
@@ -77,6 +81,7 @@ impl Kind {
             Kind::Event => "Event",
             Kind::StorageClass => "StorageClass",
             Kind::PersistentVolume => "PersistentVolume",
+            Kind::ClusterRole => "ClusterRole",
         }
     }
 
@@ -103,6 +108,7 @@ impl Kind {
             Kind::Event => "events",
             Kind::StorageClass => "storageclasses",
             Kind::PersistentVolume => "persistentvolumes",
+            Kind::ClusterRole => "clusterroles",
         }
     }
 
@@ -112,7 +118,7 @@ impl Kind {
             Kind::Job | Kind::CronJob => "batch",
             Kind::EndpointSlice => "discovery.k8s.io",
             Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet => "apps",
-            Kind::Role | Kind::RoleBinding => "rbac.authorization.k8s.io",
+            Kind::Role | Kind::RoleBinding | Kind::ClusterRole => "rbac.authorization.k8s.io",
             Kind::NetworkPolicy => "networking.k8s.io",
             Kind::StorageClass => "storage.k8s.io",
             _ => "",
@@ -121,6 +127,7 @@ impl Kind {
 
     pub fn namespaced(self) -> bool {
         !matches!(self, Kind::StorageClass | Kind::PersistentVolume)
+        !matches!(self, Kind::StorageClass | Kind::ClusterRole)
     }
 
     /// The kind for an object's `apiVersion` and `kind`, if triage reads it.
@@ -158,6 +165,10 @@ mod tests {
             Some(Kind::PersistentVolume)
         );
         assert!(!Kind::PersistentVolume.namespaced());
+            Kind::from_type("rbac.authorization.k8s.io/v1", "ClusterRole"),
+            Some(Kind::ClusterRole)
+        );
+        assert!(!Kind::ClusterRole.namespaced());
     }
 
     #[test]
