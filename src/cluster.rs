@@ -679,6 +679,7 @@ mod tests {
         );
         assert!(matches!(error, TriageError::Conflict { .. }));
         assert_eq!(error.exit_code(), exit::CONFLICT);
+    }
 
     #[test]
     fn api_errors_read_as_their_message_never_a_debug_status() {

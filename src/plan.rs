@@ -345,7 +345,7 @@ mod tests {
             &context,
             &findings,
             &crate::repair::RepairOptions::default(),
-            &|_| true,
+            &|_, _| true,
         );
         assert!(repairs.steps.is_empty(), "{:?}", repairs.steps);
         assert_eq!(repairs.manual[0].id, "rbac");

@@ -95,10 +95,7 @@ fn offline_preview(
         quota_overrides: args.set.iter().cloned().collect::<BTreeMap<_, _>>(),
         storage_class: args.storage_class.clone(),
     };
-    let selected = |id: &str| {
-        (selection.only.is_empty() || selection.only.iter().any(|o| o == id))
-            && !selection.skip.iter().any(|s| s == id)
-    };
+    let selected = |signal: &str, step: &str| selection.keeps(signal, step);
     let plan = plan_repairs(&context, &findings, &options, &selected);
     let mut out = format!(
         "Repairing namespace `{}` from snapshot `{}` [offline preview: not checked by a server]\n",
@@ -120,10 +117,15 @@ fn offline_preview(
 /// afterwards (a step refused or left manual, the schema steps not run without a
 /// database), else 0. Only the signals `--only`/`--skip` selected count. Verify-only signals (`init-container`, `derived-state`) are not
 /// counted: they recover by themselves, on the kubelet's back-off, after their gates.
-fn exit_after(after: &[Finding], selected: &dyn Fn(&str) -> bool) -> u8 {
+/// Exit 1 when a selected signal that needs a change still fails after the run: a
+/// symptom (it recovers by itself once its causes are fixed, e.g. init-container, a
+/// rollout stalled by a pod that now starts) does not count, its causes do.
+fn exit_after(context: &Context, after: &[Finding], selected: &dyn Fn(&str, &str) -> bool) -> u8 {
+    let graph = crate::causes::graph(context, after);
+    let symptom = |id: &str| graph.node(id).is_some_and(|n| n.symptom);
     if after
         .iter()
-        .any(|f| f.failing() && selected(f.id) && !crate::causes::VERIFY_ONLY.contains(&f.id))
+        .any(|f| f.failing() && selected(f.id, f.id) && !symptom(f.id))
     {
         exit::FAILING_SIGNALS
     } else {
@@ -372,7 +374,11 @@ async fn repair(
         let after = observed.findings(&namespace, profile.as_ref());
         say(before_after(&before, &after));
         say(restore_hint(run.as_ref()));
-        let code = exit_after(&after, &selected);
+        let code = exit_after(
+            &observed.context(&namespace, profile.as_ref()),
+            &after,
+            &selected,
+        );
         if code != exit::OK {
             say(
                 "signals still fail after the run (see the refused and manual steps above): exit 1\n",
@@ -435,15 +441,22 @@ mod tests {
 
     #[test]
     fn repair_exits_1_while_signals_still_fail() {
+        let snapshot = Snapshot::default();
+        let context = Context::new(&snapshot, "x");
         let fixed = vec![Finding::ok("quota", "room"), Finding::unknown("rbac", "?")];
-        let all = |_: &str| true;
-        assert_eq!(exit_after(&fixed, &all), exit::OK);
+        let all = |_: &str, _: &str| true;
+        assert_eq!(exit_after(&context, &fixed, &all), exit::OK);
         let refused = vec![
             Finding::ok("quota", "room"),
             Finding::fail("schema", "v2 < v3"),
         ];
-        assert_eq!(exit_after(&refused, &all), exit::FAILING_SIGNALS);
+        assert_eq!(exit_after(&context, &refused, &all), exit::FAILING_SIGNALS);
         // `--only quota`: the schema was not asked for.
-        assert_eq!(exit_after(&refused, &|id: &str| id == "quota"), exit::OK);
+        let only_quota = |signal: &str, _: &str| signal == "quota";
+        assert_eq!(exit_after(&context, &refused, &only_quota), exit::OK);
+        // A symptom alone (the init container waits for its next restart) recovers by
+        // itself: not counted.
+        let waiting = vec![Finding::fail("init-container", "back-off")];
+        assert_eq!(exit_after(&context, &waiting, &all), exit::OK);
     }
 }

@@ -126,8 +126,10 @@ impl Kind {
     }
 
     pub fn namespaced(self) -> bool {
-        !matches!(self, Kind::StorageClass | Kind::PersistentVolume)
-        !matches!(self, Kind::StorageClass | Kind::ClusterRole)
+        !matches!(
+            self,
+            Kind::StorageClass | Kind::PersistentVolume | Kind::ClusterRole
+        )
     }
 
     /// The kind for an object's `apiVersion` and `kind`, if triage reads it.
@@ -165,6 +167,7 @@ mod tests {
             Some(Kind::PersistentVolume)
         );
         assert!(!Kind::PersistentVolume.namespaced());
+        assert_eq!(
             Kind::from_type("rbac.authorization.k8s.io/v1", "ClusterRole"),
             Some(Kind::ClusterRole)
         );
