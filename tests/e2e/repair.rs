@@ -548,7 +548,6 @@ fn repair_works_without_a_profile_on_other_names() {
     let state = env.dir.join(format!("{ns}-state"));
     let output = harness::triage_in_state(&env.kubeconfig, &state, &["repair", "--yes", "-n", &ns]);
     let text = stdout(&output);
-    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
     harness::assert_verified(
         &text,
         &[
@@ -569,6 +568,20 @@ fn repair_works_without_a_profile_on_other_names() {
         failing_ids(&check),
         vec!["init-container", "rollout", "service-endpoints"]
     );
+    // What still fails and is not a symptom of something failing: this control plane
+    // runs no ReplicaSet controller, so nothing creates the payments-api pod the
+    // raised quota now admits, and its Service stays without endpoints. repair says so
+    // and exits 1 (signals still fail), as it would until a controller acts.
+    let causes: Vec<&str> = check["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["cause"].as_str().unwrap())
+        .collect();
+    eprintln!("causes after the repair: {causes:?}");
+    assert_eq!(causes, vec!["service-endpoints"], "{check:#}");
+    assert_eq!(output.status.code(), Some(1), "{text}{}", stderr(&output));
+    assert!(text.contains("signals still fail after the run"), "{text}");
     assert_eq!(
         decoy_version(env),
         decoy,
