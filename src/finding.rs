@@ -142,15 +142,8 @@ impl<'a> Context<'a> {
 
     /// Events in the namespace about `kind`/`name`, oldest first.
     pub fn events_for(&self, kind: Kind, name: &str) -> Vec<&'a Event> {
-        let mut events: Vec<&Event> = in_namespace(&self.snapshot.events, self.namespace)
-            .into_iter()
-            .filter(|e| {
-                e.involved_object.kind.as_deref() == Some(kind.name())
-                    && e.involved_object.name.as_deref() == Some(name)
-            })
-            .collect();
-        events.sort_by_key(|e| crate::inventory::event_time(e));
-        events
+        self.snapshot
+            .events_about(self.namespace, kind.name(), name)
     }
 }
 

@@ -123,10 +123,17 @@ pub struct Snapshot {
     pub log_gaps: Vec<LogGap>,
     /// How many Secrets the input held; their content was dropped unread.
     pub secrets_skipped: usize,
+    /// Events by the object they are about, oldest first: built on first use, so each
+    /// signal's per-object lookup costs its own events, not a scan of all of them.
+    pub events_by_object: std::sync::OnceLock<EventIndex>,
     /// When the picture was taken: the clock for live snapshots, the newest timestamp
     /// in the file for offline ones. Every age is computed against it, never the clock.
     pub captured_at: Option<Timestamp>,
 }
+
+/// Event positions in [`Snapshot::events`] by (namespace, kind, name) of the object
+/// they are about, each list oldest first.
+pub type EventIndex = BTreeMap<(String, String, String), Vec<usize>>;
 
 /// Anything with object metadata, so generic code can filter and sort.
 pub trait HasMeta {
@@ -158,6 +165,39 @@ pub fn in_namespace<'a, K: HasMeta>(items: &'a [K], namespace: &str) -> Vec<&'a 
 }
 
 impl Snapshot {
+    /// Events about `kind`/`name` in `namespace`, oldest first (by the event's own time).
+    pub fn events_about(&self, namespace: &str, kind: &str, name: &str) -> Vec<&Event> {
+        let index = self.events_by_object.get_or_init(|| {
+            let mut index = EventIndex::new();
+            for (position, event) in self.events.iter().enumerate() {
+                let about = &event.involved_object;
+                index
+                    .entry((
+                        event.metadata.namespace.clone().unwrap_or_default(),
+                        about.kind.clone().unwrap_or_default(),
+                        about.name.clone().unwrap_or_default(),
+                    ))
+                    .or_default()
+                    .push(position);
+            }
+            // Oldest first; same-time events in name order, as a sorted scan gave them.
+            for positions in index.values_mut() {
+                positions.sort_by_key(|&p| {
+                    let event = &self.events[p];
+                    (
+                        crate::inventory::event_time(event),
+                        event.name().to_string(),
+                    )
+                });
+            }
+            index
+        });
+        index
+            .get(&(namespace.to_string(), kind.to_string(), name.to_string()))
+            .map(|positions| positions.iter().map(|&p| &self.events[p]).collect())
+            .unwrap_or_default()
+    }
+
     /// The namespaces that hold at least one namespaced object, sorted.
     pub fn namespaces(&self) -> Vec<String> {
         let mut names: Vec<String> = self
