@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::signals;
-use crate::snapshot::{HasMeta, Kind, in_namespace};
+use crate::snapshot::{HasMeta, in_namespace};
 
 /// `(gate, gated, why)`: the gate's fault keeps the gated one from being repaired. Used
 /// where the findings share no object (the incident's governance layer).
@@ -313,9 +313,29 @@ const NETWORK_FAILURES: [&str; 8] = [
 struct Relations<'a> {
     namespace: &'a str,
     pods: BTreeMap<&'a str, &'a Pod>,
-    /// `(kind, name)` -> the owners its ownerReferences name.
-    owners: BTreeMap<(String, String), Vec<(String, String)>>,
+    /// `(kind, name)` -> every owner its ownerReferences reach, transitively.
+    ancestors: BTreeMap<(String, String), BTreeSet<(String, String)>>,
+    /// `(kind, name)` of an owner -> the pods it owns, directly or through others.
+    owned_pods: BTreeMap<(String, String), Vec<&'a str>>,
     context: &'a Context<'a>,
+}
+
+/// Every owner `object` reaches through ownerReferences (cycles, which the garbage
+/// collector would break, are cut by the visited set).
+fn reach(
+    owners: &BTreeMap<(String, String), Vec<(String, String)>>,
+    object: &(String, String),
+) -> BTreeSet<(String, String)> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![object.clone()];
+    while let Some(current) = stack.pop() {
+        for next in owners.get(&current).into_iter().flatten() {
+            if seen.insert(next.clone()) {
+                stack.push(next.clone());
+            }
+        }
+    }
+    seen
 }
 
 impl<'a> Relations<'a> {
@@ -357,14 +377,28 @@ impl<'a> Relations<'a> {
                 owners.insert((raw.kind.clone(), raw.name.clone()), refs);
             }
         }
-        let pods = in_namespace(&snapshot.pods, namespace)
+        let pods: BTreeMap<&str, &Pod> = in_namespace(&snapshot.pods, namespace)
             .into_iter()
             .map(|p| (p.name(), p))
             .collect();
+        // Indexed once: the graph asks "does this object belong to that one" for every
+        // pair of failing objects, and "which pods does it own" for every Service.
+        let ancestors: BTreeMap<(String, String), BTreeSet<(String, String)>> = owners
+            .keys()
+            .map(|object| (object.clone(), reach(&owners, object)))
+            .collect();
+        let mut owned_pods: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+        for pod in pods.keys() {
+            let key = ("Pod".to_string(), pod.to_string());
+            for owner in ancestors.get(&key).into_iter().flatten() {
+                owned_pods.entry(owner.clone()).or_default().push(pod);
+            }
+        }
         Self {
             namespace,
             pods,
-            owners,
+            ancestors,
+            owned_pods,
             context,
         }
     }
@@ -446,26 +480,18 @@ impl<'a> Relations<'a> {
 
     /// `object`'s ownerReferences, followed transitively, reach `owner`.
     fn owned_by(&self, object: &ObjectRef, owner: &ObjectRef) -> bool {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![(object.kind.clone(), object.name.clone())];
-        while let Some(current) = stack.pop() {
-            for next in self.owners.get(&current).into_iter().flatten() {
-                if next.0 == owner.kind && next.1 == owner.name {
-                    return true;
-                }
-                if seen.insert(next.clone()) {
-                    stack.push(next.clone());
-                }
-            }
-        }
-        false
+        self.ancestors
+            .get(&(object.kind.clone(), object.name.clone()))
+            .is_some_and(|all| all.contains(&(owner.kind.clone(), owner.name.clone())))
     }
 
     /// Names of the pods `workload` owns, directly or through a ReplicaSet.
-    fn workload_pods(&self, workload: &'a ObjectRef) -> impl Iterator<Item = &'a str> + '_ {
-        self.pods.keys().copied().filter(move |pod| {
-            self.owned_by(&ObjectRef::new(Kind::Pod, self.namespace, pod), workload)
-        })
+    fn workload_pods(&self, workload: &ObjectRef) -> impl Iterator<Item = &'a str> + '_ {
+        self.owned_pods
+            .get(&(workload.kind.clone(), workload.name.clone()))
+            .into_iter()
+            .flatten()
+            .copied()
     }
 
     /// The Service's selector matches the pod's labels (an absent or empty selector
@@ -619,6 +645,7 @@ fn network_failure(effect: &Finding, object: &ObjectRef) -> bool {
 mod tests {
     use super::*;
     use crate::signals::test_support::snapshot;
+    use crate::snapshot::Kind;
 
     const NS: &str = "orders";
 

@@ -326,7 +326,7 @@ items:
 "#,
         );
         let context = Context::new(&snapshot, "ns");
-        let view = build(&context, &signals::ALL.to_vec(), None);
+        let view = build(&context, signals::ALL, None);
         let api = view.apps.iter().find(|a| a.app == "api").unwrap();
         assert_eq!(api.expected, "Degraded");
         assert!(api.gated_by.contains(&"crash-loop".to_string()), "{api:?}");
