@@ -29,6 +29,9 @@ struct PodVerdict {
     dns: Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     database: Option<Verdict>,
+    /// The database pods this pod may not reach (the Service's other pods may be fine).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    denied_database_pods: Vec<String>,
     isolating: Vec<String>,
 }
 
@@ -62,21 +65,22 @@ impl Signal for Egress {
         for pod in &pods {
             let labels = pod.metadata.labels.as_ref();
             let dns_answer = netpol::egress(&policies, labels, &dns);
-            let is_database_pod = database.as_ref().is_some_and(|(_, target)| {
-                labels.is_some_and(|l| target.pod_labels.iter().all(|(k, v)| l.get(k) == Some(v)))
-            });
+            let is_database_pod = database
+                .as_ref()
+                .is_some_and(|db| db.targets.iter().any(|(name, _)| name == pod.name()));
             // Without a profile, only pods that name the database Service need it.
             let needs_database = context.profile.is_some()
                 || database
                     .as_ref()
-                    .is_some_and(|(_, target)| mentions(pod, &target.service));
+                    .is_some_and(|db| mentions(pod, &db.service));
             let db_answer = database
                 .as_ref()
                 .filter(|_| !is_database_pod && needs_database)
-                .map(|(_, target)| netpol::egress(&policies, labels, target));
+                .and_then(|db| database_egress(&policies, labels, db));
             let verdict = PodVerdict {
                 dns: dns_answer.verdict,
-                database: db_answer.as_ref().map(|a| a.verdict),
+                database: db_answer.as_ref().map(|a| a.0),
+                denied_database_pods: db_answer.map(|a| a.1).unwrap_or_default(),
                 isolating: dns_answer.isolating.clone(),
             };
             if verdict.dns == Verdict::Denied || verdict.database == Some(Verdict::Denied) {
@@ -87,7 +91,7 @@ impl Signal for Egress {
             }
             verdicts.insert(pod.name().to_string(), verdict);
         }
-        let db_label = database.as_ref().map(|(label, _)| label.clone());
+        let db_label = database.as_ref().map(|db| db.label.clone());
         if failing_pods.is_empty() {
             finding.summary = format!(
                 "{} app pod(s) may reach DNS{}",
@@ -173,16 +177,16 @@ impl Signal for Egress {
         let database_denied = failing_pods
             .iter()
             .any(|p| verdicts[p.name()].database == Some(Verdict::Denied));
-        if let Some((label, target)) = database.as_ref().filter(|_| database_denied) {
+        if let Some(db) = database.as_ref().filter(|_| database_denied) {
             allow.push(format!(
-                "pods {} TCP/{} ({label})",
-                target
-                    .pod_labels
+                "pods {} TCP/{} ({})",
+                db.selector
                     .iter()
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(","),
-                target.port
+                db.port,
+                db.label
             ));
         }
         finding.fix = Some(format!(
@@ -196,8 +200,8 @@ impl Signal for Egress {
                 .join(", "),
         ));
         finding.detail("pods", &verdicts);
-        if let Some((label, target)) = &database {
-            finding.detail("database", serde_json::json!({"service": label, "podLabels": target.pod_labels, "port": target.port}));
+        if let Some(db) = &database {
+            finding.detail("database", serde_json::json!({"service": db.label, "podLabels": db.selector, "port": db.port}));
         }
         finding
     }
@@ -242,8 +246,25 @@ fn namespace_labels(context: &Context, namespace: &str) -> BTreeMap<String, Stri
     labels
 }
 
-/// The database as a target: the Service's selector and target port.
-fn database_target(context: &Context) -> Option<(String, Target)> {
+/// The database: the Service, and one target per pod it selects.
+struct Database {
+    /// `Service \`bleat-db\` port 5432`.
+    label: String,
+    service: String,
+    /// The Service's selector, for the suggested allow rule.
+    selector: BTreeMap<String, String>,
+    /// The Service's target port, as written or resolved (for the fix and detail).
+    port: i32,
+    /// The pods the Service selects, each with its own labels and container ports:
+    /// a NetworkPolicy peer matches the destination pod's labels, not the Service's
+    /// selector (a policy may select `tier: db` where the Service selects `app: db`),
+    /// and a named targetPort resolves per pod (the endpoints controller's
+    /// podutil.FindPort looks the name up in each pod's container ports).
+    targets: Vec<(String, Target)>,
+}
+
+/// The database as targets: the Service's port, resolved on each pod it selects.
+fn database_target(context: &Context) -> Option<Database> {
     let services = in_namespace(&context.snapshot.services, context.namespace);
     let (service, port): (&Service, i32) = match context.profile.and_then(|p| p.database.as_ref()) {
         Some(db) => (*services.iter().find(|s| s.name() == db.service)?, db.port),
@@ -268,7 +289,7 @@ fn database_target(context: &Context) -> Option<(String, Target)> {
     let spec = service.spec.as_ref()?;
     let selector = spec.selector.clone().filter(|s| !s.is_empty())?;
     let service_port = spec.ports.iter().flatten().find(|p| p.port == port);
-    let db_pods: Vec<&Pod> = in_namespace(&context.snapshot.pods, context.namespace)
+    let mut db_pods: Vec<&Pod> = in_namespace(&context.snapshot.pods, context.namespace)
         .into_iter()
         .filter(|pod| {
             let labels = pod.metadata.labels.as_ref();
@@ -277,43 +298,89 @@ fn database_target(context: &Context) -> Option<(String, Target)> {
                 .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
         })
         .collect();
-    let port_names: Vec<(String, i32, String)> = db_pods
-        .iter()
-        .flat_map(|pod| pod.spec.iter().flat_map(|s| s.containers.iter()))
-        .flat_map(|c| c.ports.iter().flatten())
-        .filter_map(|p| {
-            Some((
-                p.name.clone()?,
-                p.container_port,
-                p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-            ))
-        })
-        .collect();
-    let target_port = match service_port.and_then(|p| p.target_port.as_ref()) {
-        Some(IntOrString::Int(n)) => *n,
-        Some(IntOrString::String(name)) => port_names
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map_or(port, |(_, number, _)| *number),
-        None => port,
-    };
+    db_pods.sort_by(|a, b| a.name().cmp(b.name()));
     let protocol = service_port
         .and_then(|p| p.protocol.clone())
         .unwrap_or_else(|| "TCP".into());
+    let namespace_labels = namespace_labels(context, context.namespace);
     let label = format!("Service `{}` port {port}", service.name());
-    Some((
-        label.clone(),
-        Target {
-            label,
-            service: service.name().to_string(),
-            namespace: context.namespace.to_string(),
-            namespace_labels: namespace_labels(context, context.namespace),
-            pod_labels: selector,
-            port: target_port,
-            protocol,
-            port_names: (!db_pods.is_empty()).then_some(port_names),
-        },
-    ))
+    let mut display_port = match service_port.and_then(|p| p.target_port.as_ref()) {
+        Some(IntOrString::Int(n)) => *n,
+        _ => port,
+    };
+    let mut targets = Vec::new();
+    for (index, pod) in db_pods.iter().enumerate() {
+        let port_names: Vec<(String, i32, String)> = pod
+            .spec
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .flat_map(|c| c.ports.iter().flatten())
+            .filter_map(|p| {
+                Some((
+                    p.name.clone()?,
+                    p.container_port,
+                    p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                ))
+            })
+            .collect();
+        // No targetPort defaults to the port (ServicePort.targetPort API doc).
+        let target_port = match service_port.and_then(|p| p.target_port.as_ref()) {
+            Some(IntOrString::Int(n)) => *n,
+            Some(IntOrString::String(name)) => port_names
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map_or(port, |(_, number, _)| *number),
+            None => port,
+        };
+        if index == 0 {
+            display_port = target_port;
+        }
+        targets.push((
+            pod.name().to_string(),
+            Target {
+                label: label.clone(),
+                service: service.name().to_string(),
+                namespace: context.namespace.to_string(),
+                namespace_labels: namespace_labels.clone(),
+                pod_labels: pod.metadata.labels.clone().unwrap_or_default(),
+                port: target_port,
+                protocol: protocol.clone(),
+                port_names: Some(port_names),
+            },
+        ));
+    }
+    Some(Database {
+        label,
+        service: service.name().to_string(),
+        selector,
+        port: display_port,
+        targets,
+    })
+}
+
+/// Egress from a pod to the database: the Service balances over all its pods, so
+/// one denied backend is a denied (intermittently failing) database; verdicts order
+/// Allowed < Unknown < Denied.
+fn database_egress(
+    policies: &[&k8s_openapi::api::networking::v1::NetworkPolicy],
+    labels: Option<&BTreeMap<String, String>>,
+    database: &Database,
+) -> Option<(Verdict, Vec<String>)> {
+    if database.targets.is_empty() {
+        // A Service selecting no pod has no destination to evaluate; the endpoints
+        // signal reports it.
+        return None;
+    }
+    let mut verdict = Verdict::Allowed;
+    let mut denied = Vec::new();
+    for (pod, target) in &database.targets {
+        let answer = netpol::egress(policies, labels, target);
+        if answer.verdict == Verdict::Denied {
+            denied.push(pod.clone());
+        }
+        verdict = verdict.max(answer.verdict);
+    }
+    Some((verdict, denied))
 }
 
 #[cfg(test)]
@@ -373,5 +440,72 @@ spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
     #[test]
     fn no_policy_means_not_isolated() {
         assert_eq!(evaluate(&Egress, PODS, "shop").status, Status::Ok);
+    }
+
+    /// Issue 16: pod `db-0 {app: orders-db, tier: db}` behind a Service selecting
+    /// `{app: orders-db}`; the policy's peer selects the pod's own label `tier: db`.
+    const TIERED: &str = r#"apiVersion: v1
+kind: Pod
+metadata: {name: orders-1, namespace: shop, labels: {app: orders}}
+spec: {containers: [{name: app, image: x, env: [{name: DB_HOST, value: orders-db}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: shop, labels: {app: orders-db, tier: db}}
+spec: {containers: [{name: pg, image: postgres, ports: [{name: pg, containerPort: 5433}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: orders-db, namespace: shop}
+spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
+"#;
+
+    fn tiered(peer: &str, port: &str) -> String {
+        format!(
+            "{TIERED}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: lockdown, namespace: shop}}\nspec:\n  podSelector: {{matchLabels: {{app: orders}}}}\n  policyTypes: [Egress]\n  egress: [{{to: [{{namespaceSelector: {{}}}}], ports: [{{protocol: UDP, port: 53}}]}}, {{to: [{{podSelector: {peer}}}], ports: [{{port: {port}}}]}}]\n"
+        )
+    }
+
+    #[test]
+    fn database_is_judged_by_the_selected_pods_labels_not_the_service_selector() {
+        // The pod carries tier=db: Kubernetes allows it (the named target port pg
+        // resolves to 5433 on db-0).
+        let allowed = evaluate(&Egress, &tiered("{matchLabels: {tier: db}}", "5433"), "shop");
+        assert_eq!(allowed.status, Status::Ok, "{allowed:?}");
+        // NotIn [db] does not match db-0: denied, though the selector lacks `tier`.
+        let denied = evaluate(
+            &Egress,
+            &tiered(
+                "{matchExpressions: [{key: tier, operator: NotIn, values: [db]}]}",
+                "5433",
+            ),
+            "shop",
+        );
+        assert_eq!(denied.status, Status::Fail, "{denied:?}");
+        assert!(
+            denied.summary.contains("the database (Service `orders-db` port 5432)"),
+            "{}",
+            denied.summary
+        );
+        assert!(!denied.summary.contains("DNS"), "{}", denied.summary);
+        let pods = &denied.details["pods"]["orders-1"];
+        assert_eq!(pods["deniedDatabasePods"], serde_json::json!(["db-0"]));
+        // The named port resolves on the pod: a rule for 5432 (the Service port) is
+        // not the pod's port 5433.
+        let wrong_port = evaluate(&Egress, &tiered("{matchLabels: {tier: db}}", "5432"), "shop");
+        assert_eq!(wrong_port.status, Status::Fail, "{wrong_port:?}");
+    }
+
+    #[test]
+    fn a_service_selecting_no_pod_is_not_judged_here() {
+        let text = tiered("{matchLabels: {tier: nothing}}", "5433")
+            .replace("selector: {app: orders-db}", "selector: {app: gone}");
+        let finding = evaluate(&Egress, &text, "shop");
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+        assert_eq!(
+            finding.details["pods"]["orders-1"].get("database"),
+            None,
+            "no destination pod"
+        );
     }
 }
