@@ -84,6 +84,13 @@ pub struct EgressAnswer {
     pub isolating: Vec<String>,
     /// `policy#rule` that allows it, when one does.
     pub allowed_by: Option<String>,
+    /// The verdict is Allowed only because an ipBlock of the whole address space
+    /// (`0.0.0.0/0`, `::/0`) is taken to match pod traffic. The NetworkPolicy docs leave
+    /// pod-to-pod traffic under ipBlock to the plugin ("cluster ingress and egress
+    /// mechanisms often require rewriting the source or destination IP"), so whether it
+    /// holds depends on the network plugin.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub plugin_dependent: bool,
 }
 
 /// The policy types in force: explicit, else `Ingress` plus `Egress` when the spec
@@ -132,10 +139,13 @@ pub fn egress(
             verdict: Verdict::Allowed,
             isolating: Vec::new(),
             allowed_by: None,
+            plugin_dependent: false,
         };
     }
     let mut verdict = Verdict::Denied;
     let mut allowed_by = None;
+    // Whether some rule allows it without leaning on an everything-ipBlock.
+    let mut allowed_by_selector = false;
     for policy in &isolating {
         let rules = policy
             .spec
@@ -144,8 +154,12 @@ pub fn egress(
             .unwrap_or_default();
         for (index, rule) in rules.iter().enumerate() {
             let rule_verdict = rule_allows(rule, policy.namespace(), target);
-            if rule_verdict == Verdict::Allowed && allowed_by.is_none() {
-                allowed_by = Some(format!("{}#{}", policy.name(), index));
+            if rule_verdict == Verdict::Allowed {
+                let by_selector = !relies_on_ip_block(rule, policy.namespace(), target);
+                if allowed_by.is_none() || (by_selector && !allowed_by_selector) {
+                    allowed_by = Some(format!("{}#{}", policy.name(), index));
+                }
+                allowed_by_selector |= by_selector;
             }
             verdict = verdict.or(rule_verdict);
         }
@@ -154,7 +168,17 @@ pub fn egress(
         verdict,
         isolating: isolating.iter().map(|p| p.name().to_string()).collect(),
         allowed_by,
+        plugin_dependent: verdict == Verdict::Allowed && !allowed_by_selector,
     }
+}
+
+/// Whether an allowing rule matches `target` only through an ipBlock peer.
+fn relies_on_ip_block(rule: &NetworkPolicyEgressRule, policy_namespace: &str, target: &Target) -> bool {
+    let peers = rule.to.as_deref().unwrap_or_default();
+    !peers.is_empty()
+        && !peers
+            .iter()
+            .any(|peer| peer.ip_block.is_none() && peer_matches(peer, policy_namespace, target))
 }
 
 /// One egress rule: no `to` matches every destination, no `ports` every port.
@@ -413,7 +437,18 @@ mod tests {
         let any = policy(&format!(
             "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{ipBlock: {{cidr: 0.0.0.0/0}}}}]\n"
         ));
-        assert_eq!(egress(&[&any], None, &db(None)).verdict, Verdict::Allowed);
+        let answer = egress(&[&any], None, &db(None));
+        assert_eq!(answer.verdict, Verdict::Allowed);
+        assert!(answer.plugin_dependent, "0.0.0.0/0 matching a pod is the plugin's call");
+        // With a selector rule allowing it too, the verdict no longer depends on it.
+        let both = policy(&format!(
+            "{}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{podSelector: {{matchLabels: {{app: db}}}}}}]\n",
+            HEAD.replace("name: p,", "name: q,")
+        ));
+        let answer = egress(&[&any, &both], None, &db(None));
+        assert_eq!(answer.verdict, Verdict::Allowed);
+        assert!(!answer.plugin_dependent);
+        assert_eq!(answer.allowed_by.as_deref(), Some("q#0"));
         let except = policy(&format!(
             "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{ipBlock: {{cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}}}]\n"
         ));

@@ -33,6 +33,9 @@ struct PodVerdict {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     denied_database_pods: Vec<String>,
     isolating: Vec<String>,
+    /// An Allowed verdict here rests on an ipBlock `0.0.0.0/0` matching pod traffic.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    plugin_dependent: bool,
 }
 
 impl Signal for Egress {
@@ -62,6 +65,8 @@ impl Signal for Egress {
         let mut verdicts = BTreeMap::new();
         let mut failing_pods: Vec<&Pod> = Vec::new();
         let mut unknown = false;
+        // `policy#rule`s whose everything-ipBlock decided an Allowed verdict.
+        let mut ip_block_rules = std::collections::BTreeSet::new();
         for pod in &pods {
             let labels = pod.metadata.labels.as_ref();
             let dns_answer = netpol::egress(&policies, labels, &dns);
@@ -77,11 +82,23 @@ impl Signal for Egress {
                 .as_ref()
                 .filter(|_| !is_database_pod && needs_database)
                 .and_then(|db| database_egress(&policies, labels, db));
+            let mut plugin_dependent = false;
+            if dns_answer.plugin_dependent {
+                plugin_dependent = true;
+                ip_block_rules.extend(dns_answer.allowed_by.clone());
+            }
+            if let Some((_, _, rules)) = &db_answer
+                && !rules.is_empty()
+            {
+                plugin_dependent = true;
+                ip_block_rules.extend(rules.iter().cloned());
+            }
             let verdict = PodVerdict {
                 dns: dns_answer.verdict,
                 database: db_answer.as_ref().map(|a| a.0),
                 denied_database_pods: db_answer.map(|a| a.1).unwrap_or_default(),
                 isolating: dns_answer.isolating.clone(),
+                plugin_dependent,
             };
             if verdict.dns == Verdict::Denied || verdict.database == Some(Verdict::Denied) {
                 failing_pods.push(pod);
@@ -92,6 +109,9 @@ impl Signal for Egress {
             verdicts.insert(pod.name().to_string(), verdict);
         }
         let db_label = database.as_ref().map(|db| db.label.clone());
+        finding
+            .evidence
+            .extend(ip_block_evidence(&policies, &ip_block_rules));
         if failing_pods.is_empty() {
             finding.summary = format!(
                 "{} app pod(s) may reach DNS{}",
@@ -365,7 +385,7 @@ fn database_egress(
     policies: &[&k8s_openapi::api::networking::v1::NetworkPolicy],
     labels: Option<&BTreeMap<String, String>>,
     database: &Database,
-) -> Option<(Verdict, Vec<String>)> {
+) -> Option<(Verdict, Vec<String>, Vec<String>)> {
     if database.targets.is_empty() {
         // A Service selecting no pod has no destination to evaluate; the endpoints
         // signal reports it.
@@ -373,14 +393,51 @@ fn database_egress(
     }
     let mut verdict = Verdict::Allowed;
     let mut denied = Vec::new();
+    let mut ip_block_rules = Vec::new();
     for (pod, target) in &database.targets {
         let answer = netpol::egress(policies, labels, target);
         if answer.verdict == Verdict::Denied {
             denied.push(pod.clone());
         }
+        if answer.plugin_dependent {
+            ip_block_rules.extend(answer.allowed_by);
+        }
         verdict = verdict.max(answer.verdict);
     }
-    Some((verdict, denied))
+    Some((verdict, denied, ip_block_rules))
+}
+
+/// One note per `policy#rule` whose ipBlock `0.0.0.0/0` was taken to match pod
+/// traffic: the NetworkPolicy docs leave pod traffic under ipBlock to the plugin
+/// (https://kubernetes.io/docs/concepts/services-networking/network-policies/#behavior-of-to-and-from-selectors),
+/// so that verdict is the plugin's call.
+fn ip_block_evidence(
+    policies: &[&k8s_openapi::api::networking::v1::NetworkPolicy],
+    rules: &std::collections::BTreeSet<String>,
+) -> Vec<Evidence> {
+    rules
+        .iter()
+        .filter_map(|reference| {
+            let (name, index) = reference.rsplit_once('#')?;
+            let policy = policies.iter().find(|p| p.name() == name)?;
+            let cidr = policy
+                .spec
+                .as_ref()?
+                .egress
+                .as_ref()?
+                .get(index.parse::<usize>().ok()?)?
+                .to
+                .iter()
+                .flatten()
+                .find_map(|peer| peer.ip_block.as_ref().map(|b| b.cidr.clone()))?;
+            Some(Evidence::field_note(
+                &ObjectRef::of(Kind::NetworkPolicy, *policy),
+                format!("spec.egress[{index}].to[].ipBlock.cidr"),
+                cidr,
+                "assumed to match pod traffic; whether an ipBlock matches pod IPs depends on the network plugin",
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -507,5 +564,29 @@ spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
             None,
             "no destination pod"
         );
+    }
+
+    #[test]
+    fn an_everything_ip_block_allow_says_it_depends_on_the_plugin() {
+        let finding = evaluate(
+            &Egress,
+            &with_policy("[{to: [{ipBlock: {cidr: 0.0.0.0/0}}]}]"),
+            "shop",
+        );
+        assert_eq!(finding.status, Status::Ok, "{finding:?}");
+        assert_eq!(finding.details["pods"]["orders-1"]["pluginDependent"], true);
+        let notes: Vec<String> = finding.evidence.iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("spec.egress[0].to[].ipBlock.cidr"), "{notes:?}");
+        assert!(notes[0].contains("network plugin"), "{notes:?}");
+        // A selector-based allow does not lean on the plugin.
+        let plain = evaluate(
+            &Egress,
+            &with_policy("[{to: [{namespaceSelector: {}}]}]"),
+            "shop",
+        );
+        assert_eq!(plain.status, Status::Ok);
+        assert!(plain.evidence.is_empty(), "{:?}", plain.evidence);
+        assert_eq!(plain.details["pods"]["orders-1"].get("pluginDependent"), None);
     }
 }
