@@ -59,7 +59,7 @@ impl Signal for Egress {
         }
         let policies = in_namespace(&snapshot.network_policies, ns);
         let pods = context.app_pods();
-        let dns = Target::dns("UDP", namespace_labels(context, "kube-system"));
+        let dns = dns_target(context);
         let database = database_target(context);
         let mut finding = Finding::ok(ID, "");
         let mut verdicts = BTreeMap::new();
@@ -69,7 +69,12 @@ impl Signal for Egress {
         let mut ip_block_rules = std::collections::BTreeSet::new();
         for pod in &pods {
             let labels = pod.metadata.labels.as_ref();
-            let dns_answer = netpol::egress(&policies, labels, &dns);
+            let dns_answer = egress_to(&policies, labels, &dns.targets).unwrap_or(Answer {
+                verdict: Verdict::Allowed,
+                denied: Vec::new(),
+                ip_block_rules: Vec::new(),
+                isolating: Vec::new(),
+            });
             let is_database_pod = database
                 .as_ref()
                 .is_some_and(|db| db.targets.iter().any(|(name, _)| name == pod.name()));
@@ -81,22 +86,18 @@ impl Signal for Egress {
             let db_answer = database
                 .as_ref()
                 .filter(|_| !is_database_pod && needs_database)
-                .and_then(|db| database_egress(&policies, labels, db));
+                .and_then(|db| egress_to(&policies, labels, &db.targets));
             let mut plugin_dependent = false;
-            if dns_answer.plugin_dependent {
-                plugin_dependent = true;
-                ip_block_rules.extend(dns_answer.allowed_by.clone());
-            }
-            if let Some((_, _, rules)) = &db_answer
-                && !rules.is_empty()
-            {
-                plugin_dependent = true;
-                ip_block_rules.extend(rules.iter().cloned());
+            for answer in std::iter::once(&dns_answer).chain(db_answer.as_ref()) {
+                if !answer.ip_block_rules.is_empty() {
+                    plugin_dependent = true;
+                    ip_block_rules.extend(answer.ip_block_rules.iter().cloned());
+                }
             }
             let verdict = PodVerdict {
                 dns: dns_answer.verdict,
-                database: db_answer.as_ref().map(|a| a.0),
-                denied_database_pods: db_answer.map(|a| a.1).unwrap_or_default(),
+                database: db_answer.as_ref().map(|a| a.verdict),
+                denied_database_pods: db_answer.map(|a| a.denied).unwrap_or_default(),
                 isolating: dns_answer.isolating.clone(),
                 plugin_dependent,
             };
@@ -109,9 +110,15 @@ impl Signal for Egress {
             verdicts.insert(pod.name().to_string(), verdict);
         }
         let db_label = database.as_ref().map(|db| db.label.clone());
-        finding
-            .evidence
-            .extend(ip_block_evidence(&policies, &ip_block_rules));
+        // After the policies' own evidence: the ipBlock rules an Allowed verdict rests
+        // on, and what was assumed about DNS (only where a policy isolates a pod).
+        let mut notes = ip_block_evidence(&policies, &ip_block_rules);
+        if verdicts.values().any(|v| !v.isolating.is_empty())
+            && let Some(note) = &dns.assumption
+        {
+            notes.push(note.clone());
+        }
+        finding.detail("dns", serde_json::json!({"service": format!("{}/{}", dns.namespace, dns.service), "port": dns.port, "pods": dns.targets.iter().map(|(name, _)| name).collect::<Vec<_>>(), "assumed": dns.assumption.is_some()}));
         if failing_pods.is_empty() {
             finding.summary = format!(
                 "{} app pod(s) may reach DNS{}",
@@ -127,6 +134,7 @@ impl Signal for Egress {
                     "a named port decides egress and the target pod is not in the snapshot"
                         .to_string();
             }
+            finding.evidence.extend(notes);
             finding.detail("pods", &verdicts);
             return finding;
         }
@@ -143,7 +151,7 @@ impl Signal for Egress {
             .iter()
             .any(|p| verdicts[p.name()].dns == Verdict::Denied)
         {
-            denied_what.push("DNS (kube-system UDP/53)".to_string());
+            denied_what.push(format!("DNS ({} UDP/{})", dns.namespace, dns.port));
         }
         if let Some(label) = &db_label
             && failing_pods
@@ -193,7 +201,7 @@ impl Signal for Egress {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let mut allow = vec!["kube-system UDP+TCP/53 (DNS)".to_string()];
+        let mut allow = vec![format!("{} UDP+TCP/{} (DNS)", dns.namespace, dns.port)];
         let database_denied = failing_pods
             .iter()
             .any(|p| verdicts[p.name()].database == Some(Verdict::Denied));
@@ -219,6 +227,7 @@ impl Signal for Egress {
                 .collect::<Vec<_>>()
                 .join(", "),
         ));
+        finding.evidence.extend(notes);
         finding.detail("pods", &verdicts);
         if let Some(db) = &database {
             finding.detail("database", serde_json::json!({"service": db.label, "podLabels": db.selector, "port": db.port}));
@@ -378,33 +387,215 @@ fn database_target(context: &Context) -> Option<Database> {
     })
 }
 
-/// Egress from a pod to the database: the Service balances over all its pods, so
-/// one denied backend is a denied (intermittently failing) database; verdicts order
-/// Allowed < Unknown < Denied.
-fn database_egress(
+/// Egress from a pod to the pods behind a Service.
+struct Answer {
+    verdict: Verdict,
+    /// The destination pods denied.
+    denied: Vec<String>,
+    /// `policy#rule`s whose everything-ipBlock decided an Allowed verdict.
+    ip_block_rules: Vec<String>,
+    /// The policies isolating the source pod for egress.
+    isolating: Vec<String>,
+}
+
+/// Egress from a pod to every pod behind a Service: the Service balances over all of
+/// them, so one denied backend is a denied (intermittently failing) destination;
+/// verdicts order Allowed < Unknown < Denied. None when there is no destination pod.
+fn egress_to(
     policies: &[&k8s_openapi::api::networking::v1::NetworkPolicy],
     labels: Option<&BTreeMap<String, String>>,
-    database: &Database,
-) -> Option<(Verdict, Vec<String>, Vec<String>)> {
-    if database.targets.is_empty() {
+    targets: &[(String, Target)],
+) -> Option<Answer> {
+    if targets.is_empty() {
         // A Service selecting no pod has no destination to evaluate; the endpoints
         // signal reports it.
         return None;
     }
-    let mut verdict = Verdict::Allowed;
-    let mut denied = Vec::new();
-    let mut ip_block_rules = Vec::new();
-    for (pod, target) in &database.targets {
+    let mut result = Answer {
+        verdict: Verdict::Allowed,
+        denied: Vec::new(),
+        ip_block_rules: Vec::new(),
+        isolating: Vec::new(),
+    };
+    for (pod, target) in targets {
         let answer = netpol::egress(policies, labels, target);
         if answer.verdict == Verdict::Denied {
-            denied.push(pod.clone());
+            result.denied.push(pod.clone());
         }
         if answer.plugin_dependent {
-            ip_block_rules.extend(answer.allowed_by);
+            result.ip_block_rules.extend(answer.allowed_by);
         }
-        verdict = verdict.max(answer.verdict);
+        result.verdict = result.verdict.max(answer.verdict);
+        result.isolating = answer.isolating;
     }
-    Some((verdict, denied, ip_block_rules))
+    Some(result)
+}
+
+/// The cluster DNS, found the way the cluster defines it: the profile's `dns`
+/// Service, else `kube-system/kube-dns` (the Service name every conformant cluster
+/// DNS keeps, https://kubernetes.io/docs/tasks/administer-cluster/dns-custom-nameservers/);
+/// its UDP port and selector, and the pods it selects with their own labels, container
+/// ports and namespace labels. When the snapshot lacks it (an offline file, or a
+/// user who may not read kube-system), the upstream default (pods `k8s-app: kube-dns`
+/// in kube-system on port 53) with that assumption as evidence.
+struct Dns {
+    namespace: String,
+    service: String,
+    /// The Service's UDP port (what pods send to).
+    port: i32,
+    targets: Vec<(String, Target)>,
+    assumption: Option<Evidence>,
+}
+
+fn dns_target(context: &Context) -> Dns {
+    let (namespace, name) = context
+        .profile
+        .and_then(|p| p.dns.as_ref())
+        .map_or(("kube-system", "kube-dns"), |d| {
+            (d.namespace.as_str(), d.service.as_str())
+        });
+    let object = ObjectRef::new(Kind::Service, namespace, name);
+    let namespace_labels = namespace_labels(context, namespace);
+    let service = in_namespace(&context.snapshot.services, namespace)
+        .into_iter()
+        .find(|s| s.name() == name);
+    let spec = service.and_then(|s| s.spec.as_ref());
+    let selector = spec.and_then(|s| s.selector.clone()).filter(|s| !s.is_empty());
+    let ports: Vec<_> = spec.iter().flat_map(|s| s.ports.iter().flatten()).collect();
+    // ServicePort.protocol defaults to TCP; resolvers query UDP first.
+    let udp = ports
+        .iter()
+        .find(|p| p.protocol.as_deref() == Some("UDP"))
+        .or(ports.first());
+    let (Some(selector), Some(service_port)) = (selector, udp) else {
+        let why = match service {
+            None => format!("`{namespace}/{name}` is not in the snapshot"),
+            Some(_) => format!("`{namespace}/{name}` has no selector or port"),
+        };
+        let mut default = Target::dns("UDP", namespace_labels);
+        default.namespace = namespace.to_string();
+        default.service = name.to_string();
+        default.label = format!("DNS {namespace} UDP/53");
+        return Dns {
+            namespace: namespace.to_string(),
+            service: name.to_string(),
+            port: 53,
+            targets: vec![("<assumed>".to_string(), default)],
+            assumption: Some(Evidence::field_note(
+                &object,
+                "spec.selector",
+                "k8s-app=kube-dns (assumed)",
+                format!(
+                    "{why}: assumed the upstream DNS pods `k8s-app: kube-dns` on UDP/53; set the profile's `dns` to name the cluster's DNS Service"
+                ),
+            )),
+        };
+    };
+    let protocol = service_port
+        .protocol
+        .clone()
+        .unwrap_or_else(|| "TCP".to_string());
+    let mut pods: Vec<&Pod> = in_namespace(&context.snapshot.pods, namespace)
+        .into_iter()
+        .filter(|pod| {
+            let labels = pod.metadata.labels.as_ref();
+            selector
+                .iter()
+                .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+        })
+        .collect();
+    pods.sort_by(|a, b| a.name().cmp(b.name()));
+    let label = format!("DNS {namespace} {protocol}/{}", service_port.port);
+    let mut targets: Vec<(String, Target)> = pods
+        .iter()
+        .map(|pod| {
+            let port_names = container_ports(pod);
+            let port = resolve_target_port(service_port, &port_names);
+            (
+                pod.name().to_string(),
+                Target {
+                    label: label.clone(),
+                    service: name.to_string(),
+                    namespace: namespace.to_string(),
+                    namespace_labels: namespace_labels.clone(),
+                    pod_labels: pod.metadata.labels.clone().unwrap_or_default(),
+                    port,
+                    protocol: protocol.clone(),
+                    port_names: Some(port_names),
+                },
+            )
+        })
+        .collect();
+    let mut assumption = None;
+    if targets.is_empty() {
+        // The Service is known but not its pods (kube-system pods not readable):
+        // judge by its selector; a named target port stays undecided.
+        targets.push((
+            "<selector>".to_string(),
+            Target {
+                label,
+                service: name.to_string(),
+                namespace: namespace.to_string(),
+                namespace_labels,
+                pod_labels: selector.clone(),
+                port: match &service_port.target_port {
+                    Some(IntOrString::Int(n)) => *n,
+                    _ => service_port.port,
+                },
+                protocol,
+                port_names: None,
+            },
+        ));
+        assumption = Some(Evidence::field_note(
+            &object,
+            "spec.selector",
+            selector
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            "the pods it selects are not in the snapshot: judged by the Service's selector",
+        ));
+    }
+    Dns {
+        namespace: namespace.to_string(),
+        service: name.to_string(),
+        port: service_port.port,
+        targets,
+        assumption,
+    }
+}
+
+/// A pod's named container ports: (name, number, protocol).
+fn container_ports(pod: &Pod) -> Vec<(String, i32, String)> {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.containers.iter())
+        .flat_map(|c| c.ports.iter().flatten())
+        .filter_map(|p| {
+            Some((
+                p.name.clone()?,
+                p.container_port,
+                p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+            ))
+        })
+        .collect()
+}
+
+/// A Service port's target on one pod: a number as written, a name looked up in the
+/// pod's container ports (the endpoints controller's podutil.FindPort), none the port.
+fn resolve_target_port(
+    service_port: &k8s_openapi::api::core::v1::ServicePort,
+    port_names: &[(String, i32, String)],
+) -> i32 {
+    match &service_port.target_port {
+        Some(IntOrString::Int(n)) => *n,
+        Some(IntOrString::String(name)) => port_names
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map_or(service_port.port, |(_, number, _)| *number),
+        None => service_port.port,
+    }
 }
 
 /// One note per `policy#rule` whose ipBlock `0.0.0.0/0` was taken to match pod
@@ -575,7 +766,12 @@ spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
         );
         assert_eq!(finding.status, Status::Ok, "{finding:?}");
         assert_eq!(finding.details["pods"]["orders-1"]["pluginDependent"], true);
-        let notes: Vec<String> = finding.evidence.iter().map(|e| format!("{e:?}")).collect();
+        let notes: Vec<String> = finding
+            .evidence
+            .iter()
+            .map(|e| format!("{e:?}"))
+            .filter(|e| e.contains("ipBlock"))
+            .collect();
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(notes[0].contains("spec.egress[0].to[].ipBlock.cidr"), "{notes:?}");
         assert!(notes[0].contains("network plugin"), "{notes:?}");
@@ -586,7 +782,110 @@ spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
             "shop",
         );
         assert_eq!(plain.status, Status::Ok);
-        assert!(plain.evidence.is_empty(), "{:?}", plain.evidence);
+        assert!(
+            !format!("{:?}", plain.evidence).contains("ipBlock"),
+            "{:?}",
+            plain.evidence
+        );
         assert_eq!(plain.details["pods"]["orders-1"].get("pluginDependent"), None);
+    }
+
+    /// OpenShift-like DNS: Service `openshift-dns/dns-default` selecting pods that
+    /// listen on 5353 (named `dns`), in a namespace labelled `dns: yes`.
+    const OPENSHIFT_DNS: &str = r#"---
+apiVersion: v1
+kind: Namespace
+metadata: {name: openshift-dns, labels: {dns: "yes"}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dns-default, namespace: openshift-dns}
+spec: {selector: {dns.operator.openshift.io/daemonset-dns: default}, ports: [{name: dns, port: 53, protocol: UDP, targetPort: dns}, {name: dns-tcp, port: 53, protocol: TCP, targetPort: dns-tcp}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: dns-default-abc, namespace: openshift-dns, labels: {dns.operator.openshift.io/daemonset-dns: default}}
+spec: {containers: [{name: dns, image: coredns, ports: [{name: dns, containerPort: 5353, protocol: UDP}, {name: dns-tcp, containerPort: 5353, protocol: TCP}]}]}
+"#;
+
+    fn dns_policy(peer: &str, port: &str) -> String {
+        format!(
+            "{PODS}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: lockdown, namespace: shop}}\nspec:\n  podSelector: {{matchLabels: {{app: orders}}}}\n  policyTypes: [Egress]\n  egress: [{{to: [{peer}], ports: [{{protocol: UDP, port: {port}}}]}}, {{to: [{{podSelector: {{matchLabels: {{app: orders-db}}}}}}]}}]\n{OPENSHIFT_DNS}"
+        )
+    }
+
+    fn with_dns_profile(text: &str) -> Finding {
+        let snapshot = crate::signals::test_support::snapshot(text);
+        let profile = crate::profile::Profile::parse(
+            "apiVersion: triage/v1alpha1\nkind: Profile\ndns: {namespace: openshift-dns, service: dns-default}\n",
+            "test",
+        )
+        .unwrap();
+        let mut context = Context::new(&snapshot, "shop");
+        context.profile = Some(&profile);
+        Egress.evaluate(&context)
+    }
+
+    #[test]
+    fn dns_is_the_service_the_cluster_defines_with_its_pods_port_and_namespace() {
+        // Allowed by the DNS namespace's own label and the pods' real port 5353.
+        let allowed = with_dns_profile(&dns_policy(
+            "{namespaceSelector: {matchLabels: {dns: \"yes\"}}}",
+            "5353",
+        ));
+        assert_eq!(allowed.status, Status::Ok, "{allowed:?}");
+        assert_eq!(allowed.details["dns"]["pods"], serde_json::json!(["dns-default-abc"]));
+        assert_eq!(allowed.details["dns"]["assumed"], false);
+        // Port 53 is the Service's port, not what the pods listen on: denied.
+        let denied = with_dns_profile(&dns_policy(
+            "{namespaceSelector: {matchLabels: {dns: \"yes\"}}}",
+            "53",
+        ));
+        assert_eq!(denied.status, Status::Fail, "{denied:?}");
+        assert!(
+            denied.summary.contains("DNS (openshift-dns UDP/53)"),
+            "{}",
+            denied.summary
+        );
+        assert!(denied.fix.as_deref().unwrap().contains("openshift-dns UDP+TCP/53 (DNS)"));
+        // kube-system rules do not reach openshift-dns.
+        let kube_system = with_dns_profile(&dns_policy(
+            "{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}",
+            "5353",
+        ));
+        assert_eq!(kube_system.status, Status::Fail, "{kube_system:?}");
+    }
+
+    #[test]
+    fn kube_dns_in_the_snapshot_is_used_and_its_absence_is_stated() {
+        let kube_dns = r#"---
+apiVersion: v1
+kind: Service
+metadata: {name: kube-dns, namespace: kube-system}
+spec: {selector: {k8s-app: coredns}, ports: [{name: dns, port: 53, protocol: UDP, targetPort: 53}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: coredns-1, namespace: kube-system, labels: {k8s-app: coredns}}
+spec: {containers: [{name: coredns, image: coredns}]}
+"#;
+        // The policy allows the upstream default label k8s-app=kube-dns; this
+        // cluster's DNS pods are k8s-app=coredns: denied.
+        let policy = with_policy(
+            "[{to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [{protocol: UDP, port: 53}]}, {to: [{podSelector: {matchLabels: {app: orders-db}}}]}]",
+        );
+        let found = evaluate(&Egress, &format!("{policy}{kube_dns}"), "shop");
+        assert_eq!(found.status, Status::Fail, "{found:?}");
+        assert!(found.summary.contains("DNS (kube-system UDP/53)"), "{}", found.summary);
+        assert!(!format!("{:?}", found.evidence).contains("assumed"));
+        // Without the Service in the snapshot, the default is assumed, and said so.
+        let assumed = evaluate(&Egress, &policy, "shop");
+        assert_eq!(assumed.status, Status::Ok, "{assumed:?}");
+        assert_eq!(assumed.details["dns"]["assumed"], true);
+        let evidence = format!("{:?}", assumed.evidence);
+        assert!(evidence.contains("`kube-system/kube-dns` is not in the snapshot"), "{evidence}");
+        // Not isolated: nothing to state.
+        let open = evaluate(&Egress, PODS, "shop");
+        assert!(open.evidence.is_empty(), "{:?}", open.evidence);
     }
 }
