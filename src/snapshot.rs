@@ -119,6 +119,9 @@ pub struct Snapshot {
     pub logs: Vec<ContainerLog>,
     /// Containers whose logs were wanted but could not be fetched, and why.
     pub log_gaps: Vec<LogGap>,
+    /// Single objects read beside the namespace that could not be read, by what they
+    /// are (`service kube-system/kube-dns`), and why.
+    pub object_gaps: BTreeMap<String, Gap>,
     /// How many Secrets the input held; their content was dropped unread.
     pub secrets_skipped: usize,
     /// When the picture was taken: the clock for live snapshots, the newest timestamp

@@ -468,9 +468,19 @@ fn dns_target(context: &Context) -> Dns {
         .find(|p| p.protocol.as_deref() == Some("UDP"))
         .or(ports.first());
     let (Some(selector), Some(service_port)) = (selector, udp) else {
-        let why = match service {
-            None => format!("`{namespace}/{name}` is not in the snapshot"),
-            Some(_) => format!("`{namespace}/{name}` has no selector or port"),
+        let gap = context
+            .snapshot
+            .object_gaps
+            .get(&format!("service {namespace}/{name}"));
+        let why = match (service, gap) {
+            (None, Some(crate::snapshot::Gap::Forbidden(message))) => {
+                format!("`{namespace}/{name}` could not be read (forbidden: {message})")
+            }
+            (None, Some(crate::snapshot::Gap::Failed(message))) => {
+                format!("`{namespace}/{name}` could not be read ({message})")
+            }
+            (None, None) => format!("`{namespace}/{name}` is not in the snapshot"),
+            (Some(_), _) => format!("`{namespace}/{name}` has no selector or port"),
         };
         let mut default = Target::dns("UDP", namespace_labels);
         default.namespace = namespace.to_string();
@@ -884,6 +894,18 @@ spec: {containers: [{name: coredns, image: coredns}]}
         assert_eq!(assumed.details["dns"]["assumed"], true);
         let evidence = format!("{:?}", assumed.evidence);
         assert!(evidence.contains("`kube-system/kube-dns` is not in the snapshot"), "{evidence}");
+        // Live, a 403 on kube-system is named.
+        let mut snapshot = crate::signals::test_support::snapshot(&policy);
+        snapshot.object_gaps.insert(
+            "service kube-system/kube-dns".to_string(),
+            crate::snapshot::Gap::Forbidden("services \"kube-dns\" is forbidden".to_string()),
+        );
+        let forbidden = Egress.evaluate(&Context::new(&snapshot, "shop"));
+        let evidence = format!("{:?}", forbidden.evidence);
+        assert!(
+            evidence.contains("`kube-system/kube-dns` could not be read (forbidden: services"),
+            "{evidence}"
+        );
         // Not isolated: nothing to state.
         let open = evaluate(&Egress, PODS, "shop");
         assert!(open.evidence.is_empty(), "{:?}", open.evidence);
