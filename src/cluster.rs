@@ -539,7 +539,8 @@ impl Cluster {
         }
         let (dns_namespace, dns_service) = &self.dns;
         if dns_namespace != namespace {
-            self.read_dns(&mut snapshot, dns_namespace, dns_service).await;
+            self.read_dns(&mut snapshot, dns_namespace, dns_service)
+                .await;
         }
         for (ns, name, result) in extras {
             match result {
@@ -599,9 +600,10 @@ impl Cluster {
                     pod
                 })),
                 Err(error) => {
-                    snapshot
-                        .object_gaps
-                        .insert(format!("pods {namespace} {}", selector.join(",")), gap(error));
+                    snapshot.object_gaps.insert(
+                        format!("pods {namespace} {}", selector.join(",")),
+                        gap(error),
+                    );
                 }
             }
         }

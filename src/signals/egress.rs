@@ -230,7 +230,10 @@ impl Signal for Egress {
         finding.evidence.extend(notes);
         finding.detail("pods", &verdicts);
         if let Some(db) = &database {
-            finding.detail("database", serde_json::json!({"service": db.label, "podLabels": db.selector, "port": db.port}));
+            finding.detail(
+                "database",
+                serde_json::json!({"service": db.label, "podLabels": db.selector, "port": db.port}),
+            );
         }
         finding
     }
@@ -460,7 +463,9 @@ fn dns_target(context: &Context) -> Dns {
         .into_iter()
         .find(|s| s.name() == name);
     let spec = service.and_then(|s| s.spec.as_ref());
-    let selector = spec.and_then(|s| s.selector.clone()).filter(|s| !s.is_empty());
+    let selector = spec
+        .and_then(|s| s.selector.clone())
+        .filter(|s| !s.is_empty());
     let ports: Vec<_> = spec.iter().flat_map(|s| s.ports.iter().flatten()).collect();
     // ServicePort.protocol defaults to TCP; resolvers query UDP first.
     let udp = ports
@@ -728,7 +733,11 @@ spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
     fn database_is_judged_by_the_selected_pods_labels_not_the_service_selector() {
         // The pod carries tier=db: Kubernetes allows it (the named target port pg
         // resolves to 5433 on db-0).
-        let allowed = evaluate(&Egress, &tiered("{matchLabels: {tier: db}}", "5433"), "shop");
+        let allowed = evaluate(
+            &Egress,
+            &tiered("{matchLabels: {tier: db}}", "5433"),
+            "shop",
+        );
         assert_eq!(allowed.status, Status::Ok, "{allowed:?}");
         // NotIn [db] does not match db-0: denied, though the selector lacks `tier`.
         let denied = evaluate(
@@ -741,7 +750,9 @@ spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
         );
         assert_eq!(denied.status, Status::Fail, "{denied:?}");
         assert!(
-            denied.summary.contains("the database (Service `orders-db` port 5432)"),
+            denied
+                .summary
+                .contains("the database (Service `orders-db` port 5432)"),
             "{}",
             denied.summary
         );
@@ -750,7 +761,11 @@ spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
         assert_eq!(pods["deniedDatabasePods"], serde_json::json!(["db-0"]));
         // The named port resolves on the pod: a rule for 5432 (the Service port) is
         // not the pod's port 5433.
-        let wrong_port = evaluate(&Egress, &tiered("{matchLabels: {tier: db}}", "5432"), "shop");
+        let wrong_port = evaluate(
+            &Egress,
+            &tiered("{matchLabels: {tier: db}}", "5432"),
+            "shop",
+        );
         assert_eq!(wrong_port.status, Status::Fail, "{wrong_port:?}");
     }
 
@@ -783,7 +798,10 @@ spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
             .filter(|e| e.contains("ipBlock"))
             .collect();
         assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(notes[0].contains("spec.egress[0].to[].ipBlock.cidr"), "{notes:?}");
+        assert!(
+            notes[0].contains("spec.egress[0].to[].ipBlock.cidr"),
+            "{notes:?}"
+        );
         assert!(notes[0].contains("network plugin"), "{notes:?}");
         // A selector-based allow does not lean on the plugin.
         let plain = evaluate(
@@ -797,7 +815,10 @@ spec: {selector: {app: orders-db}, ports: [{port: 5432, targetPort: pg}]}
             "{:?}",
             plain.evidence
         );
-        assert_eq!(plain.details["pods"]["orders-1"].get("pluginDependent"), None);
+        assert_eq!(
+            plain.details["pods"]["orders-1"].get("pluginDependent"),
+            None
+        );
     }
 
     /// OpenShift-like DNS: Service `openshift-dns/dns-default` selecting pods that
@@ -844,7 +865,10 @@ spec: {containers: [{name: dns, image: coredns, ports: [{name: dns, containerPor
             "5353",
         ));
         assert_eq!(allowed.status, Status::Ok, "{allowed:?}");
-        assert_eq!(allowed.details["dns"]["pods"], serde_json::json!(["dns-default-abc"]));
+        assert_eq!(
+            allowed.details["dns"]["pods"],
+            serde_json::json!(["dns-default-abc"])
+        );
         assert_eq!(allowed.details["dns"]["assumed"], false);
         // Port 53 is the Service's port, not what the pods listen on: denied.
         let denied = with_dns_profile(&dns_policy(
@@ -857,7 +881,13 @@ spec: {containers: [{name: dns, image: coredns, ports: [{name: dns, containerPor
             "{}",
             denied.summary
         );
-        assert!(denied.fix.as_deref().unwrap().contains("openshift-dns UDP+TCP/53 (DNS)"));
+        assert!(
+            denied
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("openshift-dns UDP+TCP/53 (DNS)")
+        );
         // kube-system rules do not reach openshift-dns.
         let kube_system = with_dns_profile(&dns_policy(
             "{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}",
@@ -886,14 +916,21 @@ spec: {containers: [{name: coredns, image: coredns}]}
         );
         let found = evaluate(&Egress, &format!("{policy}{kube_dns}"), "shop");
         assert_eq!(found.status, Status::Fail, "{found:?}");
-        assert!(found.summary.contains("DNS (kube-system UDP/53)"), "{}", found.summary);
+        assert!(
+            found.summary.contains("DNS (kube-system UDP/53)"),
+            "{}",
+            found.summary
+        );
         assert!(!format!("{:?}", found.evidence).contains("assumed"));
         // Without the Service in the snapshot, the default is assumed, and said so.
         let assumed = evaluate(&Egress, &policy, "shop");
         assert_eq!(assumed.status, Status::Ok, "{assumed:?}");
         assert_eq!(assumed.details["dns"]["assumed"], true);
         let evidence = format!("{:?}", assumed.evidence);
-        assert!(evidence.contains("`kube-system/kube-dns` is not in the snapshot"), "{evidence}");
+        assert!(
+            evidence.contains("`kube-system/kube-dns` is not in the snapshot"),
+            "{evidence}"
+        );
         // Live, a 403 on kube-system is named.
         let mut snapshot = crate::signals::test_support::snapshot(&policy);
         snapshot.object_gaps.insert(
