@@ -258,7 +258,7 @@ fn mentions(pod: &Pod, service: &str) -> bool {
 }
 
 /// A namespace's labels: the automatic name label, plus any the snapshot holds.
-fn namespace_labels(context: &Context, namespace: &str) -> BTreeMap<String, String> {
+pub(crate) fn namespace_labels(context: &Context, namespace: &str) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), namespace.to_string())]);
     for raw in &context.snapshot.other {
         if raw.kind == "Namespace"
@@ -441,16 +441,16 @@ fn egress_to(
 /// ports and namespace labels. When the snapshot lacks it (an offline file, or a
 /// user who may not read kube-system), the upstream default (pods `k8s-app: kube-dns`
 /// in kube-system on port 53) with that assumption as evidence.
-struct Dns {
-    namespace: String,
-    service: String,
+pub(crate) struct Dns {
+    pub(crate) namespace: String,
+    pub(crate) service: String,
     /// The Service's UDP port (what pods send to).
-    port: i32,
-    targets: Vec<(String, Target)>,
-    assumption: Option<Evidence>,
+    pub(crate) port: i32,
+    pub(crate) targets: Vec<(String, Target)>,
+    pub(crate) assumption: Option<Evidence>,
 }
 
-fn dns_target(context: &Context) -> Dns {
+pub(crate) fn dns_target(context: &Context) -> Dns {
     let (namespace, name) = context
         .profile
         .and_then(|p| p.dns.as_ref())
@@ -582,7 +582,7 @@ fn dns_target(context: &Context) -> Dns {
 }
 
 /// A pod's named container ports: (name, number, protocol).
-fn container_ports(pod: &Pod) -> Vec<(String, i32, String)> {
+pub(crate) fn container_ports(pod: &Pod) -> Vec<(String, i32, String)> {
     pod.spec
         .iter()
         .flat_map(|s| s.containers.iter())
@@ -599,7 +599,7 @@ fn container_ports(pod: &Pod) -> Vec<(String, i32, String)> {
 
 /// A Service port's target on one pod: a number as written, a name looked up in the
 /// pod's container ports (the endpoints controller's podutil.FindPort), none the port.
-fn resolve_target_port(
+pub(crate) fn resolve_target_port(
     service_port: &k8s_openapi::api::core::v1::ServicePort,
     port_names: &[(String, i32, String)],
 ) -> i32 {
