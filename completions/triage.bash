@@ -25,6 +25,9 @@ _triage() {
             triage,db)
                 cmd="triage__subcmd__db"
                 ;;
+            triage,explain-traffic)
+                cmd="triage__subcmd__explain__subcmd__traffic"
+                ;;
             triage,help)
                 cmd="triage__subcmd__help"
                 ;;
@@ -64,6 +67,9 @@ _triage() {
             triage__subcmd__help,db)
                 cmd="triage__subcmd__help__subcmd__db"
                 ;;
+            triage__subcmd__help,explain-traffic)
+                cmd="triage__subcmd__help__subcmd__explain__subcmd__traffic"
+                ;;
             triage__subcmd__help,help)
                 cmd="triage__subcmd__help__subcmd__help"
                 ;;
@@ -92,7 +98,7 @@ _triage() {
 
     case "${cmd}" in
         triage)
-            opts="-n -o -v -h -V --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help --version inventory check plan repair restore snapshot db completions help"
+            opts="-n -o -v -h -V --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help --version inventory check plan repair restore snapshot db explain-traffic completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -419,8 +425,70 @@ _triage() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        triage__subcmd__explain__subcmd__traffic)
+            opts="-n -o -v -h --snapshot --now --profile --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         triage__subcmd__help)
-            opts="inventory check plan repair restore snapshot db completions help"
+            opts="inventory check plan repair restore snapshot db explain-traffic completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -478,6 +546,20 @@ _triage() {
         triage__subcmd__help__subcmd__db__subcmd__tables)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        triage__subcmd__help__subcmd__explain__subcmd__traffic)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand restore 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
             cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use, with the failing containers'' last log lines as `kind: ContainerLog` items'
             cand db 'Read the database itself: what the schema really is, not what a ConfigMap says'
+            cand explain-traffic 'Why can (or can''t) FROM reach TO: each side''s NetworkPolicies (egress of the source, ingress of the destination), the verdict, the smallest allow policy (printed, never applied); exit 1 unless allowed'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -211,6 +212,25 @@ set edit:completion:arg-completer[triage] = {|@words|
         }
         &'triage;db;help;help'= {
         }
+        &'triage;explain-traffic'= {
+            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster'
+            cand --now 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]'
+            cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
+            cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
+            cand --context 'Kubeconfig context to use [default: current-context]'
+            cand --kubeconfig 'Path to the kubeconfig file'
+            cand --as 'User to impersonate for the operation'
+            cand --as-group 'Group to impersonate (repeat for several)'
+            cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
+            cand -v 'More log detail on stderr (-v, -vv)'
+            cand --verbose 'More log detail on stderr (-v, -vv)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'triage;completions'= {
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
@@ -235,6 +255,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand restore 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
             cand snapshot 'Write a live snapshot of the namespace (Secrets left out) for offline use, with the failing containers'' last log lines as `kind: ContainerLog` items'
             cand db 'Read the database itself: what the schema really is, not what a ConfigMap says'
+            cand explain-traffic 'Why can (or can''t) FROM reach TO: each side''s NetworkPolicies (egress of the source, ingress of the destination), the verdict, the smallest allow policy (printed, never applied); exit 1 unless allowed'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -254,6 +275,8 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand tables 'List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`), the observed schema to compare with the schema ConfigMap (-o table|json|yaml)'
         }
         &'triage;help;db;tables'= {
+        }
+        &'triage;help;explain-traffic'= {
         }
         &'triage;help;completions'= {
         }

@@ -47,6 +47,7 @@ complete -c triage -n "__fish_triage_needs_command" -f -a "repair" -d 'Repair th
 complete -c triage -n "__fish_triage_needs_command" -f -a "restore" -d 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
 complete -c triage -n "__fish_triage_needs_command" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use, with the failing containers\' last log lines as `kind: ContainerLog` items'
 complete -c triage -n "__fish_triage_needs_command" -f -a "db" -d 'Read the database itself: what the schema really is, not what a ConfigMap says'
+complete -c triage -n "__fish_triage_needs_command" -f -a "explain-traffic" -d 'Why can (or can\'t) FROM reach TO: each side\'s NetworkPolicies (egress of the source, ingress of the destination), the verdict, the smallest allow policy (printed, never applied); exit 1 unless allowed'
 complete -c triage -n "__fish_triage_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c triage -n "__fish_triage_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
@@ -202,6 +203,24 @@ complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcom
 complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "tables" -d 'List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`), the observed schema to compare with the schema ConfigMap (-o table|json|yaml)'
 complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l context -d 'Kubeconfig context to use [default: current-context]' -r
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l as -d 'User to impersonate for the operation' -r
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l request-timeout -d 'How long to wait for the server: `30s`, `2m`, `0` for no limit' -r
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -s o -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+wide\t'Tables with extra columns'
+json\t'JSON with a versioned, documented shape'
+yaml\t'YAML with the same shape as JSON'
+mermaid\t'Mermaid flowchart (plan only)'
+dot\t'Graphviz dot (plan only)'"
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand completions" -l context -d 'Kubeconfig context to use [default: current-context]' -r
 complete -c triage -n "__fish_triage_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file' -r -F
@@ -217,13 +236,14 @@ dot\t'Graphviz dot (plan only)'"
 complete -c triage -n "__fish_triage_using_subcommand completions" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "check" -d 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "plan" -d 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "repair" -d 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "restore" -d 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use, with the failing containers\' last log lines as `kind: ContainerLog` items'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "db" -d 'Read the database itself: what the schema really is, not what a ConfigMap says'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "completions" -d 'Print shell completions'
-complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db explain-traffic completions help" -f -a "inventory" -d 'Show everything in the namespace that matters during an incident'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db explain-traffic completions help" -f -a "check" -d 'Evaluate every health signal: what is failing, the evidence, the fix, and why each app shows what it shows (exit 1 when any signal fails)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db explain-traffic completions help" -f -a "plan" -d 'Order the repairs: the dependency graph between failing signals and the steps it implies (-o table|json|yaml|mermaid|dot)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db explain-traffic completions help" -f -a "repair" -d 'Repair the failing signals in cascade order: each step previewed, confirmed, checked by the server (permissions, dry run), backed up, applied and verified'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db explain-traffic completions help" -f -a "restore" -d 'Put back the objects a repair run backed up (never overwrites an existing object unless --overwrite)'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db explain-traffic completions help" -f -a "snapshot" -d 'Write a live snapshot of the namespace (Secrets left out) for offline use, with the failing containers\' last log lines as `kind: ContainerLog` items'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db explain-traffic completions help" -f -a "db" -d 'Read the database itself: what the schema really is, not what a ConfigMap says'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db explain-traffic completions help" -f -a "explain-traffic" -d 'Why can (or can\'t) FROM reach TO: each side\'s NetworkPolicies (egress of the source, ingress of the destination), the verdict, the smallest allow policy (printed, never applied); exit 1 unless allowed'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db explain-traffic completions help" -f -a "completions" -d 'Print shell completions'
+complete -c triage -n "__fish_triage_using_subcommand help; and not __fish_seen_subcommand_from inventory check plan repair restore snapshot db explain-traffic completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c triage -n "__fish_triage_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "tables" -d 'List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`), the observed schema to compare with the schema ConfigMap (-o table|json|yaml)'

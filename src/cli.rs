@@ -172,6 +172,25 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Why can (or can't) FROM reach TO: each side's NetworkPolicies (egress of the
+    /// source, ingress of the destination), the verdict, the smallest allow policy
+    /// (printed, never applied); exit 1 unless allowed
+    ExplainTraffic {
+        #[command(flatten)]
+        source: SourceArgs,
+
+        #[command(flatten)]
+        profile: ProfileArgs,
+
+        /// A pod name, deployment/NAME, or a label selector k=v[,k=v]
+        #[arg(value_name = "FROM")]
+        from: String,
+
+        /// A pod, Service, deployment/NAME or `dns`, with :PORT[/PROTO] (a Service's
+        /// first port and `dns` UDP/53 by default)
+        #[arg(value_name = "TO")]
+        to: String,
+    },
     /// Print shell completions
     Completions {
         #[arg(value_enum)]

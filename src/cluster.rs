@@ -49,6 +49,9 @@ pub struct Cluster {
     pub timeout: Option<Duration>,
     /// `-v`: say on stderr what was listed and how long it took; `-vv`: per kind.
     pub verbose: u8,
+    /// The cluster DNS Service read beside the namespace (`kube-system`, `kube-dns`
+    /// unless the profile names another), for the `egress` signal.
+    pub dns: (String, String),
 }
 
 /// Connects with kubectl's rules: `--kubeconfig`/`KUBECONFIG` (colon-separated files
@@ -117,6 +120,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<Cluster, TriageError> {
         default_namespace,
         timeout,
         verbose: global.verbose,
+        dns: ("kube-system".to_string(), "kube-dns".to_string()),
     })
 }
 
@@ -557,6 +561,11 @@ impl Cluster {
             ));
         }
         self.load_cluster_roles(&mut snapshot, namespace).await?;
+        let (dns_namespace, dns_service) = &self.dns;
+        if dns_namespace != namespace {
+            self.read_dns(&mut snapshot, dns_namespace, dns_service)
+                .await;
+        }
         for (ns, name, result) in extras {
             match result {
                 Ok(Some(config_map)) => snapshot.config_maps.push(config_map),
@@ -631,6 +640,69 @@ impl Cluster {
             }
         }
         Ok(())
+    }
+
+    /// The cluster DNS Service, the pods it selects and its namespace (for their
+    /// labels), read so `egress` judges DNS the way this cluster defines it. Never an
+    /// error: what cannot be read is a named gap, and `egress` states its assumption.
+    async fn read_dns(&self, snapshot: &mut Snapshot, namespace: &str, name: &str) {
+        let gap = |error: kube::Error| match error {
+            kube::Error::Api(status) if status.code == 403 => Gap::Forbidden(status.message),
+            other => Gap::Failed(error_chain(&other)),
+        };
+        let services: Api<Service> = Api::namespaced(self.client.clone(), namespace);
+        let service = match services.get_opt(name).await {
+            Ok(Some(service)) => service,
+            Ok(None) => return,
+            Err(error) => {
+                snapshot
+                    .object_gaps
+                    .insert(format!("service {namespace}/{name}"), gap(error));
+                return;
+            }
+        };
+        let selector: Vec<String> = service
+            .spec
+            .as_ref()
+            .and_then(|s| s.selector.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        snapshot.services.push(service);
+        if !selector.is_empty() {
+            let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+            match pods
+                .list(&ListParams::default().labels(&selector.join(",")))
+                .await
+            {
+                Ok(list) => snapshot.pods.extend(list.items.into_iter().map(|mut pod| {
+                    pod.metadata.managed_fields = None;
+                    pod
+                })),
+                Err(error) => {
+                    snapshot.object_gaps.insert(
+                        format!("pods {namespace} {}", selector.join(",")),
+                        gap(error),
+                    );
+                }
+            }
+        }
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        match namespaces.get(namespace).await {
+            Ok(object) => snapshot.other.push(RawObject {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+                namespace: None,
+                name: namespace.to_string(),
+                object: namespace_json(object),
+            }),
+            Err(error) => {
+                snapshot
+                    .object_gaps
+                    .insert(format!("namespace {namespace}"), gap(error));
+            }
+        }
     }
 }
 

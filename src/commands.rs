@@ -4,6 +4,7 @@
 pub mod check;
 pub mod completions;
 pub mod db;
+pub mod explain_traffic;
 pub mod inventory;
 pub mod plan;
 pub mod repair;
@@ -49,6 +50,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Db {
             command: DbCommand::Tables { db, profile },
         } => db::tables(&cli.global, &db, &profile),
+        Command::ExplainTraffic {
+            source,
+            profile,
+            from,
+            to,
+        } => explain_traffic::run(&cli.global, &source, &profile, &from, &to),
         Command::Completions { shell } => Ok(Outcome::ok(completions::generate(shell))),
     }
 }

@@ -32,5 +32,6 @@ pub mod signals;
 pub mod snapshot;
 pub mod storage;
 pub mod terminal;
+pub mod traffic;
 pub mod volume_binding;
 pub mod workload;

@@ -1,13 +1,16 @@
-//! NetworkPolicy egress semantics, evaluated offline
+//! NetworkPolicy semantics, evaluated offline
 //! (https://kubernetes.io/docs/concepts/services-networking/network-policies/):
-//! a pod is isolated for egress when any policy with `Egress` in its policyTypes
-//! selects it; then it may send only what the union of those policies' egress rules
-//! allows. Used by the `egress` signal and, later, by its repair's verify step.
+//! a pod is isolated for egress (ingress) when any policy with `Egress` (`Ingress`) in
+//! its policyTypes selects it; then it may send (accept) only what the union of those
+//! policies' egress (ingress) rules allows. A connection needs both: the source's
+//! egress and the destination's ingress ([`connection`]). Used by the `egress` signal;
+//! tests/data/reachability.yaml holds the documented cases it must agree with.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
@@ -84,6 +87,13 @@ pub struct EgressAnswer {
     pub isolating: Vec<String>,
     /// `policy#rule` that allows it, when one does.
     pub allowed_by: Option<String>,
+    /// The verdict is Allowed only because an ipBlock of the whole address space
+    /// (`0.0.0.0/0`, `::/0`) is taken to match pod traffic. The NetworkPolicy docs leave
+    /// pod-to-pod traffic under ipBlock to the plugin ("cluster ingress and egress
+    /// mechanisms often require rewriting the source or destination IP"), so whether it
+    /// holds depends on the network plugin.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub plugin_dependent: bool,
 }
 
 /// The policy types in force: explicit, else `Ingress` plus `Egress` when the spec
@@ -132,10 +142,13 @@ pub fn egress(
             verdict: Verdict::Allowed,
             isolating: Vec::new(),
             allowed_by: None,
+            plugin_dependent: false,
         };
     }
     let mut verdict = Verdict::Denied;
     let mut allowed_by = None;
+    // Whether some rule allows it without leaning on an everything-ipBlock.
+    let mut allowed_by_selector = false;
     for policy in &isolating {
         let rules = policy
             .spec
@@ -144,8 +157,12 @@ pub fn egress(
             .unwrap_or_default();
         for (index, rule) in rules.iter().enumerate() {
             let rule_verdict = rule_allows(rule, policy.namespace(), target);
-            if rule_verdict == Verdict::Allowed && allowed_by.is_none() {
-                allowed_by = Some(format!("{}#{}", policy.name(), index));
+            if rule_verdict == Verdict::Allowed {
+                let by_selector = !relies_on_ip_block(rule, policy.namespace(), target);
+                if allowed_by.is_none() || (by_selector && !allowed_by_selector) {
+                    allowed_by = Some(format!("{}#{}", policy.name(), index));
+                }
+                allowed_by_selector |= by_selector;
             }
             verdict = verdict.or(rule_verdict);
         }
@@ -154,7 +171,21 @@ pub fn egress(
         verdict,
         isolating: isolating.iter().map(|p| p.name().to_string()).collect(),
         allowed_by,
+        plugin_dependent: verdict == Verdict::Allowed && !allowed_by_selector,
     }
+}
+
+/// Whether an allowing rule matches `target` only through an ipBlock peer.
+fn relies_on_ip_block(
+    rule: &NetworkPolicyEgressRule,
+    policy_namespace: &str,
+    target: &Target,
+) -> bool {
+    let peers = rule.to.as_deref().unwrap_or_default();
+    !peers.is_empty()
+        && !peers
+            .iter()
+            .any(|peer| peer.ip_block.is_none() && peer_matches(peer, policy_namespace, target))
 }
 
 /// One egress rule: no `to` matches every destination, no `ports` every port.
@@ -184,19 +215,36 @@ pub fn rule_allows(
 /// NB: pod IPs are not in a snapshot, so an ipBlock matches a pod only when it is the
 /// whole address space (`0.0.0.0/0` or `::/0`) with no `except`.
 fn peer_matches(peer: &NetworkPolicyPeer, policy_namespace: &str, target: &Target) -> bool {
+    peer_matches_pod(
+        peer,
+        policy_namespace,
+        &target.namespace,
+        &target.namespace_labels,
+        &target.pod_labels,
+    )
+}
+
+/// Whether `peer` of a policy in `policy_namespace` matches a pod with `pod_labels` in
+/// `namespace` (labelled `namespace_labels`): podSelector alone means the policy's
+/// namespace, namespaceSelector alone every pod of the matching namespaces, both
+/// together the matching pods of the matching namespaces (NetworkPolicyPeer API doc).
+fn peer_matches_pod(
+    peer: &NetworkPolicyPeer,
+    policy_namespace: &str,
+    namespace: &str,
+    namespace_labels: &BTreeMap<String, String>,
+    pod_labels: &BTreeMap<String, String>,
+) -> bool {
     if let Some(block) = &peer.ip_block {
         let everything = block.cidr == "0.0.0.0/0" || block.cidr == "::/0";
         return everything && block.except.as_ref().is_none_or(Vec::is_empty);
     }
-    let pod_ok = |sel| selector::matches(sel, Some(&target.pod_labels));
+    let pod_ok = |sel| selector::matches(sel, Some(pod_labels));
     match (&peer.pod_selector, &peer.namespace_selector) {
-        (Some(pods), None) => target.namespace == policy_namespace && pod_ok(Some(pods)),
-        (None, Some(namespaces)) => {
-            selector::matches(Some(namespaces), Some(&target.namespace_labels))
-        }
+        (Some(pods), None) => namespace == policy_namespace && pod_ok(Some(pods)),
+        (None, Some(namespaces)) => selector::matches(Some(namespaces), Some(namespace_labels)),
         (Some(pods), Some(namespaces)) => {
-            selector::matches(Some(namespaces), Some(&target.namespace_labels))
-                && pod_ok(Some(pods))
+            selector::matches(Some(namespaces), Some(namespace_labels)) && pod_ok(Some(pods))
         }
         // A peer with nothing set is rejected by the API server.
         (None, None) => false,
@@ -234,6 +282,138 @@ fn port_matches(port: &NetworkPolicyPort, target: &Target) -> Verdict {
             None => Verdict::Unknown,
         },
     }
+}
+
+/// Where traffic comes from: a pod, by its labels, in a namespace with its labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    pub namespace: String,
+    pub namespace_labels: BTreeMap<String, String>,
+    pub pod_labels: BTreeMap<String, String>,
+}
+
+/// Whether `policy` isolates a pod with `labels` in the policy's namespace for
+/// ingress: `Ingress` is in its (defaulted) policyTypes and its podSelector selects it.
+pub fn isolates_ingress(policy: &NetworkPolicy, labels: Option<&BTreeMap<String, String>>) -> bool {
+    let Some(spec) = policy.spec.as_ref() else {
+        return false;
+    };
+    policy_types(spec).iter().any(|t| t == "Ingress")
+        && selector::matches(
+            Some(spec.pod_selector.as_ref().unwrap_or(&Default::default())),
+            labels,
+        )
+}
+
+/// Whether `target`'s pod accepts traffic from `source`. `policies` are the
+/// NetworkPolicies of the target's namespace. A pod no Ingress policy selects
+/// accepts everything; an isolated one only what the union of those policies'
+/// ingress rules allows (`from` peers match the source, `ports` the target's port;
+/// named ports resolve against the target's own container ports).
+pub fn ingress(policies: &[&NetworkPolicy], source: &Source, target: &Target) -> EgressAnswer {
+    let isolating: Vec<&NetworkPolicy> = policies
+        .iter()
+        .copied()
+        .filter(|p| p.namespace() == target.namespace)
+        .filter(|p| isolates_ingress(p, Some(&target.pod_labels)))
+        .collect();
+    if isolating.is_empty() {
+        return EgressAnswer {
+            verdict: Verdict::Allowed,
+            isolating: Vec::new(),
+            allowed_by: None,
+            plugin_dependent: false,
+        };
+    }
+    let mut verdict = Verdict::Denied;
+    let mut allowed_by = None;
+    let mut allowed_by_selector = false;
+    for policy in &isolating {
+        let rules = policy
+            .spec
+            .as_ref()
+            .and_then(|s| s.ingress.as_deref())
+            .unwrap_or_default();
+        for (index, rule) in rules.iter().enumerate() {
+            let (rule_verdict, by_selector) =
+                ingress_rule_allows(rule, policy.namespace(), source, target);
+            if rule_verdict == Verdict::Allowed {
+                if allowed_by.is_none() || (by_selector && !allowed_by_selector) {
+                    allowed_by = Some(format!("{}#{}", policy.name(), index));
+                }
+                allowed_by_selector |= by_selector;
+            }
+            verdict = verdict.or(rule_verdict);
+        }
+    }
+    EgressAnswer {
+        verdict,
+        isolating: isolating.iter().map(|p| p.name().to_string()).collect(),
+        allowed_by,
+        plugin_dependent: verdict == Verdict::Allowed && !allowed_by_selector,
+    }
+}
+
+/// One ingress rule: no `from` matches every source, no `ports` every port. Also
+/// whether it matched without leaning on an everything-ipBlock.
+fn ingress_rule_allows(
+    rule: &NetworkPolicyIngressRule,
+    policy_namespace: &str,
+    source: &Source,
+    target: &Target,
+) -> (Verdict, bool) {
+    let peers = rule.from.as_deref().unwrap_or_default();
+    let matches = |peer: &&NetworkPolicyPeer| {
+        peer_matches_pod(
+            peer,
+            policy_namespace,
+            &source.namespace,
+            &source.namespace_labels,
+            &source.pod_labels,
+        )
+    };
+    let by_selector = peers.is_empty()
+        || peers
+            .iter()
+            .filter(|p| p.ip_block.is_none())
+            .any(|p| matches(&p));
+    if !(peers.is_empty() || peers.iter().any(|p| matches(&p))) {
+        return (Verdict::Denied, false);
+    }
+    let ports = rule.ports.as_deref().unwrap_or_default();
+    let verdict = if ports.is_empty() {
+        Verdict::Allowed
+    } else {
+        ports
+            .iter()
+            .map(|port| port_matches(port, target))
+            .fold(Verdict::Denied, Verdict::or)
+    };
+    (verdict, by_selector)
+}
+
+/// A connection as Kubernetes enforces it: the source's egress AND the target's
+/// ingress. `source_policies` are the source namespace's policies, `target_policies`
+/// the target namespace's.
+pub fn connection(
+    source_policies: &[&NetworkPolicy],
+    target_policies: &[&NetworkPolicy],
+    source: &Source,
+    target: &Target,
+) -> (EgressAnswer, EgressAnswer, Verdict) {
+    let out = egress(
+        &source_policies
+            .iter()
+            .copied()
+            .filter(|p| p.namespace() == source.namespace)
+            .collect::<Vec<_>>(),
+        Some(&source.pod_labels),
+        target,
+    );
+    let into = ingress(target_policies, source, target);
+    let verdict = out.verdict.max(into.verdict);
+    (out, into, verdict)
 }
 
 /// One egress rule in a few words, for evidence: `to app=cache on TCP/6379`.
@@ -413,7 +593,21 @@ mod tests {
         let any = policy(&format!(
             "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{ipBlock: {{cidr: 0.0.0.0/0}}}}]\n"
         ));
-        assert_eq!(egress(&[&any], None, &db(None)).verdict, Verdict::Allowed);
+        let answer = egress(&[&any], None, &db(None));
+        assert_eq!(answer.verdict, Verdict::Allowed);
+        assert!(
+            answer.plugin_dependent,
+            "0.0.0.0/0 matching a pod is the plugin's call"
+        );
+        // With a selector rule allowing it too, the verdict no longer depends on it.
+        let both = policy(&format!(
+            "{}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{podSelector: {{matchLabels: {{app: db}}}}}}]\n",
+            HEAD.replace("name: p,", "name: q,")
+        ));
+        let answer = egress(&[&any, &both], None, &db(None));
+        assert_eq!(answer.verdict, Verdict::Allowed);
+        assert!(!answer.plugin_dependent);
+        assert_eq!(answer.allowed_by.as_deref(), Some("q#0"));
         let except = policy(&format!(
             "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{ipBlock: {{cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}}}]\n"
         ));
@@ -429,5 +623,124 @@ mod tests {
         )
         .unwrap();
         assert_eq!(describe_rules(&absent), "no egress rules");
+    }
+
+    /// The reachability cases in tests/data/reachability.yaml (from the Kubernetes
+    /// NetworkPolicy docs' examples), each through `connection`.
+    #[test]
+    fn reachability_cases_from_the_kubernetes_docs() {
+        let data: serde_json::Value =
+            serde_saphyr::from_str(include_str!("../tests/data/reachability.yaml")).unwrap();
+        let namespace_labels = |ns: &str| {
+            let mut labels: BTreeMap<String, String> = data["namespaces"][ns]
+                .as_object()
+                .unwrap_or_else(|| panic!("namespace {ns}"))
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect();
+            labels.insert(NAMESPACE_NAME_LABEL.to_string(), ns.to_string());
+            labels
+        };
+        let pod = |reference: &str| {
+            let (ns, name) = reference.split_once('/').unwrap();
+            data["pods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name && p["namespace"] == ns)
+                .unwrap_or_else(|| panic!("pod {reference}"))
+                .clone()
+        };
+        let labels_of = |p: &serde_json::Value| -> BTreeMap<String, String> {
+            serde_json::from_value(p["labels"].clone()).unwrap()
+        };
+        let mut checked = 0;
+        for case in data["cases"].as_array().unwrap() {
+            let name = case["name"].as_str().unwrap();
+            let policies: Vec<NetworkPolicy> = case["policies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let mut p = p.clone();
+                    p["apiVersion"] = "networking.k8s.io/v1".into();
+                    p["kind"] = "NetworkPolicy".into();
+                    serde_json::from_value(p).unwrap()
+                })
+                .collect();
+            let all: Vec<&NetworkPolicy> = policies.iter().collect();
+            for row in case["expect"].as_array().unwrap() {
+                let [from, to, port, verdict] = [0, 1, 2, 3].map(|i| row[i].as_str().unwrap());
+                let (source_pod, target_pod) = (pod(from), pod(to));
+                let source_ns = source_pod["namespace"].as_str().unwrap();
+                let target_ns = target_pod["namespace"].as_str().unwrap();
+                let (number, protocol) = port.split_once('/').unwrap();
+                let source = Source {
+                    namespace: source_ns.to_string(),
+                    namespace_labels: namespace_labels(source_ns),
+                    pod_labels: labels_of(&source_pod),
+                };
+                let target = Target {
+                    label: to.to_string(),
+                    service: String::new(),
+                    namespace: target_ns.to_string(),
+                    namespace_labels: namespace_labels(target_ns),
+                    pod_labels: labels_of(&target_pod),
+                    port: number.parse().unwrap(),
+                    protocol: protocol.to_string(),
+                    port_names: Some(
+                        target_pod["ports"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|p| {
+                                (
+                                    p["name"].as_str().unwrap().to_string(),
+                                    p["port"].as_i64().unwrap() as i32,
+                                    p["protocol"].as_str().unwrap_or("TCP").to_string(),
+                                )
+                            })
+                            .collect(),
+                    ),
+                };
+                let (out, into, got) = connection(&all, &all, &source, &target);
+                let want = match verdict {
+                    "allowed" => Verdict::Allowed,
+                    "denied" => Verdict::Denied,
+                    other => panic!("verdict {other}"),
+                };
+                assert_eq!(
+                    got, want,
+                    "case `{name}`: {from} -> {to} {port}: egress {out:?}, ingress {into:?}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 50, "{checked} cases");
+    }
+
+    #[test]
+    fn ingress_names_the_isolating_policies_and_the_allowing_rule() {
+        let deny = policy(&format!("{HEAD}spec:\n  podSelector: {{}}\n"));
+        let allow = policy(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]\n  - from: [{ipBlock: {cidr: 0.0.0.0/0}}]\n",
+        );
+        let source = |app: &str| Source {
+            namespace: "shop".into(),
+            namespace_labels: labels(&[(NAMESPACE_NAME_LABEL, "shop")]),
+            pod_labels: labels(&[("app", app)]),
+        };
+        let answer = ingress(&[&deny, &allow], &source("web"), &db(None));
+        assert_eq!(answer.verdict, Verdict::Allowed);
+        assert_eq!(answer.isolating, vec!["p", "allow"]);
+        assert_eq!(answer.allowed_by.as_deref(), Some("allow#0"));
+        assert!(!answer.plugin_dependent);
+        let other = ingress(&[&deny, &allow], &source("other"), &db(None));
+        assert_eq!(other.verdict, Verdict::Allowed);
+        assert_eq!(other.allowed_by.as_deref(), Some("allow#1"));
+        assert!(other.plugin_dependent, "only the 0.0.0.0/0 rule admits it");
+        let only_deny = ingress(&[&deny], &source("web"), &db(None));
+        assert_eq!(only_deny.verdict, Verdict::Denied);
+        assert_eq!(only_deny.allowed_by, None);
     }
 }

@@ -41,6 +41,18 @@ pub struct Profile {
     /// Quota limits the team runs with in production, by resource name.
     #[serde(default)]
     pub quota_targets: BTreeMap<String, String>,
+    /// The cluster DNS Service, when it is not `kube-system/kube-dns` (OpenShift:
+    /// `openshift-dns/dns-default`).
+    #[serde(default)]
+    pub dns: Option<DnsService>,
+}
+
+/// Where the cluster's DNS Service lives.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DnsService {
+    pub namespace: String,
+    pub service: String,
 }
 
 /// A ConfigMap anywhere in the cluster.

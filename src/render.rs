@@ -6,6 +6,7 @@ pub mod db;
 pub mod inventory;
 pub mod plan;
 pub mod repair;
+pub mod traffic;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -121,6 +121,9 @@ pub struct Snapshot {
     pub logs: Vec<ContainerLog>,
     /// Containers whose logs were wanted but could not be fetched, and why.
     pub log_gaps: Vec<LogGap>,
+    /// Single objects read beside the namespace that could not be read, by what they
+    /// are (`service kube-system/kube-dns`), and why.
+    pub object_gaps: BTreeMap<String, Gap>,
     /// How many Secrets the input held; their content was dropped unread.
     pub secrets_skipped: usize,
     /// Events by the object they are about, oldest first: built on first use, so each

@@ -745,3 +745,41 @@ fn repair_from_a_snapshot_without_dry_run_is_refused() {
     assert_one_line_error(&output, 2, "repair --snapshot only previews");
     assert!(stdout(&output).is_empty());
 }
+
+#[test]
+fn explain_traffic_offline_names_the_denying_policy_and_prints_the_allow() {
+    let output = triage(&[
+        "explain-traffic",
+        "--snapshot",
+        "examples/bleater-incident.yaml",
+        "-n",
+        "bleater",
+        "app.kubernetes.io/name=bleat-service",
+        "bleat-db",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("egress: isolated by networkpolicy/bleater-default-deny-egress; no rule allows it: denied"),
+        "{text}"
+    );
+    assert!(text.contains("verdict: denied"), "{text}");
+    assert!(text.contains("policyTypes:\n  - Egress"), "{text}");
+    assert!(!text.contains("pod-template-hash"), "{text}");
+
+    let output = triage(&[
+        "explain-traffic",
+        "--snapshot",
+        "examples/bleater-healthy.yaml",
+        "-n",
+        "bleater",
+        "app.kubernetes.io/name=bleat-service",
+        "bleat-db",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["verdict"], "allowed");
+    assert_eq!(json["suggestions"], serde_json::json!([]));
+}

@@ -75,6 +75,10 @@ pub fn load_with_profile(
                 .map(|p| p.extra_config_maps(namespace))
                 .unwrap_or_default(),
             access: profile.as_ref().and_then(Profile::access_requests),
+            dns: profile
+                .as_ref()
+                .and_then(|p| p.dns.as_ref())
+                .map(|d| (d.namespace.clone(), d.service.clone())),
             logs,
         }
     };

@@ -34,6 +34,8 @@ pub struct LiveExtras {
     pub access: Option<(String, Vec<Request>)>,
     /// Last lines of failing containers' logs to fetch (`--logs`); 0 fetches none.
     pub logs: u32,
+    /// The cluster DNS Service (namespace, name) when the profile names one.
+    pub dns: Option<(String, String)>,
 }
 
 impl Loaded {
@@ -96,12 +98,15 @@ pub async fn load_live_with(
     global: &GlobalArgs,
     extras: Extras<'_>,
 ) -> Result<(Loaded, Cluster), TriageError> {
-    let cluster = cluster::connect(global).await?;
+    let mut cluster = cluster::connect(global).await?;
     let namespace = global
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace.clone());
     let wanted = extras(&namespace);
+    if let Some(dns) = &wanted.dns {
+        cluster.dns = dns.clone();
+    }
     let snapshot = cluster
         .load_with_logs(&namespace, &wanted.config_maps, wanted.logs)
         .await?;
@@ -141,6 +146,13 @@ fn load_file(global: &GlobalArgs, path: &Path) -> Result<Loaded, TriageError> {
             });
         }
         None if present.len() == 1 => present[0].clone(),
+        // A live snapshot also holds the cluster DNS Service and pods (kube-system)
+        // for `egress`: they do not make the file ambiguous.
+        None if present.iter().filter(|ns| *ns != "kube-system").count() == 1 => present
+            .iter()
+            .find(|ns| *ns != "kube-system")
+            .cloned()
+            .unwrap_or_default(),
         None => {
             return Err(TriageError::usage(
                 format!(

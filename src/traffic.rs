@@ -1,0 +1,503 @@
+//! `triage explain-traffic`: why can (or can't) FROM reach TO? Pure core: resolves
+//! both ends to pods of the snapshot and evaluates each pair with
+//! [`netpol::connection`] (the source's egress AND the destination's ingress, as
+//! Kubernetes enforces them), then proposes the smallest allow policy for a denied
+//! side (printed, never applied).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Pod;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::finding::Context;
+use crate::netpol::{self, NAMESPACE_NAME_LABEL, Source, Target, Verdict};
+use crate::signals::egress;
+use crate::snapshot::{HasMeta, in_namespace};
+
+/// One side of a connection: the source's egress or the destination's ingress.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Side {
+    pub verdict: Verdict,
+    /// Not isolated: no policy of that direction selects the pod, so all flows.
+    pub isolated: bool,
+    pub isolating: Vec<String>,
+    /// `policy#rule` that allows it.
+    pub allowed_by: Option<String>,
+    /// Allowed only because an ipBlock `0.0.0.0/0` is taken to match pods.
+    pub plugin_dependent: bool,
+}
+
+/// One source pod to one destination pod.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pair {
+    pub from: String,
+    pub to: String,
+    pub port: i32,
+    pub protocol: String,
+    pub egress: Side,
+    pub ingress: Side,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    pub namespace: String,
+    pub from: String,
+    pub to: String,
+    pub pairs: Vec<Pair>,
+    /// The worst pair: one denied pod behind a Service is a denied Service.
+    pub verdict: Verdict,
+    /// Assumptions the verdict rests on (DNS not in the snapshot, ...).
+    pub notes: Vec<String>,
+    /// Smallest allow policies that would permit the denied pairs (YAML, never applied).
+    pub suggestions: Vec<serde_json::Value>,
+}
+
+/// Explains `from` -> `to` (`TO[:PORT[/PROTO]]`) in the context's namespace.
+pub fn explain(context: &Context, from: &str, to: &str) -> Result<Explanation, String> {
+    let ns = context.namespace;
+    let sources = resolve_pods(context, from)?;
+    if sources.is_empty() {
+        return Err(format!("`{from}` selects no pod in namespace `{ns}`"));
+    }
+    let (what, port, protocol) = split_port(to)?;
+    let mut notes = Vec::new();
+    let targets: Vec<(String, Target)> = if what == "dns" {
+        let dns = egress::dns_target(context);
+        if let Some(crate::finding::Evidence::Field {
+            note: Some(note), ..
+        }) = &dns.assumption
+        {
+            notes.push(note.clone());
+        }
+        let mut targets = dns.targets;
+        if let Some(port) = port {
+            for (_, t) in &mut targets {
+                t.port = port;
+            }
+        }
+        if let Some(protocol) = &protocol {
+            for (_, t) in &mut targets {
+                t.protocol = protocol.clone();
+            }
+        }
+        targets
+    } else if what.parse::<std::net::IpAddr>().is_ok() {
+        return Err(format!(
+            "`{what}`: IP destinations are not explained yet (pod IPs are not in a snapshot); name a pod, Service or deployment"
+        ));
+    } else {
+        service_targets(context, &what, port, protocol.as_deref())?.map_or_else(
+            || pod_targets(context, &what, port, protocol.as_deref()),
+            Ok,
+        )?
+    };
+    if targets.is_empty() {
+        return Err(format!("`{what}` selects no pod"));
+    }
+    let policies: Vec<_> = context.snapshot.network_policies.iter().collect();
+    let source_ns_labels = egress::namespace_labels(context, ns);
+    let mut pairs = Vec::new();
+    let mut suggestions = Vec::new();
+    for pod in &sources {
+        let source = Source {
+            namespace: ns.to_string(),
+            namespace_labels: source_ns_labels.clone(),
+            pod_labels: pod.metadata.labels.clone().unwrap_or_default(),
+        };
+        for (name, target) in &targets {
+            let (out, into, verdict) = netpol::connection(&policies, &policies, &source, target);
+            let side = |a: netpol::EgressAnswer| Side {
+                verdict: a.verdict,
+                isolated: !a.isolating.is_empty(),
+                isolating: a.isolating,
+                allowed_by: a.allowed_by,
+                plugin_dependent: a.plugin_dependent,
+            };
+            let (egress_side, ingress_side) = (side(out), side(into));
+            if egress_side.verdict == Verdict::Denied {
+                push_unique(&mut suggestions, allow_egress(&source, target));
+            }
+            if ingress_side.verdict == Verdict::Denied {
+                push_unique(&mut suggestions, allow_ingress(&source, target));
+            }
+            pairs.push(Pair {
+                from: pod.name().to_string(),
+                to: format!("{}/{}", target.namespace, name),
+                port: target.port,
+                protocol: target.protocol.clone(),
+                egress: egress_side,
+                ingress: ingress_side,
+                verdict,
+            });
+        }
+    }
+    let verdict = pairs
+        .iter()
+        .map(|p| p.verdict)
+        .max()
+        .unwrap_or(Verdict::Unknown);
+    if pairs
+        .iter()
+        .any(|p| p.egress.plugin_dependent || p.ingress.plugin_dependent)
+    {
+        notes.push("an ipBlock 0.0.0.0/0 is taken to match pod traffic; whether it does depends on the network plugin".to_string());
+    }
+    Ok(Explanation {
+        namespace: ns.to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+        pairs,
+        verdict,
+        notes,
+        suggestions,
+    })
+}
+
+fn push_unique(list: &mut Vec<serde_json::Value>, item: serde_json::Value) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// `NAME[:PORT[/PROTO]]`.
+fn split_port(to: &str) -> Result<(String, Option<i32>, Option<String>), String> {
+    let Some((what, rest)) = to.rsplit_once(':').filter(|(w, _)| !w.contains(':')) else {
+        return Ok((to.to_string(), None, None));
+    };
+    let (port, protocol) = match rest.split_once('/') {
+        Some((p, proto)) => (p, Some(proto.to_ascii_uppercase())),
+        None => (rest, None),
+    };
+    if let Some(proto) = &protocol
+        && !["TCP", "UDP", "SCTP"].contains(&proto.as_str())
+    {
+        return Err(format!("`{proto}`: the protocol is TCP, UDP or SCTP"));
+    }
+    let port = port
+        .parse::<i32>()
+        .map_err(|_| format!("`{rest}`: the port is a number (PORT[/PROTO])"))?;
+    Ok((what.to_string(), Some(port), protocol))
+}
+
+fn strip<'a>(text: &'a str, prefixes: &[&str]) -> Option<&'a str> {
+    prefixes.iter().find_map(|p| text.strip_prefix(p))
+}
+
+/// FROM: `pod/NAME` or `NAME`, `deployment/NAME`, or a label selector `k=v,k2=v2`.
+fn resolve_pods<'a>(context: &'a Context, from: &str) -> Result<Vec<&'a Pod>, String> {
+    let pods = in_namespace(&context.snapshot.pods, context.namespace);
+    if let Some(name) = strip(from, &["deployment/", "deploy/", "deployment.apps/"]) {
+        let deployment = in_namespace(&context.snapshot.deployments, context.namespace)
+            .into_iter()
+            .find(|d| d.name() == name)
+            .ok_or_else(|| {
+                format!(
+                    "deployment `{name}` is not in namespace `{}`",
+                    context.namespace
+                )
+            })?;
+        let selector = deployment.spec.as_ref().map(|s| &s.selector);
+        let mut found: Vec<&Pod> = pods
+            .into_iter()
+            .filter(|p| {
+                selector.is_some() && crate::selector::matches(selector, p.metadata.labels.as_ref())
+            })
+            .collect();
+        found.sort_by(|a, b| a.name().cmp(b.name()));
+        return Ok(found);
+    }
+    if from.contains('=') {
+        let wanted: BTreeMap<&str, &str> = from
+            .split(',')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .collect();
+        let mut found: Vec<&Pod> = pods
+            .into_iter()
+            .filter(|p| {
+                wanted.iter().all(|(k, v)| {
+                    p.metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(*k))
+                        .map(String::as_str)
+                        == Some(*v)
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| a.name().cmp(b.name()));
+        return Ok(found);
+    }
+    let name = strip(from, &["pod/", "pods/", "po/"]).unwrap_or(from);
+    pods.into_iter()
+        .find(|p| p.name() == name)
+        .map(|p| vec![p])
+        .ok_or_else(|| format!("pod `{name}` is not in namespace `{}`", context.namespace))
+}
+
+fn pod_target(context: &Context, pod: &Pod, port: i32, protocol: &str) -> (String, Target) {
+    (
+        pod.name().to_string(),
+        Target {
+            label: pod.name().to_string(),
+            service: String::new(),
+            namespace: context.namespace.to_string(),
+            namespace_labels: egress::namespace_labels(context, context.namespace),
+            pod_labels: pod.metadata.labels.clone().unwrap_or_default(),
+            port,
+            protocol: protocol.to_string(),
+            port_names: Some(egress::container_ports(pod)),
+        },
+    )
+}
+
+/// TO as a Service (`service/NAME` or a Service's name): the pods it selects, each on
+/// the Service port's target port. None when no Service has that name.
+fn service_targets(
+    context: &Context,
+    what: &str,
+    port: Option<i32>,
+    protocol: Option<&str>,
+) -> Result<Option<Vec<(String, Target)>>, String> {
+    let explicit = strip(what, &["service/", "svc/"]);
+    let name = explicit.unwrap_or(what);
+    let Some(service) = in_namespace(&context.snapshot.services, context.namespace)
+        .into_iter()
+        .find(|s| s.name() == name)
+    else {
+        return match explicit {
+            Some(_) => Err(format!(
+                "service `{name}` is not in namespace `{}`",
+                context.namespace
+            )),
+            None => Ok(None),
+        };
+    };
+    let spec = service.spec.as_ref();
+    let ports: Vec<_> = spec.iter().flat_map(|s| s.ports.iter().flatten()).collect();
+    let service_port = match port {
+        Some(number) => ports
+            .iter()
+            .find(|p| {
+                p.port == number
+                    && protocol.is_none_or(|proto| p.protocol.as_deref().unwrap_or("TCP") == proto)
+            })
+            .ok_or_else(|| format!("service `{name}` has no port {number}"))?,
+        None => ports
+            .first()
+            .ok_or_else(|| format!("service `{name}` has no port"))?,
+    };
+    let selector = spec.and_then(|s| s.selector.clone()).unwrap_or_default();
+    if selector.is_empty() {
+        return Err(format!(
+            "service `{name}` has no selector: its endpoints are not pods triage can judge"
+        ));
+    }
+    let protocol = service_port
+        .protocol
+        .clone()
+        .unwrap_or_else(|| "TCP".into());
+    let mut pods: Vec<&Pod> = in_namespace(&context.snapshot.pods, context.namespace)
+        .into_iter()
+        .filter(|p| {
+            selector
+                .iter()
+                .all(|(k, v)| p.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v))
+        })
+        .collect();
+    pods.sort_by(|a, b| a.name().cmp(b.name()));
+    Ok(Some(
+        pods.into_iter()
+            .map(|pod| {
+                let target_port =
+                    egress::resolve_target_port(service_port, &egress::container_ports(pod));
+                pod_target(context, pod, target_port, &protocol)
+            })
+            .collect(),
+    ))
+}
+
+/// TO as a pod (`pod/NAME` or a pod's name) or `deployment/NAME`; a port is needed.
+fn pod_targets(
+    context: &Context,
+    what: &str,
+    port: Option<i32>,
+    protocol: Option<&str>,
+) -> Result<Vec<(String, Target)>, String> {
+    let port = port.ok_or_else(|| {
+        format!("`{what}` is not a Service: give the port (`{what}:PORT[/PROTO]`)")
+    })?;
+    let pods = resolve_pods(context, what)?;
+    Ok(pods
+        .into_iter()
+        .map(|pod| pod_target(context, pod, port, protocol.unwrap_or("TCP")))
+        .collect())
+}
+
+/// A pod's labels without those that name one pod or one revision (set by the
+/// Deployment and StatefulSet controllers: pod-template-hash,
+/// controller-revision-hash, statefulset.kubernetes.io/pod-name,
+/// apps.kubernetes.io/pod-index), so the allow survives the next rollout.
+fn stable(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    const PER_POD: [&str; 4] = [
+        "pod-template-hash",
+        "controller-revision-hash",
+        "statefulset.kubernetes.io/pod-name",
+        "apps.kubernetes.io/pod-index",
+    ];
+    labels
+        .iter()
+        .filter(|(k, _)| !PER_POD.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn peer(namespace: &str, labels: &BTreeMap<String, String>) -> serde_json::Value {
+    json!({
+        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}},
+        "podSelector": {"matchLabels": stable(labels)},
+    })
+}
+
+/// The smallest egress allow: only the source pods (by their labels), only to the
+/// destination pods (by theirs, in their namespace), only that port. A separate
+/// policy: policies are a union, so adding one never weakens another.
+fn allow_egress(source: &Source, target: &Target) -> serde_json::Value {
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": format!("allow-egress-to-{}-{}", target.namespace, target.port), "namespace": source.namespace},
+        "spec": {
+            "podSelector": {"matchLabels": stable(&source.pod_labels)},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [peer(&target.namespace, &target.pod_labels)], "ports": [{"protocol": target.protocol, "port": target.port}]}],
+        }
+    })
+}
+
+/// The smallest ingress allow, mirrored.
+fn allow_ingress(source: &Source, target: &Target) -> serde_json::Value {
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": format!("allow-ingress-from-{}-{}", source.namespace, target.port), "namespace": target.namespace},
+        "spec": {
+            "podSelector": {"matchLabels": stable(&target.pod_labels)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [peer(&source.namespace, &source.pod_labels)], "ports": [{"protocol": target.protocol, "port": target.port}]}],
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signals::test_support::snapshot;
+
+    const SHOP: &str = r#"apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: shop, labels: {app: web, pod-template-hash: abc}}
+spec: {containers: [{name: web, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: shop, labels: {app: db, tier: db}}
+spec: {containers: [{name: pg, image: postgres, ports: [{name: pg, containerPort: 5433}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: shop}
+spec: {selector: {app: db}, ports: [{port: 5432, targetPort: pg}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-in, namespace: shop}
+spec:
+  podSelector: {matchLabels: {tier: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: api}}}], ports: [{port: pg}]}]
+"#;
+
+    #[test]
+    fn a_service_is_its_pods_on_their_port_and_ingress_decides() {
+        let snapshot = snapshot(SHOP);
+        let context = Context::new(&snapshot, "shop");
+        let view = explain(&context, "web-1", "db").unwrap();
+        assert_eq!(view.verdict, Verdict::Denied);
+        assert_eq!(view.pairs.len(), 1);
+        let pair = &view.pairs[0];
+        assert_eq!((pair.to.as_str(), pair.port), ("shop/db-0", 5433));
+        assert!(!pair.egress.isolated);
+        assert_eq!(pair.ingress.isolating, vec!["db-in"]);
+        assert_eq!(pair.ingress.allowed_by, None);
+        assert_eq!(view.suggestions.len(), 1);
+        let suggestion = &view.suggestions[0];
+        assert_eq!(suggestion["spec"]["policyTypes"], json!(["Ingress"]));
+        assert_eq!(
+            suggestion["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"],
+            json!({"app": "web"}),
+            "pod-template-hash is left out"
+        );
+        assert_eq!(suggestion["spec"]["ingress"][0]["ports"][0]["port"], 5433);
+        // The look-alike: an `app: api` pod is allowed by rule db-in#0.
+        let api = SHOP.replace(
+            "name: web-1, namespace: shop, labels: {app: web",
+            "name: web-1, namespace: shop, labels: {app: api",
+        );
+        let snapshot = crate::signals::test_support::snapshot(&api);
+        let view = explain(
+            &Context::new(&snapshot, "shop"),
+            "app=api",
+            "service/db:5432/tcp",
+        )
+        .unwrap();
+        assert_eq!(view.verdict, Verdict::Allowed);
+        assert_eq!(view.pairs[0].ingress.allowed_by.as_deref(), Some("db-in#0"));
+        assert!(view.suggestions.is_empty());
+    }
+
+    #[test]
+    fn bad_inputs_are_named() {
+        let snapshot = snapshot(SHOP);
+        let context = Context::new(&snapshot, "shop");
+        assert_eq!(
+            explain(&context, "nope", "db").unwrap_err(),
+            "pod `nope` is not in namespace `shop`"
+        );
+        assert!(
+            explain(&context, "web-1", "db-0")
+                .unwrap_err()
+                .contains("give the port")
+        );
+        assert!(
+            explain(&context, "web-1", "db:99")
+                .unwrap_err()
+                .contains("no port 99")
+        );
+        assert!(
+            explain(&context, "web-1", "10.0.0.1:80")
+                .unwrap_err()
+                .contains("IP destinations")
+        );
+        assert!(
+            explain(&context, "web-1", "db-0:80/icmp")
+                .unwrap_err()
+                .contains("TCP, UDP or SCTP")
+        );
+        let dns = explain(&context, "web-1", "dns").unwrap();
+        assert_eq!(dns.verdict, Verdict::Allowed);
+        assert_eq!(
+            (dns.pairs[0].port, dns.pairs[0].protocol.as_str()),
+            (53, "UDP")
+        );
+        assert!(
+            dns.notes[0].contains("kube-system/kube-dns"),
+            "{:?}",
+            dns.notes
+        );
+    }
+}
