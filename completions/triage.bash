@@ -127,11 +127,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -201,11 +201,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -251,11 +251,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -301,11 +301,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -405,11 +405,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -621,11 +621,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -683,11 +683,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -765,11 +765,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -815,11 +815,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -869,11 +869,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)

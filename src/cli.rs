@@ -271,6 +271,10 @@ pub enum OutputFormat {
     Mermaid,
     /// Graphviz dot (plan only)
     Dot,
+    /// JUnit XML, one test case per signal (check only)
+    Junit,
+    /// SARIF 2.1.0, one result per failing signal (check only)
+    Sarif,
 }
 
 /// A request deadline; `None` means wait forever (kubectl's `0`).
