@@ -51,7 +51,7 @@ complete -c triage -n "__fish_triage_needs_command" -f -a "snapshot" -d 'Write a
 complete -c triage -n "__fish_triage_needs_command" -f -a "db" -d 'Read the database itself: what the schema really is, not what a ConfigMap says'
 complete -c triage -n "__fish_triage_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c triage -n "__fish_triage_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c triage -n "__fish_triage_using_subcommand inventory" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
+complete -c triage -n "__fish_triage_using_subcommand inventory" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh, `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster' -r -F
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l logs -d 'Last lines of each failing container\'s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none' -r
 complete -c triage -n "__fish_triage_using_subcommand inventory" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
@@ -71,7 +71,7 @@ sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand inventory" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand inventory" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c triage -n "__fish_triage_using_subcommand check" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
+complete -c triage -n "__fish_triage_using_subcommand check" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh, `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster' -r -F
 complete -c triage -n "__fish_triage_using_subcommand check" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand check" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
 complete -c triage -n "__fish_triage_using_subcommand check" -l logs -d 'Last lines of each failing container\'s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none' -r
@@ -94,7 +94,7 @@ sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand check" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand check" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c triage -n "__fish_triage_using_subcommand plan" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
+complete -c triage -n "__fish_triage_using_subcommand plan" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh, `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster' -r -F
 complete -c triage -n "__fish_triage_using_subcommand plan" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand plan" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
 complete -c triage -n "__fish_triage_using_subcommand plan" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r

@@ -74,7 +74,8 @@ pub struct GlobalArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct SourceArgs {
     /// Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json`
-    /// (`-` for stdin) instead of the cluster
+    /// (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh,
+    /// `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
 
