@@ -5,7 +5,7 @@
 //!   list per kind and namespace; cluster-scoped kinds as `cluster-resources/<kind>.json`),
 //!   pod logs under `cluster-resources/pods/logs/<namespace>/<pod>/<container>.log` and
 //!   `<container>-previous.log` (the instance before the last restart);
-//! - `kubectl cluster-info dump --output-directory DIR`: `DIR/<namespace>/<kind>.json`
+//! - `kubectl cluster-info dump --output-directory DIR`: `DIR/<namespace>/<kind>.json` (`.yaml` with `--output yaml`)
 //!   (pods, services, deployments, replicasets, daemonsets, replication-controllers,
 //!   events), `DIR/nodes.json`, and per pod `DIR/<namespace>/<pod>/logs.txt` holding
 //!   every container's log between kubectl's `==== START logs for container C of pod
@@ -212,7 +212,18 @@ pub fn detect<'a>(paths: impl Iterator<Item = &'a str> + Clone) -> Option<Layout
     }
     let dump_file = |p: &str| {
         let parts: Vec<&str> = p.split('/').collect();
-        parts.len() == 2 && matches!(parts[1], "pods.json" | "events.json") || p == "nodes.json"
+        // kubectl writes `.json`, or `.yaml` with `--output yaml`.
+        let named = |name: &str, stems: &[&str]| {
+            stems.iter().any(|stem| {
+                name.strip_prefix(stem)
+                    .is_some_and(|ext| ext == ".json" || ext == ".yaml")
+            })
+        };
+        match parts.as_slice() {
+            [_, file] => named(file, &["pods", "events"]),
+            [file] => named(file, &["nodes"]),
+            _ => false,
+        }
     };
     if paths.clone().any(dump_file) {
         return Some(Layout::ClusterInfoDump);
@@ -339,7 +350,7 @@ fn classify(layout: Layout, path: &str) -> File {
                 namespace: namespace.to_string(),
                 pod: pod.to_string(),
             },
-            [file] | [_, file] if file.ends_with(".json") => File::Objects,
+            [file] | [_, file] if object_file(file) => File::Objects,
             _ => File::Ignored,
         },
         Layout::CrustGather => match parts.first() {
@@ -384,4 +395,120 @@ fn split_dump_logs(text: &str) -> Vec<(String, String)> {
     }
     out.extend(current);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, text: &str) -> Entry {
+        Entry {
+            path: path.to_string(),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn layouts_are_told_apart_by_their_entries() {
+        let detect_one = |paths: &[&str]| detect(paths.iter().copied());
+        assert_eq!(
+            detect_one(&["version.yaml", "cluster-resources/pods/shop.json"]),
+            Some(Layout::Troubleshoot)
+        );
+        assert_eq!(
+            detect_one(&["namespaces/shop/apps/v1/Deployment/web.yaml"]),
+            Some(Layout::CrustGather)
+        );
+        assert_eq!(
+            detect_one(&["shop/pods.json"]),
+            Some(Layout::ClusterInfoDump)
+        );
+        assert_eq!(
+            detect_one(&["shop/events.yaml"]),
+            Some(Layout::ClusterInfoDump)
+        );
+        assert_eq!(detect_one(&["nodes.json"]), Some(Layout::ClusterInfoDump));
+        // Look-alikes: a pods.json deeper down, a stray nodes file in a folder.
+        assert_eq!(detect_one(&["a/b/pods.json", "shop/nodes.json"]), None);
+        assert_eq!(detect_one(&["shop/podsx.json"]), None);
+    }
+
+    #[test]
+    fn secret_files_are_recognised_by_their_directory_only() {
+        assert!(is_secret("cluster-resources/secrets/shop.json"));
+        assert!(is_secret("namespaces/shop/v1/Secret/db.yaml"));
+        assert!(!is_secret("cluster-resources/configmaps/secrets.json"));
+        assert!(!is_secret("cluster-resources/pods/shop.json"));
+    }
+
+    #[test]
+    fn dump_logs_split_per_container() {
+        let text = "==== START logs for container init of pod shop/web-1 ====\nboot\n==== END logs for container init of pod shop/web-1 ====\n==== START logs for container web of pod shop/web-1 ====\nRequest log error: gone\npanic: x\n==== END logs for container web of pod shop/web-1 ====\n";
+        assert_eq!(
+            split_dump_logs(text),
+            vec![
+                ("init".to_string(), "boot\n".to_string()),
+                (
+                    "web".to_string(),
+                    "Request log error: gone\npanic: x\n".to_string()
+                ),
+            ]
+        );
+        assert!(split_dump_logs("no markers\n").is_empty());
+    }
+
+    #[test]
+    fn troubleshoot_logs_and_typed_lists_make_the_snapshot() {
+        let pods = r#"{"kind": "PodList", "apiVersion": "v1", "items": [{"metadata": {"name": "web-1", "namespace": "shop"}, "spec": {"containers": []}}]}"#;
+        let snapshot = assemble(
+            vec![
+                entry("sb/cluster-resources/pods/shop.json", pods),
+                entry(
+                    "sb/cluster-resources/pods/logs/shop/web-1/web-previous.log",
+                    "a\nb\n",
+                ),
+                entry("sb/cluster-resources/pods/logs/shop/web-1/web.log", "c\n"),
+                entry("sb/cluster-resources/auth-cani-list/shop.json", "[1]"),
+                entry("sb/cluster-resources/pods-errors.json", "[\"x\"]"),
+            ],
+            2,
+            "sb.tar.gz",
+        )
+        .unwrap();
+        assert_eq!(snapshot.pods.len(), 1);
+        assert_eq!(snapshot.secrets_skipped, 2);
+        let logs: Vec<(&str, bool, Vec<String>)> = snapshot
+            .logs
+            .iter()
+            .map(|l| {
+                (
+                    l.source.container.as_str(),
+                    l.source.previous,
+                    l.lines.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            logs,
+            vec![
+                ("web", true, vec!["a".to_string(), "b".to_string()]),
+                ("web", false, vec!["c".to_string()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_file_is_named_in_the_error() {
+        let err = assemble(vec![entry("shop/pods.json", "{\"items\": [")], 0, "dump")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`dump: shop/pods.json` is not valid JSON"),
+            "{err}"
+        );
+        let err = assemble(vec![entry("x/y.txt", "hi")], 0, "dir")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a known bundle layout"), "{err}");
+    }
 }
