@@ -133,11 +133,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -207,11 +207,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -257,11 +257,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -307,11 +307,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -411,11 +411,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -473,11 +473,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -703,11 +703,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -765,11 +765,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -851,11 +851,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -901,11 +901,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -955,11 +955,11 @@ _triage() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json yaml mermaid dot junit sarif" -- "${cur}"))
                     return 0
                     ;;
                 *)

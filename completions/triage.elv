@@ -46,7 +46,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'triage;inventory'= {
-            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster'
+            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh, `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster'
             cand --now 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]'
             cand --logs 'Last lines of each failing container''s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none'
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
@@ -65,7 +65,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'triage;check'= {
-            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster'
+            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh, `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster'
             cand --now 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]'
             cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
             cand --logs 'Last lines of each failing container''s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none'
@@ -87,7 +87,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'triage;plan'= {
-            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster'
+            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh, `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster'
             cand --now 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]'
             cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
@@ -213,7 +213,7 @@ set edit:completion:arg-completer[triage] = {|@words|
         &'triage;db;help;help'= {
         }
         &'triage;explain-traffic'= {
-            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster'
+            cand --snapshot 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh, `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster'
             cand --now 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]'
             cand --profile 'Profile YAML naming the status, lock and schema ConfigMaps, the migration''s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]'
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'

@@ -35,7 +35,9 @@ wide\t'Tables with extra columns'
 json\t'JSON with a versioned, documented shape'
 yaml\t'YAML with the same shape as JSON'
 mermaid\t'Mermaid flowchart (plan only)'
-dot\t'Graphviz dot (plan only)'"
+dot\t'Graphviz dot (plan only)'
+junit\t'JUnit XML, one test case per signal (check only)'
+sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_needs_command" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_needs_command" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -50,7 +52,7 @@ complete -c triage -n "__fish_triage_needs_command" -f -a "db" -d 'Read the data
 complete -c triage -n "__fish_triage_needs_command" -f -a "explain-traffic" -d 'Why can (or can\'t) FROM reach TO: each side\'s NetworkPolicies (egress of the source, ingress of the destination), the verdict, the smallest allow policy (printed, never applied); exit 1 unless allowed'
 complete -c triage -n "__fish_triage_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c triage -n "__fish_triage_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c triage -n "__fish_triage_using_subcommand inventory" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
+complete -c triage -n "__fish_triage_using_subcommand inventory" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh, `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster' -r -F
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l logs -d 'Last lines of each failing container\'s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none' -r
 complete -c triage -n "__fish_triage_using_subcommand inventory" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
@@ -64,11 +66,13 @@ wide\t'Tables with extra columns'
 json\t'JSON with a versioned, documented shape'
 yaml\t'YAML with the same shape as JSON'
 mermaid\t'Mermaid flowchart (plan only)'
-dot\t'Graphviz dot (plan only)'"
+dot\t'Graphviz dot (plan only)'
+junit\t'JUnit XML, one test case per signal (check only)'
+sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand inventory" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand inventory" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand inventory" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c triage -n "__fish_triage_using_subcommand check" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
+complete -c triage -n "__fish_triage_using_subcommand check" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh, `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster' -r -F
 complete -c triage -n "__fish_triage_using_subcommand check" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand check" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
 complete -c triage -n "__fish_triage_using_subcommand check" -l logs -d 'Last lines of each failing container\'s log to fetch live (of the instance before the last restart when it restarted, as `kubectl logs --previous`), shown under the findings; from a file, the last N lines kept; `0` for none' -r
@@ -85,11 +89,13 @@ wide\t'Tables with extra columns'
 json\t'JSON with a versioned, documented shape'
 yaml\t'YAML with the same shape as JSON'
 mermaid\t'Mermaid flowchart (plan only)'
-dot\t'Graphviz dot (plan only)'"
+dot\t'Graphviz dot (plan only)'
+junit\t'JUnit XML, one test case per signal (check only)'
+sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand check" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand check" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c triage -n "__fish_triage_using_subcommand plan" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
+complete -c triage -n "__fish_triage_using_subcommand plan" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh, `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster' -r -F
 complete -c triage -n "__fish_triage_using_subcommand plan" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand plan" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
 complete -c triage -n "__fish_triage_using_subcommand plan" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
@@ -103,7 +109,9 @@ wide\t'Tables with extra columns'
 json\t'JSON with a versioned, documented shape'
 yaml\t'YAML with the same shape as JSON'
 mermaid\t'Mermaid flowchart (plan only)'
-dot\t'Graphviz dot (plan only)'"
+dot\t'Graphviz dot (plan only)'
+junit\t'JUnit XML, one test case per signal (check only)'
+sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand plan" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand plan" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -127,7 +135,9 @@ wide\t'Tables with extra columns'
 json\t'JSON with a versioned, documented shape'
 yaml\t'YAML with the same shape as JSON'
 mermaid\t'Mermaid flowchart (plan only)'
-dot\t'Graphviz dot (plan only)'"
+dot\t'Graphviz dot (plan only)'
+junit\t'JUnit XML, one test case per signal (check only)'
+sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand repair" -l yes -d 'Answer yes to every prompt (for scripts); without a terminal it is required'
 complete -c triage -n "__fish_triage_using_subcommand repair" -l dry-run -d 'Preview every step and run only reads and server-side dry runs: nothing is changed'
 complete -c triage -n "__fish_triage_using_subcommand repair" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
@@ -144,7 +154,9 @@ wide\t'Tables with extra columns'
 json\t'JSON with a versioned, documented shape'
 yaml\t'YAML with the same shape as JSON'
 mermaid\t'Mermaid flowchart (plan only)'
-dot\t'Graphviz dot (plan only)'"
+dot\t'Graphviz dot (plan only)'
+junit\t'JUnit XML, one test case per signal (check only)'
+sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand restore" -l yes -d 'Answer yes to every prompt'
 complete -c triage -n "__fish_triage_using_subcommand restore" -l overwrite -d 'Replace objects that exist now with their backed-up version'
 complete -c triage -n "__fish_triage_using_subcommand restore" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
@@ -162,7 +174,9 @@ wide\t'Tables with extra columns'
 json\t'JSON with a versioned, documented shape'
 yaml\t'YAML with the same shape as JSON'
 mermaid\t'Mermaid flowchart (plan only)'
-dot\t'Graphviz dot (plan only)'"
+dot\t'Graphviz dot (plan only)'
+junit\t'JUnit XML, one test case per signal (check only)'
+sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand snapshot" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -177,7 +191,9 @@ wide\t'Tables with extra columns'
 json\t'JSON with a versioned, documented shape'
 yaml\t'YAML with the same shape as JSON'
 mermaid\t'Mermaid flowchart (plan only)'
-dot\t'Graphviz dot (plan only)'"
+dot\t'Graphviz dot (plan only)'
+junit\t'JUnit XML, one test case per signal (check only)'
+sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand db; and not __fish_seen_subcommand_from tables help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -197,13 +213,15 @@ wide\t'Tables with extra columns'
 json\t'JSON with a versioned, documented shape'
 yaml\t'YAML with the same shape as JSON'
 mermaid\t'Mermaid flowchart (plan only)'
-dot\t'Graphviz dot (plan only)'"
+dot\t'Graphviz dot (plan only)'
+junit\t'JUnit XML, one test case per signal (check only)'
+sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from tables" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "tables" -d 'List the user tables PostgreSQL has (pg_tables; schema-qualified unless `public`), the observed schema to compare with the schema ConfigMap (-o table|json|yaml)'
 complete -c triage -n "__fish_triage_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin) instead of the cluster' -r -F
+complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l snapshot -d 'Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json` (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh, `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster' -r -F
 complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l now -d 'The moment ages are computed against [default: now for a live cluster, the newest timestamp in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l profile -d 'Profile YAML naming the status, lock and schema ConfigMaps, the migration\'s ServiceAccount and needs, the database (docs/profile.md) [default: built in for namespace `bleater`, none otherwise]' -r -F
 complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
@@ -217,7 +235,9 @@ wide\t'Tables with extra columns'
 json\t'JSON with a versioned, documented shape'
 yaml\t'YAML with the same shape as JSON'
 mermaid\t'Mermaid flowchart (plan only)'
-dot\t'Graphviz dot (plan only)'"
+dot\t'Graphviz dot (plan only)'
+junit\t'JUnit XML, one test case per signal (check only)'
+sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand explain-traffic" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -232,7 +252,9 @@ wide\t'Tables with extra columns'
 json\t'JSON with a versioned, documented shape'
 yaml\t'YAML with the same shape as JSON'
 mermaid\t'Mermaid flowchart (plan only)'
-dot\t'Graphviz dot (plan only)'"
+dot\t'Graphviz dot (plan only)'
+junit\t'JUnit XML, one test case per signal (check only)'
+sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
 complete -c triage -n "__fish_triage_using_subcommand completions" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'

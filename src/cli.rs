@@ -74,7 +74,8 @@ pub struct GlobalArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct SourceArgs {
     /// Read objects from a file written by `triage snapshot` or `kubectl get -o yaml|json`
-    /// (`-` for stdin) instead of the cluster
+    /// (`-` for stdin), or from a support bundle (a directory or `.tar.gz`: troubleshoot.sh,
+    /// `kubectl cluster-info dump --output-directory`, crust-gather), instead of the cluster
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
 
@@ -295,6 +296,10 @@ pub enum OutputFormat {
     Mermaid,
     /// Graphviz dot (plan only)
     Dot,
+    /// JUnit XML, one test case per signal (check only)
+    Junit,
+    /// SARIF 2.1.0, one result per failing signal (check only)
+    Sarif,
 }
 
 /// A request deadline; `None` means wait forever (kubectl's `0`).

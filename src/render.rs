@@ -4,8 +4,10 @@
 pub mod check;
 pub mod db;
 pub mod inventory;
+pub mod junit;
 pub mod plan;
 pub mod repair;
+pub mod sarif;
 pub mod traffic;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +41,8 @@ pub fn format_name(format: OutputFormat) -> &'static str {
         OutputFormat::Yaml => "yaml",
         OutputFormat::Mermaid => "mermaid",
         OutputFormat::Dot => "dot",
+        OutputFormat::Junit => "junit",
+        OutputFormat::Sarif => "sarif",
     }
 }
 

@@ -3,6 +3,7 @@
 //! objects in other namespaces), the single input of everything downstream. It never
 //! holds a Secret.
 
+pub mod bundle;
 pub mod kind;
 pub mod parse;
 

@@ -632,3 +632,73 @@ fn ledger_incident_fails_each_shape_naming_its_objects() {
         vec!["quota", "orphan-hook", "migration-script"]
     );
 }
+
+#[test]
+fn check_sarif_has_one_result_per_failing_signal_located_at_its_objects() {
+    let output = incident(&["check", "-o", "sarif"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let log = json(&output);
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    let failing = ids_with_status(&json(&incident(&["check", "-o", "json"])), "fail");
+    let results: Vec<&str> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, failing);
+    let pvc = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "pvc")
+        .unwrap();
+    assert_eq!(
+        pvc["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+        "bleater/PersistentVolumeClaim/bleat-migration-pvc"
+    );
+    assert_eq!(pvc["level"], "error");
+    let rule = &run["tool"]["driver"]["rules"][pvc["ruleIndex"].as_u64().unwrap() as usize];
+    assert_eq!(rule["id"], "pvc");
+
+    let healthy = example("bleater-healthy.yaml");
+    let output = triage(&[
+        "check",
+        "--snapshot",
+        &healthy,
+        "-n",
+        "bleater",
+        "-o",
+        "sarif",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(json(&output)["runs"][0]["results"], serde_json::json!([]));
+}
+
+#[test]
+fn check_junit_fails_the_failing_signals_and_passes_the_rest() {
+    let output = incident(&["check", "-o", "junit"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let checked = json(&incident(&["check", "-o", "json"]));
+    let failing = ids_with_status(&checked, "fail");
+    let total = checked["findings"].as_array().unwrap().len();
+    assert!(text.contains(&format!(
+        "<testsuite name=\"triage check bleater\" tests=\"{total}\" failures=\"{}\"",
+        failing.len()
+    )));
+    assert_eq!(text.matches("<testcase ").count(), total);
+    assert_eq!(text.matches("<failure ").count(), failing.len());
+    assert!(text.contains(
+        "<testcase classname=\"triage.bleater\" name=\"pvc\">\n      <failure type=\"pvc\""
+    ));
+}
+
+#[test]
+fn only_check_writes_ci_formats() {
+    for command in ["plan", "inventory"] {
+        let output = incident(&[command, "-o", "sarif"]);
+        assert_one_line_error(&output, 2, &format!("{command} has no `sarif` output"));
+    }
+}

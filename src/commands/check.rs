@@ -28,7 +28,10 @@ pub fn run(
     if matches!(format, OutputFormat::Mermaid | OutputFormat::Dot) {
         return Err(TriageError::usage(
             format!("check has no `{}` output", render::format_name(format)),
-            Some("use -o table, wide, json or yaml (`triage plan` draws graphs)".to_string()),
+            Some(
+                "use -o table, wide, json, yaml, junit or sarif (`triage plan` draws graphs)"
+                    .to_string(),
+            ),
         )
         .into());
     }
@@ -39,6 +42,8 @@ pub fn run(
     let stdout = match format {
         OutputFormat::Table => render::check::table(&view, false),
         OutputFormat::Wide => render::check::table(&view, true),
+        OutputFormat::Junit => render::junit::render(&view),
+        OutputFormat::Sarif => render::sarif::render(&view)?,
         other => render::structured(&view, other)?,
     };
     Ok(Outcome {

@@ -19,7 +19,10 @@ pub fn tables(
     args: &DbArgs,
     profile_args: &ProfileArgs,
 ) -> anyhow::Result<Outcome> {
-    if matches!(global.output, OutputFormat::Mermaid | OutputFormat::Dot) {
+    if matches!(
+        global.output,
+        OutputFormat::Mermaid | OutputFormat::Dot | OutputFormat::Junit | OutputFormat::Sarif
+    ) {
         return Err(TriageError::usage(
             format!(
                 "db tables has no `{}` output",

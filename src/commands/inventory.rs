@@ -7,7 +7,10 @@ use crate::error::TriageError;
 use crate::{inventory, render};
 
 pub fn run(global: &GlobalArgs, source: &SourceArgs, logs: u32) -> anyhow::Result<Outcome> {
-    if matches!(global.output, OutputFormat::Mermaid | OutputFormat::Dot) {
+    if matches!(
+        global.output,
+        OutputFormat::Mermaid | OutputFormat::Dot | OutputFormat::Junit | OutputFormat::Sarif
+    ) {
         return Err(TriageError::usage(
             format!(
                 "inventory has no `{}` output",

@@ -4,6 +4,7 @@ use super::Outcome;
 use super::check::load_with_profile;
 use crate::check::Selection;
 use crate::cli::{GlobalArgs, OutputFormat, ProfileArgs, SourceArgs};
+use crate::error::TriageError;
 use crate::{check, plan, render};
 
 pub fn run(
@@ -11,6 +12,19 @@ pub fn run(
     source: &SourceArgs,
     profile_args: &ProfileArgs,
 ) -> anyhow::Result<Outcome> {
+    if matches!(global.output, OutputFormat::Junit | OutputFormat::Sarif) {
+        return Err(TriageError::usage(
+            format!(
+                "plan has no `{}` output",
+                render::format_name(global.output)
+            ),
+            Some(
+                "use -o table, json, yaml, mermaid or dot (`triage check` writes junit and sarif)"
+                    .to_string(),
+            ),
+        )
+        .into());
+    }
     let (loaded, profile, profile_name) = load_with_profile(global, source, profile_args, 0)?;
     let context = loaded.context(profile.as_ref());
     let selected = Selection::default().signals()?;

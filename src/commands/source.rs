@@ -133,8 +133,11 @@ pub async fn load_live_with(
 
 fn load_file(global: &GlobalArgs, path: &Path) -> Result<Loaded, TriageError> {
     let origin = path.display().to_string();
-    let bytes = read_limited(path, &origin)?;
-    let snapshot = parse_snapshot(&bytes, &origin)?;
+    let snapshot = if crate::snapshot::bundle::is_bundle(path) {
+        crate::snapshot::bundle::read(path)?
+    } else {
+        parse_snapshot(&read_limited(path, &origin)?, &origin)?
+    };
     let present = snapshot.namespaces();
     let namespace = match &global.namespace {
         Some(ns) if present.contains(ns) => ns.clone(),

@@ -15,49 +15,68 @@ pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024 * 1024;
 /// sensitive values; triage redacts it wherever it writes objects out.
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
+const KUBECTL_HINT: &str =
+    "write one with `triage snapshot -n NS > FILE` or `kubectl get all,cm,... -n NS -o yaml`";
+
 /// Parses snapshot bytes read from `origin` (a path, or `-` for stdin).
 pub fn parse_snapshot(bytes: &[u8], origin: &str) -> Result<Snapshot, TriageError> {
-    let fail = |what: String, hint: &str| {
-        TriageError::input(
-            format!("snapshot `{origin}` {what}"),
-            Some(hint.to_string()),
-        )
-    };
-    const KUBECTL_HINT: &str =
-        "write one with `triage snapshot -n NS > FILE` or `kubectl get all,cm,... -n NS -o yaml`";
     if bytes.len() > MAX_SNAPSHOT_BYTES {
-        return Err(fail(
+        return Err(TriageError::input(
             format!(
-                "is {} MiB, over the {} MiB limit",
+                "snapshot `{origin}` is {} MiB, over the {} MiB limit",
                 bytes.len() / (1024 * 1024),
                 MAX_SNAPSHOT_BYTES / (1024 * 1024)
             ),
-            "capture one namespace only (`triage snapshot -n NS`)",
+            Some("capture one namespace only (`triage snapshot -n NS`)".to_string()),
         ));
     }
-    let text = std::str::from_utf8(bytes).map_err(|err| {
-        fail(
-            format!(
-                "is not UTF-8 text (invalid byte at offset {})",
-                err.valid_up_to()
-            ),
-            KUBECTL_HINT,
+    let objects = objects_in(bytes, origin)?;
+    from_objects(objects, origin)
+}
+
+/// The objects of one file (a List, a JSON array, multi-document YAML), Lists unwrapped.
+/// Items of a typed list that carry no `apiVersion`/`kind` (what client-go's typed
+/// lists marshal to, as support bundles store them) take them from the list
+/// (`PodList` -> `Pod`).
+pub fn objects_in(bytes: &[u8], origin: &str) -> Result<Vec<Value>, TriageError> {
+    let fail = |what: String| {
+        TriageError::input(
+            format!("snapshot `{origin}` {what}"),
+            Some(KUBECTL_HINT.to_string()),
         )
+    };
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        fail(format!(
+            "is not UTF-8 text (invalid byte at offset {})",
+            err.valid_up_to()
+        ))
     })?;
     if text.trim().is_empty() {
-        return Err(fail("is empty".to_string(), KUBECTL_HINT));
+        return Err(fail("is empty".to_string()));
     }
-    let documents = parse_documents(text).map_err(|what| fail(what, KUBECTL_HINT))?;
-
-    let mut snapshot = Snapshot::default();
+    let documents = parse_documents(text).map_err(fail)?;
     let mut objects = Vec::new();
     for (index, document) in documents.into_iter().enumerate() {
         flatten(document, &mut objects)
-            .map_err(|what| fail(format!("document {}: {what}", index + 1), KUBECTL_HINT))?;
+            .map_err(|what| fail(format!("document {}: {what}", index + 1)))?;
     }
-    snapshot.captured_at = objects.iter().filter_map(newest_timestamp).max();
+    Ok(objects)
+}
+
+/// A snapshot of parsed objects (Secrets dropped unread, ContainerLog items as logs);
+/// `origin` names where they came from in errors.
+pub fn from_objects(objects: Vec<Value>, origin: &str) -> Result<Snapshot, TriageError> {
+    let mut snapshot = Snapshot {
+        captured_at: objects.iter().filter_map(newest_timestamp).max(),
+        ..Snapshot::default()
+    };
     for object in objects {
-        add_object(&mut snapshot, object).map_err(|what| fail(what, KUBECTL_HINT))?;
+        add_object(&mut snapshot, object).map_err(|what| {
+            TriageError::input(
+                format!("snapshot `{origin}` {what}"),
+                Some(KUBECTL_HINT.to_string()),
+            )
+        })?;
     }
     Ok(snapshot)
 }
@@ -129,7 +148,19 @@ fn flatten(value: Value, out: &mut Vec<Value>) -> Result<(), String> {
                 let Some(Value::Array(items)) = map.get("items").cloned() else {
                     return Err("`items` of a List is not a sequence".to_string());
                 };
-                for item in items {
+                let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+                let api_version = map.get("apiVersion").cloned();
+                for mut item in items {
+                    if let (Some(item_kind), Value::Object(fields)) = (item_kind, &mut item)
+                        && !fields.contains_key("kind")
+                    {
+                        fields.insert("kind".to_string(), Value::String(item_kind.to_string()));
+                        if let Some(api_version) = &api_version {
+                            fields
+                                .entry("apiVersion")
+                                .or_insert_with(|| api_version.clone());
+                        }
+                    }
                     flatten(item, out)?;
                 }
             } else {
