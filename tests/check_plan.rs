@@ -581,6 +581,15 @@ fn ledger_healthy_look_alikes_are_green_with_and_without_the_profile() {
     // The plan is empty and the offline repair preview has nothing to do.
     let plan = ledger("ledger-healthy.yaml", true, &["plan"]);
     assert_eq!(plan.status.code(), Some(0));
+    // ledger-api's native sidecar reads as kubectl's printer shows it: both containers
+    // ready and Running, not a stuck init step (and no signal failed on it above).
+    let inventory = stdout(&ledger("ledger-healthy.yaml", false, &["inventory"]));
+    let api_pod = inventory
+        .lines()
+        .find(|l| l.starts_with("ledger-api-"))
+        .expect("the ledger-api pod row");
+    let columns: Vec<&str> = api_pod.split_whitespace().collect();
+    assert_eq!(&columns[1..3], &["2/2", "Running"], "{api_pod}");
 }
 
 #[test]
@@ -594,8 +603,8 @@ fn ledger_incident_fails_each_shape_naming_its_objects() {
     );
     let quota = finding(&check, "quota");
     assert_eq!(objects(quota), vec!["ResourceQuota/ledger-quota"]);
-    // used 1950m + the newest refusal's 900m + the migration pod's 100m.
-    assert_eq!(quota["details"]["proposals"][0]["needed"], "2950m");
+    // used 1960m + the newest refusal's 900m + the migration pod's 100m.
+    assert_eq!(quota["details"]["proposals"][0]["needed"], "2960m");
     let rbac = finding(&check, "rbac");
     assert_eq!(
         objects(rbac),

@@ -108,7 +108,11 @@ def pod_status_running(w, key, spec, start, ready_at, restarts=None, lasts=None,
         "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": ts(start),
     }
     if spec.get("initContainers"):
+        # A native sidecar (restartPolicy Always, KEP-753) keeps running beside the app:
+        # the kubelet reports it running, started and ready, never Completed.
         st["initContainerStatuses"] = [
+            cstatus(w, key, c, running_state(add_s(init_done[0], 1)), True, True, 0)
+            if c.get("restartPolicy") == "Always" else
             cstatus(w, key, c, terminated(w, key + c["name"], 0, "Completed", init_done[0], init_done[1]),
                     True, False, 0) for c in spec["initContainers"]]
     return st

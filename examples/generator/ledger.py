@@ -6,8 +6,9 @@ Flyway-named SQL files, status keys that differ from the pods' app label.
 `build(incident=True)` writes the same namespace with each shape turned into its fault
 (the incident variant), so every look-alike has a twin that must fail.
 
-Native sidecars (init containers with restartPolicy Always) are left out: they are
-another change (issue 11 item 1) and this branch does not model them yet.
+ledger-api also runs a native sidecar (an init container with restartPolicy Always,
+KEP-753): Running beside the app is its healthy state, and kubectl prints the pod
+`2/2 Running`; this look-alike stays green in both variants.
 """
 import copy
 
@@ -136,9 +137,9 @@ def build(incident=False):
 
     # ---- quota at 60% (incident: full) ----------------------------------------
     hard = {"pods": "10", "requests.cpu": "2", "requests.memory": "2Gi", "count/jobs.batch": "10"}
-    used = {"pods": "6", "requests.cpu": "1200m", "requests.memory": "1228Mi", "count/jobs.batch": "4"}
+    used = {"pods": "6", "requests.cpu": "1210m", "requests.memory": "1244Mi", "count/jobs.batch": "4"}
     if incident:
-        used = {"pods": "9", "requests.cpu": "1950m", "requests.memory": "1800Mi", "count/jobs.batch": "4"}
+        used = {"pods": "9", "requests.cpu": "1960m", "requests.memory": "1816Mi", "count/jobs.batch": "4"}
     w.add({"apiVersion": "v1", "kind": "ResourceQuota",
            "metadata": w.meta("ResourceQuota", "ledger-quota", NS, "2025-01-06T08:05:08Z", labels={"team": "payments"}),
            "spec": {"hard": dict(hard)}, "status": {"hard": dict(hard), "used": used}}, "2025-05-14T11:00:00Z")
@@ -181,7 +182,14 @@ def build(incident=False):
         c = container(name, f"{REG}/{name}:2025.05.2", req, lim,
                       env_from=[{"configMapRef": {"name": "ledger-api-config"}}],
                       ports=[{"containerPort": 8080, "name": "http", "protocol": "TCP"}])
-        spec = pod_spec([c], init=[wait])
+        init = [wait]
+        if name == "ledger-api":
+            # A native sidecar after the wait: it starts once the wait completes and runs
+            # beside the app (its requests count toward the quota with the app's).
+            shipper = container("log-shipper", f"{REG}/log-shipper:0.9.1", ("10m", "16Mi"), ("100m", "64Mi"))
+            shipper["restartPolicy"] = "Always"
+            init.append(shipper)
+        spec = pod_spec([c], init=init)
         tmpl = template(labels, spec)
         dep = deployment(w, name, NS, created, labels, {"app": name}, tmpl, annotations=RELEASE, revision=4,
                          generation=4)
