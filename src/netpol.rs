@@ -861,8 +861,14 @@ mod tests {
         assert_eq!(cidr_contains("10.0.3.7", ip("10.0.3.7")), Some(true));
         assert_eq!(cidr_contains("10.0.3.7/32", ip("10.0.3.8")), Some(false));
         assert_eq!(cidr_contains("0.0.0.0/0", ip("203.0.113.9")), Some(true));
-        assert_eq!(cidr_contains("2001:db8::/32", ip("2001:db8:1::5")), Some(true));
-        assert_eq!(cidr_contains("2001:db8::/32", ip("2001:db9::5")), Some(false));
+        assert_eq!(
+            cidr_contains("2001:db8::/32", ip("2001:db8:1::5")),
+            Some(true)
+        );
+        assert_eq!(
+            cidr_contains("2001:db8::/32", ip("2001:db9::5")),
+            Some(false)
+        );
         assert_eq!(cidr_contains("::/0", ip("2001:db9::5")), Some(true));
         // Families never mix; a bad cidr is no match, never a panic.
         assert_eq!(cidr_contains("0.0.0.0/0", ip("::1")), Some(false));
@@ -898,8 +904,17 @@ mod tests {
         assert_eq!(check("2001:db8::53", 443, "TCP").verdict, Verdict::Denied);
         assert_eq!(check("2001:db9::53", 53, "UDP").verdict, Verdict::Denied);
         // A pod the policy does not select is not isolated: allowed, no policy named.
-        let other = egress_to_ip(&[&out], Some(&labels(&[("app", "web")])), ip("203.0.113.9"), 443, "TCP");
-        assert_eq!((other.verdict, other.isolating.len()), (Verdict::Allowed, 0));
+        let other = egress_to_ip(
+            &[&out],
+            Some(&labels(&[("app", "web")])),
+            ip("203.0.113.9"),
+            443,
+            "TCP",
+        );
+        assert_eq!(
+            (other.verdict, other.isolating.len()),
+            (Verdict::Allowed, 0)
+        );
         // A rule without `to` reaches any address on its ports.
         let any = policy(&format!(
             "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - ports: [{{port: 443}}]\n"

@@ -54,7 +54,17 @@ pub fn text(view: &Explanation) -> String {
             word(pair.verdict)
         );
         let _ = writeln!(out, "{}", side("egress", &pair.egress));
-        let _ = writeln!(out, "{}", side("ingress", &pair.ingress));
+        match &pair.ingress {
+            Some(ingress) => {
+                let _ = writeln!(out, "{}", side("ingress", ingress));
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  ingress: not evaluated (the destination is not a pod triage knows)"
+                );
+            }
+        }
     }
     let _ = writeln!(
         out,
