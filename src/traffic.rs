@@ -14,7 +14,10 @@ use serde_json::json;
 use crate::finding::Context;
 use crate::netpol::{self, NAMESPACE_NAME_LABEL, Source, Target, Verdict};
 use crate::signals::egress;
-use crate::snapshot::{HasMeta, in_namespace};
+use crate::snapshot::{Gap, HasMeta, Kind, in_namespace};
+
+/// The `kind` of `explain-traffic -o json|yaml`.
+pub const KIND: &str = "TrafficExplanation";
 
 /// One side of a connection: the source's egress or the destination's ingress.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,6 +51,10 @@ pub struct Pair {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Explanation {
+    /// `triage/v1alpha1`, like every structured output (docs/output.md).
+    pub api_version: &'static str,
+    /// `TrafficExplanation`.
+    pub kind: &'static str,
     pub namespace: String,
     pub from: String,
     pub to: String,
@@ -58,10 +65,34 @@ pub struct Explanation {
     pub notes: Vec<String>,
     /// Smallest allow policies that would permit the denied pairs (YAML, never applied).
     pub suggestions: Vec<serde_json::Value>,
+    /// Single objects read beside the namespace (the `kube-dns` Service, the pods it
+    /// selects, namespaces) that could not be read, by what they are
+    /// (`service kube-system/kube-dns`): the notes say what was assumed instead.
+    /// Omitted when none; a snapshot file never holds them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub object_gaps: BTreeMap<String, Gap>,
 }
 
-/// Explains `from` -> `to` (`TO[:PORT[/PROTO]]`) in the context's namespace.
+/// Explains `from` -> `to` (`TO[:PORT[/PROTO]]`) in the context's namespace. When the
+/// NetworkPolicies could not be listed every answer rests on "there are none", so the
+/// verdict is unknown and a note says why.
 pub fn explain(context: &Context, from: &str, to: &str) -> Result<Explanation, String> {
+    let mut view = explain_pairs(context, from, to)?;
+    view.object_gaps = context.snapshot.object_gaps.clone();
+    if let Some(gap) = context.snapshot.gaps.get(&Kind::NetworkPolicy) {
+        let why = match gap {
+            Gap::Forbidden(message) => format!("forbidden: {message}"),
+            Gap::Failed(message) => message.clone(),
+        };
+        view.verdict = Verdict::Unknown;
+        view.notes.push(format!(
+            "NetworkPolicies could not be listed ({why}): the pairs assume there are none, so the verdict is unknown"
+        ));
+    }
+    Ok(view)
+}
+
+fn explain_pairs(context: &Context, from: &str, to: &str) -> Result<Explanation, String> {
     let ns = context.namespace;
     let sources = resolve_pods(context, from)?;
     if sources.is_empty() {
@@ -165,6 +196,8 @@ pub fn explain(context: &Context, from: &str, to: &str) -> Result<Explanation, S
         notes.push("an ipBlock 0.0.0.0/0 is taken to match pod traffic; whether it does depends on the network plugin".to_string());
     }
     Ok(Explanation {
+        api_version: crate::inventory::API_VERSION,
+        kind: KIND,
         namespace: ns.to_string(),
         from: from.to_string(),
         to: to.to_string(),
@@ -172,6 +205,7 @@ pub fn explain(context: &Context, from: &str, to: &str) -> Result<Explanation, S
         verdict,
         notes,
         suggestions,
+        object_gaps: BTreeMap::new(),
     })
 }
 
@@ -247,6 +281,8 @@ fn explain_external(
         .max()
         .unwrap_or(Verdict::Unknown);
     Explanation {
+        api_version: crate::inventory::API_VERSION,
+        kind: KIND,
         namespace: ns.to_string(),
         from: from.to_string(),
         to: to.to_string(),
@@ -256,6 +292,7 @@ fn explain_external(
             "ingress not evaluated: {ip} is not a pod triage knows (no pod in the snapshot has that IP); the verdict is the source's egress only"
         )],
         suggestions,
+        object_gaps: BTreeMap::new(),
     }
 }
 
@@ -764,6 +801,45 @@ spec:
             explain(&context, "web-1", "[fd00::37]5433")
                 .unwrap_err()
                 .contains("[IPv6]:PORT")
+        );
+    }
+
+    #[test]
+    fn unlisted_policies_make_the_verdict_unknown_and_gaps_are_carried() {
+        let mut snapshot = snapshot(SHOP);
+        snapshot
+            .gaps
+            .insert(Kind::NetworkPolicy, Gap::Forbidden("no list".into()));
+        snapshot.object_gaps.insert(
+            "service kube-system/kube-dns".into(),
+            Gap::Failed("timeout".into()),
+        );
+        let view = explain(&Context::new(&snapshot, "shop"), "web-1", "db").unwrap();
+        assert_eq!(view.verdict, Verdict::Unknown);
+        assert!(
+            view.notes
+                .last()
+                .unwrap()
+                .starts_with("NetworkPolicies could not be listed (forbidden: no list)"),
+            "{:?}",
+            view.notes
+        );
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(json["apiVersion"], "triage/v1alpha1");
+        assert_eq!(json["kind"], "TrafficExplanation");
+        assert_eq!(
+            json["objectGaps"]["service kube-system/kube-dns"],
+            json!({"reason": "failed", "message": "timeout"})
+        );
+        // The look-alike: a complete snapshot has a verdict and no objectGaps key.
+        let complete = crate::signals::test_support::snapshot(SHOP);
+        let view = explain(&Context::new(&complete, "shop"), "web-1", "db").unwrap();
+        assert_eq!(view.verdict, Verdict::Denied);
+        assert!(
+            serde_json::to_value(&view)
+                .unwrap()
+                .get("objectGaps")
+                .is_none()
         );
     }
 }

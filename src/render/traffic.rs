@@ -76,6 +76,13 @@ pub fn text(view: &Explanation) -> String {
     for note in &view.notes {
         let _ = writeln!(out, "note: {note}");
     }
+    for (what, gap) in &view.object_gaps {
+        let why = match gap {
+            crate::snapshot::Gap::Forbidden(message) => format!("forbidden: {message}"),
+            crate::snapshot::Gap::Failed(message) => message.clone(),
+        };
+        let _ = writeln!(out, "gap: {what} could not be read ({why})");
+    }
     if !view.suggestions.is_empty() {
         let _ = writeln!(
             out,

@@ -52,7 +52,11 @@ fn explain_traffic_answers_the_same_live_and_offline() {
     );
     // The verdict and why: the namespace's default-deny egress isolates the
     // bleat-service pods and no rule lets them reach the database.
+    assert_eq!(offline["kind"], "TrafficExplanation");
     assert_eq!(offline["verdict"], "denied");
+    // Everything was readable (admin): no objectGaps, no notes.
+    assert_eq!(offline.get("objectGaps"), None);
+    assert_eq!(offline["notes"], serde_json::json!([]));
     let pairs = offline["pairs"].as_array().unwrap();
     assert!(!pairs.is_empty());
     for pair in pairs {
