@@ -187,8 +187,8 @@ pub enum Command {
         #[arg(value_name = "FROM")]
         from: String,
 
-        /// A pod, Service, deployment/NAME or `dns`, with :PORT[/PROTO] (a Service's
-        /// first port and `dns` UDP/53 by default)
+        /// A pod, Service, deployment/NAME, `dns` or an IP ([IPv6]), with :PORT[/PROTO]
+        /// (a Service's first port and `dns` UDP/53 by default)
         #[arg(value_name = "TO")]
         to: String,
     },

@@ -7,9 +7,10 @@
 //! tests/data/reachability.yaml holds the documented cases it must agree with.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
     NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -282,6 +283,114 @@ fn port_matches(port: &NetworkPolicyPort, target: &Target) -> Verdict {
             None => Verdict::Unknown,
         },
     }
+}
+
+/// Whether `ip` lies in `cidr` (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a
+/// /32 or /128). None when `cidr` does not parse; an IPv4 address never lies in an
+/// IPv6 block nor the reverse (ipBlock's cidr is "a CIDR" of one family, IPBlock API doc).
+pub fn cidr_contains(cidr: &str, ip: IpAddr) -> Option<bool> {
+    let (address, prefix) = match cidr.trim().split_once('/') {
+        Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u32>().ok()?)),
+        None => (cidr.trim().parse::<IpAddr>().ok()?, None),
+    };
+    match (address, ip) {
+        (IpAddr::V4(net), IpAddr::V4(ip)) => {
+            let prefix = prefix.unwrap_or(32);
+            if prefix > 32 {
+                return None;
+            }
+            let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+            Some(u32::from(net) & mask == u32::from(ip) & mask)
+        }
+        (IpAddr::V6(net), IpAddr::V6(ip)) => {
+            let prefix = prefix.unwrap_or(128);
+            if prefix > 128 {
+                return None;
+            }
+            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+            Some(u128::from(net) & mask == u128::from(ip) & mask)
+        }
+        _ => Some(false),
+    }
+}
+
+/// An ipBlock matches `ip` when its cidr holds it and no `except` entry does (the
+/// docs: "except ... IPs that should not be included").
+fn ip_block_matches(block: &IPBlock, ip: IpAddr) -> bool {
+    cidr_contains(&block.cidr, ip) == Some(true)
+        && !block
+            .except
+            .iter()
+            .flatten()
+            .any(|except| cidr_contains(except, ip) == Some(true))
+}
+
+/// Whether a pod with `pod_labels` (in the policies' namespace) may send to `ip`, an
+/// address that is no pod of the snapshot. Only ipBlock peers can match it: pod and
+/// namespace selectors select pods, and the docs give ipBlock for "cluster-external
+/// IPs" (https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicy-resource).
+/// A rule without `to` matches every destination; a named port never matches (it
+/// names a container port of a destination pod, and there is none).
+pub fn egress_to_ip(
+    policies: &[&NetworkPolicy],
+    pod_labels: Option<&BTreeMap<String, String>>,
+    ip: IpAddr,
+    port: i32,
+    protocol: &str,
+) -> EgressAnswer {
+    let isolating: Vec<&NetworkPolicy> = policies
+        .iter()
+        .copied()
+        .filter(|p| isolates_egress(p, pod_labels))
+        .collect();
+    let mut answer = EgressAnswer {
+        verdict: if isolating.is_empty() {
+            Verdict::Allowed
+        } else {
+            Verdict::Denied
+        },
+        isolating: isolating.iter().map(|p| p.name().to_string()).collect(),
+        allowed_by: None,
+        plugin_dependent: false,
+    };
+    // Ports are judged as for a pod with no named container ports.
+    let target = Target {
+        label: ip.to_string(),
+        service: String::new(),
+        namespace: String::new(),
+        namespace_labels: BTreeMap::new(),
+        pod_labels: BTreeMap::new(),
+        port,
+        protocol: protocol.to_string(),
+        port_names: Some(Vec::new()),
+    };
+    for policy in &isolating {
+        let rules = policy
+            .spec
+            .as_ref()
+            .and_then(|s| s.egress.as_deref())
+            .unwrap_or_default();
+        for (index, rule) in rules.iter().enumerate() {
+            let peers = rule.to.as_deref().unwrap_or_default();
+            let to_ok = peers.is_empty()
+                || peers
+                    .iter()
+                    .filter_map(|peer| peer.ip_block.as_ref())
+                    .any(|block| ip_block_matches(block, ip));
+            let ports = rule.ports.as_deref().unwrap_or_default();
+            let ports_ok = ports.is_empty()
+                || ports
+                    .iter()
+                    .any(|p| port_matches(p, &target) == Verdict::Allowed);
+            if to_ok && ports_ok {
+                answer.verdict = Verdict::Allowed;
+                answer
+                    .allowed_by
+                    .get_or_insert_with(|| format!("{}#{}", policy.name(), index));
+            }
+        }
+    }
+    answer
 }
 
 /// Where traffic comes from: a pod, by its labels, in a namespace with its labels.
@@ -671,10 +780,38 @@ mod tests {
             let all: Vec<&NetworkPolicy> = policies.iter().collect();
             for row in case["expect"].as_array().unwrap() {
                 let [from, to, port, verdict] = [0, 1, 2, 3].map(|i| row[i].as_str().unwrap());
+                let want = match verdict {
+                    "allowed" => Verdict::Allowed,
+                    "denied" => Verdict::Denied,
+                    other => panic!("verdict {other}"),
+                };
+                let (number, protocol) = port.split_once('/').unwrap();
+                if let Ok(ip) = to.parse::<IpAddr>() {
+                    let source_pod = pod(from);
+                    let source_ns = source_pod["namespace"].as_str().unwrap();
+                    let source_policies: Vec<&NetworkPolicy> = all
+                        .iter()
+                        .copied()
+                        .filter(|p| p.namespace() == source_ns)
+                        .collect();
+                    let labels = labels_of(&source_pod);
+                    let out = egress_to_ip(
+                        &source_policies,
+                        Some(&labels),
+                        ip,
+                        number.parse().unwrap(),
+                        protocol,
+                    );
+                    assert_eq!(
+                        out.verdict, want,
+                        "case `{name}`: {from} -> {to} {port}: egress {out:?}"
+                    );
+                    checked += 1;
+                    continue;
+                }
                 let (source_pod, target_pod) = (pod(from), pod(to));
                 let source_ns = source_pod["namespace"].as_str().unwrap();
                 let target_ns = target_pod["namespace"].as_str().unwrap();
-                let (number, protocol) = port.split_once('/').unwrap();
                 let source = Source {
                     namespace: source_ns.to_string(),
                     namespace_labels: namespace_labels(source_ns),
@@ -704,11 +841,6 @@ mod tests {
                     ),
                 };
                 let (out, into, got) = connection(&all, &all, &source, &target);
-                let want = match verdict {
-                    "allowed" => Verdict::Allowed,
-                    "denied" => Verdict::Denied,
-                    other => panic!("verdict {other}"),
-                };
                 assert_eq!(
                     got, want,
                     "case `{name}`: {from} -> {to} {port}: egress {out:?}, ingress {into:?}"
@@ -716,7 +848,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert!(checked >= 50, "{checked} cases");
+        assert!(checked >= 65, "{checked} cases");
     }
 
     #[test]
@@ -742,5 +874,76 @@ mod tests {
         let only_deny = ingress(&[&deny], &source("web"), &db(None));
         assert_eq!(only_deny.verdict, Verdict::Denied);
         assert_eq!(only_deny.allowed_by, None);
+    }
+
+    #[test]
+    fn cidrs_of_both_families() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(cidr_contains("10.0.0.0/8", ip("10.200.3.7")), Some(true));
+        assert_eq!(cidr_contains("10.0.0.0/8", ip("11.0.0.1")), Some(false));
+        assert_eq!(cidr_contains("10.0.3.7", ip("10.0.3.7")), Some(true));
+        assert_eq!(cidr_contains("10.0.3.7/32", ip("10.0.3.8")), Some(false));
+        assert_eq!(cidr_contains("0.0.0.0/0", ip("203.0.113.9")), Some(true));
+        assert_eq!(
+            cidr_contains("2001:db8::/32", ip("2001:db8:1::5")),
+            Some(true)
+        );
+        assert_eq!(
+            cidr_contains("2001:db8::/32", ip("2001:db9::5")),
+            Some(false)
+        );
+        assert_eq!(cidr_contains("::/0", ip("2001:db9::5")), Some(true));
+        // Families never mix; a bad cidr is no match, never a panic.
+        assert_eq!(cidr_contains("0.0.0.0/0", ip("::1")), Some(false));
+        assert_eq!(cidr_contains("10.0.0.0/33", ip("10.0.0.1")), None);
+        assert_eq!(cidr_contains("nonsense", ip("10.0.0.1")), None);
+    }
+
+    #[test]
+    fn egress_to_an_external_ip_follows_ip_blocks_except_and_ports() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let out = policy(&format!(
+            "{HEAD}spec:\n  podSelector: {{matchLabels: {{app: api}}}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{ipBlock: {{cidr: 10.0.0.0/16, except: [10.0.3.0/24]}}}}]\n    ports: [{{port: 5432}}]\n  - to: [{{podSelector: {{}}}}, {{namespaceSelector: {{}}}}]\n  - to: [{{ipBlock: {{cidr: '2001:db8::/32'}}}}]\n    ports: [{{protocol: UDP, port: 53}}, {{port: https}}]\n"
+        ));
+        let api = labels(&[("app", "api")]);
+        let check = |addr: &str, port: i32, proto: &str| {
+            egress_to_ip(&[&out], Some(&api), ip(addr), port, proto)
+        };
+        let inside = check("10.0.9.7", 5432, "TCP");
+        assert_eq!(inside.verdict, Verdict::Allowed);
+        assert_eq!(inside.allowed_by.as_deref(), Some("p#0"));
+        assert_eq!(inside.isolating, vec!["p"]);
+        assert!(!inside.plugin_dependent);
+        // The except carves 10.0.3.0/24 out; selectors of rule #1 never match an IP.
+        let excepted = check("10.0.3.7", 5432, "TCP");
+        assert_eq!(excepted.verdict, Verdict::Denied);
+        assert_eq!(excepted.allowed_by, None);
+        assert_eq!(check("10.0.9.7", 5433, "TCP").verdict, Verdict::Denied);
+        assert_eq!(check("10.0.9.7", 5432, "UDP").verdict, Verdict::Denied);
+        assert_eq!(check("203.0.113.9", 443, "TCP").verdict, Verdict::Denied);
+        // IPv6: UDP/53 allowed by rule #2; the named port matches no external address.
+        let v6 = check("2001:db8::53", 53, "UDP");
+        assert_eq!(v6.allowed_by.as_deref(), Some("p#2"));
+        assert_eq!(check("2001:db8::53", 443, "TCP").verdict, Verdict::Denied);
+        assert_eq!(check("2001:db9::53", 53, "UDP").verdict, Verdict::Denied);
+        // A pod the policy does not select is not isolated: allowed, no policy named.
+        let other = egress_to_ip(
+            &[&out],
+            Some(&labels(&[("app", "web")])),
+            ip("203.0.113.9"),
+            443,
+            "TCP",
+        );
+        assert_eq!(
+            (other.verdict, other.isolating.len()),
+            (Verdict::Allowed, 0)
+        );
+        // A rule without `to` reaches any address on its ports.
+        let any = policy(&format!(
+            "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - ports: [{{port: 443}}]\n"
+        ));
+        let answer = egress_to_ip(&[&any], None, ip("203.0.113.9"), 443, "TCP");
+        assert_eq!(answer.verdict, Verdict::Allowed);
+        assert_eq!(answer.allowed_by.as_deref(), Some("p#0"));
     }
 }

@@ -5,6 +5,7 @@
 //! side (printed, never applied).
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::Pod;
 use serde::Serialize;
@@ -13,7 +14,10 @@ use serde_json::json;
 use crate::finding::Context;
 use crate::netpol::{self, NAMESPACE_NAME_LABEL, Source, Target, Verdict};
 use crate::signals::egress;
-use crate::snapshot::{HasMeta, in_namespace};
+use crate::snapshot::{Gap, HasMeta, Kind, in_namespace};
+
+/// The `kind` of `explain-traffic -o json|yaml`.
+pub const KIND: &str = "TrafficExplanation";
 
 /// One side of a connection: the source's egress or the destination's ingress.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,13 +42,19 @@ pub struct Pair {
     pub port: i32,
     pub protocol: String,
     pub egress: Side,
-    pub ingress: Side,
+    /// None (`null`) when the destination is an IP that is no pod of the snapshot:
+    /// there is no destination pod whose ingress triage could evaluate.
+    pub ingress: Option<Side>,
     pub verdict: Verdict,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Explanation {
+    /// `triage/v1alpha1`, like every structured output (docs/output.md).
+    pub api_version: &'static str,
+    /// `TrafficExplanation`.
+    pub kind: &'static str,
     pub namespace: String,
     pub from: String,
     pub to: String,
@@ -55,10 +65,34 @@ pub struct Explanation {
     pub notes: Vec<String>,
     /// Smallest allow policies that would permit the denied pairs (YAML, never applied).
     pub suggestions: Vec<serde_json::Value>,
+    /// Single objects read beside the namespace (the `kube-dns` Service, the pods it
+    /// selects, namespaces) that could not be read, by what they are
+    /// (`service kube-system/kube-dns`): the notes say what was assumed instead.
+    /// Omitted when none; a snapshot file never holds them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub object_gaps: BTreeMap<String, Gap>,
 }
 
-/// Explains `from` -> `to` (`TO[:PORT[/PROTO]]`) in the context's namespace.
+/// Explains `from` -> `to` (`TO[:PORT[/PROTO]]`) in the context's namespace. When the
+/// NetworkPolicies could not be listed every answer rests on "there are none", so the
+/// verdict is unknown and a note says why.
 pub fn explain(context: &Context, from: &str, to: &str) -> Result<Explanation, String> {
+    let mut view = explain_pairs(context, from, to)?;
+    view.object_gaps = context.snapshot.object_gaps.clone();
+    if let Some(gap) = context.snapshot.gaps.get(&Kind::NetworkPolicy) {
+        let why = match gap {
+            Gap::Forbidden(message) => format!("forbidden: {message}"),
+            Gap::Failed(message) => message.clone(),
+        };
+        view.verdict = Verdict::Unknown;
+        view.notes.push(format!(
+            "NetworkPolicies could not be listed ({why}): the pairs assume there are none, so the verdict is unknown"
+        ));
+    }
+    Ok(view)
+}
+
+fn explain_pairs(context: &Context, from: &str, to: &str) -> Result<Explanation, String> {
     let ns = context.namespace;
     let sources = resolve_pods(context, from)?;
     if sources.is_empty() {
@@ -86,10 +120,25 @@ pub fn explain(context: &Context, from: &str, to: &str) -> Result<Explanation, S
             }
         }
         targets
-    } else if what.parse::<std::net::IpAddr>().is_ok() {
-        return Err(format!(
-            "`{what}`: IP destinations are not explained yet (pod IPs are not in a snapshot); name a pod, Service or deployment"
-        ));
+    } else if let Ok(ip) = what.parse::<IpAddr>() {
+        let port = port
+            .ok_or_else(|| format!("`{what}` is an IP: give the port (`{what}:PORT[/PROTO]`)"))?;
+        let protocol = protocol.unwrap_or_else(|| "TCP".to_string());
+        match pod_with_ip(context, ip) {
+            Some(pod) => {
+                notes.push(format!(
+                    "{ip} is the IP of pod `{}/{}` (status.podIPs): both sides are evaluated as for that pod",
+                    pod.namespace(),
+                    pod.name()
+                ));
+                vec![pod_target(context, pod, port, &protocol)]
+            }
+            None => {
+                return Ok(explain_external(
+                    context, from, to, &sources, ip, port, &protocol,
+                ));
+            }
+        }
     } else {
         service_targets(context, &what, port, protocol.as_deref())?.map_or_else(
             || pod_targets(context, &what, port, protocol.as_deref()),
@@ -131,7 +180,7 @@ pub fn explain(context: &Context, from: &str, to: &str) -> Result<Explanation, S
                 port: target.port,
                 protocol: target.protocol.clone(),
                 egress: egress_side,
-                ingress: ingress_side,
+                ingress: Some(ingress_side),
                 verdict,
             });
         }
@@ -141,13 +190,14 @@ pub fn explain(context: &Context, from: &str, to: &str) -> Result<Explanation, S
         .map(|p| p.verdict)
         .max()
         .unwrap_or(Verdict::Unknown);
-    if pairs
-        .iter()
-        .any(|p| p.egress.plugin_dependent || p.ingress.plugin_dependent)
-    {
+    if pairs.iter().any(|p| {
+        p.egress.plugin_dependent || p.ingress.as_ref().is_some_and(|s| s.plugin_dependent)
+    }) {
         notes.push("an ipBlock 0.0.0.0/0 is taken to match pod traffic; whether it does depends on the network plugin".to_string());
     }
     Ok(Explanation {
+        api_version: crate::inventory::API_VERSION,
+        kind: KIND,
         namespace: ns.to_string(),
         from: from.to_string(),
         to: to.to_string(),
@@ -155,6 +205,119 @@ pub fn explain(context: &Context, from: &str, to: &str) -> Result<Explanation, S
         verdict,
         notes,
         suggestions,
+        object_gaps: BTreeMap::new(),
+    })
+}
+
+/// The pod of the snapshot (any namespace) whose `status.podIP` or
+/// `status.podIPs[*].ip` is `ip`. Addresses compare parsed, so `2001:db8::1` and
+/// `2001:0db8::1` are the same pod. Pods that finished (Succeeded/Failed) no longer
+/// hold their IP, so they are skipped.
+fn pod_with_ip<'a>(context: &'a Context, ip: IpAddr) -> Option<&'a Pod> {
+    let same = |text: &str| text.parse::<IpAddr>().ok() == Some(ip);
+    let mut pods: Vec<&Pod> = context
+        .snapshot
+        .pods
+        .iter()
+        .filter(|pod| {
+            let Some(status) = pod.status.as_ref() else {
+                return false;
+            };
+            let finished = matches!(status.phase.as_deref(), Some("Succeeded" | "Failed"));
+            !finished
+                && (status.pod_ip.as_deref().is_some_and(same)
+                    || status.pod_ips.iter().flatten().any(|p| same(&p.ip)))
+        })
+        .collect();
+    // Host-network pods share their node's IP: prefer the one in our namespace, then by name.
+    pods.sort_by_key(|p| (p.namespace() != context.namespace, p.namespace(), p.name()));
+    pods.into_iter().next()
+}
+
+/// FROM -> an IP no pod of the snapshot holds: only the source's egress can be
+/// evaluated (ipBlock peers, ports, protocols: [`netpol::egress_to_ip`]); what is at
+/// that address (or a firewall before it) decides the rest, so ingress is `null`.
+fn explain_external(
+    context: &Context,
+    from: &str,
+    to: &str,
+    sources: &[&Pod],
+    ip: IpAddr,
+    port: i32,
+    protocol: &str,
+) -> Explanation {
+    let ns = context.namespace;
+    let policies: Vec<_> = in_namespace(&context.snapshot.network_policies, ns);
+    let mut pairs = Vec::new();
+    let mut suggestions = Vec::new();
+    for pod in sources {
+        let answer =
+            netpol::egress_to_ip(&policies, pod.metadata.labels.as_ref(), ip, port, protocol);
+        if answer.verdict == Verdict::Denied {
+            push_unique(
+                &mut suggestions,
+                allow_egress_to_ip(ns, pod.metadata.labels.as_ref(), ip, port, protocol),
+            );
+        }
+        pairs.push(Pair {
+            from: pod.name().to_string(),
+            to: ip.to_string(),
+            port,
+            protocol: protocol.to_string(),
+            verdict: answer.verdict,
+            egress: Side {
+                verdict: answer.verdict,
+                isolated: !answer.isolating.is_empty(),
+                isolating: answer.isolating,
+                allowed_by: answer.allowed_by,
+                plugin_dependent: false,
+            },
+            ingress: None,
+        });
+    }
+    let verdict = pairs
+        .iter()
+        .map(|p| p.verdict)
+        .max()
+        .unwrap_or(Verdict::Unknown);
+    Explanation {
+        api_version: crate::inventory::API_VERSION,
+        kind: KIND,
+        namespace: ns.to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+        pairs,
+        verdict,
+        notes: vec![format!(
+            "ingress not evaluated: {ip} is not a pod triage knows (no pod in the snapshot has that IP); the verdict is the source's egress only"
+        )],
+        suggestions,
+        object_gaps: BTreeMap::new(),
+    }
+}
+
+/// The smallest egress allow to one address: that host (`/32`, `/128`) on that port.
+fn allow_egress_to_ip(
+    namespace: &str,
+    labels: Option<&BTreeMap<String, String>>,
+    ip: IpAddr,
+    port: i32,
+    protocol: &str,
+) -> serde_json::Value {
+    let host = match ip {
+        IpAddr::V4(_) => format!("{ip}/32"),
+        IpAddr::V6(_) => format!("{ip}/128"),
+    };
+    let name = ip.to_string().replace([':', '.'], "-");
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": format!("allow-egress-to-{name}-{port}"), "namespace": namespace},
+        "spec": {
+            "podSelector": {"matchLabels": stable(&labels.cloned().unwrap_or_default())},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": host}}], "ports": [{"protocol": protocol, "port": port}]}],
+        }
     })
 }
 
@@ -164,10 +327,23 @@ fn push_unique(list: &mut Vec<serde_json::Value>, item: serde_json::Value) {
     }
 }
 
-/// `NAME[:PORT[/PROTO]]`.
+/// `NAME[:PORT[/PROTO]]`; an IPv6 address with a port is bracketed as in a URL
+/// (`[2001:db8::5]:443/TCP`), a bare one (`2001:db8::5`) has no port.
 fn split_port(to: &str) -> Result<(String, Option<i32>, Option<String>), String> {
-    let Some((what, rest)) = to.rsplit_once(':').filter(|(w, _)| !w.contains(':')) else {
-        return Ok((to.to_string(), None, None));
+    let bracketed = to
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+        .map(|(address, after)| (address.to_string(), after));
+    let (what, rest) = match bracketed {
+        Some((address, "")) => return Ok((address, None, None)),
+        Some((address, after)) => match after.strip_prefix(':') {
+            Some(rest) => (address, rest),
+            None => return Err(format!("`{to}`: write [IPv6]:PORT[/PROTO]")),
+        },
+        None => match to.rsplit_once(':').filter(|(w, _)| !w.contains(':')) {
+            Some((what, rest)) => (what.to_string(), rest),
+            None => return Ok((to.to_string(), None, None)),
+        },
     };
     let (port, protocol) = match rest.split_once('/') {
         Some((p, proto)) => (p, Some(proto.to_ascii_uppercase())),
@@ -181,7 +357,7 @@ fn split_port(to: &str) -> Result<(String, Option<i32>, Option<String>), String>
     let port = port
         .parse::<i32>()
         .map_err(|_| format!("`{rest}`: the port is a number (PORT[/PROTO])"))?;
-    Ok((what.to_string(), Some(port), protocol))
+    Ok((what, Some(port), protocol))
 }
 
 fn strip<'a>(text: &'a str, prefixes: &[&str]) -> Option<&'a str> {
@@ -246,8 +422,8 @@ fn pod_target(context: &Context, pod: &Pod, port: i32, protocol: &str) -> (Strin
         Target {
             label: pod.name().to_string(),
             service: String::new(),
-            namespace: context.namespace.to_string(),
-            namespace_labels: egress::namespace_labels(context, context.namespace),
+            namespace: pod.namespace().to_string(),
+            namespace_labels: egress::namespace_labels(context, pod.namespace()),
             pod_labels: pod.metadata.labels.clone().unwrap_or_default(),
             port,
             protocol: protocol.to_string(),
@@ -432,8 +608,8 @@ spec:
         let pair = &view.pairs[0];
         assert_eq!((pair.to.as_str(), pair.port), ("shop/db-0", 5433));
         assert!(!pair.egress.isolated);
-        assert_eq!(pair.ingress.isolating, vec!["db-in"]);
-        assert_eq!(pair.ingress.allowed_by, None);
+        assert_eq!(pair.ingress.as_ref().unwrap().isolating, vec!["db-in"]);
+        assert_eq!(pair.ingress.as_ref().unwrap().allowed_by, None);
         assert_eq!(view.suggestions.len(), 1);
         let suggestion = &view.suggestions[0];
         assert_eq!(suggestion["spec"]["policyTypes"], json!(["Ingress"]));
@@ -456,7 +632,15 @@ spec:
         )
         .unwrap();
         assert_eq!(view.verdict, Verdict::Allowed);
-        assert_eq!(view.pairs[0].ingress.allowed_by.as_deref(), Some("db-in#0"));
+        assert_eq!(
+            view.pairs[0]
+                .ingress
+                .as_ref()
+                .unwrap()
+                .allowed_by
+                .as_deref(),
+            Some("db-in#0")
+        );
         assert!(view.suggestions.is_empty());
     }
 
@@ -479,9 +663,9 @@ spec:
                 .contains("no port 99")
         );
         assert!(
-            explain(&context, "web-1", "10.0.0.1:80")
+            explain(&context, "web-1", "10.0.0.1")
                 .unwrap_err()
-                .contains("IP destinations")
+                .contains("is an IP: give the port")
         );
         assert!(
             explain(&context, "web-1", "db-0:80/icmp")
@@ -498,6 +682,164 @@ spec:
             dns.notes[0].contains("kube-system/kube-dns"),
             "{:?}",
             dns.notes
+        );
+    }
+
+    /// SHOP with pod IPs and an egress policy for `app: web`: 203.0.113.0/24 except
+    /// its upper half on 443, and the `tier: db` pods on any port.
+    fn with_ips() -> String {
+        let shop = SHOP
+            .replace(
+                "spec: {containers: [{name: web, image: x}]}",
+                "spec: {containers: [{name: web, image: x}]}\nstatus: {phase: Running, podIP: 10.0.1.5}",
+            )
+            .replace(
+                "containerPort: 5433}]}]}",
+                "containerPort: 5433}]}]}\nstatus: {phase: Running, podIP: 10.0.3.7, podIPs: [{ip: 10.0.3.7}, {ip: 'fd00::37'}]}",
+            );
+        format!(
+            "{shop}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: old-job, namespace: shop}}\nspec: {{containers: [{{name: j, image: x}}]}}\nstatus: {{phase: Succeeded, podIP: 10.0.9.9}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web-out, namespace: shop}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{ipBlock: {{cidr: 203.0.113.0/24, except: [203.0.113.128/25]}}}}]\n    ports: [{{port: 443}}]\n  - to: [{{podSelector: {{matchLabels: {{tier: db}}}}}}]\n"
+        )
+    }
+
+    #[test]
+    fn an_external_ip_is_judged_by_the_sources_ip_blocks_only() {
+        let snapshot = snapshot(&with_ips());
+        let context = Context::new(&snapshot, "shop");
+        let view = explain(&context, "web-1", "203.0.113.9:443").unwrap();
+        assert_eq!(view.verdict, Verdict::Allowed);
+        let pair = &view.pairs[0];
+        assert_eq!(
+            (pair.to.as_str(), pair.port, pair.protocol.as_str()),
+            ("203.0.113.9", 443, "TCP")
+        );
+        assert_eq!(pair.egress.isolating, vec!["web-out"]);
+        assert_eq!(pair.egress.allowed_by.as_deref(), Some("web-out#0"));
+        assert_eq!(pair.ingress, None, "no destination pod to evaluate");
+        assert!(
+            view.notes[0]
+                .starts_with("ingress not evaluated: 203.0.113.9 is not a pod triage knows"),
+            "{:?}",
+            view.notes
+        );
+        assert!(view.suggestions.is_empty());
+        // The except carves the upper half out; the wrong port or protocol is denied too.
+        for to in [
+            "203.0.113.200:443",
+            "203.0.113.9:80",
+            "203.0.113.9:443/udp",
+            "198.51.100.1:443",
+        ] {
+            let view = explain(&context, "web-1", to).unwrap();
+            assert_eq!(view.verdict, Verdict::Denied, "{to}");
+            assert_eq!(view.pairs[0].egress.allowed_by, None, "{to}");
+        }
+        let denied = explain(&context, "web-1", "203.0.113.200:443").unwrap();
+        let suggestion = &denied.suggestions[0];
+        assert_eq!(
+            suggestion["spec"]["egress"][0]["to"][0]["ipBlock"]["cidr"],
+            "203.0.113.200/32"
+        );
+        assert_eq!(
+            suggestion["spec"]["podSelector"]["matchLabels"],
+            json!({"app": "web"})
+        );
+        assert_eq!(
+            suggestion["spec"]["egress"][0]["ports"][0],
+            json!({"protocol": "TCP", "port": 443})
+        );
+        // A pod no egress policy selects is not isolated: allowed, no suggestion.
+        let db = explain(&context, "db-0", "[2001:db8::5]:443").unwrap();
+        assert_eq!(db.verdict, Verdict::Allowed);
+        assert!(!db.pairs[0].egress.isolated);
+        assert_eq!(db.pairs[0].to, "2001:db8::5");
+        // The IP of a finished pod is nobody's: external.
+        let finished = explain(&context, "web-1", "10.0.9.9:443").unwrap();
+        assert_eq!(finished.pairs[0].ingress, None);
+        assert_eq!(finished.verdict, Verdict::Denied);
+    }
+
+    #[test]
+    fn a_pod_ip_is_that_pod_on_both_sides() {
+        let snapshot = snapshot(&with_ips());
+        let context = Context::new(&snapshot, "shop");
+        for to in ["10.0.3.7:5433", "[fd00::37]:5433/TCP"] {
+            let view = explain(&context, "web-1", to).unwrap();
+            let pair = &view.pairs[0];
+            assert_eq!(pair.to, "shop/db-0", "{to}");
+            // Egress allowed by the selector rule, ingress denied by db-in (only app: api).
+            assert_eq!(pair.egress.allowed_by.as_deref(), Some("web-out#1"), "{to}");
+            let ingress = pair.ingress.as_ref().unwrap();
+            assert_eq!(ingress.isolating, vec!["db-in"]);
+            assert_eq!(ingress.verdict, Verdict::Denied);
+            assert_eq!(view.verdict, Verdict::Denied);
+            assert!(
+                view.notes[0].contains("pod `shop/db-0`"),
+                "{:?}",
+                view.notes
+            );
+        }
+        // The look-alike: the same pod by IP on its named port's number, from an
+        // `app: api` pod, is allowed on both sides (db-in#0 names port `pg` = 5433).
+        let api = with_ips().replace(
+            "labels: {app: web, pod-template-hash",
+            "labels: {app: api, pod-template-hash",
+        );
+        let snapshot = crate::signals::test_support::snapshot(&api);
+        let view = explain(&Context::new(&snapshot, "shop"), "web-1", "10.0.3.7:5433").unwrap();
+        assert_eq!(view.verdict, Verdict::Allowed);
+        assert_eq!(
+            view.pairs[0]
+                .ingress
+                .as_ref()
+                .unwrap()
+                .allowed_by
+                .as_deref(),
+            Some("db-in#0")
+        );
+        assert!(
+            explain(&context, "web-1", "[fd00::37]5433")
+                .unwrap_err()
+                .contains("[IPv6]:PORT")
+        );
+    }
+
+    #[test]
+    fn unlisted_policies_make_the_verdict_unknown_and_gaps_are_carried() {
+        let mut snapshot = snapshot(SHOP);
+        snapshot
+            .gaps
+            .insert(Kind::NetworkPolicy, Gap::Forbidden("no list".into()));
+        snapshot.object_gaps.insert(
+            "service kube-system/kube-dns".into(),
+            Gap::Failed("timeout".into()),
+        );
+        let view = explain(&Context::new(&snapshot, "shop"), "web-1", "db").unwrap();
+        assert_eq!(view.verdict, Verdict::Unknown);
+        assert!(
+            view.notes
+                .last()
+                .unwrap()
+                .starts_with("NetworkPolicies could not be listed (forbidden: no list)"),
+            "{:?}",
+            view.notes
+        );
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(json["apiVersion"], "triage/v1alpha1");
+        assert_eq!(json["kind"], "TrafficExplanation");
+        assert_eq!(
+            json["objectGaps"]["service kube-system/kube-dns"],
+            json!({"reason": "failed", "message": "timeout"})
+        );
+        // The look-alike: a complete snapshot has a verdict and no objectGaps key.
+        let complete = crate::signals::test_support::snapshot(SHOP);
+        let view = explain(&Context::new(&complete, "shop"), "web-1", "db").unwrap();
+        assert_eq!(view.verdict, Verdict::Denied);
+        assert!(
+            serde_json::to_value(&view)
+                .unwrap()
+                .get("objectGaps")
+                .is_none()
         );
     }
 }

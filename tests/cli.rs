@@ -783,3 +783,48 @@ fn explain_traffic_offline_names_the_denying_policy_and_prints_the_allow() {
     assert_eq!(json["verdict"], "allowed");
     assert_eq!(json["suggestions"], serde_json::json!([]));
 }
+
+#[test]
+fn explain_traffic_to_an_ip_is_a_pod_when_the_snapshot_has_it_else_egress_only() {
+    // 10.42.0.173 is bleat-db-0's status.podIP in both fixtures.
+    let output = triage(&[
+        "explain-traffic",
+        "--snapshot",
+        "examples/bleater-healthy.yaml",
+        "-n",
+        "bleater",
+        "app.kubernetes.io/name=bleat-service",
+        "10.42.0.173:5432",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["verdict"], "allowed");
+    assert_eq!(json["pairs"][0]["to"], "bleater/bleat-db-0");
+    assert_eq!(
+        json["pairs"][0]["ingress"]["allowedBy"],
+        "bleater-allow-ingress-from-gateway#0"
+    );
+    // An address no pod holds: the source's egress alone, ingress null.
+    let output = triage(&[
+        "explain-traffic",
+        "--snapshot",
+        "examples/bleater-incident.yaml",
+        "-n",
+        "bleater",
+        "app.kubernetes.io/name=bleat-service",
+        "203.0.113.9:443",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("egress: isolated by networkpolicy/bleater-default-deny-egress; no rule allows it: denied"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ingress: not evaluated (the destination is not a pod triage knows)"),
+        "{text}"
+    );
+    assert!(text.contains("cidr: 203.0.113.9/32"), "{text}");
+}

@@ -20,7 +20,7 @@ pub fn run(
     let view = traffic::explain(&context, from, to).map_err(|message| {
         TriageError::usage(
             message,
-            Some("FROM: pod, deployment/NAME or k=v; TO: pod:PORT, Service[:PORT], deployment/NAME:PORT or dns".to_string()),
+            Some("FROM: pod, deployment/NAME or k=v; TO: pod:PORT, Service[:PORT], deployment/NAME:PORT, IP:PORT[/PROTO] or dns".to_string()),
         )
     })?;
     let stdout = match global.output {

@@ -54,7 +54,17 @@ pub fn text(view: &Explanation) -> String {
             word(pair.verdict)
         );
         let _ = writeln!(out, "{}", side("egress", &pair.egress));
-        let _ = writeln!(out, "{}", side("ingress", &pair.ingress));
+        match &pair.ingress {
+            Some(ingress) => {
+                let _ = writeln!(out, "{}", side("ingress", ingress));
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  ingress: not evaluated (the destination is not a pod triage knows)"
+                );
+            }
+        }
     }
     let _ = writeln!(
         out,
@@ -65,6 +75,13 @@ pub fn text(view: &Explanation) -> String {
     );
     for note in &view.notes {
         let _ = writeln!(out, "note: {note}");
+    }
+    for (what, gap) in &view.object_gaps {
+        let why = match gap {
+            crate::snapshot::Gap::Forbidden(message) => format!("forbidden: {message}"),
+            crate::snapshot::Gap::Failed(message) => message.clone(),
+        };
+        let _ = writeln!(out, "gap: {what} could not be read ({why})");
     }
     if !view.suggestions.is_empty() {
         let _ = writeln!(
