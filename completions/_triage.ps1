@@ -122,6 +122,7 @@ Register-ArgumentCompleter -Native -CommandName 'triage' -ScriptBlock {
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Quota limit to set instead of the proposal, e.g. `--set pods=8` (repeatable)')
             [CompletionResult]::new('--storage-class', '--storage-class', [CompletionResultType]::ParameterName, 'StorageClass for a re-created claim [default: the cluster''s default class]')
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Words for audit values, e.g. the lock''s `resolved-<date>-<reason>`')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'After the repairs, watch the profile''s status ConfigMap this long for every app to read Healthy (its reconciler takes a tick or two): `90s`, `2m`, `0` to skip')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use [default: current-context]')

@@ -115,6 +115,7 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand --set 'Quota limit to set instead of the proposal, e.g. `--set pods=8` (repeatable)'
             cand --storage-class 'StorageClass for a re-created claim [default: the cluster''s default class]'
             cand --reason 'Words for audit values, e.g. the lock''s `resolved-<date>-<reason>`'
+            cand --wait 'After the repairs, watch the profile''s status ConfigMap this long for every app to read Healthy (its reconciler takes a tick or two): `90s`, `2m`, `0` to skip'
             cand -n 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --namespace 'Namespace to look at [default: the kubeconfig context''s namespace, or the only namespace in a snapshot file]'
             cand --context 'Kubeconfig context to use [default: current-context]'

@@ -585,6 +585,74 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// Waits until `done` holds for the ConfigMap `namespace/name` (None while it does
+    /// not exist), or `limit` runs out: one LIST for the current object and its
+    /// resourceVersion, then a WATCH from there (the list-then-watch of
+    /// https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes),
+    /// re-listed when the server ends the watch or answers 410 Gone (the version is too
+    /// old). `done` is called on every version seen, in order; `seen` on each too, for a
+    /// spinner. The wait half of kube-runtime's `await_condition`, without the
+    /// dependency. Returns whether `done` held, and the last version seen.
+    pub async fn wait_for_config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+        limit: Duration,
+        done: &dyn Fn(Option<&ConfigMap>) -> bool,
+        seen: &dyn Fn(Option<&ConfigMap>),
+    ) -> Result<(bool, Option<ConfigMap>), TriageError> {
+        use futures::{StreamExt, TryStreamExt};
+        use kube::api::{WatchEvent, WatchParams};
+
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        let field = format!("metadata.name={name}");
+        let what = format!("watching configmap {namespace}/{name}");
+        let mut last: Option<ConfigMap> = None;
+        let work = async {
+            loop {
+                let list = api
+                    .list(&ListParams::default().fields(&field))
+                    .await
+                    .map_err(|e| classify(&e, &self.server, &what))?;
+                last = list.items.into_iter().next();
+                seen(last.as_ref());
+                if done(last.as_ref()) {
+                    return Ok::<bool, TriageError>(true);
+                }
+                let version = list.metadata.resource_version.unwrap_or_default();
+                // The server closes a watch after timeoutSeconds; then list again.
+                let params = WatchParams::default().fields(&field).timeout(60);
+                let mut events = api
+                    .watch(&params, &version)
+                    .await
+                    .map_err(|e| classify(&e, &self.server, &what))?
+                    .boxed();
+                while let Some(event) = events
+                    .try_next()
+                    .await
+                    .map_err(|e| classify(&e, &self.server, &what))?
+                {
+                    match event {
+                        WatchEvent::Added(cm) | WatchEvent::Modified(cm) => last = Some(cm),
+                        WatchEvent::Deleted(_) => last = None,
+                        WatchEvent::Bookmark(_) => continue,
+                        // 410 Gone and other in-stream errors: start over with a LIST.
+                        WatchEvent::Error(_) => break,
+                    }
+                    seen(last.as_ref());
+                    if done(last.as_ref()) {
+                        return Ok(true);
+                    }
+                }
+            }
+        };
+        let met = match tokio::time::timeout(limit, work).await {
+            Ok(result) => result?,
+            Err(_) => false,
+        };
+        Ok((met, last))
+    }
+
     /// GETs every ClusterRole a RoleBinding of `namespace` references, so `rbac` can
     /// evaluate the binding offline too (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding:
     /// a RoleBinding may reference a ClusterRole to grant its rules in the namespace).

@@ -201,7 +201,7 @@ fn help_documents_every_exit_code() {
     let output = triage(&["--help"]);
     assert_eq!(output.status.code(), Some(0));
     let help = stdout(&output);
-    for code in 0..=8 {
+    for code in 0..=9 {
         assert!(
             help.contains(&format!("\n  {code}  ")),
             "exit code {code} missing from --help"

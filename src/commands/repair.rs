@@ -3,7 +3,10 @@
 //! after. Progress is printed as it happens (a person is watching).
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::Outcome;
 use super::check::read_profile;
@@ -16,7 +19,8 @@ use crate::cluster::Cluster;
 use crate::error::{TriageError, exit};
 use crate::executor::{Actor, Mode, StepOutcome, run_step};
 use crate::finding::{Context, Finding, Status};
-use crate::profile::Profile;
+use crate::green;
+use crate::profile::{Profile, StatusConfigMap};
 use crate::render::repair::plan_summary;
 use crate::repair::{RepairOptions, Step, plan_repairs, replan_step};
 use crate::snapshot::Snapshot;
@@ -250,6 +254,12 @@ async fn repair(
         access: loaded.access,
     };
     let before = observed.findings(&namespace, profile.as_ref());
+    // What the dashboard showed before any write, for the before/after of the watch.
+    let status_before = profile
+        .as_ref()
+        .and_then(|p| p.status.as_ref())
+        .map(|status| green::readings(status, status_data(&observed.snapshot, status)))
+        .unwrap_or_default();
     let plan = {
         let context = observed.context(&namespace, profile.as_ref());
         let mut plan = plan_repairs(&context, &before, &options, &selected);
@@ -387,11 +397,140 @@ async fn repair(
             say(
                 "signals still fail after the run (see the refused and manual steps above): exit 1\n",
             );
+            return Ok(code);
+        }
+        if let (Some(status), Some(limit)) =
+            (profile.as_ref().and_then(|p| p.status.as_ref()), args.wait.0)
+        {
+            return wait_for_green(
+                &cluster,
+                &extras,
+                &namespace,
+                profile.as_ref(),
+                status,
+                &status_before,
+                &after,
+                &observed,
+                limit,
+            )
+            .await;
         }
         return Ok(code);
     }
     say("\ndry run: nothing was changed\n");
     Ok(exit::OK)
+}
+
+/// The data of the profile's status ConfigMap in `snapshot` (None when it was not read
+/// or does not exist).
+fn status_data<'a>(
+    snapshot: &'a Snapshot,
+    status: &StatusConfigMap,
+) -> Option<&'a BTreeMap<String, String>> {
+    snapshot
+        .config_maps
+        .iter()
+        .find(|cm| {
+            cm.metadata.namespace.as_deref() == Some(status.config_map.namespace.as_str())
+                && cm.metadata.name.as_deref() == Some(status.config_map.name.as_str())
+        })
+        .and_then(|cm| cm.data.as_ref())
+}
+
+/// `30s`, `2m`: a wait as the user would have typed it.
+fn shown_duration(limit: Duration) -> String {
+    let secs = limit.as_secs();
+    if secs >= 60 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// "Is it green yet?": once every step is done and verified, watch the status
+/// ConfigMap the profile names until every app it lists reads Healthy (its reconciler
+/// rewrites it on its own tick), then print each app's before and after. Not when a
+/// failing signal outside this run's selection still gates an app: that wait could
+/// only time out. Exit 9 when `limit` runs out, naming the apps and their gates.
+#[allow(clippy::too_many_arguments)]
+async fn wait_for_green(
+    cluster: &Cluster,
+    extras: &LiveExtras,
+    namespace: &str,
+    profile: Option<&Profile>,
+    status: &StatusConfigMap,
+    before: &[green::Reading],
+    after: &[Finding],
+    observed: &Observed,
+    limit: Duration,
+) -> Result<u8, TriageError> {
+    let config_map = format!("{}/{}", status.config_map.namespace, status.config_map.name);
+    let apps = crate::check::app_statuses(&observed.context(namespace, profile), after);
+    let gated: Vec<String> = apps
+        .iter()
+        .filter(|a| !a.gated_by.is_empty())
+        .map(|a| format!("`{}` ({})", a.app, a.gated_by.join(", ")))
+        .collect();
+    if !gated.is_empty() {
+        say(format!(
+            "\nnot waiting for `{config_map}`: failing signals not repaired in this run still gate {}\n",
+            gated.join(", ")
+        ));
+        return Ok(exit::OK);
+    }
+    // A spinner on a terminal only: piped output stays the plain lines below.
+    let spinner = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let waited = shown_duration(limit);
+    spinner.set_message(format!("waiting up to {waited} for `{config_map}`"));
+    say(format!(
+        "\nwatching `{config_map}` up to {waited} for every app to read {}\n",
+        green::HEALTHY
+    ));
+    let done = |cm: Option<&ConfigMap>| {
+        green::not_healthy(status, cm.and_then(|cm| cm.data.as_ref())).is_empty()
+    };
+    let seen = |cm: Option<&ConfigMap>| {
+        let data = cm.and_then(|cm| cm.data.as_ref());
+        let total = status.apps.len();
+        let pending = green::not_healthy(status, data).len();
+        spinner.set_message(format!(
+            "`{config_map}`: {}/{total} apps {}",
+            total - pending,
+            green::HEALTHY
+        ));
+    };
+    let waited_for = cluster
+        .wait_for_config_map(
+            &status.config_map.namespace,
+            &status.config_map.name,
+            limit,
+            &done,
+            &seen,
+        )
+        .await;
+    spinner.finish_and_clear();
+    let (met, last) = waited_for?;
+    let data = last.as_ref().and_then(|cm| cm.data.as_ref());
+    let now = green::readings(status, data);
+    say(green::before_after(before, &now));
+    if met {
+        say(format!("every app in `{config_map}` reads {}\n", green::HEALTHY));
+        return Ok(exit::OK);
+    }
+    // Why not: the signals on a fresh read, per app.
+    let fresh = observe(cluster, namespace, extras).await?;
+    let findings = fresh.findings(namespace, profile);
+    let apps = crate::check::app_statuses(&fresh.context(namespace, profile), &findings);
+    let pending = green::not_healthy(status, data);
+    say(green::timeout_report(&config_map, &waited, &pending, &apps));
+    say(format!("exit {}\n", exit::NOT_GREEN_IN_TIME));
+    Ok(exit::NOT_GREEN_IN_TIME)
 }
 
 fn header(
