@@ -399,9 +399,10 @@ async fn repair(
             );
             return Ok(code);
         }
-        if let (Some(status), Some(limit)) =
-            (profile.as_ref().and_then(|p| p.status.as_ref()), args.wait.0)
-        {
+        if let (Some(status), Some(limit)) = (
+            profile.as_ref().and_then(|p| p.status.as_ref()),
+            args.wait.0,
+        ) {
             return wait_for_green(
                 &cluster,
                 &extras,
@@ -450,8 +451,8 @@ fn shown_duration(limit: Duration) -> String {
 /// "Is it green yet?": once every step is done and verified, watch the status
 /// ConfigMap the profile names until every app it lists reads Healthy (its reconciler
 /// rewrites it on its own tick), then print each app's before and after. Not when a
-/// failing signal outside this run's selection still gates an app: that wait could
-/// only time out. Exit 9 when `limit` runs out, naming the apps and their gates.
+/// failing signal outside this run's selection (not a symptom) still gates an app:
+/// that wait could only time out. Exit 9 when `limit` runs out, naming the apps and their gates.
 #[allow(clippy::too_many_arguments)]
 async fn wait_for_green(
     cluster: &Cluster,
@@ -465,10 +466,15 @@ async fn wait_for_green(
     limit: Duration,
 ) -> Result<u8, TriageError> {
     let config_map = format!("{}/{}", status.config_map.namespace, status.config_map.name);
-    let apps = crate::check::app_statuses(&observed.context(namespace, profile), after);
+    let context = observed.context(namespace, profile);
+    let apps = crate::check::app_statuses(&context, after);
+    // A symptom gate (an init container on the kubelet's back-off) recovers by itself
+    // once its causes are fixed, as `exit_after` counts it: worth waiting for.
+    let graph = crate::causes::graph(&context, after);
+    let lasting = |id: &String| !graph.node(id).is_some_and(|n| n.symptom);
     let gated: Vec<String> = apps
         .iter()
-        .filter(|a| !a.gated_by.is_empty())
+        .filter(|a| a.gated_by.iter().any(lasting))
         .map(|a| format!("`{}` ({})", a.app, a.gated_by.join(", ")))
         .collect();
     if !gated.is_empty() {
@@ -520,7 +526,10 @@ async fn wait_for_green(
     let now = green::readings(status, data);
     say(green::before_after(before, &now));
     if met {
-        say(format!("every app in `{config_map}` reads {}\n", green::HEALTHY));
+        say(format!(
+            "every app in `{config_map}` reads {}\n",
+            green::HEALTHY
+        ));
         return Ok(exit::OK);
     }
     // Why not: the signals on a fresh read, per app.
