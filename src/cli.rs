@@ -136,6 +136,12 @@ pub enum Command {
         /// Skip these signals (comma separated ids)
         #[arg(long, value_delimiter = ',', value_name = "IDS")]
         skip: Vec<String>,
+
+        /// Live only: after printing, wait for a change in the namespace (a Kubernetes
+        /// watch, debounced), evaluate again and redraw, until no signal fails (exit 0)
+        /// or ^C
+        #[arg(long, short = 'w')]
+        watch: bool,
     },
     /// Order the repairs: the dependency graph between failing signals and the steps
     /// it implies (-o table|json|yaml|mermaid|dot)
