@@ -85,6 +85,8 @@ Register-ArgumentCompleter -Native -CommandName 'triage' -ScriptBlock {
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long to wait for the server: `30s`, `2m`, `0` for no limit')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Live only: after printing, wait for a change in the namespace (a Kubernetes watch, debounced), evaluate again and redraw, until no signal fails (exit 0) or ^C')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Live only: after printing, wait for a change in the namespace (a Kubernetes watch, debounced), evaluate again and redraw, until no signal fails (exit 0) or ^C')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Never colour the output (also: the NO_COLOR environment variable)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v, -vv)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v, -vv)')

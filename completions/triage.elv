@@ -80,6 +80,8 @@ set edit:completion:arg-completer[triage] = {|@words|
             cand --request-timeout 'How long to wait for the server: `30s`, `2m`, `0` for no limit'
             cand -o 'Output format'
             cand --output 'Output format'
+            cand -w 'Live only: after printing, wait for a change in the namespace (a Kubernetes watch, debounced), evaluate again and redraw, until no signal fails (exit 0) or ^C'
+            cand --watch 'Live only: after printing, wait for a change in the namespace (a Kubernetes watch, debounced), evaluate again and redraw, until no signal fails (exit 0) or ^C'
             cand --no-color 'Never colour the output (also: the NO_COLOR environment variable)'
             cand -v 'More log detail on stderr (-v, -vv)'
             cand --verbose 'More log detail on stderr (-v, -vv)'

@@ -92,6 +92,7 @@ mermaid\t'Mermaid flowchart (plan only)'
 dot\t'Graphviz dot (plan only)'
 junit\t'JUnit XML, one test case per signal (check only)'
 sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
+complete -c triage -n "__fish_triage_using_subcommand check" -s w -l watch -d 'Live only: after printing, wait for a change in the namespace (a Kubernetes watch, debounced), evaluate again and redraw, until no signal fails (exit 0) or ^C'
 complete -c triage -n "__fish_triage_using_subcommand check" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand check" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -636,6 +636,7 @@ mod logs;
 mod orders;
 mod repair;
 mod storage;
+mod watch;
 
 /// Audit logs attribute triage's requests: every one carries `triage/<version>`; and
 /// `-v` says on stderr what was listed.
