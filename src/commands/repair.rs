@@ -441,7 +441,7 @@ fn status_data<'a>(
 /// `30s`, `2m`: a wait as the user would have typed it.
 fn shown_duration(limit: Duration) -> String {
     let secs = limit.as_secs();
-    if secs >= 60 && secs % 60 == 0 {
+    if secs >= 60 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")
@@ -590,6 +590,35 @@ fn before_after(before: &[Finding], after: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_are_shown_as_typed() {
+        assert_eq!(shown_duration(Duration::from_secs(120)), "2m");
+        assert_eq!(shown_duration(Duration::from_secs(90)), "90s");
+        assert_eq!(shown_duration(Duration::from_secs(3)), "3s");
+        assert_eq!(shown_duration(Duration::from_secs(60)), "1m");
+    }
+
+    #[test]
+    fn status_data_is_the_profiles_config_map_only() {
+        let snapshot = crate::signals::test_support::snapshot(
+            r#"{"apiVersion": "v1", "kind": "List", "items": [
+              {"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "app-status", "namespace": "other"}, "data": {"api": "Degraded"}},
+              {"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "app-status", "namespace": "sys"}, "data": {"api": "Healthy"}}]}"#,
+        );
+        let status: StatusConfigMap = serde_json::from_value(serde_json::json!({
+            "configMap": {"namespace": "sys", "name": "app-status"},
+            "apps": ["api"]
+        }))
+        .unwrap();
+        let data = status_data(&snapshot, &status).unwrap();
+        assert_eq!(data.get("api").map(String::as_str), Some("Healthy"));
+        let mut missing = status.clone();
+        missing.config_map.name = "nope".to_string();
+        assert!(status_data(&snapshot, &missing).is_none());
+    }
 
     #[test]
     fn repair_exits_1_while_signals_still_fail() {
