@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::check::AppStatus;
-use crate::profile::StatusConfigMap;
+use crate::finding::Finding;
+use crate::profile::{Apps, ConfigMapRef, StatusConfigMap};
+use crate::snapshot::Snapshot;
 
 /// The value the write-up's reconciler writes for an app whose AND-chain passes (the
 /// health names Argo CD uses: Healthy, Progressing, Degraded; see
@@ -61,6 +63,47 @@ pub fn not_healthy(
         .into_iter()
         .filter(|r| !r.healthy())
         .collect()
+}
+
+/// The health words Argo CD's health assessment uses (see [`HEALTHY`]); a ConfigMap
+/// whose every value is one of them reads as a status board.
+const HEALTH_WORDS: [&str; 6] = [
+    "Healthy",
+    "Progressing",
+    "Degraded",
+    "Suspended",
+    "Missing",
+    "Unknown",
+];
+
+/// Without a profile naming one: the first ConfigMap the `derived-state` signal found
+/// to be controller-written whose every value is a health word, as a status ConfigMap
+/// listing all its keys (sorted). None when there is no such output: nothing to watch.
+pub fn detected(snapshot: &Snapshot, findings: &[Finding]) -> Option<StatusConfigMap> {
+    let outputs = findings
+        .iter()
+        .find(|f| f.id == crate::signals::derived_state::ID)?;
+    outputs
+        .objects
+        .iter()
+        .filter(|o| o.kind == "ConfigMap")
+        .find_map(|o| {
+            let cm = snapshot.config_maps.iter().find(|cm| {
+                cm.metadata.namespace.as_deref() == Some(o.namespace.as_str())
+                    && cm.metadata.name.as_deref() == Some(o.name.as_str())
+            })?;
+            let data = cm.data.as_ref().filter(|d| !d.is_empty())?;
+            data.values()
+                .all(|v| HEALTH_WORDS.contains(&v.as_str()))
+                .then(|| StatusConfigMap {
+                    config_map: ConfigMapRef {
+                        namespace: o.namespace.clone(),
+                        name: o.name.clone(),
+                    },
+                    app_label: crate::finding::DEFAULT_APP_LABEL.to_string(),
+                    apps: Apps::List(data.keys().cloned().collect()),
+                })
+        })
 }
 
 /// Each app's value before the repair and after the watch, one line per app.
@@ -125,7 +168,7 @@ pub fn timeout_report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{Apps, ConfigMapRef};
+    use crate::signals::Signal;
 
     fn status(apps: &[&str]) -> StatusConfigMap {
         StatusConfigMap {
@@ -201,6 +244,36 @@ mod tests {
         let pending = not_healthy(&status, Some(&cm));
         assert_eq!(pending[0].app, "login");
         assert_eq!(pending[0].shown(), "Degraded");
+    }
+
+    #[test]
+    fn a_controller_written_health_board_is_detected_without_a_profile() {
+        let snapshot = crate::signals::test_support::snapshot(
+            r#"{"apiVersion": "v1", "kind": "List", "items": [
+              {"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "app-settings", "namespace": "shop",
+                            "labels": {"app.kubernetes.io/managed-by": "shop-operator"}},
+               "data": {"mode": "fast"}},
+              {"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "board", "namespace": "shop",
+                            "labels": {"app.kubernetes.io/managed-by": "shop-reconciler"}},
+               "data": {"web": "Healthy", "cart": "Degraded"}},
+              {"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "typed-by-hand", "namespace": "shop"},
+               "data": {"web": "Healthy"}}]}"#,
+        );
+        let context = crate::finding::Context::new(&snapshot, "shop");
+        let findings = vec![crate::signals::derived_state::DerivedState.evaluate(&context)];
+        let status = detected(&snapshot, &findings).unwrap();
+        // Not `app-settings` (its values are not health words), not `typed-by-hand`
+        // (no controller writes it).
+        assert_eq!(status.config_map.name, "board");
+        assert_eq!(status.apps.keys(), vec!["cart", "web"]);
+        let pending = not_healthy(&status, snapshot.config_maps[1].data.as_ref());
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].app, "cart");
+        // No derived-state finding: nothing detected.
+        assert!(detected(&snapshot, &[]).is_none());
     }
 
     #[test]

@@ -255,9 +255,13 @@ async fn repair(
     };
     let before = observed.findings(&namespace, profile.as_ref());
     // What the dashboard showed before any write, for the before/after of the watch.
-    let status_before = profile
+    // The status ConfigMap to watch: the profile's, else one `derived-state` detects.
+    let status = profile
         .as_ref()
-        .and_then(|p| p.status.as_ref())
+        .and_then(|p| p.status.clone())
+        .or_else(|| green::detected(&observed.snapshot, &before));
+    let status_before = status
+        .as_ref()
         .map(|status| green::readings(status, status_data(&observed.snapshot, status)))
         .unwrap_or_default();
     let plan = {
@@ -399,10 +403,7 @@ async fn repair(
             );
             return Ok(code);
         }
-        if let (Some(status), Some(limit)) = (
-            profile.as_ref().and_then(|p| p.status.as_ref()),
-            args.wait.0,
-        ) {
+        if let (Some(status), Some(limit)) = (status.as_ref(), args.wait.0) {
             return wait_for_green(
                 &cluster,
                 &extras,
