@@ -148,7 +148,7 @@ _triage() {
             return 0
             ;;
         triage__subcmd__check)
-            opts="-n -o -v -h --snapshot --now --profile --logs --only --skip --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
+            opts="-w -n -o -v -h --snapshot --now --profile --logs --only --skip --watch --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -780,7 +780,7 @@ _triage() {
             return 0
             ;;
         triage__subcmd__repair)
-            opts="-n -o -v -h --profile --snapshot --db-url --password-from-secret --yes --dry-run --only --skip --set --storage-class --reason --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
+            opts="-n -o -v -h --profile --snapshot --db-url --password-from-secret --yes --dry-run --only --skip --set --storage-class --reason --wait --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -819,6 +819,10 @@ _triage() {
                     return 0
                     ;;
                 --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -92,6 +92,7 @@ mermaid\t'Mermaid flowchart (plan only)'
 dot\t'Graphviz dot (plan only)'
 junit\t'JUnit XML, one test case per signal (check only)'
 sarif\t'SARIF 2.1.0, one result per failing signal (check only)'"
+complete -c triage -n "__fish_triage_using_subcommand check" -s w -l watch -d 'Live only: after printing, wait for a change in the namespace (a Kubernetes watch, debounced), evaluate again and redraw, until no signal fails (exit 0) or ^C'
 complete -c triage -n "__fish_triage_using_subcommand check" -l no-color -d 'Never colour the output (also: the NO_COLOR environment variable)'
 complete -c triage -n "__fish_triage_using_subcommand check" -s v -l verbose -d 'More log detail on stderr (-v, -vv)'
 complete -c triage -n "__fish_triage_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -124,6 +125,7 @@ complete -c triage -n "__fish_triage_using_subcommand repair" -l skip -d 'Do not
 complete -c triage -n "__fish_triage_using_subcommand repair" -l set -d 'Quota limit to set instead of the proposal, e.g. `--set pods=8` (repeatable)' -r
 complete -c triage -n "__fish_triage_using_subcommand repair" -l storage-class -d 'StorageClass for a re-created claim [default: the cluster\'s default class]' -r
 complete -c triage -n "__fish_triage_using_subcommand repair" -l reason -d 'Words for audit values, e.g. the lock\'s `resolved-<date>-<reason>`' -r
+complete -c triage -n "__fish_triage_using_subcommand repair" -l wait -d 'After the repairs, watch the profile\'s status ConfigMap this long for every app to read Healthy (its reconciler takes a tick or two): `90s`, `2m`, `0` to skip' -r
 complete -c triage -n "__fish_triage_using_subcommand repair" -s n -l namespace -d 'Namespace to look at [default: the kubeconfig context\'s namespace, or the only namespace in a snapshot file]' -r
 complete -c triage -n "__fish_triage_using_subcommand repair" -l context -d 'Kubeconfig context to use [default: current-context]' -r
 complete -c triage -n "__fish_triage_using_subcommand repair" -l kubeconfig -d 'Path to the kubeconfig file' -r -F

@@ -16,7 +16,9 @@ Exit codes:
   5  repair stopped at a prompt
   6  a repair step was applied but its verification failed
   7  repair: another writer changed an object and re-planning once did not resolve it
-  8  repair: a step failed after part of it was applied (restore from the run directory)";
+  8  repair: a step failed after part of it was applied (restore from the run directory)
+  9  repair: every step done, but an app in the status ConfigMap did not read Healthy
+     within --wait";
 
 /// Find, order and safely repair what keeps a Kubernetes namespace red.
 #[derive(Debug, Parser)]
@@ -134,6 +136,12 @@ pub enum Command {
         /// Skip these signals (comma separated ids)
         #[arg(long, value_delimiter = ',', value_name = "IDS")]
         skip: Vec<String>,
+
+        /// Live only: after printing, wait for a change in the namespace (a Kubernetes
+        /// watch, debounced), evaluate again and redraw, until no signal fails (exit 0)
+        /// or ^C
+        #[arg(long, short = 'w')]
+        watch: bool,
     },
     /// Order the repairs: the dependency graph between failing signals and the steps
     /// it implies (-o table|json|yaml|mermaid|dot)
@@ -270,6 +278,11 @@ pub struct RepairArgs {
     /// Words for audit values, e.g. the lock's `resolved-<date>-<reason>`
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+
+    /// After the repairs, watch the profile's status ConfigMap this long for every app
+    /// to read Healthy (its reconciler takes a tick or two): `90s`, `2m`, `0` to skip
+    #[arg(long, default_value = "2m", value_parser = parse_timeout, value_name = "DURATION")]
+    pub wait: Timeout,
 }
 
 fn parse_assignment(text: &str) -> Result<(String, String), String> {

@@ -585,6 +585,210 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// Waits until `done` holds for the ConfigMap `namespace/name` (None while it does
+    /// not exist), or `limit` runs out: one LIST for the current object and its
+    /// resourceVersion, then a WATCH from there (the list-then-watch of
+    /// https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes),
+    /// re-listed when the server ends the watch or answers 410 Gone (the version is too
+    /// old). `done` is called on every version seen, in order; `seen` on each too, for a
+    /// spinner. The wait half of kube-runtime's `await_condition`, without the
+    /// dependency. Returns whether `done` held, and the last version seen.
+    pub async fn wait_for_config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+        limit: Duration,
+        done: &dyn Fn(Option<&ConfigMap>) -> bool,
+        seen: &dyn Fn(Option<&ConfigMap>),
+    ) -> Result<(bool, Option<ConfigMap>), TriageError> {
+        use futures::{StreamExt, TryStreamExt};
+        use kube::api::{WatchEvent, WatchParams};
+
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        let field = format!("metadata.name={name}");
+        let what = format!("watching configmap {namespace}/{name}");
+        let mut last: Option<ConfigMap> = None;
+        let work = async {
+            loop {
+                let list = api
+                    .list(&ListParams::default().fields(&field))
+                    .await
+                    .map_err(|e| classify(&e, &self.server, &what))?;
+                last = list.items.into_iter().next();
+                seen(last.as_ref());
+                if done(last.as_ref()) {
+                    return Ok::<bool, TriageError>(true);
+                }
+                let version = list.metadata.resource_version.unwrap_or_default();
+                // The server closes a watch after timeoutSeconds; then list again.
+                let params = WatchParams::default().fields(&field).timeout(60);
+                let mut events = api
+                    .watch(&params, &version)
+                    .await
+                    .map_err(|e| classify(&e, &self.server, &what))?
+                    .boxed();
+                while let Some(event) = events
+                    .try_next()
+                    .await
+                    .map_err(|e| classify(&e, &self.server, &what))?
+                {
+                    match event {
+                        WatchEvent::Added(cm) | WatchEvent::Modified(cm) => last = Some(cm),
+                        WatchEvent::Deleted(_) => last = None,
+                        WatchEvent::Bookmark(_) => continue,
+                        // 410 Gone and other in-stream errors: start over with a LIST.
+                        WatchEvent::Error(_) => break,
+                    }
+                    seen(last.as_ref());
+                    if done(last.as_ref()) {
+                        return Ok(true);
+                    }
+                }
+            }
+        };
+        let met = match tokio::time::timeout(limit, work).await {
+            Ok(result) => result?,
+            Err(_) => false,
+        };
+        Ok((met, last))
+    }
+
+    /// Waits for the first change to an object `check` reads in `namespace` (and to the
+    /// ConfigMaps of `config_map_namespaces`, where a profile's status ConfigMap
+    /// lives), then `debounce` more so a burst of events (a rollout touches a
+    /// Deployment, a ReplicaSet and pods) becomes one re-evaluation. Per kind a LIST of
+    /// one item for the collection's resourceVersion, then a WATCH from it, so objects
+    /// that already exist are not reported as added. A kind that may not be listed or
+    /// watched (403) is left out; Events are left out (they change constantly and
+    /// change no signal on their own). Returns the kind that changed.
+    pub async fn wait_for_change(
+        &self,
+        namespace: &str,
+        config_map_namespaces: &[String],
+        debounce: Duration,
+    ) -> Result<&'static str, TriageError> {
+        use futures::FutureExt;
+        use futures::future::{BoxFuture, select_all};
+
+        let client = &self.client;
+        let ns = |n: &str| n.to_string();
+        let mut watches: Vec<BoxFuture<'_, Result<&'static str, TriageError>>> = vec![
+            self.first_change(Api::<Pod>::namespaced(client.clone(), namespace), "Pod")
+                .boxed(),
+            self.first_change(Api::<Job>::namespaced(client.clone(), namespace), "Job")
+                .boxed(),
+            self.first_change(
+                Api::<Deployment>::namespaced(client.clone(), namespace),
+                "Deployment",
+            )
+            .boxed(),
+            self.first_change(
+                Api::<StatefulSet>::namespaced(client.clone(), namespace),
+                "StatefulSet",
+            )
+            .boxed(),
+            self.first_change(
+                Api::<DaemonSet>::namespaced(client.clone(), namespace),
+                "DaemonSet",
+            )
+            .boxed(),
+            self.first_change(
+                Api::<PersistentVolumeClaim>::namespaced(client.clone(), namespace),
+                "PersistentVolumeClaim",
+            )
+            .boxed(),
+            self.first_change(
+                Api::<ResourceQuota>::namespaced(client.clone(), namespace),
+                "ResourceQuota",
+            )
+            .boxed(),
+            self.first_change(
+                Api::<NetworkPolicy>::namespaced(client.clone(), namespace),
+                "NetworkPolicy",
+            )
+            .boxed(),
+            self.first_change(
+                Api::<RoleBinding>::namespaced(client.clone(), namespace),
+                "RoleBinding",
+            )
+            .boxed(),
+            self.first_change(
+                Api::<Service>::namespaced(client.clone(), namespace),
+                "Service",
+            )
+            .boxed(),
+            self.first_change(
+                Api::<EndpointSlice>::namespaced(client.clone(), namespace),
+                "EndpointSlice",
+            )
+            .boxed(),
+        ];
+        let mut cm_namespaces = vec![ns(namespace)];
+        cm_namespaces.extend(config_map_namespaces.iter().cloned());
+        cm_namespaces.sort();
+        cm_namespaces.dedup();
+        for n in cm_namespaces {
+            watches.push(
+                self.first_change(
+                    Api::<ConfigMap>::namespaced(client.clone(), &n),
+                    "ConfigMap",
+                )
+                .boxed(),
+            );
+        }
+        let (changed, _, _) = select_all(watches).await;
+        let kind = changed?;
+        tokio::time::sleep(debounce).await;
+        Ok(kind)
+    }
+
+    /// The first added, modified or deleted object of `api` from now on; never returns
+    /// when the kind may not be watched (403/404: the wait goes on with the others).
+    async fn first_change<K>(
+        &self,
+        api: Api<K>,
+        kind: &'static str,
+    ) -> Result<&'static str, TriageError>
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    {
+        use futures::{StreamExt, TryStreamExt};
+        use kube::api::{WatchEvent, WatchParams};
+
+        let what = format!("watching {kind}s");
+        let skip =
+            |e: &kube::Error| matches!(e, kube::Error::Api(s) if s.code == 403 || s.code == 404);
+        loop {
+            let version = match api.list(&ListParams::default().limit(1)).await {
+                Ok(list) => list.metadata.resource_version.unwrap_or_default(),
+                Err(e) if skip(&e) => return futures::future::pending().await,
+                Err(e) => return Err(classify(&e, &self.server, &what)),
+            };
+            let mut events = match api
+                .watch(&WatchParams::default().timeout(290), &version)
+                .await
+            {
+                Ok(events) => events.boxed(),
+                Err(e) if skip(&e) => return futures::future::pending().await,
+                Err(e) => return Err(classify(&e, &self.server, &what)),
+            };
+            while let Some(event) = events
+                .try_next()
+                .await
+                .map_err(|e| classify(&e, &self.server, &what))?
+            {
+                match event {
+                    WatchEvent::Added(_) | WatchEvent::Modified(_) | WatchEvent::Deleted(_) => {
+                        return Ok(kind);
+                    }
+                    WatchEvent::Bookmark(_) => {}
+                    // 410 Gone: list again for a fresh version.
+                    WatchEvent::Error(_) => break,
+                }
+            }
+        }
+    }
+
     /// GETs every ClusterRole a RoleBinding of `namespace` references, so `rbac` can
     /// evaluate the binding offline too (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding:
     /// a RoleBinding may reference a ClusterRole to grant its rules in the namespace).

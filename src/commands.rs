@@ -38,7 +38,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             logs,
             only,
             skip,
+            watch: false,
         } => check::run(&cli.global, &source, &profile, logs.logs, only, skip),
+        Command::Check {
+            source,
+            profile,
+            logs,
+            only,
+            skip,
+            watch: true,
+        } => check::watch(&cli.global, &source, &profile, logs.logs, only, skip),
         Command::Plan { source, profile } => plan::run(&cli.global, &source, &profile),
         Command::Repair(args) => repair::run(&cli.global, &args),
         Command::Restore {

@@ -27,6 +27,11 @@ pub mod exit {
     /// A step failed after part of it was applied (e.g. the delete of a recreate went
     /// through, the create did not): the run directory holds the backup to restore.
     pub const PARTIALLY_APPLIED: u8 = 8;
+    /// `repair` did every step and no selected signal still fails, but an app in the
+    /// profile's status ConfigMap did not read Healthy before `--wait` ran out (its
+    /// reconciler is not running, or slower): distinct from 1, where triage knows a
+    /// signal still fails.
+    pub const NOT_GREEN_IN_TIME: u8 = 9;
 }
 
 /// What went wrong, in words an on-call engineer can act on.

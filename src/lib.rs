@@ -15,6 +15,7 @@ pub mod error;
 pub mod executor;
 pub mod finalizers;
 pub mod finding;
+pub mod green;
 pub mod inventory;
 pub mod kubectl_style;
 pub mod logs;

@@ -197,11 +197,24 @@ fn bad_flag_is_exit_2() {
 }
 
 #[test]
+fn check_watch_refuses_a_snapshot_file() {
+    let output = triage(&[
+        "check",
+        "--watch",
+        "--snapshot",
+        "examples/bleater-healthy.yaml",
+    ]);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("check --watch needs a live cluster"), "{err}");
+}
+
+#[test]
 fn help_documents_every_exit_code() {
     let output = triage(&["--help"]);
     assert_eq!(output.status.code(), Some(0));
     let help = stdout(&output);
-    for code in 0..=8 {
+    for code in 0..=9 {
         assert!(
             help.contains(&format!("\n  {code}  ")),
             "exit code {code} missing from --help"

@@ -56,6 +56,91 @@ pub fn run(
     })
 }
 
+/// How long after the first change `check --watch` waits for more before evaluating
+/// again: a rollout or a repair touches several objects within a second or two.
+const DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `check --watch`: print, then on every (debounced) change in the namespace read it
+/// again, evaluate and redraw, until no selected signal fails (exit 0) or the user
+/// interrupts. Live only: a file does not change.
+pub fn watch(
+    global: &GlobalArgs,
+    source: &SourceArgs,
+    profile_args: &ProfileArgs,
+    logs: u32,
+    only: Vec<String>,
+    skip: Vec<String>,
+) -> anyhow::Result<Outcome> {
+    use std::io::{IsTerminal, Write};
+    if source.snapshot.is_some() {
+        return Err(TriageError::usage(
+            "check --watch needs a live cluster: a snapshot file does not change",
+            Some("drop --snapshot, or run check without --watch".to_string()),
+        )
+        .into());
+    }
+    if !matches!(global.output, OutputFormat::Table | OutputFormat::Wide) {
+        return Err(TriageError::usage(
+            "check --watch redraws a table",
+            Some("use -o table or wide with --watch".to_string()),
+        )
+        .into());
+    }
+    // Connect once for the watches; each evaluation reads the namespace afresh.
+    let runtime = super::source::runtime()?;
+    let cluster = runtime.block_on(crate::cluster::connect(global))?;
+    let terminal = std::io::stdout().is_terminal();
+    let mut changed: Option<&'static str> = None;
+    loop {
+        let outcome = run(
+            global,
+            source,
+            profile_args,
+            logs,
+            only.clone(),
+            skip.clone(),
+        )?;
+        let mut out = std::io::stdout().lock();
+        if terminal {
+            // Clear the screen and home the cursor (ECMA-48 ED 2, CUP).
+            let _ = out.write_all(b"\x1b[2J\x1b[H");
+        }
+        if let Some(kind) = changed {
+            let _ = writeln!(
+                out,
+                "# evaluated again after a {kind} changed ({})",
+                jiff::Timestamp::now().strftime("%H:%M:%S")
+            );
+        }
+        let _ = out.write_all(outcome.stdout.as_bytes());
+        if outcome.exit_code == exit::OK {
+            let _ = writeln!(out, "every signal passes");
+            let _ = out.flush();
+            return Ok(Outcome::ok(String::new()));
+        }
+        let _ = writeln!(out, "# watching for changes (^C to stop)");
+        let _ = out.flush();
+        drop(out);
+        let namespace = global
+            .namespace
+            .clone()
+            .unwrap_or_else(|| cluster.default_namespace.clone());
+        let profile = match &profile_args.profile {
+            Some(path) => Some(read_profile(path)?),
+            None => Profile::builtin(&namespace),
+        };
+        let elsewhere: Vec<String> = profile
+            .as_ref()
+            .map(|p| p.extra_config_maps(&namespace))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(ns, _)| ns)
+            .collect();
+        changed =
+            Some(runtime.block_on(cluster.wait_for_change(&namespace, &elsewhere, DEBOUNCE))?);
+    }
+}
+
 /// The snapshot and the profile: `--profile FILE`, else the built-in one for the
 /// namespace. The profile's related ConfigMaps in other namespaces load live with it,
 /// and the last `logs` lines of failing containers' logs (0: none).

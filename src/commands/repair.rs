@@ -3,7 +3,10 @@
 //! after. Progress is printed as it happens (a person is watching).
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::Outcome;
 use super::check::read_profile;
@@ -16,7 +19,8 @@ use crate::cluster::Cluster;
 use crate::error::{TriageError, exit};
 use crate::executor::{Actor, Mode, StepOutcome, run_step};
 use crate::finding::{Context, Finding, Status};
-use crate::profile::Profile;
+use crate::green;
+use crate::profile::{Profile, StatusConfigMap};
 use crate::render::repair::plan_summary;
 use crate::repair::{RepairOptions, Step, plan_repairs, replan_step};
 use crate::snapshot::Snapshot;
@@ -250,6 +254,16 @@ async fn repair(
         access: loaded.access,
     };
     let before = observed.findings(&namespace, profile.as_ref());
+    // What the dashboard showed before any write, for the before/after of the watch.
+    // The status ConfigMap to watch: the profile's, else one `derived-state` detects.
+    let status = profile
+        .as_ref()
+        .and_then(|p| p.status.clone())
+        .or_else(|| green::detected(&observed.snapshot, &before));
+    let status_before = status
+        .as_ref()
+        .map(|status| green::readings(status, status_data(&observed.snapshot, status)))
+        .unwrap_or_default();
     let plan = {
         let context = observed.context(&namespace, profile.as_ref());
         let mut plan = plan_repairs(&context, &before, &options, &selected);
@@ -387,11 +401,146 @@ async fn repair(
             say(
                 "signals still fail after the run (see the refused and manual steps above): exit 1\n",
             );
+            return Ok(code);
+        }
+        if let (Some(status), Some(limit)) = (status.as_ref(), args.wait.0) {
+            return wait_for_green(
+                &cluster,
+                &extras,
+                &namespace,
+                profile.as_ref(),
+                status,
+                &status_before,
+                &after,
+                &observed,
+                limit,
+            )
+            .await;
         }
         return Ok(code);
     }
     say("\ndry run: nothing was changed\n");
     Ok(exit::OK)
+}
+
+/// The data of the profile's status ConfigMap in `snapshot` (None when it was not read
+/// or does not exist).
+fn status_data<'a>(
+    snapshot: &'a Snapshot,
+    status: &StatusConfigMap,
+) -> Option<&'a BTreeMap<String, String>> {
+    snapshot
+        .config_maps
+        .iter()
+        .find(|cm| {
+            cm.metadata.namespace.as_deref() == Some(status.config_map.namespace.as_str())
+                && cm.metadata.name.as_deref() == Some(status.config_map.name.as_str())
+        })
+        .and_then(|cm| cm.data.as_ref())
+}
+
+/// `30s`, `2m`: a wait as the user would have typed it.
+fn shown_duration(limit: Duration) -> String {
+    let secs = limit.as_secs();
+    if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// "Is it green yet?": once every step is done and verified, watch the status
+/// ConfigMap the profile names until every app it lists reads Healthy (its reconciler
+/// rewrites it on its own tick), then print each app's before and after. Not when a
+/// failing signal outside this run's selection (not a symptom) still gates an app:
+/// that wait could only time out. Exit 9 when `limit` runs out, naming the apps and their gates.
+#[allow(clippy::too_many_arguments)]
+async fn wait_for_green(
+    cluster: &Cluster,
+    extras: &LiveExtras,
+    namespace: &str,
+    profile: Option<&Profile>,
+    status: &StatusConfigMap,
+    before: &[green::Reading],
+    after: &[Finding],
+    observed: &Observed,
+    limit: Duration,
+) -> Result<u8, TriageError> {
+    let config_map = format!("{}/{}", status.config_map.namespace, status.config_map.name);
+    let context = observed.context(namespace, profile);
+    let apps = crate::check::app_statuses(&context, after);
+    // A symptom gate (an init container on the kubelet's back-off) recovers by itself
+    // once its causes are fixed, as `exit_after` counts it: worth waiting for.
+    let graph = crate::causes::graph(&context, after);
+    let lasting = |id: &String| !graph.node(id).is_some_and(|n| n.symptom);
+    let gated: Vec<String> = apps
+        .iter()
+        .filter(|a| a.gated_by.iter().any(lasting))
+        .map(|a| format!("`{}` ({})", a.app, a.gated_by.join(", ")))
+        .collect();
+    if !gated.is_empty() {
+        say(format!(
+            "\nnot waiting for `{config_map}`: failing signals not repaired in this run still gate {}\n",
+            gated.join(", ")
+        ));
+        return Ok(exit::OK);
+    }
+    // A spinner on a terminal only: piped output stays the plain lines below.
+    let spinner = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let waited = shown_duration(limit);
+    spinner.set_message(format!("waiting up to {waited} for `{config_map}`"));
+    say(format!(
+        "\nwatching `{config_map}` up to {waited} for every app to read {}\n",
+        green::HEALTHY
+    ));
+    let done = |cm: Option<&ConfigMap>| {
+        green::not_healthy(status, cm.and_then(|cm| cm.data.as_ref())).is_empty()
+    };
+    let seen = |cm: Option<&ConfigMap>| {
+        let data = cm.and_then(|cm| cm.data.as_ref());
+        let total = status.apps.len();
+        let pending = green::not_healthy(status, data).len();
+        spinner.set_message(format!(
+            "`{config_map}`: {}/{total} apps {}",
+            total - pending,
+            green::HEALTHY
+        ));
+    };
+    let waited_for = cluster
+        .wait_for_config_map(
+            &status.config_map.namespace,
+            &status.config_map.name,
+            limit,
+            &done,
+            &seen,
+        )
+        .await;
+    spinner.finish_and_clear();
+    let (met, last) = waited_for?;
+    let data = last.as_ref().and_then(|cm| cm.data.as_ref());
+    let now = green::readings(status, data);
+    say(green::before_after(before, &now));
+    if met {
+        say(format!(
+            "every app in `{config_map}` reads {}\n",
+            green::HEALTHY
+        ));
+        return Ok(exit::OK);
+    }
+    // Why not: the signals on a fresh read, per app.
+    let fresh = observe(cluster, namespace, extras).await?;
+    let findings = fresh.findings(namespace, profile);
+    let apps = crate::check::app_statuses(&fresh.context(namespace, profile), &findings);
+    let pending = green::not_healthy(status, data);
+    say(green::timeout_report(&config_map, &waited, &pending, &apps));
+    say(format!("exit {}\n", exit::NOT_GREEN_IN_TIME));
+    Ok(exit::NOT_GREEN_IN_TIME)
 }
 
 fn header(
@@ -442,6 +591,35 @@ fn before_after(before: &[Finding], after: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_are_shown_as_typed() {
+        assert_eq!(shown_duration(Duration::from_secs(120)), "2m");
+        assert_eq!(shown_duration(Duration::from_secs(90)), "90s");
+        assert_eq!(shown_duration(Duration::from_secs(3)), "3s");
+        assert_eq!(shown_duration(Duration::from_secs(60)), "1m");
+    }
+
+    #[test]
+    fn status_data_is_the_profiles_config_map_only() {
+        let snapshot = crate::signals::test_support::snapshot(
+            r#"{"apiVersion": "v1", "kind": "List", "items": [
+              {"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "app-status", "namespace": "other"}, "data": {"api": "Degraded"}},
+              {"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "app-status", "namespace": "sys"}, "data": {"api": "Healthy"}}]}"#,
+        );
+        let status: StatusConfigMap = serde_json::from_value(serde_json::json!({
+            "configMap": {"namespace": "sys", "name": "app-status"},
+            "apps": ["api"]
+        }))
+        .unwrap();
+        let data = status_data(&snapshot, &status).unwrap();
+        assert_eq!(data.get("api").map(String::as_str), Some("Healthy"));
+        let mut missing = status.clone();
+        missing.config_map.name = "nope".to_string();
+        assert!(status_data(&snapshot, &missing).is_none());
+    }
 
     #[test]
     fn repair_exits_1_while_signals_still_fail() {

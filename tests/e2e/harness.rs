@@ -189,7 +189,7 @@ pub fn triage_in_state(kubeconfig: &Path, state: &Path, args: &[&str]) -> Output
         .expect("triage runs")
 }
 
-fn triage_command(kubeconfig: &Path, args: &[&str]) -> Command {
+pub fn triage_command(kubeconfig: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_triage"));
     command
         .arg("--kubeconfig")

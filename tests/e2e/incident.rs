@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -144,30 +143,44 @@ fn repair_turns_the_whole_incident_green() {
         Some("3")
     );
 
-    // The independent reconciler reports all five apps Healthy within two ticks.
-    let apps = [
-        "auth-service",
-        "profile-service",
-        "timeline-service",
-        "fanout-service",
-        "bleat-service",
-    ];
-    let healthy = harness::wait_for(Duration::from_secs(15), || {
-        apps.iter()
-            .all(|app| {
-                env.config_map_value(system, "bleater-status", app)
-                    .as_deref()
-                    == Some("Healthy")
-            })
-            .then_some(())
-    });
+    // repair watched the status ConfigMap until the independent reconciler wrote all
+    // five apps Healthy, and printed each app's before and after.
     assert!(
-        healthy.is_some(),
-        "not all Healthy: {:?}",
-        apps.iter()
-            .map(|a| (a, env.config_map_value(system, "bleater-status", a)))
-            .collect::<Vec<_>>()
+        text.contains(&format!(
+            "watching `{system}/bleater-status` up to 2m for every app to read Healthy"
+        )),
+        "{text}"
     );
+    assert!(
+        text.contains(&format!(
+            "every app in `{system}/bleater-status` reads Healthy"
+        )),
+        "{text}"
+    );
+    let after = text.split("Apps before -> after:").nth(1).unwrap_or("");
+    for app in APPS {
+        let line = after
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(app))
+            .unwrap_or_else(|| panic!("{app} missing from the before/after: {text}"));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words.len(), 4, "{line}");
+        assert_ne!(
+            words[1], "Healthy",
+            "{app} was already Healthy before: {line}"
+        );
+        assert_eq!((words[2], words[3]), ("->", "Healthy"), "{line}");
+    }
+    // Observed through the watch, not later: the ConfigMap says so right now, no
+    // polling needed.
+    for app in APPS {
+        assert_eq!(
+            env.config_map_value(system, "bleater-status", app)
+                .as_deref(),
+            Some("Healthy"),
+            "{app}"
+        );
+    }
 
     let check = world.incident.triage(env, &["check", "-o", "json"]);
     let json: Value = serde_json::from_slice(&check.stdout).unwrap();
@@ -178,6 +191,57 @@ fn repair_turns_the_whole_incident_green() {
         .filter(|f| f["status"] == "fail")
         .collect();
     assert_eq!(check.status.code(), Some(0), "still failing: {failing:?}");
+}
+
+/// The five apps the incident's status ConfigMap reports on.
+const APPS: [&str; 5] = [
+    "auth-service",
+    "profile-service",
+    "timeline-service",
+    "fanout-service",
+    "bleat-service",
+];
+
+/// The same repair with no reconciler running: every step is done and verified, but
+/// nothing rewrites the status ConfigMap. `--wait 3s` runs out; repair names each app,
+/// the value it still shows, and that no failing signal gates it (its reconciler has
+/// not rewritten it), and exits 9.
+#[test]
+fn repair_without_the_reconciler_times_out_naming_the_apps() {
+    let Some(env) = testenv("repair_without_the_reconciler_times_out_naming_the_apps") else {
+        return;
+    };
+    let world = WithDatabase::load(env, "e2e-nowatch");
+    let system = &world.incident.system;
+    let before: Vec<Option<String>> = APPS
+        .iter()
+        .map(|app| env.config_map_value(system, "bleater-status", app))
+        .collect();
+    let repair = world.repair(env, &["--wait", "3s"]);
+    let (text, err) = (stdout(&repair), stderr(&repair));
+    assert_eq!(repair.status.code(), Some(9), "{text}{err}");
+    assert!(text.contains("verify `schema`: ok"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "5 of the apps in `{system}/bleater-status` did not read Healthy within 3s"
+        )),
+        "{text}"
+    );
+    let report = text
+        .split("did not read Healthy within 3s:")
+        .nth(1)
+        .unwrap_or("");
+    for (app, was) in APPS.iter().zip(&before) {
+        let was = was.as_deref().unwrap_or("<missing>");
+        assert_ne!(was, "Healthy", "{app}");
+        assert!(
+            report.contains(&format!(
+                "{app:<17} {was}: no failing signal gates it: its reconciler has not rewritten it yet"
+            )),
+            "{app}: {text}"
+        );
+    }
+    assert!(text.contains("exit 9"), "{text}");
 }
 
 /// With the script still swallowing errors and a v3 statement failing, the Job

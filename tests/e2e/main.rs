@@ -637,6 +637,7 @@ mod orders;
 mod repair;
 mod storage;
 mod traffic;
+mod watch;
 
 /// Audit logs attribute triage's requests: every one carries `triage/<version>`; and
 /// `-v` says on stderr what was listed.
