@@ -115,7 +115,15 @@ fn generate(layout: Layout, objects: &[Value], dir: &Path) {
                     )
                     .as_bytes(),
                 ),
-                Layout::CrustGather => panic!("crust-gather logs are not generated"),
+                // Beside the pod's file: `<pod>/<container>/current.log|previous.log`
+                // (crust-gather's log scanner).
+                Layout::CrustGather => write(
+                    &dir.join(format!(
+                        "namespaces/{namespace}/v1/Pod/{pod}/{container}/{}.log",
+                        if previous { "previous" } else { "current" }
+                    )),
+                    lines.concat().as_bytes(),
+                ),
             }
             continue;
         }
@@ -260,6 +268,7 @@ fn bundle_logs_become_the_log_evidence() {
     for (layout, previous) in [
         (Layout::Troubleshoot, true),
         (Layout::ClusterInfoDump, false),
+        (Layout::CrustGather, true),
     ] {
         let dir = scratch(&format!("logs-{layout:?}"));
         let objects = with_logs(previous);

@@ -12,7 +12,10 @@
 //!   NS/POD ====` and `==== END logs ... ====` lines (kubectl
 //!   pkg/cmd/clusterinfo/clusterinfo_dump.go);
 //! - crust-gather: `namespaces/<namespace>/<group/version>/<kind>/<name>.yaml`, cluster
-//!   objects under `cluster/`.
+//!   objects under `cluster/`; pod logs beside the pod's file as
+//!   `<pod>/<container>/current.log` and `previous.log` (crust-gather's log scanner
+//!   names the file after its log group and puts it under the pod's directory:
+//!   src/scanners/logs.rs, `LogGroup` and `with_file_name`).
 //!
 //! A bundle becomes the same objects a List file holds, logs as `ContainerLog` items,
 //! so the rest of triage cannot tell them apart. Files under a `secret`/`secrets`
@@ -353,8 +356,21 @@ fn classify(layout: Layout, path: &str) -> File {
             [file] | [_, file] if object_file(file) => File::Objects,
             _ => File::Ignored,
         },
-        Layout::CrustGather => match parts.first() {
-            Some(&"namespaces") | Some(&"cluster") if object_file(path) => File::Objects,
+        Layout::CrustGather => match parts.as_slice() {
+            [
+                "namespaces",
+                namespace,
+                ..,
+                pod,
+                container,
+                file @ ("current.log" | "previous.log"),
+            ] => File::Log {
+                namespace: namespace.to_string(),
+                pod: pod.to_string(),
+                container: container.to_string(),
+                previous: *file == "previous.log",
+            },
+            ["namespaces" | "cluster", ..] if object_file(path) => File::Objects,
             _ => File::Ignored,
         },
     }
@@ -493,6 +509,67 @@ mod tests {
             vec![
                 ("web", true, vec!["a".to_string(), "b".to_string()]),
                 ("web", false, vec!["c".to_string()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn crust_gather_logs_sit_beside_the_pod_in_either_path_form() {
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1, namespace: shop}\nspec: {containers: [{name: web, image: x}]}\n";
+        let snapshot = assemble(
+            vec![
+                entry("crust-gather/namespaces/shop/v1/pod/web-1.yaml", pod),
+                entry(
+                    "crust-gather/namespaces/shop/v1/pod/web-1/web/previous.log",
+                    "boom\n",
+                ),
+                // Older crust-gather versions: no group/version directory.
+                entry(
+                    "crust-gather/namespaces/shop/pod/web-1/web/current.log",
+                    "up\n",
+                ),
+                // A file that merely ends in .log elsewhere is not a container log.
+                entry(
+                    "crust-gather/namespaces/shop/v1/pod/web-1/web/other.log",
+                    "x\n",
+                ),
+            ],
+            0,
+            "cg.tar.gz",
+        )
+        .unwrap();
+        assert_eq!(snapshot.pods.len(), 1);
+        let mut logs: Vec<(String, String, String, bool, Vec<String>)> = snapshot
+            .logs
+            .iter()
+            .map(|l| {
+                (
+                    l.source.namespace.clone(),
+                    l.source.pod.clone(),
+                    l.source.container.clone(),
+                    l.source.previous,
+                    l.lines.clone(),
+                )
+            })
+            .collect();
+        logs.sort();
+        assert_eq!(
+            logs,
+            vec![
+                (
+                    "shop".into(),
+                    "web-1".into(),
+                    "web".into(),
+                    false,
+                    vec!["up".to_string()]
+                ),
+                (
+                    "shop".into(),
+                    "web-1".into(),
+                    "web".into(),
+                    true,
+                    vec!["boom".to_string()]
+                ),
             ]
         );
     }
