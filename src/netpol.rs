@@ -138,6 +138,34 @@ pub fn egress(
         .copied()
         .filter(|p| isolates_egress(p, pod_labels))
         .collect();
+    union_of_rules(&isolating, |policy| {
+        let rules = policy
+            .spec
+            .as_ref()
+            .and_then(|s| s.egress.as_deref())
+            .unwrap_or_default();
+        rules
+            .iter()
+            .map(|rule| {
+                let verdict = rule_allows(rule, policy.namespace(), target);
+                let by_selector = verdict == Verdict::Allowed
+                    && !relies_on_ip_block(rule, policy.namespace(), target);
+                (verdict, by_selector)
+            })
+            .collect()
+    })
+}
+
+/// The union of the isolating policies' rules for one direction (a connection is
+/// allowed when any rule of any policy isolating that side allows it: NetworkPolicy
+/// semantics, https://kubernetes.io/docs/concepts/services-networking/network-policies/).
+/// `rule_verdicts(policy)` judges each of its rules, with whether an allowing one
+/// matched without leaning on an everything-ipBlock (then the verdict does not depend
+/// on the network plugin). No isolating policy: allowed.
+fn union_of_rules(
+    isolating: &[&NetworkPolicy],
+    rule_verdicts: impl Fn(&NetworkPolicy) -> Vec<(Verdict, bool)>,
+) -> EgressAnswer {
     if isolating.is_empty() {
         return EgressAnswer {
             verdict: Verdict::Allowed,
@@ -148,18 +176,10 @@ pub fn egress(
     }
     let mut verdict = Verdict::Denied;
     let mut allowed_by = None;
-    // Whether some rule allows it without leaning on an everything-ipBlock.
     let mut allowed_by_selector = false;
-    for policy in &isolating {
-        let rules = policy
-            .spec
-            .as_ref()
-            .and_then(|s| s.egress.as_deref())
-            .unwrap_or_default();
-        for (index, rule) in rules.iter().enumerate() {
-            let rule_verdict = rule_allows(rule, policy.namespace(), target);
+    for policy in isolating {
+        for (index, (rule_verdict, by_selector)) in rule_verdicts(policy).into_iter().enumerate() {
             if rule_verdict == Verdict::Allowed {
-                let by_selector = !relies_on_ip_block(rule, policy.namespace(), target);
                 if allowed_by.is_none() || (by_selector && !allowed_by_selector) {
                     allowed_by = Some(format!("{}#{}", policy.name(), index));
                 }
@@ -343,16 +363,6 @@ pub fn egress_to_ip(
         .copied()
         .filter(|p| isolates_egress(p, pod_labels))
         .collect();
-    let mut answer = EgressAnswer {
-        verdict: if isolating.is_empty() {
-            Verdict::Allowed
-        } else {
-            Verdict::Denied
-        },
-        isolating: isolating.iter().map(|p| p.name().to_string()).collect(),
-        allowed_by: None,
-        plugin_dependent: false,
-    };
     // Ports are judged as for a pod with no named container ports.
     let target = Target {
         label: ip.to_string(),
@@ -364,33 +374,36 @@ pub fn egress_to_ip(
         protocol: protocol.to_string(),
         port_names: Some(Vec::new()),
     };
-    for policy in &isolating {
+    // Only ipBlock peers can match an address, so no verdict here leans on the
+    // plugin's reading of an everything-ipBlock for pod traffic.
+    union_of_rules(&isolating, |policy| {
         let rules = policy
             .spec
             .as_ref()
             .and_then(|s| s.egress.as_deref())
             .unwrap_or_default();
-        for (index, rule) in rules.iter().enumerate() {
-            let peers = rule.to.as_deref().unwrap_or_default();
-            let to_ok = peers.is_empty()
-                || peers
-                    .iter()
-                    .filter_map(|peer| peer.ip_block.as_ref())
-                    .any(|block| ip_block_matches(block, ip));
-            let ports = rule.ports.as_deref().unwrap_or_default();
-            let ports_ok = ports.is_empty()
-                || ports
-                    .iter()
-                    .any(|p| port_matches(p, &target) == Verdict::Allowed);
-            if to_ok && ports_ok {
-                answer.verdict = Verdict::Allowed;
-                answer
-                    .allowed_by
-                    .get_or_insert_with(|| format!("{}#{}", policy.name(), index));
-            }
-        }
-    }
-    answer
+        rules
+            .iter()
+            .map(|rule| {
+                let peers = rule.to.as_deref().unwrap_or_default();
+                let to_ok = peers.is_empty()
+                    || peers
+                        .iter()
+                        .filter_map(|peer| peer.ip_block.as_ref())
+                        .any(|block| ip_block_matches(block, ip));
+                let ports = rule.ports.as_deref().unwrap_or_default();
+                let ports_ok = ports.is_empty()
+                    || ports
+                        .iter()
+                        .any(|p| port_matches(p, &target) == Verdict::Allowed);
+                if to_ok && ports_ok {
+                    (Verdict::Allowed, true)
+                } else {
+                    (Verdict::Denied, false)
+                }
+            })
+            .collect()
+    })
 }
 
 /// Where traffic comes from: a pod, by its labels, in a namespace with its labels.
@@ -427,41 +440,17 @@ pub fn ingress(policies: &[&NetworkPolicy], source: &Source, target: &Target) ->
         .filter(|p| p.namespace() == target.namespace)
         .filter(|p| isolates_ingress(p, Some(&target.pod_labels)))
         .collect();
-    if isolating.is_empty() {
-        return EgressAnswer {
-            verdict: Verdict::Allowed,
-            isolating: Vec::new(),
-            allowed_by: None,
-            plugin_dependent: false,
-        };
-    }
-    let mut verdict = Verdict::Denied;
-    let mut allowed_by = None;
-    let mut allowed_by_selector = false;
-    for policy in &isolating {
+    union_of_rules(&isolating, |policy| {
         let rules = policy
             .spec
             .as_ref()
             .and_then(|s| s.ingress.as_deref())
             .unwrap_or_default();
-        for (index, rule) in rules.iter().enumerate() {
-            let (rule_verdict, by_selector) =
-                ingress_rule_allows(rule, policy.namespace(), source, target);
-            if rule_verdict == Verdict::Allowed {
-                if allowed_by.is_none() || (by_selector && !allowed_by_selector) {
-                    allowed_by = Some(format!("{}#{}", policy.name(), index));
-                }
-                allowed_by_selector |= by_selector;
-            }
-            verdict = verdict.or(rule_verdict);
-        }
-    }
-    EgressAnswer {
-        verdict,
-        isolating: isolating.iter().map(|p| p.name().to_string()).collect(),
-        allowed_by,
-        plugin_dependent: verdict == Verdict::Allowed && !allowed_by_selector,
-    }
+        rules
+            .iter()
+            .map(|rule| ingress_rule_allows(rule, policy.namespace(), source, target))
+            .collect()
+    })
 }
 
 /// One ingress rule: no `from` matches every source, no `ports` every port. Also
