@@ -39,14 +39,6 @@ pub fn selects(selector: &BTreeMap<String, String>, pod: &Pod) -> bool {
     crate::selector::matches(Some(&as_label_selector), pod.metadata.labels.as_ref())
 }
 
-/// `Succeeded` or `Failed`: such a pod is never an endpoint.
-pub fn pod_terminal(pod: &Pod) -> bool {
-    matches!(
-        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
-        Some("Succeeded" | "Failed")
-    )
-}
-
 /// The pod's `Ready` condition is `True` (podutil.IsPodReady).
 pub fn pod_ready(pod: &Pod) -> bool {
     pod.status
@@ -55,18 +47,6 @@ pub fn pod_ready(pod: &Pod) -> bool {
         .into_iter()
         .flatten()
         .any(|c| c.type_ == "Ready" && c.status == "True")
-}
-
-/// Whether the EndpointSlice controller lists the pod at all (ShouldPodBeInEndpoints
-/// with terminating endpoints included, as EndpointSlices do): not terminal, and it has
-/// an IP. A pod without an IP yet (Pending, unscheduled) is simply not there.
-pub fn pod_listed(pod: &Pod) -> bool {
-    !pod_terminal(pod)
-        && pod
-            .status
-            .as_ref()
-            .and_then(|s| s.pod_ip.as_deref())
-            .is_some_and(|ip| !ip.is_empty())
 }
 
 /// Whether the pod's endpoint would be `ready`: Ready and not terminating, or any listed
@@ -78,7 +58,7 @@ pub fn endpoint_would_be_ready(service: &Service, pod: &Pod) -> bool {
         .and_then(|s| s.publish_not_ready_addresses)
         .unwrap_or(false);
     if publish_not_ready {
-        return !pod_terminal(pod);
+        return !crate::pod_state::is_terminal(pod);
     }
     pod_ready(pod) && pod.metadata.deletion_timestamp.is_none()
 }

@@ -358,36 +358,17 @@ pub fn missing_keys(text: &str, kind: &str) -> Vec<MissingKey> {
 
 /// The pod's controller (`ownerReferences` with `controller: true`), as `Kind/name`.
 pub fn controller_of(pod: &Pod) -> Option<(&str, &str)> {
-    pod.meta()
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-        .map(|o| (o.kind.as_str(), o.name.as_str()))
+    crate::workload::controller_of(&pod.metadata).map(|o| (o.kind.as_str(), o.name.as_str()))
 }
 
-/// What an engineer would `kubectl set image`/`edit`: the Deployment owning the pod's
-/// ReplicaSet (the deployment controller names ReplicaSets `<deployment>-<hash>` and
-/// sets itself as their controller), else the pod's controller, else the pod itself,
-/// as `deployment/api`.
+/// What an engineer would `kubectl set image`/`edit`: the workload owning the pod
+/// (`crate::workload::workload_of`: the Deployment behind its ReplicaSet, ...), else
+/// its controller of another kind, else the pod itself, as `deployment/api`.
 pub fn workload_of(snapshot: &crate::snapshot::Snapshot, pod: &Pod) -> String {
+    if let Some((kind, name)) = crate::workload::workload_of(snapshot, pod) {
+        return crate::workload::kubectl_name(kind, &name);
+    }
     match controller_of(pod) {
-        Some(("ReplicaSet", name)) => {
-            let deployment = snapshot
-                .replica_sets
-                .iter()
-                .find(|rs| rs.name() == name && rs.namespace() == pod.namespace())
-                .and_then(|rs| rs.meta().owner_references.as_ref())
-                .and_then(|owners| {
-                    owners
-                        .iter()
-                        .find(|o| o.controller == Some(true) && o.kind == "Deployment")
-                });
-            match deployment {
-                Some(owner) => format!("deployment/{}", owner.name),
-                None => format!("replicaset/{name}"),
-            }
-        }
         Some((kind, name)) => format!("{}/{name}", kind.to_ascii_lowercase()),
         None => format!("pod/{}", pod.name()),
     }

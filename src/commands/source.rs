@@ -90,10 +90,6 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-pub async fn load_live(global: &GlobalArgs) -> Result<(Loaded, Cluster), TriageError> {
-    load_live_with(global, &|_| LiveExtras::default()).await
-}
-
 pub async fn load_live_with(
     global: &GlobalArgs,
     extras: Extras<'_>,

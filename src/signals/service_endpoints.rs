@@ -111,7 +111,7 @@ impl Signal for ServiceEndpoints {
             let candidates: Vec<&Pod> = selected
                 .iter()
                 .copied()
-                .filter(|pod| !endpoints::pod_terminal(pod))
+                .filter(|pod| !crate::pod_state::is_terminal(pod))
                 .collect();
             let selector_text = selector
                 .iter()
@@ -472,7 +472,7 @@ fn selected_pod(service: &Service, pod: &Pod) -> SelectedPod {
     let ready = endpoints::endpoint_would_be_ready(service, pod);
     let not_ready_because = if ready {
         None
-    } else if endpoints::pod_terminal(pod) {
+    } else if crate::pod_state::is_terminal(pod) {
         Some("finished: never an endpoint".to_string())
     } else if pod.metadata.deletion_timestamp.is_some() {
         Some("terminating".to_string())

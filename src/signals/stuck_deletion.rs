@@ -350,7 +350,7 @@ fn holds_of(
         match finalizer.as_str() {
             finalizers::PVC_PROTECTION if object.kind == "PersistentVolumeClaim" => {
                 for pod in in_namespace(&context.snapshot.pods, ns) {
-                    if crate::endpoints::pod_terminal(pod) {
+                    if crate::pod_state::is_terminal(pod) {
                         continue;
                     }
                     let volumes = pod
