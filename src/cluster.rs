@@ -670,71 +670,37 @@ impl Cluster {
         use futures::FutureExt;
         use futures::future::{BoxFuture, select_all};
 
-        let client = &self.client;
-        let ns = |n: &str| n.to_string();
-        let mut watches: Vec<BoxFuture<'_, Result<&'static str, TriageError>>> = vec![
-            self.first_change(Api::<Pod>::namespaced(client.clone(), namespace), "Pod")
-                .boxed(),
-            self.first_change(Api::<Job>::namespaced(client.clone(), namespace), "Job")
-                .boxed(),
-            self.first_change(
-                Api::<Deployment>::namespaced(client.clone(), namespace),
-                "Deployment",
-            )
-            .boxed(),
-            self.first_change(
-                Api::<StatefulSet>::namespaced(client.clone(), namespace),
-                "StatefulSet",
-            )
-            .boxed(),
-            self.first_change(
-                Api::<DaemonSet>::namespaced(client.clone(), namespace),
-                "DaemonSet",
-            )
-            .boxed(),
-            self.first_change(
-                Api::<PersistentVolumeClaim>::namespaced(client.clone(), namespace),
-                "PersistentVolumeClaim",
-            )
-            .boxed(),
-            self.first_change(
-                Api::<ResourceQuota>::namespaced(client.clone(), namespace),
-                "ResourceQuota",
-            )
-            .boxed(),
-            self.first_change(
-                Api::<NetworkPolicy>::namespaced(client.clone(), namespace),
-                "NetworkPolicy",
-            )
-            .boxed(),
-            self.first_change(
-                Api::<RoleBinding>::namespaced(client.clone(), namespace),
-                "RoleBinding",
-            )
-            .boxed(),
-            self.first_change(
-                Api::<Service>::namespaced(client.clone(), namespace),
-                "Service",
-            )
-            .boxed(),
-            self.first_change(
-                Api::<EndpointSlice>::namespaced(client.clone(), namespace),
-                "EndpointSlice",
-            )
-            .boxed(),
+        // What the signals read, Events and cluster-scoped kinds aside.
+        const WATCHED: [Kind; 11] = [
+            Kind::Pod,
+            Kind::Job,
+            Kind::Deployment,
+            Kind::StatefulSet,
+            Kind::DaemonSet,
+            Kind::PersistentVolumeClaim,
+            Kind::ResourceQuota,
+            Kind::NetworkPolicy,
+            Kind::RoleBinding,
+            Kind::Service,
+            Kind::EndpointSlice,
         ];
-        let mut cm_namespaces = vec![ns(namespace)];
+        let watch =
+            |kind: Kind, namespace: &str| -> BoxFuture<'_, Result<&'static str, TriageError>> {
+                let api = Api::<DynamicObject>::namespaced_with(
+                    self.client.clone(),
+                    namespace,
+                    &api_resource(kind),
+                );
+                self.first_change(api, kind.name()).boxed()
+            };
+        let mut watches: Vec<BoxFuture<'_, Result<&'static str, TriageError>>> =
+            WATCHED.iter().map(|&kind| watch(kind, namespace)).collect();
+        let mut cm_namespaces = vec![namespace.to_string()];
         cm_namespaces.extend(config_map_namespaces.iter().cloned());
         cm_namespaces.sort();
         cm_namespaces.dedup();
-        for n in cm_namespaces {
-            watches.push(
-                self.first_change(
-                    Api::<ConfigMap>::namespaced(client.clone(), &n),
-                    "ConfigMap",
-                )
-                .boxed(),
-            );
+        for n in &cm_namespaces {
+            watches.push(watch(Kind::ConfigMap, n));
         }
         let (changed, _, _) = select_all(watches).await;
         let kind = changed?;
