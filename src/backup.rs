@@ -200,7 +200,7 @@ pub fn restorable(mut object: Value) -> Value {
             .and_then(Value::as_object_mut)
         {
             annotations
-                .retain(|key, _| !crate::storage::BINDING_ANNOTATIONS.contains(&key.as_str()));
+                .retain(|key, _| !crate::k8s::storage::BINDING_ANNOTATIONS.contains(&key.as_str()));
         }
     }
     object

@@ -610,7 +610,7 @@ impl<'a> Relations<'a> {
             .network_policies
             .iter()
             .find(|p| p.namespace() == self.namespace && p.name() == policy)
-            .is_some_and(|p| crate::netpol::isolates_egress(p, pod.metadata.labels.as_ref()))
+            .is_some_and(|p| crate::k8s::netpol::isolates_egress(p, pod.metadata.labels.as_ref()))
     }
 }
 

@@ -543,7 +543,7 @@ impl Cluster {
         let volumes = std::mem::take(&mut snapshot.persistent_volumes);
         snapshot.persistent_volumes = volumes
             .into_iter()
-            .filter(|v| crate::volume_binding::relevant_to(v, &claims, namespace))
+            .filter(|v| crate::k8s::volume_binding::relevant_to(v, &claims, namespace))
             .collect();
         let namespaced_kinds = Kind::ALL.iter().filter(|k| k.namespaced()).count();
         let forbidden = snapshot

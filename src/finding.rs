@@ -9,8 +9,8 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
+use crate::k8s::rbac::AccessAnswers;
 use crate::profile::Profile;
-use crate::rbac::AccessAnswers;
 use crate::snapshot::{Gap, HasMeta, Kind, Snapshot, in_namespace};
 
 /// How long a pod may sit Pending, ContainerCreating or unscheduled before a signal

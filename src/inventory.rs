@@ -9,9 +9,13 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 
-use crate::kubectl_style::{age, container_state, pod_ready, pod_restarts, pod_status, rule_short};
-use crate::markers;
-use crate::quantity::parse_quantity;
+use crate::k8s::events::event_time;
+use crate::k8s::field_managers::controller_managers;
+use crate::k8s::kubectl_style::{
+    age, container_state, pod_ready, pod_restarts, pod_status, rule_short,
+};
+use crate::k8s::markers;
+use crate::k8s::quantity::parse_quantity;
 use crate::snapshot::{Gap, HasMeta, Kind, Snapshot, Source, in_namespace};
 
 /// Version of the JSON/YAML shape; bumped on any incompatible change.
@@ -399,7 +403,7 @@ pub fn build(
     // pod) come from `netpol`, the one evaluator the egress signal uses too.
     let has_egress_type = |policy: &NetworkPolicy| {
         policy.spec.as_ref().is_some_and(|spec| {
-            crate::netpol::policy_types(spec)
+            crate::k8s::netpol::policy_types(spec)
                 .iter()
                 .any(|t| t == "Egress")
         })
@@ -419,7 +423,7 @@ pub fn build(
             let labels = pod.metadata.labels.as_ref();
             let selecting: Vec<&&NetworkPolicy> = policies_in_ns
                 .iter()
-                .filter(|p| crate::netpol::isolates_egress(p, labels))
+                .filter(|p| crate::k8s::netpol::isolates_egress(p, labels))
                 .collect();
             !selecting.is_empty()
                 && selecting.iter().all(|p| {
@@ -442,11 +446,13 @@ pub fn build(
                 spec.and_then(|s| s.pod_selector.as_ref())
                     .unwrap_or(&every_pod),
             );
-            let policy_types = spec.map(crate::netpol::policy_types).unwrap_or_default();
+            let policy_types = spec
+                .map(crate::k8s::netpol::policy_types)
+                .unwrap_or_default();
             let egress_rules = spec.and_then(|s| s.egress.as_ref()).map_or(0, Vec::len);
             let selected: Vec<&&&Pod> = running_pods
                 .iter()
-                .filter(|pod| crate::selector::matches(selector, pod.metadata.labels.as_ref()))
+                .filter(|pod| crate::k8s::selector::matches(selector, pod.metadata.labels.as_ref()))
                 .collect();
             NetworkPolicyRow {
                 pods_without_egress: if has_egress_type(policy) {
@@ -458,7 +464,7 @@ pub fn build(
                     0
                 },
                 name: policy.name().to_string(),
-                pod_selector: crate::selector::describe(selector),
+                pod_selector: crate::k8s::selector::describe(selector),
                 selected_pods: selected.len(),
                 deny_all_egress: policy_types.iter().any(|t| t == "Egress") && egress_rules == 0,
                 policy_types,
@@ -601,7 +607,7 @@ pub fn build(
         .into_iter()
         .map(|slice| EndpointSliceRow {
             name: slice.name().to_string(),
-            service: crate::endpoints::service_of(slice).map(str::to_string),
+            service: crate::k8s::endpoints::service_of(slice).map(str::to_string),
             address_type: slice.address_type.clone(),
             ports: slice
                 .ports
@@ -624,7 +630,7 @@ pub fn build(
                 .endpoints
                 .iter()
                 .flatten()
-                .filter(|e| crate::endpoints::endpoint_ready(e))
+                .filter(|e| crate::k8s::endpoints::endpoint_ready(e))
                 .count(),
             endpoints: slice.endpoints.as_ref().map_or(0, Vec::len),
             age: age(slice.metadata.creation_timestamp.as_ref(), now),
@@ -659,7 +665,7 @@ pub fn build(
         .iter()
         .map(|sc| StorageClassRow {
             name: sc.name().to_string(),
-            default: crate::storage::is_default_class(sc),
+            default: crate::k8s::storage::is_default_class(sc),
             provisioner: sc.provisioner.clone(),
             volume_binding_mode: sc
                 .volume_binding_mode
@@ -716,37 +722,6 @@ pub fn build(
     }
 }
 
-/// Managers in managedFields that are controllers rather than people: anything but
-/// kubectl's own manager names.
-pub fn controller_managers(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> Vec<String> {
-    let mut managers: Vec<String> = meta
-        .managed_fields
-        .iter()
-        .flatten()
-        .filter_map(|entry| entry.manager.clone())
-        // NB: Helm writes with field manager `helm`: a client like kubectl, not a
-        // controller; what it wrote is a release, not a reconciler output.
-        .filter(|manager| {
-            !manager.starts_with("kubectl") && manager != "triage" && manager != "helm"
-        })
-        .collect();
-    managers.sort();
-    managers.dedup();
-    managers
-}
-
-/// When an event last happened: lastTimestamp, else eventTime, else firstTimestamp.
-pub fn event_time(event: &Event) -> Option<Timestamp> {
-    event
-        .last_timestamp
-        .as_ref()
-        .map(|t| t.0)
-        .or_else(|| event.event_time.as_ref().map(|t| t.0))
-        .or_else(|| event.first_timestamp.as_ref().map(|t| t.0))
-}
-
 fn warning_events(events: &[&Event], now: Option<Timestamp>) -> Vec<EventRow> {
     let mut warnings: Vec<&&Event> = events
         .iter()
@@ -767,7 +742,11 @@ fn warning_events(events: &[&Event], now: Option<Timestamp>) -> Vec<EventRow> {
             EventRow {
                 last_seen: at.map_or_else(
                     || "<unknown>".to_string(),
-                    |at| crate::kubectl_style::human_duration(now.unwrap_or(at).duration_since(at)),
+                    |at| {
+                        crate::k8s::kubectl_style::human_duration(
+                            now.unwrap_or(at).duration_since(at),
+                        )
+                    },
                 ),
                 last_timestamp: at,
                 reason: event.reason.clone().unwrap_or_default(),

@@ -303,13 +303,13 @@ impl Profile {
     /// ConfigMaps in other namespaces the signals read, to load live with the namespace.
     /// The migration ServiceAccount and every request it must be allowed, for a live
     /// SubjectAccessReview; `None` when the profile names no such account.
-    pub fn access_requests(&self) -> Option<(String, Vec<crate::rbac::Request>)> {
+    pub fn access_requests(&self) -> Option<(String, Vec<crate::k8s::rbac::Request>)> {
         let migration = self.migration.as_ref()?;
         let account = migration.service_account.clone()?;
-        let requests: Vec<crate::rbac::Request> = migration
+        let requests: Vec<crate::k8s::rbac::Request> = migration
             .permissions
             .iter()
-            .flat_map(crate::rbac::requests)
+            .flat_map(crate::k8s::rbac::requests)
             .collect();
         (!requests.is_empty()).then_some((account, requests))
     }

@@ -390,7 +390,7 @@ pub fn replan_step(
 }
 
 /// Objects Argo CD tracks (tracking-id annotation; a Helm release label alone is not
-/// Argo CD: crate::markers) may be put back by self-heal: say so in every step that
+/// Argo CD: crate::k8s::markers) may be put back by self-heal: say so in every step that
 /// writes one.
 fn warn_about_argo(step: &mut Step) {
     let mut warnings = Vec::new();
@@ -407,7 +407,7 @@ fn warn_about_argo(step: &mut Step) {
         >(before.get("metadata").cloned().unwrap_or_default()) else {
             continue;
         };
-        let reasons = crate::markers::argo_managed(&meta);
+        let reasons = crate::k8s::markers::argo_managed(&meta);
         let target = action.target();
         let already = step
             .warnings

@@ -189,7 +189,7 @@ impl Snapshot {
                 positions.sort_by_key(|&p| {
                     let event = &self.events[p];
                     (
-                        crate::inventory::event_time(event),
+                        crate::k8s::events::event_time(event),
                         event.name().to_string(),
                     )
                 });

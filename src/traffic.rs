@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::finding::Context;
-use crate::netpol::{self, NAMESPACE_NAME_LABEL, Source, Target, Verdict};
+use crate::k8s::netpol::{self, NAMESPACE_NAME_LABEL, Source, Target, Verdict};
 use crate::signals::egress;
 use crate::snapshot::{Gap, HasMeta, Kind, in_namespace};
 
@@ -381,7 +381,8 @@ fn resolve_pods<'a>(context: &'a Context, from: &str) -> Result<Vec<&'a Pod>, St
         let mut found: Vec<&Pod> = pods
             .into_iter()
             .filter(|p| {
-                selector.is_some() && crate::selector::matches(selector, p.metadata.labels.as_ref())
+                selector.is_some()
+                    && crate::k8s::selector::matches(selector, p.metadata.labels.as_ref())
             })
             .collect();
         found.sort_by(|a, b| a.name().cmp(b.name()));

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::{Cluster, api_resource, classify};
 use crate::error::TriageError;
-use crate::rbac::{AccessAnswer, AccessAnswers, Request};
+use crate::k8s::rbac::{AccessAnswer, AccessAnswers, Request};
 use crate::snapshot::Kind;
 
 /// Field manager recorded in managedFields for every write triage makes.

@@ -5,7 +5,7 @@ use super::Outcome;
 use super::check::load_with_profile;
 use crate::cli::{GlobalArgs, OutputFormat, ProfileArgs, SourceArgs};
 use crate::error::TriageError;
-use crate::netpol::Verdict;
+use crate::k8s::netpol::Verdict;
 use crate::{render, traffic};
 
 pub fn run(

@@ -25,7 +25,7 @@ use crate::render::repair::plan_summary;
 use crate::repair::{RepairOptions, Step, plan_repairs, replan_step};
 use crate::snapshot::Snapshot;
 use crate::terminal::{self, Confirm};
-use crate::{rbac::AccessAnswers, signals};
+use crate::{k8s::rbac::AccessAnswers, signals};
 
 /// Signals that are never repaired by writing to their own objects, and why.
 const NOT_WRITTEN: [(&str, &str); 2] = [

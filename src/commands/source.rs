@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use crate::cli::{GlobalArgs, SourceArgs};
 use crate::cluster::{self, Cluster};
 use crate::error::TriageError;
-use crate::rbac::{AccessAnswers, Request};
+use crate::k8s::rbac::{AccessAnswers, Request};
 use crate::snapshot::parse::{MAX_SNAPSHOT_BYTES, parse_snapshot};
 use crate::snapshot::{Snapshot, Source};
 

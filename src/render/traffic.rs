@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::netpol::Verdict;
+use crate::k8s::netpol::Verdict;
 use crate::traffic::{Explanation, Side};
 
 fn word(verdict: Verdict) -> &'static str {

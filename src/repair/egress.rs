@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::{Action, Refusal, Repair, RepairOptions, Step, Target};
 use crate::finding::{Context, Finding};
-use crate::netpol::NAMESPACE_NAME_LABEL;
-use crate::selector;
+use crate::k8s::netpol::NAMESPACE_NAME_LABEL;
+use crate::k8s::selector;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct AllowEssentialEgress;

@@ -3,14 +3,14 @@
 //! forever (https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/),
 //! so the patch comes first. Only the non-standard hook-cleanup finalizers go; the
 //! Job controller's own (`batch.kubernetes.io/job-tracking`) and any other
-//! `kubernetes.io` one stay. A Job with any sign of an owner (crate::markers) is
+//! `kubernetes.io` one stay. A Job with any sign of an owner (crate::k8s::markers) is
 //! refused even if the finding lists it: its owner cleans it up.
 
 use serde_json::Value;
 
 use super::{Action, Refusal, Repair, RepairOptions, Step, Target, snapshot_value};
 use crate::finding::{Context, Finding};
-use crate::markers;
+use crate::k8s::markers;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct RemoveOrphanHook;

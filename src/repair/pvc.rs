@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::{Action, Refusal, Repair, RepairOptions, Step, Target, snapshot_value};
 use crate::finding::{Context, Finding};
+use crate::k8s::storage::BINDING_ANNOTATIONS;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
-use crate::storage::BINDING_ANNOTATIONS;
 
 pub struct RecreateClaim;
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Action, Refusal, Repair, RepairOptions, Step, Target, snapshot_value};
 use crate::finding::{Context, Finding};
-use crate::quantity::parse_quantity;
+use crate::k8s::quantity::parse_quantity;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct RaiseQuota;

@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::{Action, Refusal, Repair, RepairOptions, Step, Target, snapshot_value};
 use crate::finding::{Context, Finding};
-use crate::markers;
-use crate::rbac::{Request, role_allows};
+use crate::k8s::markers;
+use crate::k8s::rbac::{Request, role_allows};
 use crate::snapshot::parse::LAST_APPLIED;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 

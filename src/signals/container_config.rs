@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::pod_state::{self, ContainerKind, ContainerView, RefProblem};
+use crate::k8s::pod_state::{self, ContainerKind, ContainerView, RefProblem};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 

@@ -14,8 +14,8 @@ use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::kubectl_style::human_duration;
-use crate::pod_state::{self, ContainerKind, ContainerView};
+use crate::k8s::kubectl_style::human_duration;
+use crate::k8s::pod_state::{self, ContainerKind, ContainerView};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -219,7 +219,7 @@ fn describe(
                 &object,
                 format!("{base}.lastState.terminated.finishedAt"),
                 finished.0.to_string(),
-                crate::kubectl_style::age(Some(finished), context.now) + " before the capture",
+                crate::k8s::kubectl_style::age(Some(finished), context.now) + " before the capture",
             ));
         }
         if let Some(message) = last.message.as_deref().filter(|m| !m.trim().is_empty()) {

@@ -1,5 +1,5 @@
 //! `egress`: NetworkPolicies selecting the app pods deny egress to the cluster DNS
-//! (kube-system, UDP 53) or to the database. Real NetworkPolicy semantics (crate::netpol,
+//! (kube-system, UDP 53) or to the database. Real NetworkPolicy semantics (crate::k8s::netpol,
 //! https://kubernetes.io/docs/concepts/services-networking/network-policies/).
 //!
 //! The database is the profile's Service and port; without a profile, the first
@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::netpol::{self, NAMESPACE_NAME_LABEL, Target, Verdict};
+use crate::k8s::netpol::{self, NAMESPACE_NAME_LABEL, Target, Verdict};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -175,7 +175,7 @@ impl Signal for Egress {
                 netpol::describe_rules(policy),
                 format!(
                     "selects {} ({}); policyTypes {}",
-                    crate::selector::describe(
+                    crate::k8s::selector::describe(
                         policy.spec.as_ref().and_then(|s| s.pod_selector.as_ref())
                     ),
                     crate::render::truncate(&names.join(", "), 120),

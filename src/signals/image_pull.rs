@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::pod_state::{self, ContainerKind, ContainerView};
+use crate::k8s::pod_state::{self, ContainerKind, ContainerView};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod};
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::pod_state;
+use crate::k8s::pod_state;
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind};
 

@@ -6,8 +6,8 @@
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::kubectl_style::human_duration;
-use crate::markers;
+use crate::k8s::kubectl_style::human_duration;
+use crate::k8s::markers;
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 

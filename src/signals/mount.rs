@@ -15,8 +15,8 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, STARTUP_GRACE, Status};
-use crate::kubectl_style::human_duration;
-use crate::pod_state::{self, RefProblem};
+use crate::k8s::kubectl_style::human_duration;
+use crate::k8s::pod_state::{self, RefProblem};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -437,7 +437,7 @@ fn waits_for_first_consumer(
         .iter()
         .find(|c| match named {
             Some(name) => c.name() == name,
-            None => crate::storage::is_default_class(c),
+            None => crate::k8s::storage::is_default_class(c),
         })
         .is_some_and(|c| c.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer"))
 }

@@ -12,9 +12,9 @@ use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::kubectl_style::human_duration;
-use crate::pod_state::{self, ContainerKind, ContainerView};
-use crate::quantity::parse_quantity;
+use crate::k8s::kubectl_style::human_duration;
+use crate::k8s::pod_state::{self, ContainerKind, ContainerView};
+use crate::k8s::quantity::parse_quantity;
 use crate::signals::Signal;
 use crate::signals::crash_loop::RECENT;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
@@ -225,7 +225,7 @@ fn describe(
             &object,
             format!("{base}.finishedAt"),
             finished.0.to_string(),
-            crate::kubectl_style::age(Some(finished), context.now) + " before the capture",
+            crate::k8s::kubectl_style::age(Some(finished), context.now) + " before the capture",
         ));
     }
     finding.evidence.push(Evidence::field(

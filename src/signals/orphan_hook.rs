@@ -1,6 +1,6 @@
 //! `orphan-hook`: a suspended hook Job (Argo CD `argocd.argoproj.io/hook` or Helm
 //! `helm.sh/hook`) that holds a finalizer and has neither a hook-delete-policy nor an
-//! owner (owner label, ownerReference, Argo CD tracking: crate::markers; Helm's release
+//! owner (owner label, ownerReference, Argo CD tracking: crate::k8s::markers; Helm's release
 //! labels are no owner of a hook: Helm never deletes a hook without a delete policy). Nothing will
 //! ever clean it up, and its finalizer makes `kubectl delete` hang
 //! (https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/,
@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::markers;
+use crate::k8s::markers;
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -19,7 +19,7 @@ pub struct OrphanHook;
 pub const ID: &str = "orphan-hook";
 
 /// The finalizer the Job controller manages itself; never a sign of an orphan.
-pub const JOB_TRACKING_FINALIZER: &str = crate::finalizers::JOB_TRACKING;
+pub const JOB_TRACKING_FINALIZER: &str = crate::k8s::finalizers::JOB_TRACKING;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

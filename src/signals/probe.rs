@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::pod_state::{self, ContainerKind, ContainerView};
+use crate::k8s::pod_state::{self, ContainerKind, ContainerView};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 

@@ -1,5 +1,5 @@
 //! `pvc`: why a PersistentVolumeClaim does not bind, or a pod's claim does not exist,
-//! decided the way the PV controller decides it (`crate::volume_binding`).
+//! decided the way the PV controller decides it (`crate::k8s::volume_binding`).
 //!
 //! - A class that does not exist, or no class and no default class
 //!   (<https://kubernetes.io/docs/concepts/storage/persistent-volumes/#class-1>): the
@@ -29,10 +29,10 @@ use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim,
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, STARTUP_GRACE, Status};
+use crate::k8s::storage::{class_names_default_first, is_default_class};
+use crate::k8s::volume_binding::{self, Mismatch, NO_PROVISIONER, Path};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
-use crate::storage::{class_names_default_first, is_default_class};
-use crate::volume_binding::{self, Mismatch, NO_PROVISIONER, Path};
 
 pub struct Pvc;
 
@@ -768,7 +768,7 @@ fn missing_claims(
                     .as_deref()
                     .is_some_and(|m| m.contains(&quoted) && m.contains("exceeded quota: "))
             })
-            .max_by_key(|e| crate::inventory::event_time(e));
+            .max_by_key(|e| crate::k8s::events::event_time(e));
         let not_found: Vec<&Event> = pods
             .iter()
             .flat_map(|pod| context.warnings_for(Kind::Pod, pod.name()))

@@ -16,7 +16,7 @@ use serde::Serialize;
 use k8s_openapi::api::core::v1::{Container, Event, PodSpec};
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef};
-use crate::quantity::parse_quantity;
+use crate::k8s::quantity::parse_quantity;
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -409,12 +409,12 @@ fn pod_amount(
 /// A later `SuccessfulCreate` event about the same owner says the refused create went
 /// through after all (the quota was raised, or pods finished): the refusal is stale.
 fn created_later(event: &Event, events: &[&Event]) -> bool {
-    let when = crate::inventory::event_time(event);
+    let when = crate::k8s::events::event_time(event);
     events.iter().any(|other| {
         other.reason.as_deref() == Some("SuccessfulCreate")
             && other.involved_object.kind == event.involved_object.kind
             && other.involved_object.name == event.involved_object.name
-            && crate::inventory::event_time(other) > when
+            && crate::k8s::events::event_time(other) > when
     })
 }
 
@@ -433,7 +433,7 @@ fn collapse(events: &[&k8s_openapi::api::core::v1::Event]) -> Vec<Evidence> {
             .entry(key)
             .and_modify(|(total, newest)| {
                 *total += count;
-                if crate::inventory::event_time(event) >= crate::inventory::event_time(newest) {
+                if crate::k8s::events::event_time(event) >= crate::k8s::events::event_time(newest) {
                     *newest = event;
                 }
             })

@@ -1,15 +1,15 @@
 //! `rbac`: the migration ServiceAccount cannot do what the migration needs. Offline,
 //! its RoleBindings' Roles, and the ClusterRoles they reference (a RoleBinding to a
 //! ClusterRole grants its rules in the binding's namespace; `triage snapshot` writes
-//! those ClusterRoles), are evaluated rule by rule (crate::rbac); a live
+//! those ClusterRoles), are evaluated rule by rule (crate::k8s::rbac); a live
 //! SubjectAccessReview answer in the context wins when present. Names the bound Role or
 //! ClusterRole, what it lacks, and any unbound Role in the namespace that grants it (the
 //! `-v2` pattern). Only a referenced ClusterRole missing from the snapshot makes it
 //! `unknown`. https://kubernetes.io/docs/reference/access-authn-authz/rbac/
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::kubectl_style::rule_short;
-use crate::rbac::{Request, binds_service_account, requests, role_allows, rules_allow};
+use crate::k8s::kubectl_style::rule_short;
+use crate::k8s::rbac::{Request, binds_service_account, requests, role_allows, rules_allow};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -266,7 +266,7 @@ impl Signal for Rbac {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rbac::{AccessAnswer, AccessAnswers};
+    use crate::k8s::rbac::{AccessAnswer, AccessAnswers};
     use crate::signals::test_support::{evaluate, evaluate_with, snapshot};
 
     const PROFILE: &str = "apiVersion: triage/v1alpha1\nkind: Profile\nmigration:\n  serviceAccount: runner\n  permissions:\n  - {apiGroups: [batch], resources: [jobs], verbs: [create]}\n  - {apiGroups: [\"\"], resources: [configmaps], verbs: [patch]}\n";
@@ -339,17 +339,19 @@ subjects: [{{kind: ServiceAccount, name: runner, namespace: app}}]
         let snapshot = snapshot(&objects("role-v1"));
         let profile = crate::profile::Profile::parse(PROFILE, "p").unwrap();
         let answers = AccessAnswers {
-            answers: crate::rbac::requests(&profile.migration.as_ref().unwrap().permissions[0])
-                .into_iter()
-                .chain(crate::rbac::requests(
-                    &profile.migration.as_ref().unwrap().permissions[1],
-                ))
-                .map(|request| AccessAnswer {
-                    request,
-                    allowed: true,
-                    reason: None,
-                })
-                .collect(),
+            answers: crate::k8s::rbac::requests(
+                &profile.migration.as_ref().unwrap().permissions[0],
+            )
+            .into_iter()
+            .chain(crate::k8s::rbac::requests(
+                &profile.migration.as_ref().unwrap().permissions[1],
+            ))
+            .map(|request| AccessAnswer {
+                request,
+                allowed: true,
+                reason: None,
+            })
+            .collect(),
         };
         let mut context = Context::new(&snapshot, "app").with_profile(Some(&profile));
         context.access = Some(&answers);

@@ -33,9 +33,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, STARTUP_GRACE, Status};
+use crate::k8s::workload::{self, revision};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
-use crate::workload::{self, revision};
 
 pub struct Rollout;
 
@@ -784,7 +784,7 @@ fn quota_admits(context: &Context, name: &str, refusal: &str) -> bool {
                  resource: &str| {
         map.as_ref()
             .and_then(|m| m.get(resource))
-            .and_then(|q| crate::quantity::parse_quantity(&q.0))
+            .and_then(|q| crate::k8s::quantity::parse_quantity(&q.0))
     };
     let mut any = false;
     for pair in requested.split(',') {
@@ -792,7 +792,7 @@ fn quota_admits(context: &Context, name: &str, refusal: &str) -> bool {
             return false;
         };
         let (Some(amount), Some(hard)) = (
-            crate::quantity::parse_quantity(amount),
+            crate::k8s::quantity::parse_quantity(amount),
             value(&status.hard, resource),
         ) else {
             return false;

@@ -2,7 +2,7 @@
 //! it matches no pod at all, or only pods none of which is Ready, or a named targetPort
 //! that no selected pod's container declares. The EndpointSlices, when the snapshot has
 //! them, are shown as corroborating evidence; the verdict comes from the pods, the same
-//! input the EndpointSlice controller reads (`src/endpoints.rs` has the semantics).
+//! input the EndpointSlice controller reads (`src/k8s/endpoints.rs` has the semantics).
 //! https://kubernetes.io/docs/concepts/services-networking/service/
 //!
 //! Services the controller does not manage are not judged: ExternalName, and Services
@@ -15,9 +15,9 @@
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, Service};
 use serde::Serialize;
 
-use crate::endpoints;
 use crate::finding::{Context, Evidence, Finding, ObjectRef, STARTUP_GRACE, Status};
-use crate::kubectl_style::pod_status;
+use crate::k8s::endpoints;
+use crate::k8s::kubectl_style::pod_status;
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -111,7 +111,7 @@ impl Signal for ServiceEndpoints {
             let candidates: Vec<&Pod> = selected
                 .iter()
                 .copied()
-                .filter(|pod| !crate::pod_state::is_terminal(pod))
+                .filter(|pod| !crate::k8s::pod_state::is_terminal(pod))
                 .collect();
             let selector_text = selector
                 .iter()
@@ -472,7 +472,7 @@ fn selected_pod(service: &Service, pod: &Pod) -> SelectedPod {
     let ready = endpoints::endpoint_would_be_ready(service, pod);
     let not_ready_because = if ready {
         None
-    } else if crate::pod_state::is_terminal(pod) {
+    } else if crate::k8s::pod_state::is_terminal(pod) {
         Some("finished: never an endpoint".to_string())
     } else if pod.metadata.deletion_timestamp.is_some() {
         Some("terminating".to_string())

@@ -7,7 +7,7 @@
 //! https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/,
 //! https://kubernetes.io/docs/concepts/architecture/garbage-collection/#foreground-deletion
 //!
-//! For each finalizer it says who could remove it (`crate::finalizers`): a built-in
+//! For each finalizer it says who could remove it (`crate::k8s::finalizers`): a built-in
 //! controller and what it waits for (the pods still mounting a protected claim, the
 //! dependents a foreground deletion waits for, the content of a terminating namespace),
 //! or, for a custom one, a workload whose name matches the finalizer's domain; else "no
@@ -17,9 +17,9 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use crate::finalizers;
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::kubectl_style::human_duration;
+use crate::k8s::finalizers;
+use crate::k8s::kubectl_style::human_duration;
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -350,7 +350,7 @@ fn holds_of(
         match finalizer.as_str() {
             finalizers::PVC_PROTECTION if object.kind == "PersistentVolumeClaim" => {
                 for pod in in_namespace(&context.snapshot.pods, ns) {
-                    if crate::pod_state::is_terminal(pod) {
+                    if crate::k8s::pod_state::is_terminal(pod) {
                         continue;
                     }
                     let volumes = pod

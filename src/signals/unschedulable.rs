@@ -33,9 +33,9 @@ use k8s_openapi::api::core::v1::Pod;
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, STARTUP_GRACE, Status};
+use crate::k8s::workload;
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
-use crate::workload;
 
 pub struct Unschedulable;
 

@@ -16,7 +16,7 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
-use crate::selector;
+use crate::k8s::selector;
 use crate::snapshot::HasMeta;
 
 /// Labels every namespace carries since Kubernetes 1.22.
@@ -728,7 +728,7 @@ mod tests {
     #[test]
     fn reachability_cases_from_the_kubernetes_docs() {
         let data: serde_json::Value =
-            serde_saphyr::from_str(include_str!("../tests/data/reachability.yaml")).unwrap();
+            serde_saphyr::from_str(include_str!("../../tests/data/reachability.yaml")).unwrap();
         let namespace_labels = |ns: &str| {
             let mut labels: BTreeMap<String, String> = data["namespaces"][ns]
                 .as_object()

@@ -358,15 +358,15 @@ pub fn missing_keys(text: &str, kind: &str) -> Vec<MissingKey> {
 
 /// The pod's controller (`ownerReferences` with `controller: true`), as `Kind/name`.
 pub fn controller_of(pod: &Pod) -> Option<(&str, &str)> {
-    crate::workload::controller_of(&pod.metadata).map(|o| (o.kind.as_str(), o.name.as_str()))
+    crate::k8s::workload::controller_of(&pod.metadata).map(|o| (o.kind.as_str(), o.name.as_str()))
 }
 
 /// What an engineer would `kubectl set image`/`edit`: the workload owning the pod
-/// (`crate::workload::workload_of`: the Deployment behind its ReplicaSet, ...), else
+/// (`crate::k8s::workload::workload_of`: the Deployment behind its ReplicaSet, ...), else
 /// its controller of another kind, else the pod itself, as `deployment/api`.
 pub fn workload_of(snapshot: &crate::snapshot::Snapshot, pod: &Pod) -> String {
-    if let Some((kind, name)) = crate::workload::workload_of(snapshot, pod) {
-        return crate::workload::kubectl_name(kind, &name);
+    if let Some((kind, name)) = crate::k8s::workload::workload_of(snapshot, pod) {
+        return crate::k8s::workload::kubectl_name(kind, &name);
     }
     match controller_of(pod) {
         Some((kind, name)) => format!("{}/{name}", kind.to_ascii_lowercase()),

@@ -28,7 +28,7 @@ use k8s_openapi::api::core::v1::{
 };
 use serde::Serialize;
 
-use crate::quantity::parse_quantity;
+use crate::k8s::quantity::parse_quantity;
 use crate::snapshot::HasMeta;
 
 /// The beta annotation that still overrides `storageClassName` on both objects.
@@ -401,10 +401,10 @@ pub fn mismatches(
         });
     }
     if let Some(selector) = claim_spec.selector.as_ref()
-        && !crate::selector::matches(Some(selector), volume.metadata.labels.as_ref())
+        && !crate::k8s::selector::matches(Some(selector), volume.metadata.labels.as_ref())
     {
         found.push(Mismatch::Selector {
-            selector: crate::selector::describe(Some(selector)),
+            selector: crate::k8s::selector::describe(Some(selector)),
         });
     }
     if path == Path::Scheduler {

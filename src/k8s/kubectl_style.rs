@@ -207,7 +207,7 @@ fn pod_columns(pod: &Pod) -> PodColumns {
 
 /// An init container with `restartPolicy: Always` (`IsRestartableInitContainer`).
 fn is_native_sidecar(container: &k8s_openapi::api::core::v1::Container) -> bool {
-    crate::pod_state::is_native_sidecar(container)
+    crate::k8s::pod_state::is_native_sidecar(container)
 }
 
 /// The STATUS column of `kubectl get pods` (kubectl's printPod), including the

@@ -36,7 +36,7 @@ pub fn selects(selector: &BTreeMap<String, String>, pod: &Pod) -> bool {
         match_labels: Some(selector.clone()),
         match_expressions: None,
     };
-    crate::selector::matches(Some(&as_label_selector), pod.metadata.labels.as_ref())
+    crate::k8s::selector::matches(Some(&as_label_selector), pod.metadata.labels.as_ref())
 }
 
 /// The pod's `Ready` condition is `True` (podutil.IsPodReady).
@@ -58,7 +58,7 @@ pub fn endpoint_would_be_ready(service: &Service, pod: &Pod) -> bool {
         .and_then(|s| s.publish_not_ready_addresses)
         .unwrap_or(false);
     if publish_not_ready {
-        return !crate::pod_state::is_terminal(pod);
+        return !crate::k8s::pod_state::is_terminal(pod);
     }
     pod_ready(pod) && pod.metadata.deletion_timestamp.is_none()
 }
