@@ -10,7 +10,8 @@
 //!   pods (the EndpointSlice controller's rule: selector equality on pod labels); a pod
 //!   mounts a failing claim or reads a failing ConfigMap; a NetworkPolicy isolates a pod
 //!   whose evidence says it cannot reach the network;
-//! - **declared gates** ([`GATES`]) between the incident's signals, where only the kind of
+//! - **declared gates** ([`Signal::gates`](crate::signals::Signal::gates), gathered by
+//!   [`signals::declared_gates`]) between the incident's signals, where only the kind of
 //!   fault is known (a migration gated by RBAC has no object to point at yet).
 //!
 //! A failing finding every one of whose objects is explained by an incoming object edge is
@@ -25,59 +26,6 @@ use serde::Serialize;
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::signals;
 use crate::snapshot::{HasMeta, in_namespace};
-
-/// `(gate, gated, why)`: the gate's fault keeps the gated one from being repaired. Used
-/// where the findings share no object (the incident's governance layer).
-pub const GATES: [(&str, &str, &str); 12] = [
-    ("quota", "schema", "blocks scheduling of the migration Job"),
-    (
-        "quota",
-        "init-container",
-        "blocks scheduling of the app pod",
-    ),
-    (
-        "rbac",
-        "schema",
-        "the migration Job cannot create jobs or patch configmaps",
-    ),
-    ("pvc", "schema", "the migration Job mounts the claim"),
-    (
-        "migration-script",
-        "schema",
-        "swallows the migration's errors",
-    ),
-    ("pvc", "init-container", "the pod cannot mount its volume"),
-    (
-        "egress",
-        "init-container",
-        "blocks the pod from reaching DNS and the database",
-    ),
-    (
-        "schema",
-        "init-container",
-        "the init container verifies the schema",
-    ),
-    ("lock", "derived-state", "blocks the reconciler advancing"),
-    (
-        "orphan-hook",
-        "derived-state",
-        "blocks the reconciler advancing",
-    ),
-    (
-        "schema",
-        "derived-state",
-        "the reconciler waits for the schema version",
-    ),
-    (
-        "init-container",
-        "derived-state",
-        "the reconciler reports Degraded while it fails",
-    ),
-];
-
-/// Signals that resolve by themselves once their gates are fixed, whatever the objects
-/// say: verified, never repaired.
-pub const VERIFY_ONLY: [&str; 2] = ["init-container", "derived-state"];
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Graph {
@@ -141,7 +89,9 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
     let mut members: Vec<&Finding> = findings
         .iter()
         .filter(|f| {
-            f.status == Status::Fail || (f.status == Status::Info && f.id == "derived-state")
+            f.status == Status::Fail
+                || (f.status == Status::Info
+                    && matches!(signals::role(f.id), signals::Role::Output { .. }))
         })
         .collect();
     // NB: an `unknown` gate is not an open gate: rbac that cannot be decided offline
@@ -149,13 +99,15 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
     // gates only) in front of every failing finding it gates that would be repaired,
     // so the plan says what is unknown and holds the gated step back. "Not applicable"
     // (no script, no schema declared) gates nothing.
+    let gates = signals::declared_gates();
+    let verify_only = |id: &str| signals::role(id).verified_only();
     let unknown_gates: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.status == Status::Unknown && !f.summary.starts_with("not applicable"))
         .filter(|f| {
-            GATES.iter().any(|(from, to, _)| {
+            gates.iter().any(|(from, to, _)| {
                 *from == f.id
-                    && !VERIFY_ONLY.contains(to)
+                    && !verify_only(to)
                     && members
                         .iter()
                         .any(|m| m.id == *to && m.status == Status::Fail)
@@ -209,9 +161,9 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
             });
         }
     }
-    // Declared gates first, in their order (the incident's plan reads as it always
-    // has), each carrying the object relations that also back it; then the edges that
-    // only the objects show.
+    // Declared gates first, by the step they hold back (`signals::declared_gates`),
+    // each carrying the object relations that also back it; then the edges that only
+    // the objects show.
     let present = |id: &str| members.iter().any(|f| f.id == id);
     let mut ordered: Vec<Edge> = Vec::new();
     let unknown = |id: &str| {
@@ -219,11 +171,8 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
             .iter()
             .any(|f| f.id == id && f.status == Status::Unknown)
     };
-    for (from, to, why) in GATES {
-        if !(present(from) && present(to))
-            || unknown(to)
-            || (unknown(from) && VERIFY_ONLY.contains(&to))
-        {
+    for (from, to, why) in gates {
+        if !(present(from) && present(to)) || unknown(to) || (unknown(from) && verify_only(to)) {
             continue;
         }
         let (via, explains) = match edges.iter().position(|e| e.from == from && e.to == to) {
@@ -263,8 +212,7 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
             id: f.id,
             status: f.status,
             summary: f.summary.clone(),
-            symptom: f.status != Status::Unknown
-                && (VERIFY_ONLY.contains(&f.id) || explained(f, &edges)),
+            symptom: f.status != Status::Unknown && (verify_only(f.id) || explained(f, &edges)),
         })
         .collect();
     Graph { nodes, edges }
@@ -289,12 +237,7 @@ fn label(via: &[String]) -> String {
 }
 
 /// Position in `signals::ALL`: the tie-break of the repair order.
-pub fn priority(id: &str) -> usize {
-    signals::ALL
-        .iter()
-        .position(|s| s.id() == id)
-        .unwrap_or(usize::MAX)
-}
+pub use crate::signals::priority;
 
 /// Words in a symptom's evidence that say the pod could not reach the network, so a
 /// policy that isolates it is a likely cause (and nothing else is claimed).
@@ -849,16 +792,5 @@ items:
         let graph = graph_of(&[mounted, pods]);
         assert_eq!(edge_ids(&graph), vec![("pvc", "init-container")]);
         assert_eq!(graph.edges[0].label, "the pod cannot mount its volume");
-    }
-
-    #[test]
-    fn gates_name_real_signals_in_priority_order() {
-        for (from, to, _) in GATES {
-            assert!(
-                signals::by_id(from).is_some() && signals::by_id(to).is_some(),
-                "{from} -> {to}"
-            );
-            assert!(priority(from) < priority(to), "{from} -> {to}");
-        }
     }
 }

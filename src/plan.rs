@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::causes::{self, priority};
 pub use crate::causes::{Edge, Graph, Node};
 use crate::finding::{Context, Finding, Status};
+use crate::signals;
 
 pub const API_VERSION: &str = "triage/v1alpha1";
 
@@ -194,22 +195,17 @@ pub fn held_by(graph: &Graph, id: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// Why a signal's repair goes early or late when nothing orders it (the incident's
-/// signals, whose fixed priority breaks ties); `None` for the others, which are
+/// Why a signal's step goes where it does when nothing gates it: its priority (its
+/// position in `signals::ALL`, "lowest" for the last) and the reason it declares
+/// ([`Signal::rationale`](crate::signals::Signal::rationale)); `None` for signals
 /// ordered by the causal graph alone.
-fn rationale(id: &str) -> Option<&'static str> {
-    Some(match id {
-        "quota" => "priority 1: every other repair needs to schedule a pod",
-        "rbac" => "priority 2: the migration runs as this ServiceAccount",
-        "pvc" => "priority 3: storage must bind before anything mounts it",
-        "egress" => "priority 4: pods need DNS and the database before they can verify anything",
-        "lock" => "priority 5: the reconciler stays blocked until the lock is released",
-        "orphan-hook" => "priority 6: the reconciler stays blocked by the orphan",
-        "migration-script" => "priority 7: fix the script before the migration runs again",
-        "schema" => "priority 8: the migration runs once its gates are clear",
-        "init-container" => "priority 9: resolves once its gates are fixed",
-        "derived-state" => "lowest priority: outputs are verified last",
-        _ => return None,
+fn rationale(id: &str) -> Option<String> {
+    let why = signals::by_id(id)?.rationale()?;
+    let position = priority(id);
+    Some(if position + 1 == signals::ALL.len() {
+        format!("lowest priority: {why}")
+    } else {
+        format!("priority {}: {why}", position + 1)
     })
 }
 

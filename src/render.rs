@@ -8,6 +8,7 @@ pub mod junit;
 pub mod plan;
 pub mod repair;
 pub mod sarif;
+pub mod signal_docs;
 pub mod traffic;
 
 use std::sync::atomic::{AtomicBool, Ordering};

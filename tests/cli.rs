@@ -264,6 +264,16 @@ fn generated_man_page_is_fresh() {
     );
 }
 
+/// `docs/signals.md` is rendered from `signals::ALL`: a signal added, reordered or
+/// re-documented without regenerating it fails here.
+#[test]
+fn generated_signal_docs_are_fresh() {
+    assert_fresh(
+        &root().join("docs/signals.md"),
+        &triage::render::signal_docs::markdown(),
+    );
+}
+
 #[test]
 fn completions_command_prints_the_committed_script() {
     let output = triage(&["completions", "bash"]);

@@ -27,18 +27,6 @@ use crate::snapshot::Snapshot;
 use crate::terminal::{self, Confirm};
 use crate::{k8s::rbac::AccessAnswers, signals};
 
-/// Signals that are never repaired by writing to their own objects, and why.
-const NOT_WRITTEN: [(&str, &str); 2] = [
-    (
-        "derived-state",
-        "refused: it is an output its controller rewrites within seconds; triage repairs its inputs instead",
-    ),
-    (
-        "init-container",
-        "nothing to write: it completes by itself once what gates it is repaired (verified after the other steps)",
-    ),
-];
-
 pub fn run(global: &GlobalArgs, args: &RepairArgs) -> anyhow::Result<Outcome> {
     let selection = Selection {
         only: args.only.clone(),
@@ -293,7 +281,11 @@ async fn repair(
         args.dry_run,
     ));
     say(plan_summary(&plan));
-    for (id, why) in NOT_WRITTEN {
+    // Signals never repaired by writing to their own objects say why when named.
+    for (id, why) in signals::ALL
+        .iter()
+        .filter_map(|s| Some((s.id(), s.role().not_written()?)))
+    {
         let named = selection.only.iter().any(|o| o == id);
         let finding = before.iter().find(|f| f.id == id && f.status != Status::Ok);
         if let (true, Some(finding)) = (named, finding)

@@ -67,6 +67,20 @@ pub struct Failing {
     pub workload: String,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on containers waiting `CreateContainerConfigError`, `CreateContainerError`,
+`RunContainerError` (`pkg/kubelet/container/sync_result.go`), or whose latest termination
+is `StartError`/`ContainerCannotRun` (exit 128, `executable file not found`) while not up.
+The ConfigMaps the container reads (`env[].valueFrom.configMapKeyRef`,
+`envFrom[].configMapRef`, mounted `configMap` and projected volumes) are checked against
+the snapshot, honouring `optional: true`; Secrets only from the kubelet's messages
+(`secret "x" not found`, `couldn't find key k in Secret ns/x`). Missing objects are
+`causedBy`. Fix: `kubectl create configmap`, `kubectl patch configmap ... data`,
+`kubectl create secret generic`, or correct the command. Look-alikes: optional or present
+references, an application crash (exit 1), an old StartError of a container Ready since.
+"#;
+
 impl Signal for ContainerConfig {
     fn id(&self) -> &'static str {
         ID
@@ -78,6 +92,10 @@ impl Signal for ContainerConfig {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::Pod, Kind::ConfigMap, Kind::ReplicaSet, Kind::Event]
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

@@ -49,6 +49,17 @@ pub struct Failing {
     pub workload: String,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on main containers and native sidecars (init containers with `restartPolicy:
+Always`) waiting `CrashLoopBackOff`, or restarted with `lastState.terminated.finishedAt`
+within 10 minutes of the capture and not Ready. Reports restarts, last reason, exit code
+(with its usual meaning: 137 SIGKILL, 143 SIGTERM, 127 not found, ...), message and when.
+Excludes OOMKilled (oom-killed), plain init containers (init-container) and pods in a
+terminal phase. Fix: `kubectl logs POD -c C --previous`, then fix or `kubectl rollout
+undo`. Look-alikes: old restarts now Ready, a completed Job's pod, an Evicted pod.
+"#;
+
 impl Signal for CrashLoop {
     fn id(&self) -> &'static str {
         ID
@@ -60,6 +71,10 @@ impl Signal for CrashLoop {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::Pod, Kind::ReplicaSet, Kind::Event]
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::k8s::field_managers::controller_managers;
-use crate::signals::Signal;
+use crate::signals::{Role, Signal};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct DerivedState;
@@ -19,19 +19,6 @@ pub const ID: &str = "derived-state";
 
 /// The label a tool sets on what it manages.
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-
-/// The signals the status ConfigMap's reconciler reads, in its AND-chain order
-/// (see `check::app_status`).
-pub const STATUS_INPUTS: [&str; 8] = [
-    "lock",
-    "orphan-hook",
-    "schema",
-    "rbac",
-    "pvc",
-    "quota",
-    "egress",
-    "init-container",
-];
 
 /// ConfigMaps other signals read as inputs (the lock, the schema declaration, the
 /// migration script): a controller may write them too, but they are what a repair
@@ -67,6 +54,19 @@ pub struct Output {
     pub inputs: Vec<String>,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on ConfigMaps written by a controller: a managedFields manager other than kubectl
+(`inventory::controller_managers`,
+[field management](https://kubernetes.io/docs/reference/using-api/server-side-apply/#field-management)),
+(Helm's field manager `helm` is a client, not a controller),
+or an `app.kubernetes.io/managed-by` label other than Helm, and always the profile's status
+ConfigMap. ConfigMaps other signals read as inputs (lock, schema, migration script) and
+`kube-root-ca.crt` are excluded. Marked as outputs with the signals that feed them (for
+the status ConfigMap, the reconciler's AND-chain) and the warning that patching them is
+reverted. Never failing.
+"#;
+
 impl Signal for DerivedState {
     fn id(&self) -> &'static str {
         ID
@@ -78,6 +78,20 @@ impl Signal for DerivedState {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::ConfigMap]
+    }
+
+    fn role(&self) -> Role {
+        Role::Output {
+            not_written: "refused: it is an output its controller rewrites within seconds; triage repairs its inputs instead",
+        }
+    }
+
+    fn rationale(&self) -> Option<&'static str> {
+        Some("outputs are verified last")
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {
@@ -145,7 +159,10 @@ impl Signal for DerivedState {
                         ));
                     }
                 }
-                STATUS_INPUTS.iter().map(|s| s.to_string()).collect()
+                crate::signals::status_inputs()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
             } else {
                 Vec::new()
             };
@@ -188,7 +205,7 @@ impl Signal for DerivedState {
         } else {
             format!(
                 "do not patch it; fix its inputs ({}) and let the reconciler rewrite it",
-                STATUS_INPUTS.join(", ")
+                crate::signals::status_inputs().join(", ")
             )
         });
         finding.detail("outputs", &outputs);

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::k8s::netpol::{self, NAMESPACE_NAME_LABEL, Target, Verdict};
-use crate::signals::Signal;
+use crate::signals::{Chain, ChainState, Gate, RawReads, Signal};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct Egress;
@@ -38,6 +38,36 @@ struct PodVerdict {
     plugin_dependent: bool,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on NetworkPolicies with real semantics (`src/k8s/netpol.rs`,
+[network policies](https://kubernetes.io/docs/concepts/services-networking/network-policies/)):
+a pod is isolated for egress when a policy with `Egress` in `policyTypes` (or, without
+policyTypes, with egress rules) selects it; it may send only what the union of those
+policies' rules allows. Peers: `podSelector` (the policy's namespace), `namespaceSelector`
+(namespace labels; every namespace has `kubernetes.io/metadata.name`), both combined,
+`ipBlock` (matches a pod only as `0.0.0.0/0`/`::/0` without `except`: pod IPs are not in a
+snapshot). Ports: protocol (default TCP), numbers, `endPort` ranges, named ports (matched
+against the target's container port names when known, else `unknown`). A rule without
+`to` matches every destination, without `ports` every port.
+An `ipBlock` `0.0.0.0/0` allow is marked plugin-dependent in the evidence
+(`spec.egress[N].to[].ipBlock.cidr`): whether ipBlocks match pod IPs is the network plugin's call.
+Targets are the pods a Service actually selects, each with its own labels and container
+ports (a named `targetPort` resolves per pod); a Service selecting no pod is not judged
+here (`endpoints` reports it); one denied backend denies the target
+(`details.pods.*.deniedDatabasePods`). DNS = the profile's `dns` Service, else
+`kube-system/kube-dns`, when the snapshot holds it (live: read from kube-system; a 403
+leaves it out): its UDP port, its pods and their namespace's labels; when it is absent, pods
+`k8s-app: kube-dns` in kube-system on UDP 53 (container port names `dns`/`dns-tcp` as
+upstream CoreDNS names them) with that assumption stated in the evidence. The database =
+the profile's Service (the pods it selects, its target port). Without a profile: the first Service named `*-db` or
+`*postgres*` or exposing 5432, checked only for pods whose command, args or env name that
+Service; if none, only DNS. Pods checked: the profile's apps, else every pod. Fix: a
+separate allow policy `<namespace>-allow-egress-essentials` (runbook/egress.md); the
+default deny stays untouched. Look-alike: a policy allowing kube-system 53 and the
+database port is ok.
+"#;
+
 impl Signal for Egress {
     fn id(&self) -> &'static str {
         ID
@@ -49,6 +79,33 @@ impl Signal for Egress {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::NetworkPolicy, Kind::Pod, Kind::Service]
+    }
+
+    /// The Namespace's labels, which namespaceSelectors match.
+    fn reads_raw(&self) -> RawReads {
+        RawReads::Kinds(&["Namespace"])
+    }
+
+    fn chain(&self) -> Option<Chain> {
+        Some(Chain {
+            state: ChainState::Progressing,
+            position: 7,
+        })
+    }
+
+    fn gates(&self) -> &'static [Gate] {
+        &[Gate {
+            gated: "init-container",
+            because: "blocks the pod from reaching DNS and the database",
+        }]
+    }
+
+    fn rationale(&self) -> Option<&'static str> {
+        Some("pods need DNS and the database before they can verify anything")
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

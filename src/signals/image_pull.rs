@@ -82,6 +82,24 @@ pub struct Failing {
     pub workload: String,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on any container (init, native sidecar, main) waiting with `ErrImagePull`,
+`ImagePullBackOff`, `InvalidImageName`, `ErrImageNeverPull`, `ImageInspectError`,
+`RegistryUnavailable` (kubelet `pkg/kubelet/images/types.go`). The cause is classified
+from the waiting message and the container's events (matched by
+`involvedObject.fieldPath`): `not-found` (not found, manifest unknown), `unauthorized`
+(unauthorized, access denied, authentication required; checked first because registries
+answer an unauthenticated private pull with "repository does not exist or may require
+authorization"), `registry-unreachable` (no such host, dial tcp, i/o timeout),
+`invalid-reference`, `never-pull`, else `unknown`. Evidence: the image, the registry, the
+`spec.imagePullSecrets` names; on a refused pull, or when the kubelet reports
+`FailedToRetrieveImagePullSecret`, those Secrets are `causedBy` (never read). Fix:
+`kubectl set image <deployment> <container>=...` or `kubectl create secret
+docker-registry ...`. Look-alikes: `ContainerCreating`, a running container with an old
+pull failure event.
+"#;
+
 impl Signal for ImagePull {
     fn id(&self) -> &'static str {
         ID
@@ -93,6 +111,10 @@ impl Signal for ImagePull {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::Pod, Kind::ReplicaSet, Kind::Event]
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::k8s::pod_state;
-use crate::signals::Signal;
+use crate::signals::{Chain, ChainState, Gate, Role, Signal};
 use crate::snapshot::{HasMeta, Kind};
 
 pub struct InitContainer;
@@ -34,6 +34,23 @@ pub struct Failing {
     pub database_reachable: Option<bool>,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on pods' `status.initContainerStatuses`: waiting with a reason other than
+`PodInitializing`/`ContainerCreating` (CrashLoopBackOff, ...), terminated non-zero, or
+running again after a failed run. [Init containers](https://kubernetes.io/docs/concepts/workloads/pods/init-containers/).
+Reports restarts, last exit code and reason, the Warning events, and, when the command
+runs `pg_isready` then a second step, whether the database was reachable: from
+`accepting connections` / `no response` in the termination message or events, else from
+the exit code (pg_isready exits 2 when the server does not answer and 3 on bad
+parameters, so another non-zero code came from the later step: schema verification
+failing, not the connection). Look-alikes: a Completed init container that restarted
+before is healthy; a native sidecar (`restartPolicy: Always`) stopped with its Failed or
+Succeeded pod (an evicted pod, `orders-incident.yaml`) is the pod's shutdown, not an init
+failure. `triage plan` lists it as a `verify` step: it completes once its gates
+are fixed.
+"#;
+
 impl Signal for InitContainer {
     fn id(&self) -> &'static str {
         ID
@@ -45,6 +62,34 @@ impl Signal for InitContainer {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::Pod, Kind::Event]
+    }
+
+    fn role(&self) -> Role {
+        Role::VerifyOnly {
+            not_written: "nothing to write: it completes by itself once what gates it is repaired (verified after the other steps)",
+        }
+    }
+
+    fn chain(&self) -> Option<Chain> {
+        Some(Chain {
+            state: ChainState::Degraded,
+            position: 1,
+        })
+    }
+
+    fn gates(&self) -> &'static [Gate] {
+        &[Gate {
+            gated: "derived-state",
+            because: "the reconciler reports Degraded while it fails",
+        }]
+    }
+
+    fn rationale(&self) -> Option<&'static str> {
+        Some("resolves once its gates are fixed")
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

@@ -69,6 +69,25 @@ pub struct ContainerExit {
     pub message: Option<String>,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Generic (no profile). Keys on Jobs with the condition `Failed=True` (or `FailureTarget=True`,
+which the Job controller sets first while it still terminates the pods) and its reason
+(`BackoffLimitExceeded`, `DeadlineExceeded`, `PodFailurePolicy`, `MaxFailedIndexesExceeded`;
+pkg/controller/job/job_controller.go,
+[Job termination](https://kubernetes.io/docs/concepts/workloads/controllers/job/#job-termination-and-cleanup)),
+with the pods the Job owns that failed (phase `Failed`, `status.reason`, each container's
+terminated exit code, reason and message) and the Job's and pods' Warning events; a
+`FailedCreate ... exceeded quota: NAME` event names that ResourceQuota as the cause. A
+CronJob's runs are the Jobs it owns, newest first by creation; it fails when its newest
+*finished* run failed (with how many in a row), or, when no run is left in the snapshot and
+none is active, when `status.lastSuccessfulTime` is older than `lastScheduleTime`. Jobs a
+CronJob owns are judged only through it. Look-alikes: completed Jobs and their Succeeded
+pods; a CronJob whose newest run succeeded after an old failure; a suspended Job
+(`orphan-hook`'s domain); a Job retrying within its `backoffLimit`. Fix:
+`kubectl logs job/NAME`, then re-create the Job or `kubectl create job --from=cronjob/NAME`.
+"#;
+
 impl Signal for JobFailed {
     fn id(&self) -> &'static str {
         ID
@@ -80,6 +99,10 @@ impl Signal for JobFailed {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::Job, Kind::CronJob, Kind::Pod, Kind::Event]
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

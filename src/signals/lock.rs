@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::k8s::kubectl_style::human_duration;
 use crate::k8s::markers;
-use crate::signals::Signal;
+use crate::signals::{Chain, ChainState, Gate, Signal};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct Lock;
@@ -35,6 +35,17 @@ struct Held<'a> {
     since: Option<(String, String)>,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on a ConfigMap's lock key. With a profile: `lock.configMap`, `lock.key`,
+`lock.lockedValues`. Without: a ConfigMap whose name contains `lock` with a key among
+`status`, `state`, `lock`, `locked` whose value is `locked`, `true` or `held`. Reports
+the reason (`lock-reason`, `reason`, ...) and age (from `locked-at`/`since`/..., else the
+creation time, against the snapshot's time). Look-alikes: `status: active`,
+`status: unlocked`, `locked` in a ConfigMap not named like a lock. Fix: patch to
+unlocked, leaving an audit value in the reason.
+"#;
+
 impl Signal for Lock {
     fn id(&self) -> &'static str {
         ID
@@ -46,6 +57,28 @@ impl Signal for Lock {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::ConfigMap]
+    }
+
+    fn chain(&self) -> Option<Chain> {
+        Some(Chain {
+            state: ChainState::Progressing,
+            position: 1,
+        })
+    }
+
+    fn gates(&self) -> &'static [Gate] {
+        &[Gate {
+            gated: "derived-state",
+            because: "blocks the reconciler advancing",
+        }]
+    }
+
+    fn rationale(&self) -> Option<&'static str> {
+        Some("the reconciler stays blocked until the lock is released")
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::signals::Signal;
+use crate::signals::{Gate, Signal};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct MigrationScript;
@@ -44,6 +44,22 @@ pub struct Hit {
     pub pattern: String,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on the migration script: the profile's `migration.scriptConfigMap` (its `.sh` keys),
+else any ConfigMap key ending `.sh` that runs psql or migrate. Comments are ignored.
+Fails on: `|| exit 0`, `|| true`, `|| :`, `|| /bin/true`, `|| echo ...` without an
+`exit`, `; true` after a command; a `set +e` nothing turns back; no errexit (`set -e`,
+`set -eu`, `set -euo pipefail`, `set -o errexit`, `#!/bin/bash -e` all count); psql
+without `ON_ERROR_STOP` on (`-v`/`--set`, `1`/`on`/`true`/`yes`). Messages quote the
+pattern found
+([psql](https://www.postgresql.org/docs/current/app-psql.html),
+[set](https://www.gnu.org/software/bash/manual/html_node/The-Set-Builtin.html)).
+Each problem points at key, line (backslash continuations joined, numbered by their first
+line) and text. No script found: `unknown` (not applicable). Look-alike: the repaired
+script (`set -euo pipefail`, `-v ON_ERROR_STOP=1`) is ok.
+"#;
+
 impl Signal for MigrationScript {
     fn id(&self) -> &'static str {
         ID
@@ -55,6 +71,21 @@ impl Signal for MigrationScript {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::ConfigMap]
+    }
+
+    fn gates(&self) -> &'static [Gate] {
+        &[Gate {
+            gated: "schema",
+            because: "swallows the migration's errors",
+        }]
+    }
+
+    fn rationale(&self) -> Option<&'static str> {
+        Some("fix the script before the migration runs again")
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

@@ -64,6 +64,25 @@ pub struct Failing {
     pub workload: String,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Generic (every pod of the namespace, profile or not). Keys on pods Pending longer than
+`STARTUP_GRACE` (120 s) whose containers have no status or wait in
+`ContainerCreating`/`PodInitializing`, with `FailedMount`/`FailedAttachVolume` Warning
+events, a `FailedScheduling` that names a claim, or volumes that do not resolve in the
+snapshot (events expire after an hour): a non-optional `configMap` or projected
+ConfigMap volume whose ConfigMap or key is missing, a `persistentVolumeClaim` (or generic
+ephemeral volume's `<pod>-<volume>` claim) missing or not Bound (a Pending claim on a
+`WaitForFirstConsumer` class is not blamed while the pod is unscheduled: it binds after
+scheduling).
+[Volumes](https://kubernetes.io/docs/concepts/storage/volumes/). Classifies
+`configmap "x" not found`, `secret "x" not found`, `persistentvolumeclaim(s) "x" not
+found`, unbound claims, `Multi-Attach`/`AttachVolume.Attach failed`, `timed out waiting
+for the condition`; the named ConfigMap, Secret (by name only, never read) or claim is
+`causedBy`. Look-alikes: a pod Pending for seconds with a FailedMount, an old Pending pod
+whose volumes all resolve, an unrelated `FailedScheduling` (`Insufficient cpu`).
+"#;
+
 impl Signal for Mount {
     fn id(&self) -> &'static str {
         ID
@@ -78,9 +97,16 @@ impl Signal for Mount {
             Kind::Pod,
             Kind::ConfigMap,
             Kind::PersistentVolumeClaim,
+            // A Pending claim on a WaitForFirstConsumer class is not blamed before
+            // scheduling.
+            Kind::StorageClass,
             Kind::ReplicaSet,
             Kind::Event,
         ]
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

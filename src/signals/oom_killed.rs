@@ -43,6 +43,16 @@ pub struct Failing {
     pub workload: String,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on any container whose current or last termination is `OOMKilled` (or exit 137 whose
+text says OOM). Shows `resources.limits.memory`/`requests.memory` from the spec and says
+the real usage is unknown (no metrics in a snapshot). Fails while the container is down or
+not Ready, or when the kill was within 10 minutes; an older kill of a container Ready since
+is listed in the summary as history, as is a failed Job attempt whose Job has completed since. Fix: `kubectl set resources ... --limits=memory=`
+1.5x the current limit, or fix the leak. [Memory limits](https://kubernetes.io/docs/tasks/configure-pod-container/assign-memory-resource/#exceed-a-container-s-memory-limit).
+"#;
+
 impl Signal for OomKilled {
     fn id(&self) -> &'static str {
         ID
@@ -54,6 +64,10 @@ impl Signal for OomKilled {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::Pod, Kind::Job, Kind::ReplicaSet, Kind::Event]
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

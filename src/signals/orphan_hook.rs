@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::k8s::markers;
-use crate::signals::Signal;
+use crate::signals::{Chain, ChainState, Gate, Signal};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct OrphanHook;
@@ -28,6 +28,25 @@ struct Protected {
     reasons: Vec<String>,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on Jobs with a hook annotation (`argocd.argoproj.io/hook`, `helm.sh/hook`) that are
+suspended, hold a finalizer other than the Job controller's
+`batch.kubernetes.io/job-tracking`, and have no owner marker (`markers::owners`, the same
+predicate inventory's OWNER column uses: owner labels, ownerReferences, the Argo CD
+`tracking-id` annotation, the Helm release of a non-hook object). Helm's release labels
+(`app.kubernetes.io/instance`, `managed-by: Helm`) are no owner of a hook: Helm never
+deletes a hook without `helm.sh/hook-delete-policy`
+([Helm hooks](https://helm.sh/docs/topics/charts_hooks/)), and the instance label alone
+is not Argo CD tracking.
+[Finalizers](https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/),
+[Argo CD hooks](https://argo-cd.readthedocs.io/en/stable/user-guide/resource_hooks/).
+Look-alikes: a hook Job with a hook-delete-policy, an owner label or an ownerReference is
+listed as protected evidence (`details.protected`), never as an orphan; a running non-hook
+Job with the job-tracking finalizer is not a fault. Fix: strip the finalizers, then delete
+(not `--force`).
+"#;
+
 impl Signal for OrphanHook {
     fn id(&self) -> &'static str {
         ID
@@ -38,7 +57,30 @@ impl Signal for OrphanHook {
     }
 
     fn reads(&self) -> &'static [Kind] {
-        &[Kind::Job]
+        // Pods: without a profile, the apps that scope the finding are the pods' labels.
+        &[Kind::Job, Kind::Pod]
+    }
+
+    fn chain(&self) -> Option<Chain> {
+        Some(Chain {
+            state: ChainState::Progressing,
+            position: 2,
+        })
+    }
+
+    fn gates(&self) -> &'static [Gate] {
+        &[Gate {
+            gated: "derived-state",
+            because: "blocks the reconciler advancing",
+        }]
+    }
+
+    fn rationale(&self) -> Option<&'static str> {
+        Some("the reconciler stays blocked by the orphan")
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

@@ -58,6 +58,17 @@ pub struct Failing {
     pub workload: String,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on main containers and native sidecars not up and Ready with `Unhealthy` events about
+them (`Readiness|Liveness|Startup probe failed: ...`, `pkg/kubelet/prober`): failure counts,
+the latest message, the probe's target (`GET http://:port/path`, `tcp :port`, `exec ...`,
+`grpc :port`) and timing with the API defaults, a probe port the container does not
+declare, and the `Killing` events of liveness restarts (crash-loop reports the restarts).
+[Probes](https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/).
+Look-alikes: Unhealthy events of a container Ready now, events about another container.
+"#;
+
 impl Signal for ProbeSignal {
     fn id(&self) -> &'static str {
         ID
@@ -69,6 +80,10 @@ impl Signal for ProbeSignal {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::Pod, Kind::ReplicaSet, Kind::Event]
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

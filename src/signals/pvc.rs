@@ -31,7 +31,7 @@ use serde::Serialize;
 use crate::finding::{Context, Evidence, Finding, ObjectRef, STARTUP_GRACE, Status};
 use crate::k8s::storage::{class_names_default_first, is_default_class};
 use crate::k8s::volume_binding::{self, Mismatch, NO_PROVISIONER, Path};
-use crate::signals::Signal;
+use crate::signals::{Chain, ChainState, Gate, Signal};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct Pvc;
@@ -91,6 +91,49 @@ pub enum Problem {
     },
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Why a PersistentVolumeClaim does not bind, decided the way the PV controller decides it
+(`src/k8s/volume_binding.rs`, after `pv_controller.go` `syncUnboundClaim` /
+`checkVolumeSatisfyClaim`, `index.go` `findByClaim` and `FindMatchingVolume`).
+[Binding](https://kubernetes.io/docs/concepts/storage/persistent-volumes/#binding),
+[classes](https://kubernetes.io/docs/concepts/storage/persistent-volumes/#class-1),
+[volume binding mode](https://kubernetes.io/docs/concepts/storage/storage-classes/#volume-binding-mode).
+Reads claims, StorageClasses, PersistentVolumes (live: only those whose `claimRef` points
+into the namespace, that a claim names, or that a waiting claim could bind to; a 403 is a
+named gap and the PV-based reasons are then not judged), pods and events. Fails for:
+
+- a claim naming a class that does not exist, or naming none when there is no default
+  class and no `""` PV exists: lists the classes, the default first, suggests the default
+  (`triage repair` re-creates the never-bound claim on it);
+- static binding (`storageClassName: ""`, a `kubernetes.io/no-provisioner` class, or no
+  class and no default while `""` PVs exist) with no PV that fits: the closest PV (fewest
+  mismatches, then the smallest) and every reason with its field: `spec.capacity.storage`,
+  `spec.accessModes`, `spec.volumeMode`, `metadata.labels` vs the claim's selector,
+  `spec.storageClassName`, `spec.claimRef` held by another claim, `status.phase` (a
+  `Released` PV keeps its old claimRef until an administrator reclaims it),
+  `metadata.deletionTimestamp`, and on a `WaitForFirstConsumer` class with a stuck consumer,
+  `spec.nodeAffinity` against the node the pod pins (`nodeName`, `nodeSelector`); or no PV
+  of the class at all;
+- `spec.volumeName` naming a PV that does not exist or does not fit (`VolumeMismatch`,
+  "already bound to a different claim");
+- `ProvisioningFailed` Warnings on a claim of an existing class (cause: the class);
+- a bound local volume whose node affinity excludes the node a stuck pod is pinned to, or
+  that the scheduler reports as `volume node affinity conflict`;
+- a claim a pod mounts (volume or generic ephemeral volume) that does not exist, past the
+  start-up grace or with an event; the ResourceQuota named in an `exceeded quota: NAME`
+  event about it is its cause.
+
+Static, provisioning and missing-claim reasons are never repaired: the fix says what to
+change on the claim or the PV, and triage never writes a PV. Details: `claims` (what the
+repair re-creates), `failing` (one typed item per other claim, with its mismatches).
+Look-alikes (ok): a Pending claim on a `WaitForFirstConsumer` class with no pod yet, a
+static claim with a fitting Available PV (bound on the controller's next sync), a
+`Released` PV no claim waits for, a bound claim whose PV served other claims before, a
+finished pod whose claim was deleted. Scope: the apps of the claims and of the pods
+mounting them, else the whole namespace.
+"#;
+
 impl Signal for Pvc {
     fn id(&self) -> &'static str {
         ID
@@ -109,6 +152,34 @@ impl Signal for Pvc {
             Kind::ResourceQuota,
             Kind::Event,
         ]
+    }
+
+    fn chain(&self) -> Option<Chain> {
+        Some(Chain {
+            state: ChainState::Progressing,
+            position: 5,
+        })
+    }
+
+    fn gates(&self) -> &'static [Gate] {
+        &[
+            Gate {
+                gated: "schema",
+                because: "the migration Job mounts the claim",
+            },
+            Gate {
+                gated: "init-container",
+                because: "the pod cannot mount its volume",
+            },
+        ]
+    }
+
+    fn rationale(&self) -> Option<&'static str> {
+        Some("storage must bind before anything mounts it")
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

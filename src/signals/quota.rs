@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::{Container, Event, PodSpec};
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef};
 use crate::k8s::quantity::parse_quantity;
-use crate::signals::Signal;
+use crate::signals::{Chain, ChainState, Gate, Signal};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct Quota;
@@ -38,6 +38,25 @@ pub struct Proposal {
     pub proposed: String,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on ResourceQuota `status.hard` (what the API server enforces; `spec.hard` only when
+status is missing) and `status.used`, and `FailedCreate` events whose message says
+`exceeded quota: <name>, requested: ...`.
+[Resource quotas](https://kubernetes.io/docs/concepts/policy/resource-quotas/).
+Fails when any resource has used >= hard, or when hard is below used + what the events
+asked for + what the repair itself needs: its pods (`pods`, `count/pods`:
+`migration.repairPods`, default 1), its Job (`count/jobs.batch`, with a migration in the
+profile) and its pod's cpu/memory requests and limits (the migration Job template, else
+the pod spec of the Job that mounts the script; LimitRange defaults applied as the
+LimitRanger does). A pod that sets no request for a tracked compute resource is refused
+outright ("must specify"): that fails too. A refusal followed by a later
+`SuccessfulCreate` for the same owner is stale and no longer counts. Proposes the
+smallest sufficient limit, or the profile's `quotaTargets` if larger. Fix: raise in
+place, never delete. Look-alikes: a quota at 60% with room for the repair pod's requests,
+and a stale refusal, are ok.
+"#;
+
 impl Signal for Quota {
     fn id(&self) -> &'static str {
         ID
@@ -48,7 +67,42 @@ impl Signal for Quota {
     }
 
     fn reads(&self) -> &'static [Kind] {
-        &[Kind::ResourceQuota, Kind::Event]
+        // LimitRanges default the repair pod's requests; a Job that mounts the
+        // migration script gives its pod spec when the profile has no job template.
+        &[
+            Kind::ResourceQuota,
+            Kind::Event,
+            Kind::LimitRange,
+            Kind::Job,
+        ]
+    }
+
+    fn chain(&self) -> Option<Chain> {
+        Some(Chain {
+            state: ChainState::Progressing,
+            position: 6,
+        })
+    }
+
+    fn gates(&self) -> &'static [Gate] {
+        &[
+            Gate {
+                gated: "schema",
+                because: "blocks scheduling of the migration Job",
+            },
+            Gate {
+                gated: "init-container",
+                because: "blocks scheduling of the app pod",
+            },
+        ]
+    }
+
+    fn rationale(&self) -> Option<&'static str> {
+        Some("every other repair needs to schedule a pod")
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

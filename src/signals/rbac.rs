@@ -10,12 +10,30 @@
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::k8s::kubectl_style::rule_short;
 use crate::k8s::rbac::{Request, binds_service_account, requests, role_allows, rules_allow};
-use crate::signals::Signal;
+use crate::signals::{Chain, ChainState, Gate, Signal};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct Rbac;
 
 pub const ID: &str = "rbac";
+
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Needs the profile (`migration.serviceAccount`, `migration.permissions`); without it,
+`unknown`. Evaluates the Roles bound to the ServiceAccount by RoleBindings in the
+namespace, rule by rule like the RBAC authorizer: `*` in verbs, apiGroups and resources;
+`resourceNames` only match named requests.
+[RBAC](https://kubernetes.io/docs/reference/access-authn-authz/rbac/). Names the bound
+Role, the missing requests, and any unbound Role in the namespace granting all of them
+(the `-v2` pattern). A RoleBinding to a ClusterRole grants the ClusterRole's rules in the
+namespace: `triage snapshot` writes the ClusterRoles the namespace's RoleBindings
+reference (read one by one, never listed) and the file reader keeps them, so such a
+binding is evaluated offline and named (`bound ClusterRole `view``). Only a referenced
+ClusterRole missing from the snapshot makes it `unknown`; in the plan an unknown gate is
+not open (the steps it gates are held back). A live SubjectAccessReview answer
+(`Context.access`) overrides the offline evaluation per request. Fix: recreate the
+RoleBinding (roleRef is immutable). Look-alike: a binding to the role that grants it is ok.
+"#;
 
 impl Signal for Rbac {
     fn id(&self) -> &'static str {
@@ -33,6 +51,28 @@ impl Signal for Rbac {
             Kind::Role,
             Kind::ClusterRole,
         ]
+    }
+
+    fn chain(&self) -> Option<Chain> {
+        Some(Chain {
+            state: ChainState::Progressing,
+            position: 4,
+        })
+    }
+
+    fn gates(&self) -> &'static [Gate] {
+        &[Gate {
+            gated: "schema",
+            because: "the migration Job cannot create jobs or patch configmaps",
+        }]
+    }
+
+    fn rationale(&self) -> Option<&'static str> {
+        Some("the migration runs as this ServiceAccount")
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

@@ -115,6 +115,35 @@ pub struct Failing {
     pub fix: String,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on Deployments with `Progressing=False` reason `ProgressDeadlineExceeded` or
+`ReplicaFailure=True` (on the Deployment or a ReplicaSet, or FailedCreate Warning events
+on a ReplicaSet short of its replicas), as `kubectl rollout status` does
+([failed deployment](https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#failed-deployment));
+StatefulSets with `readyReplicas < replicas` or a RollingUpdate short of
+`replicas - partition` updated pods, and DaemonSets with `numberReady` or
+`updatedNumberScheduled < desiredNumberScheduled`, when the newest pod (else the
+workload) is older than the start-up grace. For a Deployment: the new and previous
+ReplicaSet (controller ownerReferences, `deployment.kubernetes.io/revision`), what
+changed between their templates (images, init containers added/removed, command, env
+by name with plain values (hidden for secret-looking names) and Secret references by
+name only, envFrom, resources, serviceAccountName), and the last good revision: the
+newest older ReplicaSet with all replicas available now, else the newest one created
+before the Deployment's `Available` turned False. FailedCreate messages name their
+cause: `exceeded quota: NAME` (ResourceQuota), LimitRanger's `maximum cpu usage per
+Container is ...` (the LimitRange, when one constrains that resource), admission
+webhooks, PodSecurity, a missing ServiceAccount. Unready pods of the new ReplicaSet
+(or of the StatefulSet/DaemonSet) are named as causes. Fix: the refusal's cause first,
+else `kubectl rollout undo deployment/NAME --to-revision=N` when a good revision is
+known (StatefulSet: undo then delete the stuck pod, the forced rollback), else the new
+pods' failure. Look-alikes (ok): a rollout within its deadline, a Deployment scaled to
+0, a complete one with old ReplicaSets at 0 and stale FailedCreate events, a paused one
+(named in the summary), a recovering one (the new pods are Ready, or the quota now
+admits what was refused: the controller's status lags), a partitioned or OnDelete
+update, a StatefulSet pod still starting.
+"#;
+
 impl Signal for Rollout {
     fn id(&self) -> &'static str {
         ID
@@ -135,6 +164,10 @@ impl Signal for Rollout {
             Kind::LimitRange,
             Kind::Event,
         ]
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

@@ -7,12 +7,23 @@
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::signals::Signal;
+use crate::signals::{Chain, ChainState, Gate, Signal};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct SchemaVersion;
 
 pub const ID: &str = "schema";
+
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on the schema ConfigMap (profile `schema.configMap`, else a ConfigMap whose name
+contains `schema` with a `version` key): fails when the declared version is below the
+required one or the tables key for the required version (`tables-v3`) is missing. The
+required version is the profile's, else the highest `vN.sql` (or Flyway
+`V5__name.sql`) key among the migration files. No schema ConfigMap or no required version: `unknown` (not applicable).
+Look-alike: version 3 with `tables-v3` is ok. Fix: run the migration, then write the
+tables key from the live database, not from the script's intent.
+"#;
 
 impl Signal for SchemaVersion {
     fn id(&self) -> &'static str {
@@ -25,6 +36,34 @@ impl Signal for SchemaVersion {
 
     fn reads(&self) -> &'static [Kind] {
         &[Kind::ConfigMap]
+    }
+
+    fn chain(&self) -> Option<Chain> {
+        Some(Chain {
+            state: ChainState::Progressing,
+            position: 3,
+        })
+    }
+
+    fn gates(&self) -> &'static [Gate] {
+        &[
+            Gate {
+                gated: "init-container",
+                because: "the init container verifies the schema",
+            },
+            Gate {
+                gated: "derived-state",
+                because: "the reconciler waits for the schema version",
+            },
+        ]
+    }
+
+    fn rationale(&self) -> Option<&'static str> {
+        Some("the migration runs once its gates are clear")
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

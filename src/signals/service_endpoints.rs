@@ -64,6 +64,24 @@ pub struct ScaledToZero {
     pub workloads: Vec<String>,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Generic (no profile). For every Service with a selector (not ExternalName; a Service
+without a selector has endpoints managed by hand and is skipped), the pods it selects
+(`src/k8s/endpoints.rs`, following the EndpointSlice controller): fails when the selector
+matches no pod (naming the Deployments/StatefulSets/DaemonSets whose template it matches
+and how many replicas they want, or saying it matches no workload at all: a selector typo),
+when none of the non-finished pods is Ready (each pod with kubectl's STATUS and its Ready
+condition's reason; `publishNotReadyAddresses` Services count every pod), or when a named
+`targetPort` is declared by no selected pod's container (same name and protocol; numeric
+targetPorts are never flagged, traffic reaches undeclared ports). EndpointSlices
+(`kubernetes.io/service-name`, `conditions.ready`, nil meaning ready) are corroborating
+evidence. [Services](https://kubernetes.io/docs/concepts/services-networking/service/).
+Look-alikes: one Ready pod among several; a pod younger than the start-up grace; a Service
+whose workloads are all scaled to 0 has no endpoint by design (`info`, never `fail`).
+`triage plan` lists it as a `verify` step after `init-container`.
+"#;
+
 impl Signal for ServiceEndpoints {
     fn id(&self) -> &'static str {
         ID
@@ -84,6 +102,10 @@ impl Signal for ServiceEndpoints {
             Kind::ReplicaSet,
             Kind::Event,
         ]
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::k8s::finalizers;
 use crate::k8s::kubectl_style::human_duration;
-use crate::signals::Signal;
+use crate::signals::{RawReads, Signal};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct StuckDeletion;
@@ -75,6 +75,25 @@ struct Deleting {
     conditions: Vec<(usize, String, String)>,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Generic (no profile). Every object of the namespace (typed kinds, raw ones such as custom
+resources, and the Namespace itself) whose `metadata.deletionTimestamp` is more than five
+minutes before the capture time. For each finalizer (the Namespace's `spec.finalizers`
+included) it says who removes it (`src/k8s/finalizers.rs`): a built-in controller and what it
+waits for (`kubernetes.io/pvc-protection`: the pods still using the claim;
+`foregroundDeletion`: the dependents; the namespace's `kubernetes`: its remaining content,
+with its `NamespaceContentRemaining`/`NamespaceFinalizersRemaining`/`NamespaceDeletionContentFailure`
+conditions), or for a custom finalizer a workload whose name matches the finalizer's domain
+and looks like a controller, else "no controller for it in this namespace". A pod with no
+finalizer waits for its kubelet (node down). Those pods and dependents are its causes.
+[Finalizers](https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/).
+Fix: remove what it waits for; as a last resort, after confirming the controller is gone,
+`kubectl patch KIND NAME --type=json -p='[{"op":"remove","path":"/metadata/finalizers"}]'`
+(never `--force`, never a namespace's `spec.finalizers`). Look-alike: an object deleted
+seconds ago is still being cleaned up.
+"#;
+
 impl Signal for StuckDeletion {
     fn id(&self) -> &'static str {
         ID
@@ -86,6 +105,15 @@ impl Signal for StuckDeletion {
 
     fn reads(&self) -> &'static [Kind] {
         &Kind::ALL
+    }
+
+    /// Custom resources and the Namespace itself get stuck in deletion too.
+    fn reads_raw(&self) -> RawReads {
+        RawReads::Every
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {

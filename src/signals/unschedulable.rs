@@ -114,6 +114,26 @@ pub struct Failing {
     pub claims: Vec<String>,
 }
 
+/// Its section of `docs/signals.md`.
+const DOCS: &str = r#"
+Keys on pods with condition `PodScheduled=False` reason `Unschedulable` (not yet bound to
+a node) whose condition `lastTransitionTime` (else creation) is older than the 120 s
+start-up grace. [kube-scheduler](https://kubernetes.io/docs/concepts/scheduling-eviction/kube-scheduler/).
+The scheduler's message (`FitError.Error()`: `0/N nodes are available: <PreFilter>.
+<count reason, ...>. preemption: ...`) is parsed into reasons with node counts (a
+PreFilter rejection counts every node; the `preemption:` tail is kept as evidence only)
+and classified by plugin: insufficient cpu/memory/pods/other resource (noderesources),
+node selector/affinity, untolerated taint, unbound immediate claims and missing claims
+(volumebinding), volume node affinity, topology spread, pod (anti-)affinity, cordoned
+nodes, host ports. Evidence: the condition with its message, FailedScheduling events,
+the container requests for insufficient resources. Causes: the claim named `not found`,
+and for unbound immediate claims every mounted claim that is not Bound. Fix per class
+(`kubectl set resources ... --requests`, `kubectl label node`, a toleration, bind or
+create the claim, `kubectl uncordon`, ...); a control-plane taint next to another reason
+is not the fix. Look-alikes: a pod unschedulable for less than the grace, a scheduled
+pod, another namespace's pod.
+"#;
+
 impl Signal for Unschedulable {
     fn id(&self) -> &'static str {
         ID
@@ -130,6 +150,10 @@ impl Signal for Unschedulable {
             Kind::ReplicaSet,
             Kind::Event,
         ]
+    }
+
+    fn docs(&self) -> &'static str {
+        DOCS
     }
 
     fn evaluate(&self, context: &Context) -> Finding {
