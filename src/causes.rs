@@ -387,7 +387,9 @@ impl<'a> Relations<'a> {
     }
 
     /// Whether a declared gate between two findings holds for their objects: `false` only
-    /// where the relation can be checked and no object of `gate` touches one of `gated`.
+    /// where the relation can be checked and no object of `gate` touches one of `gated`:
+    /// a gate naming claims holds for pods that mount one, a gate naming
+    /// NetworkPolicies for pods one of them isolates.
     fn gate_applies(&self, gate: &Finding, gated: &Finding) -> bool {
         let pods: Vec<&str> = gated
             .objects
@@ -395,6 +397,9 @@ impl<'a> Relations<'a> {
             .filter(|o| o.kind == "Pod")
             .map(|o| o.name.as_str())
             .collect();
+        if pods.is_empty() {
+            return true;
+        }
         let of_kind = |kind: &str| -> Vec<&str> {
             gate.objects
                 .iter()
@@ -402,23 +407,14 @@ impl<'a> Relations<'a> {
                 .map(|o| o.name.as_str())
                 .collect()
         };
-        match (gate.id, gated.id) {
-            ("pvc", "init-container") if !pods.is_empty() => {
-                let claims = of_kind("PersistentVolumeClaim");
-                claims.is_empty()
-                    || claims
-                        .iter()
-                        .any(|c| pods.iter().any(|p| self.mounts_claim(p, c)))
-            }
-            ("egress", "init-container") if !pods.is_empty() => {
-                let policies = of_kind("NetworkPolicy");
-                policies.is_empty()
-                    || policies
-                        .iter()
-                        .any(|n| pods.iter().any(|p| self.isolates(n, p)))
-            }
-            _ => true,
-        }
+        let touches = |names: Vec<&str>, relation: &dyn Fn(&str, &str) -> bool| {
+            names.is_empty() || names.iter().any(|n| pods.iter().any(|p| relation(p, n)))
+        };
+        touches(of_kind("PersistentVolumeClaim"), &|pod, claim| {
+            self.mounts_claim(pod, claim)
+        }) && touches(of_kind("NetworkPolicy"), &|pod, policy| {
+            self.isolates(policy, pod)
+        })
     }
 
     /// `object`'s ownerReferences, followed transitively, reach `owner`.
@@ -792,5 +788,22 @@ items:
         let graph = graph_of(&[mounted, pods]);
         assert_eq!(edge_ids(&graph), vec![("pvc", "init-container")]);
         assert_eq!(graph.edges[0].label, "the pod cannot mount its volume");
+    }
+
+    #[test]
+    fn a_policy_gates_only_the_pods_it_isolates() {
+        let pods = finding("init-container", &[(Kind::Pod, "api-7d9-x")]);
+        // WORLD holds no policy `deny`: it isolates no pod of it, so no gate.
+        let elsewhere = finding("egress", &[(Kind::NetworkPolicy, "deny")]);
+        let graph = graph_of(&[elsewhere, pods.clone()]);
+        assert!(edge_ids(&graph).is_empty(), "{:?}", graph.edges);
+        // An egress finding naming no policy cannot be checked: the gate holds.
+        let unnamed = finding("egress", &[]);
+        let graph = graph_of(&[unnamed, pods]);
+        assert_eq!(edge_ids(&graph), vec![("egress", "init-container")]);
+        assert_eq!(
+            graph.edges[0].label,
+            "blocks the pod from reaching DNS and the database"
+        );
     }
 }
