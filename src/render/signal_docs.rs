@@ -100,19 +100,30 @@ fn role(signal: &dyn Signal) -> String {
 }
 
 fn per_app_view() -> String {
-    let quoted = |ids: Vec<&str>| ids.join(", ");
+    let listed = |state| {
+        signals::chain(state)
+            .iter()
+            .map(|id| format!("`{id}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!(
         "
 ## The per-app view
 
 `check` shows, for each app of the status ConfigMap (`status.apps`, a list of app label
 values or a map from key to label selector; without a profile: each value of
-`app.kubernetes.io/name`, else `app`, among the pods; when there is none, it says why), what the status ConfigMap says now and what the failing signals
-imply, following the reconciler's AND-chain: any of {} covering the app => Progressing;
-else {} => Degraded; else Healthy. A finding covers an app when its scope is the
-namespace or names the app.
+`app.kubernetes.io/name`, else `app`, among the pods; when there is none, it says why),
+what the status ConfigMap says now and what the failing signals imply, following the
+reconciler's AND-chain (the signals' `chain`, in the reconciler's order):
+
+- Progressing: any of {} covering the app;
+- else Degraded: any of {} covering it;
+- else Healthy.
+
+A finding covers an app when its scope is the namespace or names the app.
 ",
-        quoted(signals::chain(ChainState::Progressing)),
-        quoted(signals::chain(ChainState::Degraded)),
+        listed(ChainState::Progressing),
+        listed(ChainState::Degraded),
     )
 }
