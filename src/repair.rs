@@ -22,6 +22,7 @@ pub mod schema;
 #[cfg(test)]
 pub mod test_support;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
@@ -76,6 +77,17 @@ pub const ALL: &[&dyn Repair] = &[
     &migrate::RunMigration,
     &schema::WriteSchemaFromDatabase,
 ];
+
+/// The typed details `finding`'s signal set (see [`Finding::typed_details`]), or a
+/// refusal saying the finding has none the repair can read.
+pub fn details_of<'f, D>(id: &'static str, finding: &'f Finding) -> Result<Cow<'f, D>, Refusal>
+where
+    D: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    finding
+        .typed_details()
+        .map_err(|reason| Refusal::new(id, reason))
+}
 
 /// `object` as the snapshot holds it, as JSON (uid and resourceVersion included: the
 /// executor's preconditions and backups rest on them).
@@ -525,6 +537,95 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Every failing finding of a repairable signal on the bundled fixtures, with its
+    /// context.
+    fn failing_findings() -> Vec<(Context<'static>, Finding)> {
+        let mut found = Vec::new();
+        for (fixture, namespace) in [
+            ("bleater-incident.yaml", "bleater"),
+            ("shop-incident.yaml", "shop"),
+            ("orders-incident.yaml", "orders"),
+            ("storage-incident.yaml", "vault"),
+        ] {
+            let context = fixture_context(fixture, namespace);
+            for signal in crate::signals::ALL {
+                if !ALL.iter().any(|r| r.signal() == signal.id()) {
+                    continue;
+                }
+                let finding = signal.evaluate(&context);
+                if finding.failing() {
+                    found.push((context, finding));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn a_finding_read_back_from_its_details_map_plans_the_same_step() {
+        // What a repair sees through the signal's typed value and through the
+        // serialized map alone (a finding that went through `check -o json`) agree.
+        let mut planned = 0;
+        for (context, finding) in failing_findings() {
+            let mut read_back = Finding::new(finding.id, finding.status, &finding.summary);
+            read_back.details = finding.details.clone();
+            read_back.fix = finding.fix.clone();
+            read_back.objects = finding.objects.clone();
+            for repair in ALL.iter().filter(|r| r.signal() == finding.id) {
+                let options = RepairOptions {
+                    now: context.now,
+                    ..RepairOptions::default()
+                };
+                let typed = repair.plan(&context, &finding, &options);
+                let from_map = repair.plan(&context, &read_back, &options);
+                assert_eq!(
+                    typed,
+                    from_map,
+                    "`{}` on `{}`",
+                    repair.id(),
+                    context.namespace
+                );
+                planned += usize::from(typed.is_ok());
+            }
+        }
+        // quota, rbac, pvc, egress, lock, orphan-hook, migration-script, migrate and
+        // schema on bleater; quota (and more) on shop, pvc on vault.
+        assert!(planned >= 11, "{planned} steps planned");
+    }
+
+    #[test]
+    fn a_finding_without_details_is_refused_with_a_sentence() {
+        let context = fixture_context("bleater-incident.yaml", "bleater");
+        for repair in ALL {
+            let finding = Finding::fail(repair.signal(), "hand-made, no details");
+            let refusal = repair
+                .plan(&context, &finding, &RepairOptions::default())
+                .unwrap_err();
+            assert_eq!(refusal.id, repair.id());
+            assert_eq!(
+                refusal.reason,
+                format!("the `{}` finding carries no details", repair.signal())
+            );
+        }
+    }
+
+    #[test]
+    fn details_of_another_shape_are_refused_not_a_panic() {
+        let context = fixture_context("bleater-incident.yaml", "bleater");
+        let mut finding = Finding::fail("quota", "hand-made");
+        finding.detail("proposals", "not a list");
+        let refusal = quota::RaiseQuota
+            .plan(&context, &finding, &RepairOptions::default())
+            .unwrap_err();
+        assert!(
+            refusal
+                .reason
+                .starts_with("the `quota` finding's details cannot be read: "),
+            "{}",
+            refusal.reason
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::k8s::netpol::{self, NAMESPACE_NAME_LABEL, Target, Verdict};
@@ -23,19 +23,21 @@ pub const ID: &str = "egress";
 
 const POSTGRES_PORT: i32 = 5432;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One pod's egress to DNS and the database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PodVerdict {
-    dns: Verdict,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    database: Option<Verdict>,
+pub struct PodVerdict {
+    pub dns: Verdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<Verdict>,
     /// The database pods this pod may not reach (the Service's other pods may be fine).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    denied_database_pods: Vec<String>,
-    isolating: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_database_pods: Vec<String>,
+    /// The NetworkPolicies that select the pod for egress.
+    pub isolating: Vec<String>,
     /// An Allowed verdict here rests on an ipBlock `0.0.0.0/0` matching pod traffic.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    plugin_dependent: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plugin_dependent: bool,
 }
 
 impl Signal for Egress {
@@ -118,7 +120,12 @@ impl Signal for Egress {
         {
             notes.push(note.clone());
         }
-        finding.detail("dns", serde_json::json!({"service": format!("{}/{}", dns.namespace, dns.service), "port": dns.port, "pods": dns.targets.iter().map(|(name, _)| name).collect::<Vec<_>>(), "assumed": dns.assumption.is_some()}));
+        let dns_detail = DnsDetail {
+            service: format!("{}/{}", dns.namespace, dns.service),
+            port: dns.port,
+            pods: dns.targets.iter().map(|(name, _)| name.clone()).collect(),
+            assumed: dns.assumption.is_some(),
+        };
         if failing_pods.is_empty() {
             finding.summary = format!(
                 "{} app pod(s) may reach DNS{}",
@@ -135,7 +142,11 @@ impl Signal for Egress {
                         .to_string();
             }
             finding.evidence.extend(notes);
-            finding.detail("pods", &verdicts);
+            finding.set_details(Details {
+                dns: dns_detail,
+                pods: verdicts,
+                database: None,
+            });
             return finding;
         }
 
@@ -229,13 +240,15 @@ impl Signal for Egress {
                 .join(", "),
         ));
         finding.evidence.extend(notes);
-        finding.detail("pods", &verdicts);
-        if let Some(db) = &database {
-            finding.detail(
-                "database",
-                serde_json::json!({"service": db.label, "podLabels": db.selector, "port": db.port}),
-            );
-        }
+        finding.set_details(Details {
+            dns: dns_detail,
+            pods: verdicts,
+            database: database.map(|db| DatabaseDetail {
+                service: db.label,
+                pod_labels: db.selector,
+                port: db.port,
+            }),
+        });
         finding
     }
 }
@@ -645,6 +658,42 @@ fn ip_block_evidence(
             ))
         })
         .collect()
+}
+
+/// What the `egress` repair reads: every app pod's verdict, and what it allows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    pub dns: DnsDetail,
+    /// Pod name -> its verdict.
+    pub pods: BTreeMap<String, PodVerdict>,
+    /// The database, on a failing finding when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseDetail>,
+}
+
+/// The cluster DNS as checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsDetail {
+    /// `kube-system/kube-dns`.
+    pub service: String,
+    pub port: i32,
+    /// The DNS pods found (none when assumed).
+    pub pods: Vec<String>,
+    /// No DNS pod in the snapshot: the upstream default was assumed.
+    pub assumed: bool,
+}
+
+/// The database as the allow rule names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseDetail {
+    /// `Service \`bleat-db\` port 5432`.
+    pub service: String,
+    /// The Service's selector: the allow rule's pod selector.
+    pub pod_labels: BTreeMap<String, String>,
+    pub port: i32,
 }
 
 #[cfg(test)]
