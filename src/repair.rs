@@ -4,7 +4,8 @@
 //!
 //! Adding a repair:
 //! 1. write `repair/<signal>.rs` with a unit struct implementing [`Repair`]: `plan`
-//!    returns the step's actions, each with the full object before and after (the
+//!    reads its signal's typed details ([`details_of`]: the struct the signal passed to
+//!    `Finding::set_details`, never keys of the JSON map) and returns the step's actions, each with the full object before and after (the
 //!    executor derives the JSON patch, the preview diff and the backup from them), or
 //!    a [`Refusal`] saying why not; its tests at the bottom;
 //! 2. list it in [`ALL`];
@@ -120,7 +121,9 @@ pub fn strip_server_fields(object: &mut Value) {
     }
 }
 
-/// The object an action touches.
+/// The object an action touches (kind, namespace, name). NB: the one `Target` of the
+/// crate; where traffic goes is `netpol::Destination`, which database to connect to
+/// `db::DatabaseTarget`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {

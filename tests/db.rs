@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use triage::db::{self, Target};
+use triage::db::{self, DatabaseTarget};
 
 struct PgEnv {
     host: String,
@@ -153,7 +153,7 @@ impl PgEnv {
     }
 
     fn list_tables(&self, database: &str) -> Vec<String> {
-        let target = Target::from_url(&self.url(database), None).unwrap();
+        let target = DatabaseTarget::from_url(&self.url(database), None).unwrap();
         runtime().block_on(async {
             let db = db::connect(&target, Some(Duration::from_secs(10)))
                 .await

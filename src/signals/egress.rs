@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::k8s::netpol::{self, NAMESPACE_NAME_LABEL, Target, Verdict};
+use crate::k8s::netpol::{self, Destination, NAMESPACE_NAME_LABEL, Verdict};
 use crate::signals::Signal;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -306,7 +306,7 @@ struct Database {
     /// selector (a policy may select `tier: db` where the Service selects `app: db`),
     /// and a named targetPort resolves per pod (the endpoints controller's
     /// podutil.FindPort looks the name up in each pod's container ports).
-    targets: Vec<(String, Target)>,
+    targets: Vec<(String, Destination)>,
 }
 
 /// The database as targets: the Service's port, resolved on each pod it selects.
@@ -383,7 +383,7 @@ fn database_target(context: &Context) -> Option<Database> {
         }
         targets.push((
             pod.name().to_string(),
-            Target {
+            Destination {
                 label: label.clone(),
                 service: service.name().to_string(),
                 namespace: context.namespace.to_string(),
@@ -421,7 +421,7 @@ struct Answer {
 fn egress_to(
     policies: &[&k8s_openapi::api::networking::v1::NetworkPolicy],
     labels: Option<&BTreeMap<String, String>>,
-    targets: &[(String, Target)],
+    targets: &[(String, Destination)],
 ) -> Option<Answer> {
     if targets.is_empty() {
         // A Service selecting no pod has no destination to evaluate; the endpoints
@@ -460,7 +460,7 @@ pub(crate) struct Dns {
     pub(crate) service: String,
     /// The Service's UDP port (what pods send to).
     pub(crate) port: i32,
-    pub(crate) targets: Vec<(String, Target)>,
+    pub(crate) targets: Vec<(String, Destination)>,
     pub(crate) assumption: Option<Evidence>,
 }
 
@@ -501,7 +501,7 @@ pub(crate) fn dns_target(context: &Context) -> Dns {
             (None, None) => format!("`{namespace}/{name}` is not in the snapshot"),
             (Some(_), _) => format!("`{namespace}/{name}` has no selector or port"),
         };
-        let mut default = Target::dns("UDP", namespace_labels);
+        let mut default = Destination::dns("UDP", namespace_labels);
         default.namespace = namespace.to_string();
         default.service = name.to_string();
         default.label = format!("DNS {namespace} UDP/53");
@@ -535,14 +535,14 @@ pub(crate) fn dns_target(context: &Context) -> Dns {
         .collect();
     pods.sort_by(|a, b| a.name().cmp(b.name()));
     let label = format!("DNS {namespace} {protocol}/{}", service_port.port);
-    let mut targets: Vec<(String, Target)> = pods
+    let mut targets: Vec<(String, Destination)> = pods
         .iter()
         .map(|pod| {
             let port_names = container_ports(pod);
             let port = resolve_target_port(service_port, &port_names);
             (
                 pod.name().to_string(),
-                Target {
+                Destination {
                     label: label.clone(),
                     service: name.to_string(),
                     namespace: namespace.to_string(),
@@ -561,7 +561,7 @@ pub(crate) fn dns_target(context: &Context) -> Dns {
         // judge by its selector; a named target port stays undecided.
         targets.push((
             "<selector>".to_string(),
-            Target {
+            Destination {
                 label,
                 service: name.to_string(),
                 namespace: namespace.to_string(),
