@@ -5,9 +5,10 @@
 //! Adding a repair:
 //! 1. write `repair/<signal>.rs` with a unit struct implementing [`Repair`]: `plan`
 //!    reads its signal's typed details ([`details_of`]: the struct the signal passed to
-//!    `Finding::set_details`, never keys of the JSON map) and returns the step's actions, each with the full object before and after (the
-//!    executor derives the JSON patch, the preview diff and the backup from them), or
-//!    a [`Refusal`] saying why not; its tests at the bottom;
+//!    `Finding::set_details`, never keys of the JSON map) and returns the step's
+//!    actions, each with the full object before and after (the executor derives the
+//!    JSON patch, the preview diff and the backup from them), or a [`Refusal`] saying
+//!    why not; its tests at the bottom;
 //! 2. list it in [`ALL`];
 //! 3. write its runbook page in `docs/runbook/`.
 
