@@ -189,7 +189,7 @@ impl Signal for Egress {
                     crate::k8s::selector::describe(
                         policy.spec.as_ref().and_then(|s| s.pod_selector.as_ref())
                     ),
-                    crate::render::truncate(&names.join(", "), 120),
+                    names.join(", "),
                     netpol::policy_types(
                         policy.spec.as_ref().expect("isolating policy has a spec")
                     )

@@ -964,7 +964,7 @@ fn container_changes(label: &str, old: &Container, new: &Container) -> Vec<Chang
             .chain(c.args.iter().flatten())
             .cloned()
             .collect();
-        (!words.is_empty()).then(|| crate::render::truncate(&words.join(" "), 120))
+        (!words.is_empty()).then(|| words.join(" "))
     };
     push("command".into(), command(old), command(new));
     let env_old = env_map(old);
