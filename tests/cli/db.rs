@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use triage::db::{self, DatabaseTarget};
 
+use super::{root, stderr, stdout};
+
 struct PgEnv {
     host: String,
     port: String,
@@ -26,10 +28,6 @@ struct PgEnv {
 
 static PG: OnceLock<Result<PgEnv, String>> = OnceLock::new();
 static DATABASES: AtomicUsize = AtomicUsize::new(0);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The shared server, or `None` after printing why the test is skipped.
 fn postgres(test: &str) -> Option<&'static PgEnv> {
@@ -178,14 +176,6 @@ fn triage(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("triage runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The keys of ConfigMap `bleat-migrations` in the incident fixture.
