@@ -20,7 +20,7 @@ use crate::error::TriageError;
 
 /// Where to connect, parsed and completed, with the name shown to people.
 #[derive(Clone)]
-pub struct Target {
+pub struct DatabaseTarget {
     config: Config,
     /// The URL with its password replaced by `***`.
     pub display: String,
@@ -29,11 +29,11 @@ pub struct Target {
     password_in_url: bool,
 }
 
-impl std::fmt::Debug for Target {
+impl std::fmt::Debug for DatabaseTarget {
     // NB: tokio-postgres' `Config` Debug already hides the password; this keeps even
     // the config out of debug logs and shows only the redacted URL.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Target")
+        f.debug_struct("DatabaseTarget")
             .field("display", &self.display)
             .finish_non_exhaustive()
     }
@@ -48,7 +48,7 @@ pub enum PasswordSource {
     Secret { name: String, password: String },
 }
 
-impl Target {
+impl DatabaseTarget {
     /// Parses `postgres://user[:password]@host[:port]/database[?options]`; a password
     /// in the URL wins, else `fallback` (the caller decides: a Secret, `PGPASSWORD`).
     pub fn from_url(url: &str, fallback: Option<PasswordSource>) -> Result<Self, TriageError> {
@@ -144,13 +144,16 @@ impl Target {
 /// A connected client, with what every later message needs.
 pub struct Database {
     client: Client,
-    target: Target,
+    target: DatabaseTarget,
     timeout: Option<Duration>,
 }
 
 /// Connects within `timeout` (the global `--request-timeout`; `None`: wait forever).
 /// The deadline covers TCP connect, startup and authentication.
-pub async fn connect(target: &Target, timeout: Option<Duration>) -> Result<Database, TriageError> {
+pub async fn connect(
+    target: &DatabaseTarget,
+    timeout: Option<Duration>,
+) -> Result<Database, TriageError> {
     let mut config = target.config.clone();
     if let Some(limit) = timeout {
         config.connect_timeout(limit);
@@ -174,7 +177,7 @@ pub async fn connect(target: &Target, timeout: Option<Duration>) -> Result<Datab
 /// Connects over an already open stream (a port-forward through the API server):
 /// same deadline, same error mapping as [`connect`].
 pub async fn connect_stream<S>(
-    target: &Target,
+    target: &DatabaseTarget,
     stream: S,
     timeout: Option<Duration>,
 ) -> Result<Database, TriageError>
@@ -201,11 +204,11 @@ where
 #[derive(Debug, Clone)]
 pub enum Access {
     /// `--db-url`: a server reachable from here.
-    Direct(Target),
+    Direct(DatabaseTarget),
     /// The default: through the API server to the pod behind the profile's database
     /// Service (a kubelet serves the stream).
     PortForward {
-        target: Target,
+        target: DatabaseTarget,
         namespace: String,
         service: String,
         port: i32,
@@ -213,7 +216,7 @@ pub enum Access {
 }
 
 impl Access {
-    pub fn target(&self) -> &Target {
+    pub fn target(&self) -> &DatabaseTarget {
         match self {
             Access::Direct(target) | Access::PortForward { target, .. } => target,
         }
@@ -279,7 +282,7 @@ pub async fn list_tables(db: &Database) -> Result<Vec<String>, TriageError> {
 }
 
 impl Database {
-    pub fn target(&self) -> &Target {
+    pub fn target(&self) -> &DatabaseTarget {
         &self.target
     }
 }
@@ -363,7 +366,7 @@ pub fn classify_parts(
 /// One line per failure, naming the server by its redacted URL.
 pub fn failure_error(
     failure: &Failure,
-    target: &Target,
+    target: &DatabaseTarget,
     what: &str,
     timeout: Option<Duration>,
 ) -> TriageError {
@@ -412,7 +415,7 @@ pub fn failure_error(
     scrub_error(error, target)
 }
 
-fn scrub_error(error: TriageError, target: &Target) -> TriageError {
+fn scrub_error(error: TriageError, target: &DatabaseTarget) -> TriageError {
     match error {
         TriageError::Unreachable { message, hint } => TriageError::Unreachable {
             message: target.scrub(&message),
@@ -534,13 +537,13 @@ mod tests {
 
     #[test]
     fn url_password_wins_over_the_fallback() {
-        let target = Target::from_url(
+        let target = DatabaseTarget::from_url(
             "postgres://bleat:fromurl@127.0.0.1:5432/bleat",
             Some(PasswordSource::Env("fromenv".into())),
         )
         .unwrap();
         assert_eq!(target.secret.as_deref(), Some("fromurl"));
-        let target = Target::from_url(
+        let target = DatabaseTarget::from_url(
             "postgres://bleat@127.0.0.1:5432/bleat",
             Some(PasswordSource::Env("fromenv".into())),
         )
@@ -558,7 +561,7 @@ mod tests {
             "postgres://bleat:hunter22@db:notaport/bleat",
             "postgres://bleat:hunter22@db/bleat?sslmode=require",
         ] {
-            let err = Target::from_url(url, None).unwrap_err();
+            let err = DatabaseTarget::from_url(url, None).unwrap_err();
             assert_eq!(err.exit_code(), exit::USAGE, "{url}");
             assert!(!err.to_string().contains("hunter22"), "{err}");
         }
@@ -618,7 +621,8 @@ mod tests {
 
     #[test]
     fn failures_map_to_documented_exit_codes_in_one_line_without_the_password() {
-        let target = Target::from_url("postgres://bleat:hunter22@127.0.0.1:1/nope", None).unwrap();
+        let target =
+            DatabaseTarget::from_url("postgres://bleat:hunter22@127.0.0.1:1/nope", None).unwrap();
         let cases = [
             (
                 Failure::Refused,
@@ -690,7 +694,8 @@ mod tests {
             .unwrap()
             .port();
         let target =
-            Target::from_url(&format!("postgres://bleat:pw@127.0.0.1:{port}/bleat"), None).unwrap();
+            DatabaseTarget::from_url(&format!("postgres://bleat:pw@127.0.0.1:{port}/bleat"), None)
+                .unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -710,7 +715,8 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let target =
-            Target::from_url(&format!("postgres://bleat:pw@127.0.0.1:{port}/bleat"), None).unwrap();
+            DatabaseTarget::from_url(&format!("postgres://bleat:pw@127.0.0.1:{port}/bleat"), None)
+                .unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -2,12 +2,16 @@
 //! the capture time, optional live answers) and what it says ([`Finding`]: a status,
 //! the objects involved, the evidence as data, a one-line fix).
 
+use std::any::Any;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::k8s::rbac::AccessAnswers;
 use crate::profile::Profile;
@@ -383,6 +387,29 @@ impl Scope {
     }
 }
 
+/// A signal's typed details, kept beside their serialized form.
+///
+/// NB: why `Any` and not an enum of every signal's details: a signal and its repair
+/// share their struct (defined in the signal's file) and nothing else has to list it,
+/// so adding a signal stays one file. The repair downcasts to the struct it knows; when
+/// the value is absent (or of another type) it deserializes the serialized map instead,
+/// which holds the same content: so two findings compare equal on their `details` map
+/// alone, and `Debug` does not print the value twice.
+#[derive(Clone, Default)]
+struct TypedDetails(Option<Arc<dyn Any + Send + Sync>>);
+
+impl PartialEq for TypedDetails {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for TypedDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "typed" } else { "none" })
+    }
+}
+
 /// What one signal found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -398,9 +425,15 @@ pub struct Finding {
     /// Which apps it holds back (meaningful when failing).
     #[serde(flatten)]
     pub scope: Scope,
-    /// Signal-specific numbers a repair needs (proposed limits, missing verbs, ...).
+    /// Signal-specific numbers a repair needs (proposed limits, missing verbs, ...), as
+    /// output shows them: a repairable signal's typed details serialized field by field
+    /// ([`Finding::set_details`]), or loose keys ([`Finding::detail`]).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, serde_json::Value>,
+    /// The same details as the signal's typed struct, for its repair
+    /// ([`Finding::typed_details`]).
+    #[serde(skip)]
+    typed: TypedDetails,
     /// Objects the evidence names as this fault's cause (the ConfigMap a pod cannot
     /// find, the quota that refused a ReplicaSet's pods, the claim a pod waits for),
     /// present in the snapshot or not. The plan links this finding to the findings
@@ -425,6 +458,7 @@ impl Finding {
             fix: None,
             scope: Scope::Namespace,
             details: BTreeMap::new(),
+            typed: TypedDetails::default(),
             caused_by: Vec::new(),
             cause_scope: BTreeMap::new(),
         }
@@ -446,6 +480,41 @@ impl Finding {
         if let Ok(value) = serde_json::to_value(value) {
             self.details.insert(key.to_string(), value);
         }
+    }
+
+    /// Sets a repairable signal's details: each field of `details` becomes a key of
+    /// [`Finding::details`] (so `check -o json` shows them as before), and the value
+    /// itself is kept for the repair, which reads it with [`Finding::typed_details`].
+    pub fn set_details<D: Serialize + Send + Sync + 'static>(&mut self, details: D) {
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&details) {
+            self.details.extend(fields);
+        }
+        self.typed = TypedDetails(Some(Arc::new(details)));
+    }
+
+    /// The details as the typed struct `D` of this finding's signal: the value the
+    /// signal set, else [`Finding::details`] read back into `D` (a finding built by
+    /// hand in a test, or one that went through its serialized form), so the repair
+    /// sees the same struct either way. Errs, with a sentence naming the signal, when
+    /// the finding has no details or they are not a `D`.
+    pub fn typed_details<D>(&self) -> Result<Cow<'_, D>, String>
+    where
+        D: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        if let Some(typed) = self.typed.0.as_ref().and_then(|t| t.downcast_ref::<D>()) {
+            return Ok(Cow::Borrowed(typed));
+        }
+        if self.details.is_empty() {
+            return Err(format!("the `{}` finding carries no details", self.id));
+        }
+        let map = self
+            .details
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect::<serde_json::Map<_, _>>();
+        serde_json::from_value(serde_json::Value::Object(map))
+            .map(Cow::Owned)
+            .map_err(|e| format!("the `{}` finding's details cannot be read: {e}", self.id))
     }
 
     pub fn add_object(&mut self, object: ObjectRef) {
@@ -479,5 +548,73 @@ impl Finding {
 
     pub fn failing(&self) -> bool {
         self.status == Status::Fail
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Sample {
+        limit_name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    }
+
+    #[test]
+    fn typed_details_serialize_field_by_field_and_are_kept() {
+        let mut finding = Finding::fail("sample", "s");
+        finding.set_details(Sample {
+            limit_name: "pods".to_string(),
+            note: None,
+        });
+        assert_eq!(
+            serde_json::to_value(&finding).unwrap()["details"],
+            serde_json::json!({"limitName": "pods"})
+        );
+        let typed = finding.typed_details::<Sample>().unwrap();
+        assert!(
+            matches!(typed, Cow::Borrowed(_)),
+            "the kept value, not a copy"
+        );
+        assert_eq!(typed.limit_name, "pods");
+    }
+
+    #[test]
+    fn details_without_the_typed_value_are_read_back_from_the_map() {
+        let mut finding = Finding::fail("sample", "s");
+        finding.detail("limitName", "pods");
+        finding.detail("note", "by hand");
+        let typed = finding.typed_details::<Sample>().unwrap();
+        assert!(matches!(typed, Cow::Owned(_)));
+        assert_eq!(
+            *typed,
+            Sample {
+                limit_name: "pods".to_string(),
+                note: Some("by hand".to_string())
+            }
+        );
+    }
+
+    #[test]
+    fn missing_or_misshapen_details_are_a_sentence() {
+        let finding = Finding::fail("sample", "s");
+        assert_eq!(
+            finding.typed_details::<Sample>().unwrap_err(),
+            "the `sample` finding carries no details"
+        );
+        let mut finding = Finding::fail("sample", "s");
+        finding.detail("note", "no limit name");
+        let error = finding.typed_details::<Sample>().unwrap_err();
+        assert!(
+            error.starts_with(
+                "the `sample` finding's details cannot be read: missing field `limitName`"
+            ),
+            "{error}"
+        );
     }
 }

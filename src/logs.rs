@@ -34,7 +34,7 @@ const FAILED_WAITING: [&str; 3] = ["CrashLoopBackOff", "Error", "RunContainerErr
 
 /// The containers whose logs to fetch, in a stable order, and how many more the cap left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selection {
+pub struct LogSelection {
     pub wanted: Vec<LogSource>,
     /// Failing containers beyond [`MAX_CONTAINERS`].
     pub beyond_cap: usize,
@@ -45,7 +45,7 @@ pub struct Selection {
 /// ready. `previous` when it restarted and its last instance terminated: that instance
 /// wrote what explains the crash (`kubectl logs --previous`); the current one may not
 /// have started yet. Sorted by pod, then container; at most `max`.
-pub fn select(snapshot: &Snapshot, namespace: &str, max: usize) -> Selection {
+pub fn select(snapshot: &Snapshot, namespace: &str, max: usize) -> LogSelection {
     let mut wanted: Vec<LogSource> = Vec::new();
     for pod in in_namespace(&snapshot.pods, namespace) {
         let Some(status) = pod.status.as_ref() else {
@@ -72,7 +72,7 @@ pub fn select(snapshot: &Snapshot, namespace: &str, max: usize) -> Selection {
     wanted.dedup();
     let beyond_cap = wanted.len().saturating_sub(max);
     wanted.truncate(max);
-    Selection { wanted, beyond_cap }
+    LogSelection { wanted, beyond_cap }
 }
 
 fn failed(status: &ContainerStatus) -> bool {
@@ -414,7 +414,7 @@ mod tests {
         );
         assert_eq!(
             select(&snapshot, "shop", MAX_CONTAINERS),
-            Selection::default()
+            LogSelection::default()
         );
         assert_eq!(select(&snapshot, "other", MAX_CONTAINERS).wanted.len(), 1);
     }

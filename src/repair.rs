@@ -4,9 +4,11 @@
 //!
 //! Adding a repair:
 //! 1. write `repair/<signal>.rs` with a unit struct implementing [`Repair`]: `plan`
-//!    returns the step's actions, each with the full object before and after (the
-//!    executor derives the JSON patch, the preview diff and the backup from them), or
-//!    a [`Refusal`] saying why not; its tests at the bottom;
+//!    reads its signal's typed details ([`details_of`]: the struct the signal passed to
+//!    `Finding::set_details`, never keys of the JSON map) and returns the step's
+//!    actions, each with the full object before and after (the executor derives the
+//!    JSON patch, the preview diff and the backup from them), or a [`Refusal`] saying
+//!    why not; its tests at the bottom;
 //! 2. list it in [`ALL`];
 //! 3. write its runbook page in `docs/runbook/`.
 
@@ -22,6 +24,7 @@ pub mod schema;
 #[cfg(test)]
 pub mod test_support;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
@@ -77,6 +80,17 @@ pub const ALL: &[&dyn Repair] = &[
     &schema::WriteSchemaFromDatabase,
 ];
 
+/// The typed details `finding`'s signal set (see [`Finding::typed_details`]), or a
+/// refusal saying the finding has none the repair can read.
+pub fn details_of<'f, D>(id: &'static str, finding: &'f Finding) -> Result<Cow<'f, D>, Refusal>
+where
+    D: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    finding
+        .typed_details()
+        .map_err(|reason| Refusal::new(id, reason))
+}
+
 /// `object` as the snapshot holds it, as JSON (uid and resourceVersion included: the
 /// executor's preconditions and backups rest on them).
 pub fn snapshot_value<T: Serialize>(id: &'static str, object: &T) -> Result<Value, Refusal> {
@@ -108,7 +122,9 @@ pub fn strip_server_fields(object: &mut Value) {
     }
 }
 
-/// The object an action touches.
+/// The object an action touches (kind, namespace, name). NB: the one `Target` of the
+/// crate; where traffic goes is `netpol::Destination`, which database to connect to
+/// `db::DatabaseTarget`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
@@ -525,6 +541,95 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Every failing finding of a repairable signal on the bundled fixtures, with its
+    /// context.
+    fn failing_findings() -> Vec<(Context<'static>, Finding)> {
+        let mut found = Vec::new();
+        for (fixture, namespace) in [
+            ("bleater-incident.yaml", "bleater"),
+            ("shop-incident.yaml", "shop"),
+            ("orders-incident.yaml", "orders"),
+            ("storage-incident.yaml", "vault"),
+        ] {
+            let context = fixture_context(fixture, namespace);
+            for signal in crate::signals::ALL {
+                if !ALL.iter().any(|r| r.signal() == signal.id()) {
+                    continue;
+                }
+                let finding = signal.evaluate(&context);
+                if finding.failing() {
+                    found.push((context, finding));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn a_finding_read_back_from_its_details_map_plans_the_same_step() {
+        // What a repair sees through the signal's typed value and through the
+        // serialized map alone (a finding that went through `check -o json`) agree.
+        let mut planned = 0;
+        for (context, finding) in failing_findings() {
+            let mut read_back = Finding::new(finding.id, finding.status, &finding.summary);
+            read_back.details = finding.details.clone();
+            read_back.fix = finding.fix.clone();
+            read_back.objects = finding.objects.clone();
+            for repair in ALL.iter().filter(|r| r.signal() == finding.id) {
+                let options = RepairOptions {
+                    now: context.now,
+                    ..RepairOptions::default()
+                };
+                let typed = repair.plan(&context, &finding, &options);
+                let from_map = repair.plan(&context, &read_back, &options);
+                assert_eq!(
+                    typed,
+                    from_map,
+                    "`{}` on `{}`",
+                    repair.id(),
+                    context.namespace
+                );
+                planned += usize::from(typed.is_ok());
+            }
+        }
+        // quota, rbac, pvc, egress, lock, orphan-hook, migration-script, migrate and
+        // schema on bleater; quota (and more) on shop, pvc on vault.
+        assert!(planned >= 11, "{planned} steps planned");
+    }
+
+    #[test]
+    fn a_finding_without_details_is_refused_with_a_sentence() {
+        let context = fixture_context("bleater-incident.yaml", "bleater");
+        for repair in ALL {
+            let finding = Finding::fail(repair.signal(), "hand-made, no details");
+            let refusal = repair
+                .plan(&context, &finding, &RepairOptions::default())
+                .unwrap_err();
+            assert_eq!(refusal.id, repair.id());
+            assert_eq!(
+                refusal.reason,
+                format!("the `{}` finding carries no details", repair.signal())
+            );
+        }
+    }
+
+    #[test]
+    fn details_of_another_shape_are_refused_not_a_panic() {
+        let context = fixture_context("bleater-incident.yaml", "bleater");
+        let mut finding = Finding::fail("quota", "hand-made");
+        finding.detail("proposals", "not a list");
+        let refusal = quota::RaiseQuota
+            .plan(&context, &finding, &RepairOptions::default())
+            .unwrap_err();
+        assert!(
+            refusal
+                .reason
+                .starts_with("the `quota` finding's details cannot be read: "),
+            "{}",
+            refusal.reason
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::finding::Context;
-use crate::k8s::netpol::{self, NAMESPACE_NAME_LABEL, Source, Target, Verdict};
+use crate::k8s::netpol::{self, Destination, NAMESPACE_NAME_LABEL, Source, Verdict};
 use crate::signals::egress;
 use crate::snapshot::{Gap, HasMeta, Kind, in_namespace};
 
@@ -100,7 +100,7 @@ fn explain_pairs(context: &Context, from: &str, to: &str) -> Result<Explanation,
     }
     let (what, port, protocol) = split_port(to)?;
     let mut notes = Vec::new();
-    let targets: Vec<(String, Target)> = if what == "dns" {
+    let targets: Vec<(String, Destination)> = if what == "dns" {
         let dns = egress::dns_target(context);
         if let Some(crate::finding::Evidence::Field {
             note: Some(note), ..
@@ -417,10 +417,10 @@ fn resolve_pods<'a>(context: &'a Context, from: &str) -> Result<Vec<&'a Pod>, St
         .ok_or_else(|| format!("pod `{name}` is not in namespace `{}`", context.namespace))
 }
 
-fn pod_target(context: &Context, pod: &Pod, port: i32, protocol: &str) -> (String, Target) {
+fn pod_target(context: &Context, pod: &Pod, port: i32, protocol: &str) -> (String, Destination) {
     (
         pod.name().to_string(),
-        Target {
+        Destination {
             label: pod.name().to_string(),
             service: String::new(),
             namespace: pod.namespace().to_string(),
@@ -440,7 +440,7 @@ fn service_targets(
     what: &str,
     port: Option<i32>,
     protocol: Option<&str>,
-) -> Result<Option<Vec<(String, Target)>>, String> {
+) -> Result<Option<Vec<(String, Destination)>>, String> {
     let explicit = strip(what, &["service/", "svc/"]);
     let name = explicit.unwrap_or(what);
     let Some(service) = in_namespace(&context.snapshot.services, context.namespace)
@@ -505,7 +505,7 @@ fn pod_targets(
     what: &str,
     port: Option<i32>,
     protocol: Option<&str>,
-) -> Result<Vec<(String, Target)>, String> {
+) -> Result<Vec<(String, Destination)>, String> {
     let port = port.ok_or_else(|| {
         format!("`{what}` is not a Service: give the port (`{what}:PORT[/PROTO]`)")
     })?;
@@ -544,7 +544,7 @@ fn peer(namespace: &str, labels: &BTreeMap<String, String>) -> serde_json::Value
 /// The smallest egress allow: only the source pods (by their labels), only to the
 /// destination pods (by theirs, in their namespace), only that port. A separate
 /// policy: policies are a union, so adding one never weakens another.
-fn allow_egress(source: &Source, target: &Target) -> serde_json::Value {
+fn allow_egress(source: &Source, target: &Destination) -> serde_json::Value {
     json!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -558,7 +558,7 @@ fn allow_egress(source: &Source, target: &Target) -> serde_json::Value {
 }
 
 /// The smallest ingress allow, mirrored.
-fn allow_ingress(source: &Source, target: &Target) -> serde_json::Value {
+fn allow_ingress(source: &Source, target: &Destination) -> serde_json::Value {
     json!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

@@ -1,5 +1,17 @@
 //! Whole-CLI tests: stdout, stderr and exit code of the real binary on the bundled
-//! fixtures and on bad input. No cluster needed (live paths are in `e2e.rs`).
+//! fixtures and on bad input. No cluster needed (live paths are in `e2e/`).
+//!
+//! One test binary (one link) for every test that drives the binary without a control
+//! plane: these general ones here, `check`/`plan` on each fixture (`cli/check_plan.rs`),
+//! support bundles (`cli/bundles.rs`) and the database (`cli/db.rs`, with its private
+//! PostgreSQL). Filter by module: `cargo test --test cli check_plan::`.
+
+#[path = "cli/bundles.rs"]
+mod bundles;
+#[path = "cli/check_plan.rs"]
+mod check_plan;
+#[path = "cli/db.rs"]
+mod db;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -300,33 +312,25 @@ fn inventory(fixture: &str, output: &str) -> Output {
     result
 }
 
+/// Every fixture x format snapshot of `inventory` (one table: they differ only by the
+/// fixture and `-o`).
 #[test]
-fn incident_inventory_table() {
-    insta::assert_snapshot!(stdout(&inventory("bleater-incident.yaml", "table")));
-}
-
-#[test]
-fn incident_inventory_wide() {
-    insta::assert_snapshot!(stdout(&inventory("bleater-incident.yaml", "wide")));
-}
-
-#[test]
-fn healthy_inventory_table() {
-    insta::assert_snapshot!(stdout(&inventory("bleater-healthy.yaml", "table")));
-}
-
-#[test]
-fn incident_inventory_json() {
-    let json: serde_json::Value =
-        serde_json::from_slice(&inventory("bleater-incident.yaml", "json").stdout).unwrap();
-    insta::assert_json_snapshot!(json);
-}
-
-#[test]
-fn healthy_inventory_json() {
-    let json: serde_json::Value =
-        serde_json::from_slice(&inventory("bleater-healthy.yaml", "json").stdout).unwrap();
-    insta::assert_json_snapshot!(json);
+fn inventory_snapshots() {
+    for (snapshot, fixture, format) in [
+        ("incident_inventory_table", "bleater-incident.yaml", "table"),
+        ("incident_inventory_wide", "bleater-incident.yaml", "wide"),
+        ("healthy_inventory_table", "bleater-healthy.yaml", "table"),
+        ("incident_inventory_json", "bleater-incident.yaml", "json"),
+        ("healthy_inventory_json", "bleater-healthy.yaml", "json"),
+    ] {
+        let output = inventory(fixture, format);
+        if format == "json" {
+            let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            insta::assert_json_snapshot!(snapshot, json);
+        } else {
+            insta::assert_snapshot!(snapshot, stdout(&output));
+        }
+    }
 }
 
 /// The raw evidence of each of the eight faults, as a responder would spot it.

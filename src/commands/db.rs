@@ -9,7 +9,7 @@ use kube::Api;
 use super::Outcome;
 use super::source::runtime;
 use crate::cli::{DbArgs, GlobalArgs, OutputFormat, ProfileArgs};
-use crate::db::{self, PasswordSource, Target};
+use crate::db::{self, DatabaseTarget, PasswordSource};
 use crate::error::TriageError;
 use crate::profile::Profile;
 use crate::render::{self, db::DbTables};
@@ -95,7 +95,7 @@ pub(crate) async fn resolve_access(
         None => std::env::var("PGPASSWORD").ok().map(PasswordSource::Env),
     };
     if let Some(url) = &args.db_url {
-        let target = Target::from_url(url, fallback)?;
+        let target = DatabaseTarget::from_url(url, fallback)?;
         if args.password_from_secret.is_some() && target.password_in_url() {
             return Err(TriageError::usage(
                 "--password-from-secret and a password in --db-url both given",
@@ -125,7 +125,7 @@ pub(crate) async fn resolve_access(
         database.service, database.port
     );
     Ok(db::Access::PortForward {
-        target: Target::from_url(&url, fallback)?,
+        target: DatabaseTarget::from_url(&url, fallback)?,
         namespace: namespace.to_string(),
         service: database.service.clone(),
         port: database.port,

@@ -14,7 +14,7 @@ use k8s_openapi::api::networking::v1::{
     NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::k8s::selector;
 use crate::snapshot::HasMeta;
@@ -25,7 +25,7 @@ pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 /// Where traffic goes: a pod (by its labels, in a namespace with its labels) on a port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Target {
+pub struct Destination {
     /// What to call it in evidence (`DNS kube-system UDP/53`).
     pub label: String,
     /// The Service in front of it, when there is one.
@@ -40,12 +40,12 @@ pub struct Target {
     pub port_names: Option<Vec<(String, i32, String)>>,
 }
 
-impl Target {
+impl Destination {
     /// The cluster DNS (CoreDNS/kube-dns in kube-system, labelled `k8s-app: kube-dns`,
     /// container ports `dns` 53/UDP and `dns-tcp` 53/TCP as the upstream manifests name
     /// them) on `protocol` port 53.
     pub fn dns(protocol: &str, namespace_labels: BTreeMap<String, String>) -> Self {
-        Target {
+        Destination {
             label: format!("DNS kube-system {protocol}/53"),
             service: "kube-dns".to_string(),
             namespace: "kube-system".to_string(),
@@ -63,7 +63,7 @@ impl Target {
 }
 
 /// Whether traffic may flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Allowed,
@@ -131,7 +131,7 @@ pub fn isolates_egress(policy: &NetworkPolicy, labels: Option<&BTreeMap<String, 
 pub fn egress(
     policies: &[&NetworkPolicy],
     pod_labels: Option<&BTreeMap<String, String>>,
-    target: &Target,
+    target: &Destination,
 ) -> EgressAnswer {
     let isolating: Vec<&NetworkPolicy> = policies
         .iter()
@@ -200,7 +200,7 @@ fn union_of_rules(
 fn relies_on_ip_block(
     rule: &NetworkPolicyEgressRule,
     policy_namespace: &str,
-    target: &Target,
+    target: &Destination,
 ) -> bool {
     let peers = rule.to.as_deref().unwrap_or_default();
     !peers.is_empty()
@@ -213,7 +213,7 @@ fn relies_on_ip_block(
 pub fn rule_allows(
     rule: &NetworkPolicyEgressRule,
     policy_namespace: &str,
-    target: &Target,
+    target: &Destination,
 ) -> Verdict {
     let peers = rule.to.as_deref().unwrap_or_default();
     let to_ok = peers.is_empty()
@@ -235,7 +235,7 @@ pub fn rule_allows(
 
 /// NB: pod IPs are not in a snapshot, so an ipBlock matches a pod only when it is the
 /// whole address space (`0.0.0.0/0` or `::/0`) with no `except`.
-fn peer_matches(peer: &NetworkPolicyPeer, policy_namespace: &str, target: &Target) -> bool {
+fn peer_matches(peer: &NetworkPolicyPeer, policy_namespace: &str, target: &Destination) -> bool {
     peer_matches_pod(
         peer,
         policy_namespace,
@@ -272,7 +272,7 @@ fn peer_matches_pod(
     }
 }
 
-fn port_matches(port: &NetworkPolicyPort, target: &Target) -> Verdict {
+fn port_matches(port: &NetworkPolicyPort, target: &Destination) -> Verdict {
     let protocol = port.protocol.as_deref().unwrap_or("TCP");
     if !protocol.eq_ignore_ascii_case(&target.protocol) {
         return Verdict::Denied;
@@ -364,7 +364,7 @@ pub fn egress_to_ip(
         .filter(|p| isolates_egress(p, pod_labels))
         .collect();
     // Ports are judged as for a pod with no named container ports.
-    let target = Target {
+    let target = Destination {
         label: ip.to_string(),
         service: String::new(),
         namespace: String::new(),
@@ -433,7 +433,7 @@ pub fn isolates_ingress(policy: &NetworkPolicy, labels: Option<&BTreeMap<String,
 /// accepts everything; an isolated one only what the union of those policies'
 /// ingress rules allows (`from` peers match the source, `ports` the target's port;
 /// named ports resolve against the target's own container ports).
-pub fn ingress(policies: &[&NetworkPolicy], source: &Source, target: &Target) -> EgressAnswer {
+pub fn ingress(policies: &[&NetworkPolicy], source: &Source, target: &Destination) -> EgressAnswer {
     let isolating: Vec<&NetworkPolicy> = policies
         .iter()
         .copied()
@@ -459,7 +459,7 @@ fn ingress_rule_allows(
     rule: &NetworkPolicyIngressRule,
     policy_namespace: &str,
     source: &Source,
-    target: &Target,
+    target: &Destination,
 ) -> (Verdict, bool) {
     let peers = rule.from.as_deref().unwrap_or_default();
     let matches = |peer: &&NetworkPolicyPeer| {
@@ -498,7 +498,7 @@ pub fn connection(
     source_policies: &[&NetworkPolicy],
     target_policies: &[&NetworkPolicy],
     source: &Source,
-    target: &Target,
+    target: &Destination,
 ) -> (EgressAnswer, EgressAnswer, Verdict) {
     let out = egress(
         &source_policies
@@ -597,8 +597,8 @@ mod tests {
         labels(&[(NAMESPACE_NAME_LABEL, "kube-system")])
     }
 
-    fn db(port_names: Option<Vec<(String, i32, String)>>) -> Target {
-        Target {
+    fn db(port_names: Option<Vec<(String, i32, String)>>) -> Destination {
+        Destination {
             label: "db".into(),
             service: "db".into(),
             namespace: "shop".into(),
@@ -620,7 +620,7 @@ mod tests {
         let answer = egress(
             &[&p],
             Some(&labels(&[("app", "web")])),
-            &Target::dns("UDP", kube_system()),
+            &Destination::dns("UDP", kube_system()),
         );
         assert_eq!(answer.verdict, Verdict::Denied);
         assert_eq!(answer.isolating, vec!["p"]);
@@ -629,7 +629,7 @@ mod tests {
     #[test]
     fn without_policy_types_empty_egress_does_not_isolate() {
         let p = policy(&format!("{HEAD}spec:\n  podSelector: {{}}\n  egress: []\n"));
-        let answer = egress(&[&p], None, &Target::dns("UDP", kube_system()));
+        let answer = egress(&[&p], None, &Destination::dns("UDP", kube_system()));
         assert_eq!(answer.verdict, Verdict::Allowed);
         assert!(answer.isolating.is_empty());
     }
@@ -642,17 +642,25 @@ mod tests {
         let dns = policy(
             "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: dns, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n      podSelector: {matchLabels: {k8s-app: kube-dns}}\n    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: dns-tcp}]\n",
         );
-        let udp = egress(&[&deny, &dns], None, &Target::dns("UDP", kube_system()));
+        let udp = egress(
+            &[&deny, &dns],
+            None,
+            &Destination::dns("UDP", kube_system()),
+        );
         assert_eq!(udp.verdict, Verdict::Allowed);
         assert_eq!(udp.allowed_by.as_deref(), Some("dns#0"));
-        let tcp = egress(&[&deny, &dns], None, &Target::dns("TCP", kube_system()));
+        let tcp = egress(
+            &[&deny, &dns],
+            None,
+            &Destination::dns("TCP", kube_system()),
+        );
         assert_eq!(tcp.verdict, Verdict::Allowed, "named port dns-tcp");
         // A pod selector alone means the policy's own namespace, not kube-system.
         let same_ns = policy(&format!(
             "{HEAD}spec:\n  podSelector: {{}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{{podSelector: {{matchLabels: {{k8s-app: kube-dns}}}}}}]\n"
         ));
         assert_eq!(
-            egress(&[&same_ns], None, &Target::dns("UDP", kube_system())).verdict,
+            egress(&[&same_ns], None, &Destination::dns("UDP", kube_system())).verdict,
             Verdict::Denied
         );
     }
@@ -806,7 +814,7 @@ mod tests {
                     namespace_labels: namespace_labels(source_ns),
                     pod_labels: labels_of(&source_pod),
                 };
-                let target = Target {
+                let target = Destination {
                     label: to.to_string(),
                     service: String::new(),
                     namespace: target_ns.to_string(),

@@ -377,7 +377,7 @@ pub fn workload_of(snapshot: &crate::snapshot::Snapshot, pod: &Pod) -> String {
 /// A place where a pod spec names a ConfigMap (and maybe a key of it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConfigMapRef {
+pub struct ConfigMapUse {
     pub name: String,
     pub key: Option<String>,
     /// `optional: true`: the kubelet skips it when missing (kubelet_pods.go,
@@ -400,7 +400,7 @@ pub enum RefProblem {
 /// The ConfigMaps `view`'s container reads through `env` (`configMapKeyRef`),
 /// `envFrom` (`configMapRef`) and the `configMap` and projected `configMap` volumes
 /// it mounts.
-pub fn config_map_refs(view: &ContainerView) -> Vec<ConfigMapRef> {
+pub fn config_map_refs(view: &ContainerView) -> Vec<ConfigMapUse> {
     let Some(container) = view.spec else {
         return Vec::new();
     };
@@ -412,7 +412,7 @@ pub fn config_map_refs(view: &ContainerView) -> Vec<ConfigMapRef> {
             .as_ref()
             .and_then(|v| v.config_map_key_ref.as_ref())
         {
-            refs.push(ConfigMapRef {
+            refs.push(ConfigMapUse {
                 name: selector.name.clone(),
                 key: Some(selector.key.clone()),
                 optional: selector.optional == Some(true),
@@ -422,7 +422,7 @@ pub fn config_map_refs(view: &ContainerView) -> Vec<ConfigMapRef> {
     }
     for (index, source) in container.env_from.iter().flatten().enumerate() {
         if let Some(source) = &source.config_map_ref {
-            refs.push(ConfigMapRef {
+            refs.push(ConfigMapUse {
                 name: source.name.clone(),
                 key: None,
                 optional: source.optional == Some(true),
@@ -446,7 +446,7 @@ pub fn config_map_refs(view: &ContainerView) -> Vec<ConfigMapRef> {
 }
 
 /// Every ConfigMap the pod's `configMap` and projected volumes name, with the volume.
-pub fn volume_config_map_refs(pod: &Pod) -> Vec<(String, ConfigMapRef)> {
+pub fn volume_config_map_refs(pod: &Pod) -> Vec<(String, ConfigMapUse)> {
     let mut refs = Vec::new();
     let volumes = pod
         .spec
@@ -465,7 +465,7 @@ pub fn volume_config_map_refs(pod: &Pod) -> Vec<(String, ConfigMapRef)> {
             for key in keys {
                 refs.push((
                     volume.name.clone(),
-                    ConfigMapRef {
+                    ConfigMapUse {
                         name: name.to_string(),
                         key,
                         optional: optional == Some(true),
@@ -505,7 +505,7 @@ pub fn volume_config_map_refs(pod: &Pod) -> Vec<(String, ConfigMapRef)> {
 /// reference is never a problem.
 pub fn config_map_problem(
     config_maps: &[&k8s_openapi::api::core::v1::ConfigMap],
-    reference: &ConfigMapRef,
+    reference: &ConfigMapUse,
 ) -> Option<RefProblem> {
     if reference.optional {
         return None;

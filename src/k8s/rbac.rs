@@ -4,12 +4,12 @@
 //! A live SubjectAccessReview answer, when the caller has one, takes precedence.
 
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::profile::Permission;
 
 /// One request: `verb` on `resource` in `group`, optionally one named object.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     pub verb: String,

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{
     NodeSelectorRequirement, PersistentVolume, PersistentVolumeClaim, Pod,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::k8s::quantity::parse_quantity;
 use crate::snapshot::HasMeta;
@@ -123,7 +123,7 @@ pub fn relevant_to(
 }
 
 /// One reason a PV cannot take a claim, with the field that causes it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "reason")]
 pub enum Mismatch {
     /// `spec.storageClassName`: classes must be equal (`""` only matches `""`).

@@ -11,6 +11,10 @@ const FIX_WIDTH: usize = 90;
 const OBJECTS_SHOWN: usize = 2;
 /// Log lines are cut here in `table` output (never in `wide`).
 const LOG_LINE_WIDTH: usize = 160;
+/// A value, note or message of one piece of evidence is cut here in `table` output
+/// (never in `wide`): a container may leave a 4 KiB termination message. Findings keep
+/// the full text, so `-o json|yaml` and `wide` show it whole.
+const EVIDENCE_TEXT_WIDTH: usize = 500;
 
 pub fn table(check: &Check, wide: bool) -> String {
     let mut out = format!(
@@ -51,7 +55,12 @@ pub fn table(check: &Check, wide: bool) -> String {
     for finding in check.findings.iter().filter(|f| f.status == Status::Fail) {
         out.push_str(&format!("\n{} (fail): {}\n", finding.id, finding.summary));
         for evidence in &finding.evidence {
-            out.push_str(&format!("  - {}\n", evidence.short()));
+            let line = if wide {
+                evidence.short()
+            } else {
+                cut_evidence(evidence, EVIDENCE_TEXT_WIDTH).short()
+            };
+            out.push_str(&format!("  - {line}\n"));
             if let Evidence::Log { lines, .. } = evidence {
                 for line in lines {
                     out.push_str(&format!(
@@ -111,6 +120,26 @@ fn objects(finding: &Finding, wide: bool) -> String {
     )
 }
 
+/// `evidence` with its free-text parts cut to `width` characters each.
+fn cut_evidence(evidence: &Evidence, width: usize) -> Evidence {
+    let mut evidence = evidence.clone();
+    match &mut evidence {
+        Evidence::Field { value, note, .. } => {
+            *value = truncate(value, width);
+            if let Some(note) = note {
+                *note = truncate(note, width);
+            }
+        }
+        Evidence::Event { message, .. } => *message = truncate(message, width),
+        Evidence::Line { text, note, .. } => {
+            *text = truncate(text, width);
+            *note = truncate(note, width);
+        }
+        Evidence::Log { .. } | Evidence::LogGap { .. } => {}
+    }
+    evidence
+}
+
 /// Failing: the first evidence and how many more; otherwise the summary (for unknown,
 /// the reason).
 fn evidence_cell(finding: &Finding) -> String {
@@ -165,6 +194,24 @@ fn printable(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::ObjectRef;
+    use crate::snapshot::Kind;
+
+    #[test]
+    fn table_cuts_long_evidence_text_that_the_finding_keeps() {
+        let pod = ObjectRef::new(Kind::Pod, "ns", "p");
+        let message = "m".repeat(600);
+        let field = Evidence::field_note(&pod, "status.message", message.clone(), "n".repeat(10));
+        let cut = cut_evidence(&field, EVIDENCE_TEXT_WIDTH);
+        let Evidence::Field { value, note, .. } = &cut else {
+            panic!("{cut:?}")
+        };
+        assert_eq!(value.chars().count(), EVIDENCE_TEXT_WIDTH);
+        assert!(value.ends_with("..."), "{value}");
+        assert_eq!(note.as_deref(), Some("nnnnnnnnnn"));
+        // The original is untouched.
+        assert!(matches!(&field, Evidence::Field { value, .. } if *value == message));
+    }
 
     #[test]
     fn log_lines_cannot_drive_the_terminal() {

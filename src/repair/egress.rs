@@ -9,12 +9,13 @@
 //! exactly the pods it shut in are let out.
 
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Action, Refusal, Repair, RepairOptions, Step, Target};
+use super::{Action, Refusal, Repair, RepairOptions, Step, Target, details_of};
 use crate::finding::{Context, Finding};
-use crate::k8s::netpol::NAMESPACE_NAME_LABEL;
+use crate::k8s::netpol::{NAMESPACE_NAME_LABEL, Verdict};
 use crate::k8s::selector;
+use crate::signals::egress::{Details, PodVerdict};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct AllowEssentialEgress;
@@ -48,23 +49,21 @@ impl Repair for AllowEssentialEgress {
                 ),
             ));
         }
-        let verdicts = finding
-            .details
-            .get("pods")
-            .and_then(Value::as_object)
-            .ok_or_else(|| Refusal::new(ID, "the egress finding names no pod"))?;
-        let denied = |verdict: &Value, key: &str| verdict[key] == "denied";
-        let failing: Vec<(&String, &Value)> = verdicts
+        let details = details_of::<Details>(ID, finding)?;
+        if details.pods.is_empty() {
+            return Err(Refusal::new(ID, "the egress finding names no pod"));
+        }
+        let database_blocked = |v: &PodVerdict| v.database == Some(Verdict::Denied);
+        let failing: Vec<(&String, &PodVerdict)> = details
+            .pods
             .iter()
-            .filter(|(_, v)| denied(v, "dns") || denied(v, "database"))
+            .filter(|(_, v)| v.dns == Verdict::Denied || database_blocked(v))
             .collect();
-        let database_denied = failing.iter().any(|(_, v)| denied(v, "database"));
+        let database_denied = failing.iter().any(|(_, v)| database_blocked(v));
         let mut isolating: Vec<&NetworkPolicy> = Vec::new();
         for (_, verdict) in &failing {
-            for policy_name in verdict["isolating"].as_array().into_iter().flatten() {
-                if let Some(policy) = policies
-                    .iter()
-                    .find(|p| Some(p.name()) == policy_name.as_str())
+            for policy_name in &verdict.isolating {
+                if let Some(policy) = policies.iter().find(|p| p.name() == policy_name)
                     && !isolating.iter().any(|p| p.name() == policy.name())
                 {
                     isolating.push(policy);
@@ -122,22 +121,21 @@ impl Repair for AllowEssentialEgress {
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
         })];
         let mut allows = vec!["DNS (kube-system UDP+TCP/53)".to_string()];
-        let database = finding.details.get("database").filter(|_| database_denied);
+        let database = details.database.as_ref().filter(|_| database_denied);
         if let Some(database) = database {
             rules.push(json!({
-                "to": [{"podSelector": {"matchLabels": database["podLabels"]}}],
-                "ports": [{"protocol": "TCP", "port": database["port"]}],
+                "to": [{"podSelector": {"matchLabels": database.pod_labels}}],
+                "ports": [{"protocol": "TCP", "port": database.port}],
             }));
             allows.push(format!(
                 "the database ({} TCP/{})",
-                database["podLabels"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                database
+                    .pod_labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(","),
-                database["port"]
+                database.port
             ));
         }
         let object = json!({
@@ -186,6 +184,8 @@ impl Repair for AllowEssentialEgress {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
     use crate::repair::test_support::{finding_for, fixture_context, plan_for};
 

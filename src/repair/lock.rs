@@ -4,8 +4,9 @@
 
 use serde_json::Value;
 
-use super::{Action, Refusal, Repair, RepairOptions, Step, Target};
+use super::{Action, Refusal, Repair, RepairOptions, Step, Target, details_of};
 use crate::finding::{Context, Finding};
+use crate::signals::lock::Details;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct ReleaseLock;
@@ -23,17 +24,16 @@ impl Repair for ReleaseLock {
         finding: &Finding,
         options: &RepairOptions,
     ) -> Result<Step, Refusal> {
-        let locks = finding
-            .details
-            .get("locks")
-            .and_then(Value::as_array)
-            .ok_or_else(|| Refusal::new(ID, "the lock finding names no lock"))?;
+        let details = details_of::<Details>(ID, finding)?;
+        if details.locks.is_empty() {
+            return Err(Refusal::new(ID, "the lock finding names no lock"));
+        }
         let audit = audit_value(options);
         let mut step = Step::new(ID, "", finding);
         let mut names = Vec::new();
-        for lock in locks {
-            let name = lock["configMap"].as_str().unwrap_or_default();
-            let key = lock["key"].as_str().unwrap_or_default();
+        for lock in &details.locks {
+            let name = lock.config_map.as_str();
+            let key = lock.key.as_str();
             let config_map = in_namespace(&context.snapshot.config_maps, context.namespace)
                 .into_iter()
                 .find(|cm| cm.name() == name)
@@ -46,13 +46,8 @@ impl Repair for ReleaseLock {
             let before =
                 serde_json::to_value(config_map).map_err(|e| Refusal::new(ID, e.to_string()))?;
             let mut after = before.clone();
-            after["data"][key] = Value::String(
-                lock["unlockedValue"]
-                    .as_str()
-                    .unwrap_or("unlocked")
-                    .to_string(),
-            );
-            if let Some(reason_key) = lock["reasonKey"].as_str() {
+            after["data"][key] = Value::String(lock.unlocked_value.clone());
+            if let Some(reason_key) = &lock.reason_key {
                 after["data"][reason_key] = Value::String(audit.clone());
             }
             names.push(format!("`{name}`"));

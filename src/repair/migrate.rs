@@ -7,8 +7,9 @@
 use serde_json::{Value, json};
 
 use super::schema::{required_migration_tables, schema_config};
-use super::{Action, Refusal, Repair, RepairOptions, Step, Target};
+use super::{Action, Refusal, Repair, RepairOptions, Step, Target, details_of};
 use crate::finding::{Context, Finding};
+use crate::signals::schema::Details;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct RunMigration;
@@ -30,6 +31,8 @@ impl Repair for RunMigration {
         finding: &Finding,
         options: &RepairOptions,
     ) -> Result<Step, Refusal> {
+        // The schema finding's version decides which tables mean "already migrated".
+        details_of::<Details>(ID, finding)?;
         let migration = context.profile.and_then(|p| p.migration.as_ref());
         let script_config_map = migration.and_then(|m| m.script_config_map.clone());
         let (pod_spec, source) = repair_pod_spec(context)

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Action, Refusal, Repair, RepairOptions, Step, Target, snapshot_value};
+use super::{Action, Refusal, Repair, RepairOptions, Step, Target, details_of, snapshot_value};
 use crate::finding::{Context, Finding};
-use crate::signals::migration_script::{comment_start, psql_stops_on_error};
+use crate::signals::migration_script::{Details, comment_start, psql_stops_on_error};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct FixMigrationScript;
@@ -36,12 +36,14 @@ impl Repair for FixMigrationScript {
         finding: &Finding,
         _options: &RepairOptions,
     ) -> Result<Step, Refusal> {
-        let problems = finding
-            .details
-            .get("problems")
-            .and_then(Value::as_object)
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| Refusal::new(ID, "the migration-script finding names no script"))?;
+        let details = details_of::<Details>(ID, finding)?;
+        let problems = &details.problems;
+        if problems.is_empty() {
+            return Err(Refusal::new(
+                ID,
+                "the migration-script finding names no script",
+            ));
+        }
         // `configmap/key` -> keys per ConfigMap (names and keys never hold a `/`).
         let mut keys: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for entry in problems.keys() {

@@ -6,11 +6,10 @@
 //! `kubernetes.io` one stay. A Job with any sign of an owner (crate::k8s::markers) is
 //! refused even if the finding lists it: its owner cleans it up.
 
-use serde_json::Value;
-
-use super::{Action, Refusal, Repair, RepairOptions, Step, Target, snapshot_value};
+use super::{Action, Refusal, Repair, RepairOptions, Step, Target, details_of, snapshot_value};
 use crate::finding::{Context, Finding};
 use crate::k8s::markers;
+use crate::signals::orphan_hook::Details;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct RemoveOrphanHook;
@@ -37,14 +36,8 @@ impl Repair for RemoveOrphanHook {
         _options: &RepairOptions,
     ) -> Result<Step, Refusal> {
         let ns = context.namespace;
-        let orphans: Vec<&str> = finding
-            .details
-            .get("orphans")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let details = details_of::<Details>(ID, finding)?;
+        let orphans = &details.orphans;
         if orphans.is_empty() {
             return Err(Refusal::new(ID, "the orphan-hook finding names no Job"));
         }
@@ -53,7 +46,7 @@ impl Repair for RemoveOrphanHook {
         for name in orphans {
             let job = in_namespace(&context.snapshot.jobs, ns)
                 .into_iter()
-                .find(|j| j.name() == name)
+                .find(|j| j.name() == name.as_str())
                 .ok_or_else(|| Refusal::new(ID, format!("Job `{name}` is not in the snapshot")))?;
             let owners = markers::ownership(&job.metadata, context.owner_labels()).reasons;
             if !owners.is_empty() {
@@ -102,14 +95,10 @@ impl Repair for RemoveOrphanHook {
                 )
             });
         }
-        let protected: Vec<String> = finding
-            .details
-            .get("protected")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["name"].as_str())
-            .map(|n| format!("`{n}`"))
+        let protected: Vec<String> = details
+            .protected
+            .iter()
+            .map(|p| format!("`{}`", p.name))
             .collect();
         if !protected.is_empty() {
             step.warnings

@@ -7,9 +7,10 @@
 
 use serde_json::Value;
 
-use super::{Action, Refusal, Repair, RepairOptions, Step, Target, snapshot_value};
+use super::{Action, Refusal, Repair, RepairOptions, Step, Target, details_of, snapshot_value};
 use crate::finding::{Context, Finding};
 use crate::k8s::storage::BINDING_ANNOTATIONS;
+use crate::signals::pvc::Details;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct RecreateClaim;
@@ -29,31 +30,26 @@ impl Repair for RecreateClaim {
     ) -> Result<Step, Refusal> {
         let ns = context.namespace;
         let snapshot = context.snapshot;
-        let claims = finding
-            .details
-            .get("claims")
-            .and_then(Value::as_object)
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| match (finding.details.get("failing"), &finding.fix) {
+        let details = details_of::<Details>(ID, finding)?;
+        let recreate = details
+            .recreate
+            .as_ref()
+            .filter(|r| !r.claims.is_empty())
+            .ok_or_else(|| match &finding.fix {
                 // Static binding, a failing provisioner, a missing claim: what to change
                 // is on the claim's author or the administrator's PV; triage never edits
                 // a PersistentVolume.
-                (Some(_), Some(fix)) => Refusal::new(
+                Some(fix) if !details.failing.is_empty() => Refusal::new(
                     ID,
                     format!("no claim to re-create on another class; change by hand: {fix}"),
                 ),
                 _ => Refusal::new(ID, "the pvc finding names no claim"),
             })?;
+        let claims = &recreate.claims;
         let class_name = options
             .storage_class
             .clone()
-            .or_else(|| {
-                finding
-                    .details
-                    .get("suggestedClass")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
+            .or_else(|| recreate.suggested_class.clone())
             .ok_or_else(|| {
                 Refusal::new(
                     ID,
@@ -145,7 +141,7 @@ impl Repair for RecreateClaim {
                         .remove("annotations");
                 }
             }
-            let old_class = claims[name].as_str().unwrap_or_default();
+            let old_class = claims[name].as_str();
             names.push(if old_class.is_empty() {
                 format!("`{name}`")
             } else {

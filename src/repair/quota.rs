@@ -4,9 +4,10 @@
 
 use serde_json::Value;
 
-use super::{Action, Refusal, Repair, RepairOptions, Step, Target, snapshot_value};
+use super::{Action, Refusal, Repair, RepairOptions, Step, Target, details_of, snapshot_value};
 use crate::finding::{Context, Finding};
 use crate::k8s::quantity::parse_quantity;
+use crate::signals::quota::Details;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct RaiseQuota;
@@ -24,12 +25,11 @@ impl Repair for RaiseQuota {
         finding: &Finding,
         options: &RepairOptions,
     ) -> Result<Step, Refusal> {
-        let proposals = finding
-            .details
-            .get("proposals")
-            .and_then(Value::as_array)
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| Refusal::new(ID, "the quota finding proposes no limit"))?;
+        let details = details_of::<Details>(ID, finding)?;
+        let proposals = &details.proposals;
+        if proposals.is_empty() {
+            return Err(Refusal::new(ID, "the quota finding proposes no limit"));
+        }
         for (resource, value) in &options.quota_overrides {
             if parse_quantity(value).is_none() {
                 return Err(Refusal::new(
@@ -40,7 +40,7 @@ impl Repair for RaiseQuota {
         }
         let mut step = Step::new(ID, "", finding);
         for resource in options.quota_overrides.keys() {
-            if !proposals.iter().any(|p| p["resource"] == resource.as_str()) {
+            if !proposals.iter().any(|p| &p.resource == resource) {
                 step.warnings.push(format!(
                     "`--set {resource}=...` ignored: no quota limit on `{resource}` needs raising"
                 ));
@@ -49,7 +49,7 @@ impl Repair for RaiseQuota {
         // Quotas in the order the proposals name them.
         let mut quota_names: Vec<&str> = Vec::new();
         for proposal in proposals {
-            let name = proposal["quota"].as_str().unwrap_or_default();
+            let name = proposal.quota.as_str();
             if !quota_names.contains(&name) {
                 quota_names.push(name);
             }
@@ -64,14 +64,13 @@ impl Repair for RaiseQuota {
                 })?;
             let before = snapshot_value(ID, quota)?;
             let mut after = before.clone();
-            for proposal in proposals.iter().filter(|p| p["quota"] == name) {
-                let resource = proposal["resource"].as_str().unwrap_or_default();
-                let proposed = proposal["proposed"].as_str().unwrap_or_default();
+            for proposal in proposals.iter().filter(|p| p.quota == name) {
+                let resource = proposal.resource.as_str();
+                let proposed = proposal.proposed.as_str();
                 // NB: spec.hard is what we write; status.hard follows it.
                 let current = before["spec"]["hard"][resource]
                     .as_str()
-                    .or_else(|| proposal["hard"].as_str())
-                    .unwrap_or("0")
+                    .unwrap_or(&proposal.hard)
                     .to_string();
                 let (wanted, source) = match options.quota_overrides.get(resource) {
                     Some(value) => (value.as_str(), "--set"),

@@ -11,10 +11,11 @@
 
 use serde_json::Value;
 
-use super::{Action, Refusal, Repair, RepairOptions, Step, Target, snapshot_value};
+use super::{Action, Refusal, Repair, RepairOptions, Step, Target, details_of, snapshot_value};
 use crate::finding::{Context, Finding};
 use crate::k8s::markers;
 use crate::k8s::rbac::{Request, role_allows};
+use crate::signals::rbac::Details;
 use crate::snapshot::parse::LAST_APPLIED;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -34,41 +35,17 @@ impl Repair for RebindRole {
         _options: &RepairOptions,
     ) -> Result<Step, Refusal> {
         let ns = context.namespace;
-        let strings = |key: &str| -> Vec<String> {
-            finding
-                .details
-                .get(key)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        };
-        let account = finding
-            .details
-            .get("serviceAccount")
-            .and_then(Value::as_str)
-            .unwrap_or("the migration ServiceAccount");
-        let missing: Vec<Request> = finding
-            .details
-            .get("missing")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|m| Request {
-                verb: m["verb"].as_str().unwrap_or_default().to_string(),
-                group: m["group"].as_str().unwrap_or_default().to_string(),
-                resource: m["resource"].as_str().unwrap_or_default().to_string(),
-                name: m["name"].as_str().map(str::to_string),
-            })
-            .collect();
+        let details = details_of::<Details>(ID, finding)?;
+        let account = details.service_account.as_str();
+        let missing = &details.missing;
         let missing_text = missing
             .iter()
             .map(Request::describe)
             .collect::<Vec<_>>()
             .join(", ");
         let bindings = in_namespace(&context.snapshot.role_bindings, ns);
-        let binding = strings("bindings")
+        let binding = details
+            .bindings
             .iter()
             .find_map(|name| bindings.iter().find(|b| b.name() == name))
             .copied()
@@ -82,7 +59,8 @@ impl Repair for RebindRole {
             })?;
         let roles = in_namespace(&context.snapshot.roles, ns);
         // Roles that grant everything missing (re-checked here, not only trusted).
-        let granting: Vec<&str> = strings("grantingRoles")
+        let granting: Vec<&str> = details
+            .granting_roles
             .iter()
             .filter_map(|name| roles.iter().find(|r| r.name() == name))
             .filter(|role| missing.iter().all(|request| role_allows(role, request)))

@@ -3,11 +3,10 @@
 //! creates is there does it write `version` and `tables-vN` (the observed list) into
 //! the schema ConfigMap. Never from the migration's stated intent.
 
-use serde_json::Value;
-
-use super::{Action, Refusal, Repair, RepairOptions, Step, Target};
+use super::{Action, Refusal, Repair, RepairOptions, Step, Target, details_of};
 use crate::finding::{Context, Finding};
 use crate::profile::Schema;
+use crate::signals::schema::Details;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct WriteSchemaFromDatabase;
@@ -27,11 +26,7 @@ impl Repair for WriteSchemaFromDatabase {
     ) -> Result<Step, Refusal> {
         let schema = schema_config(context)
             .ok_or_else(|| Refusal::new(ID, "no profile names the schema ConfigMap"))?;
-        let required = finding
-            .details
-            .get("required")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| Refusal::new(ID, "the required schema version is unknown"))?;
+        let required = details_of::<Details>(ID, finding)?.required;
         let expected = required_migration_tables(context, finding)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
@@ -83,7 +78,7 @@ pub fn schema_config<'a>(context: &Context<'a>) -> Option<&'a Schema> {
 /// The tables `vN.sql` (N = the required version) creates, from the migration script
 /// ConfigMap, sorted. `None` when that file is not there.
 pub fn required_migration_tables(context: &Context, finding: &Finding) -> Option<Vec<String>> {
-    let required = finding.details.get("required").and_then(Value::as_u64)?;
+    let required = finding.typed_details::<Details>().ok()?.required;
     let script = context
         .profile?
         .migration

@@ -159,7 +159,7 @@ impl Signal for ContainerConfig {
                         f.command.as_deref().unwrap_or("image entrypoint")
                     ));
                 } else if let Some(message) = &f.message {
-                    text.push_str(&format!(": {}", crate::render::truncate(message, 120)));
+                    text.push_str(&format!(": {message}"));
                 }
                 text
             })
@@ -241,7 +241,7 @@ fn describe(
         finding.evidence.push(Evidence::field(
             &object,
             format!("{}.{at}", view.status_path()),
-            crate::render::truncate(text, 300),
+            text,
         ));
     }
     let events: Vec<_> = context
@@ -361,7 +361,7 @@ fn describe(
             .chain(c.args.iter().flatten())
             .map(String::as_str)
             .collect();
-        (!words.is_empty()).then(|| crate::render::truncate(&words.join(" "), 120))
+        (!words.is_empty()).then(|| words.join(" "))
     });
     let problem = if !missing.is_empty() {
         "missing-config"
@@ -399,7 +399,7 @@ fn describe(
         container: view.name.to_string(),
         container_kind: view.kind,
         reason: reason.to_string(),
-        message: message.map(|m| crate::render::truncate(&m, 300)),
+        message,
         problem: problem.to_string(),
         missing,
         command,

@@ -241,7 +241,7 @@ fn describe(
             finding.evidence.push(Evidence::field(
                 &object,
                 format!("{base}.lastState.terminated.message"),
-                crate::render::truncate(message.trim(), 300),
+                message.trim(),
             ));
         }
     }
@@ -262,7 +262,7 @@ fn describe(
         last_exit_code: last.map(|t| t.exit_code),
         last_message: last
             .and_then(|t| t.message.as_deref())
-            .map(|m| crate::render::truncate(m.trim(), 300))
+            .map(|m| m.trim().to_string())
             .filter(|m| !m.is_empty()),
         last_finished_at: last
             .and_then(|t| t.finished_at.as_ref())

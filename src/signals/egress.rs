@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
-use crate::k8s::netpol::{self, NAMESPACE_NAME_LABEL, Target, Verdict};
+use crate::k8s::netpol::{self, Destination, NAMESPACE_NAME_LABEL, Verdict};
 use crate::signals::{Chain, ChainState, Gate, RawReads, Signal};
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
@@ -23,19 +23,21 @@ pub const ID: &str = "egress";
 
 const POSTGRES_PORT: i32 = 5432;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One pod's egress to DNS and the database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PodVerdict {
-    dns: Verdict,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    database: Option<Verdict>,
+pub struct PodVerdict {
+    pub dns: Verdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<Verdict>,
     /// The database pods this pod may not reach (the Service's other pods may be fine).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    denied_database_pods: Vec<String>,
-    isolating: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_database_pods: Vec<String>,
+    /// The NetworkPolicies that select the pod for egress.
+    pub isolating: Vec<String>,
     /// An Allowed verdict here rests on an ipBlock `0.0.0.0/0` matching pod traffic.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    plugin_dependent: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plugin_dependent: bool,
 }
 
 /// Its section of `docs/signals.md`.
@@ -175,7 +177,12 @@ impl Signal for Egress {
         {
             notes.push(note.clone());
         }
-        finding.detail("dns", serde_json::json!({"service": format!("{}/{}", dns.namespace, dns.service), "port": dns.port, "pods": dns.targets.iter().map(|(name, _)| name).collect::<Vec<_>>(), "assumed": dns.assumption.is_some()}));
+        let dns_detail = DnsDetail {
+            service: format!("{}/{}", dns.namespace, dns.service),
+            port: dns.port,
+            pods: dns.targets.iter().map(|(name, _)| name.clone()).collect(),
+            assumed: dns.assumption.is_some(),
+        };
         if failing_pods.is_empty() {
             finding.summary = format!(
                 "{} app pod(s) may reach DNS{}",
@@ -192,7 +199,11 @@ impl Signal for Egress {
                         .to_string();
             }
             finding.evidence.extend(notes);
-            finding.detail("pods", &verdicts);
+            finding.set_details(Details {
+                dns: dns_detail,
+                pods: verdicts,
+                database: None,
+            });
             return finding;
         }
 
@@ -235,7 +246,7 @@ impl Signal for Egress {
                     crate::k8s::selector::describe(
                         policy.spec.as_ref().and_then(|s| s.pod_selector.as_ref())
                     ),
-                    crate::render::truncate(&names.join(", "), 120),
+                    names.join(", "),
                     netpol::policy_types(
                         policy.spec.as_ref().expect("isolating policy has a spec")
                     )
@@ -286,13 +297,15 @@ impl Signal for Egress {
                 .join(", "),
         ));
         finding.evidence.extend(notes);
-        finding.detail("pods", &verdicts);
-        if let Some(db) = &database {
-            finding.detail(
-                "database",
-                serde_json::json!({"service": db.label, "podLabels": db.selector, "port": db.port}),
-            );
-        }
+        finding.set_details(Details {
+            dns: dns_detail,
+            pods: verdicts,
+            database: database.map(|db| DatabaseDetail {
+                service: db.label,
+                pod_labels: db.selector,
+                port: db.port,
+            }),
+        });
         finding
     }
 }
@@ -350,7 +363,7 @@ struct Database {
     /// selector (a policy may select `tier: db` where the Service selects `app: db`),
     /// and a named targetPort resolves per pod (the endpoints controller's
     /// podutil.FindPort looks the name up in each pod's container ports).
-    targets: Vec<(String, Target)>,
+    targets: Vec<(String, Destination)>,
 }
 
 /// The database as targets: the Service's port, resolved on each pod it selects.
@@ -427,7 +440,7 @@ fn database_target(context: &Context) -> Option<Database> {
         }
         targets.push((
             pod.name().to_string(),
-            Target {
+            Destination {
                 label: label.clone(),
                 service: service.name().to_string(),
                 namespace: context.namespace.to_string(),
@@ -465,7 +478,7 @@ struct Answer {
 fn egress_to(
     policies: &[&k8s_openapi::api::networking::v1::NetworkPolicy],
     labels: Option<&BTreeMap<String, String>>,
-    targets: &[(String, Target)],
+    targets: &[(String, Destination)],
 ) -> Option<Answer> {
     if targets.is_empty() {
         // A Service selecting no pod has no destination to evaluate; the endpoints
@@ -504,7 +517,7 @@ pub(crate) struct Dns {
     pub(crate) service: String,
     /// The Service's UDP port (what pods send to).
     pub(crate) port: i32,
-    pub(crate) targets: Vec<(String, Target)>,
+    pub(crate) targets: Vec<(String, Destination)>,
     pub(crate) assumption: Option<Evidence>,
 }
 
@@ -545,7 +558,7 @@ pub(crate) fn dns_target(context: &Context) -> Dns {
             (None, None) => format!("`{namespace}/{name}` is not in the snapshot"),
             (Some(_), _) => format!("`{namespace}/{name}` has no selector or port"),
         };
-        let mut default = Target::dns("UDP", namespace_labels);
+        let mut default = Destination::dns("UDP", namespace_labels);
         default.namespace = namespace.to_string();
         default.service = name.to_string();
         default.label = format!("DNS {namespace} UDP/53");
@@ -579,14 +592,14 @@ pub(crate) fn dns_target(context: &Context) -> Dns {
         .collect();
     pods.sort_by(|a, b| a.name().cmp(b.name()));
     let label = format!("DNS {namespace} {protocol}/{}", service_port.port);
-    let mut targets: Vec<(String, Target)> = pods
+    let mut targets: Vec<(String, Destination)> = pods
         .iter()
         .map(|pod| {
             let port_names = container_ports(pod);
             let port = resolve_target_port(service_port, &port_names);
             (
                 pod.name().to_string(),
-                Target {
+                Destination {
                     label: label.clone(),
                     service: name.to_string(),
                     namespace: namespace.to_string(),
@@ -605,7 +618,7 @@ pub(crate) fn dns_target(context: &Context) -> Dns {
         // judge by its selector; a named target port stays undecided.
         targets.push((
             "<selector>".to_string(),
-            Target {
+            Destination {
                 label,
                 service: name.to_string(),
                 namespace: namespace.to_string(),
@@ -702,6 +715,42 @@ fn ip_block_evidence(
             ))
         })
         .collect()
+}
+
+/// What the `egress` repair reads: every app pod's verdict, and what it allows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    pub dns: DnsDetail,
+    /// Pod name -> its verdict.
+    pub pods: BTreeMap<String, PodVerdict>,
+    /// The database, on a failing finding when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseDetail>,
+}
+
+/// The cluster DNS as checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsDetail {
+    /// `kube-system/kube-dns`.
+    pub service: String,
+    pub port: i32,
+    /// The DNS pods found (none when assumed).
+    pub pods: Vec<String>,
+    /// No DNS pod in the snapshot: the upstream default was assumed.
+    pub assumed: bool,
+}
+
+/// The database as the allow rule names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseDetail {
+    /// `Service \`bleat-db\` port 5432`.
+    pub service: String,
+    /// The Service's selector: the allow rule's pod selector.
+    pub pod_labels: BTreeMap<String, String>,
+    pub port: i32,
 }
 
 #[cfg(test)]

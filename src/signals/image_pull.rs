@@ -211,12 +211,12 @@ fn describe(
     let cause = classify(reason, &pod_state::joined_lower(texts));
     let message = failed_message
         .or(waiting_message)
-        .map(|m| crate::render::truncate(m.trim(), 300));
+        .map(|m| m.trim().to_string());
     if let Some(text) = waiting_message {
         finding.evidence.push(Evidence::field_note(
             &object,
             format!("{base}.state.waiting.message"),
-            crate::render::truncate(text.trim(), 300),
+            text.trim(),
             cause.words(),
         ));
     }
@@ -434,6 +434,35 @@ count: 4
 message: '{message}'
 "#
         )
+    }
+
+    #[test]
+    fn a_long_runtime_message_is_kept_whole_for_the_renderer_to_cut() {
+        // 600 characters: the finding (and so `-o json`) keeps all of it; only the
+        // table renderer shortens it for display.
+        let tail = "x".repeat(520);
+        let message =
+            format!("Back-off pulling image \"registry.example.com/shop/api:9\": {tail} end");
+        let text = format!(
+            "{REPLICA_SET}{}",
+            pod(
+                "api-5f7c-a",
+                "",
+                "registry.example.com/shop/api:9",
+                &format!("{{waiting: {{reason: ImagePullBackOff, message: '{message}'}}}}")
+            ),
+        );
+        let finding = evaluate(&ImagePull, &text, "shop");
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert_eq!(finding.details["failing"][0]["message"], message.as_str());
+        assert!(
+            finding.evidence.iter().any(|e| matches!(
+                e,
+                Evidence::Field { value, .. } if *value == message
+            )),
+            "{:?}",
+            finding.evidence
+        );
     }
 
     #[test]

@@ -269,7 +269,7 @@ impl InitContainer {
             finding.evidence.push(Evidence::field_note(
                 &object,
                 format!("spec.initContainers[{}].command", status.name),
-                crate::render::truncate(&command, 160),
+                command,
                 note,
             ));
         }
@@ -335,7 +335,7 @@ fn step_after_pg_isready(command: &str) -> Option<String> {
                 && !part.starts_with("sleep")
                 && !part.starts_with("echo")
         })?;
-    Some(crate::render::truncate(after, 80))
+    Some(after.to_string())
 }
 
 #[cfg(test)]

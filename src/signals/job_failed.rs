@@ -437,7 +437,7 @@ fn describe_job(
                     exit.reason.as_deref().unwrap_or("no reason"),
                     exit.message
                         .as_deref()
-                        .map(|m| format!(": {}", crate::render::truncate(m.trim(), 160)))
+                        .map(|m| format!(": {}", m.trim()))
                         .unwrap_or_default()
                 ),
             ));

@@ -4,6 +4,7 @@
 //! to locked/true/held. `status: active` or `status: unlocked` is not a lock.
 
 use k8s_openapi::api::core::v1::ConfigMap;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::k8s::kubectl_style::human_duration;
@@ -162,6 +163,7 @@ impl Signal for Lock {
         let mut finding = Finding::new(ID, Status::Fail, "");
         let mut summaries = Vec::new();
         let mut fixes = Vec::new();
+        let mut age = None;
         for lock in &held {
             let object = ObjectRef::of(Kind::ConfigMap, lock.config_map);
             finding.add_object(object.clone());
@@ -198,9 +200,9 @@ impl Signal for Lock {
                 ));
             }
             if let (Some(since), Some(now)) = (since, context.now) {
-                let age = human_duration(now.duration_since(since));
-                summary.push_str(&format!(", held {age}"));
-                finding.detail("age", &age);
+                let held_for = human_duration(now.duration_since(since));
+                summary.push_str(&format!(", held {held_for}"));
+                age = Some(held_for);
             }
             let owners =
                 markers::ownership(&lock.config_map.metadata, context.owner_labels()).reasons;
@@ -226,24 +228,52 @@ impl Signal for Lock {
             }
             fixes.push(fix);
         }
-        // For the repair: which key holds each lock, its unlocked value, its reason key.
-        let locks: Vec<serde_json::Value> = held
-            .iter()
-            .map(|lock| {
-                serde_json::json!({
-                    "configMap": lock.config_map.name(),
-                    "key": lock.key,
-                    "value": lock.value,
-                    "unlockedValue": if lock.value.eq_ignore_ascii_case("true") { "false" } else { "unlocked" },
-                    "reasonKey": lock.reason.as_ref().map(|(key, _)| key),
+        finding.set_details(Details {
+            age,
+            locks: held
+                .iter()
+                .map(|lock| HeldLock {
+                    config_map: lock.config_map.name().to_string(),
+                    key: lock.key.clone(),
+                    value: lock.value.clone(),
+                    unlocked_value: if lock.value.eq_ignore_ascii_case("true") {
+                        "false"
+                    } else {
+                        "unlocked"
+                    }
+                    .to_string(),
+                    reason_key: lock.reason.as_ref().map(|(key, _)| key.clone()),
                 })
-            })
-            .collect();
-        finding.detail("locks", locks);
+                .collect(),
+        });
         finding.summary = format!("lock held: {}", summaries.join("; "));
         finding.fix = Some(fixes.join("; "));
         finding
     }
+}
+
+/// What the `lock` repair reads: which key holds each lock, its unlocked value, its
+/// reason key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    /// How long the last lock listed has been held, when its time is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<String>,
+    pub locks: Vec<HeldLock>,
+}
+
+/// One held lock, as the repair releases it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldLock {
+    pub config_map: String,
+    pub key: String,
+    pub value: String,
+    /// `false` for a `true` lock, else `unlocked`.
+    pub unlocked_value: String,
+    /// Where the lock's reason is written (an audit value replaces it), if it has one.
+    pub reason_key: Option<String>,
 }
 
 #[cfg(test)]

@@ -8,8 +8,10 @@
 //! script is the profile's ConfigMap, else any ConfigMap key ending `.sh` that runs
 //! psql or a migrate command. Every problem points at its key, line and text.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::ConfigMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::signals::{Gate, Signal};
@@ -20,7 +22,7 @@ pub struct MigrationScript;
 pub const ID: &str = "migration-script";
 
 /// One way a script hides a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Problem {
     /// `cmd || exit 0`, `cmd || true`, `cmd || :`, `cmd || echo ...`, `cmd; true`.
@@ -34,7 +36,7 @@ pub enum Problem {
 }
 
 /// A problem found at a line of a script.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Hit {
     pub problem: Problem,
@@ -121,7 +123,7 @@ impl Signal for MigrationScript {
         let mut finding = Finding::ok(ID, "");
         let mut problems = Vec::new();
         let mut swallowed: Vec<String> = Vec::new();
-        let mut all_hits = std::collections::BTreeMap::new();
+        let mut all_hits = BTreeMap::new();
         for (cm, key, text) in &scripts {
             let hits = analyse(text);
             if hits.is_empty() {
@@ -215,7 +217,7 @@ impl Signal for MigrationScript {
                 .join(", "),
             steps.join(", ")
         ));
-        finding.detail("problems", &all_hits);
+        finding.set_details(Details { problems: all_hits });
         finding
     }
 }
@@ -424,6 +426,14 @@ fn logical_lines(script: &str) -> Vec<(usize, String)> {
     }
     out.extend(current);
     out
+}
+
+/// What the `migration-script` repair reads: the scripts to fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    /// `configmap/key` -> its problems, in line order (names and keys never hold a `/`).
+    pub problems: BTreeMap<String, Vec<Hit>>,
 }
 
 #[cfg(test)]

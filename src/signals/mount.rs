@@ -336,7 +336,7 @@ fn classify(
 ) {
     let lower = message.to_ascii_lowercase();
     let volume = quoted_after(message, "volume \"");
-    let source = crate::render::truncate(message.trim(), 200);
+    let source = message.trim().to_string();
     let mut named = false;
     for name in pod_state::not_found_names(message, &["configmap", "configmaps"]) {
         causes.push(ObjectRef::new(Kind::ConfigMap, namespace, &name));

@@ -7,7 +7,7 @@
 //! https://argo-cd.readthedocs.io/en/stable/user-guide/resource_hooks/). A look-alike
 //! with a delete policy or an owner is managed: reported as protected, never as orphan.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::k8s::markers;
@@ -21,11 +21,12 @@ pub const ID: &str = "orphan-hook";
 /// The finalizer the Job controller manages itself; never a sign of an orphan.
 pub const JOB_TRACKING_FINALIZER: &str = crate::k8s::finalizers::JOB_TRACKING;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A managed look-alike hook Job, and what marks it as managed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Protected {
-    name: String,
-    reasons: Vec<String>,
+pub struct Protected {
+    pub name: String,
+    pub reasons: Vec<String>,
 }
 
 /// Its section of `docs/signals.md`.
@@ -153,7 +154,6 @@ impl Signal for OrphanHook {
             apps.extend(context.app_of(meta));
             orphans.push(job.name().to_string());
         }
-        finding.detail("protected", &protected);
         if orphans.is_empty() {
             finding.summary = if protected.is_empty() {
                 "no suspended hook Job without an owner".to_string()
@@ -167,6 +167,7 @@ impl Signal for OrphanHook {
                         .join(", ")
                 )
             };
+            finding.set_details(Details { orphans, protected });
             return finding;
         }
         // Evidence of the orphans first, the protected look-alikes after.
@@ -195,9 +196,20 @@ impl Signal for OrphanHook {
             ));
         }
         finding.fix = Some(fix);
-        finding.detail("orphans", &orphans);
+        finding.set_details(Details { orphans, protected });
         finding
     }
+}
+
+/// What the `orphan-hook` repair reads: the Jobs to delete, and the look-alikes it
+/// names as left alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orphans: Vec<String>,
+    #[serde(default)]
+    pub protected: Vec<Protected>,
 }
 
 #[cfg(test)]

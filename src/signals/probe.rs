@@ -237,7 +237,7 @@ fn describe(
         probes.push(ProbeFailure {
             probe: word.to_string(),
             failures: mine.iter().map(|e| e.count.unwrap_or(1)).sum(),
-            last_message: crate::render::truncate(&last_message, 300),
+            last_message,
             target,
             timing: spec.map(timing_of),
             diagnosis,
@@ -301,7 +301,7 @@ fn target_of(probe: &Probe) -> Option<String> {
     }
     if let Some(exec) = &probe.exec {
         let command = exec.command.as_deref().unwrap_or_default().join(" ");
-        return Some(format!("exec {}", crate::render::truncate(&command, 80)));
+        return Some(format!("exec {command}"));
     }
     probe.grpc.as_ref().map(|grpc| match &grpc.service {
         Some(service) if !service.is_empty() => format!("grpc :{} {service}", grpc.port),

@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Pod};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, STARTUP_GRACE, Status};
 use crate::k8s::storage::{class_names_default_first, is_default_class};
@@ -40,7 +40,7 @@ pub const ID: &str = "pvc";
 
 /// One claim that does not bind (or does not exist), and why: the typed detail under
 /// `failing` (claims on a missing class stay under `claims`, which the repair reads).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Failing {
     pub claim: String,
@@ -48,7 +48,7 @@ pub struct Failing {
     pub problem: Problem,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "problem")]
 pub enum Problem {
     /// Static binding found no PV that fits: the closest one (if any PV of the pool
@@ -447,21 +447,17 @@ impl Signal for Pvc {
         }
         finding.summary = summaries.join("; ");
         finding.fix = Some(fixes.join("; "));
-        if !broken.is_empty() {
-            finding.detail("classes", &classes);
-            finding.detail("suggestedClass", &suggested);
-            finding.detail(
-                "claims",
-                broken
+        finding.set_details(Details {
+            recreate: (!broken.is_empty()).then(|| Recreate {
+                classes,
+                suggested_class: suggested,
+                claims: broken
                     .iter()
-                    .map(|(c, class)| (c.name(), class.as_str()))
-                    .collect::<BTreeMap<_, _>>(),
-            );
-        }
-        if !failing.is_empty() {
-            let items: Vec<&Failing> = failing.iter().map(|(item, _)| item).collect();
-            finding.detail("failing", &items);
-        }
+                    .map(|(c, class)| (c.name().to_string(), class.clone()))
+                    .collect(),
+            }),
+            failing: failing.into_iter().map(|(item, _)| item).collect(),
+        });
         finding
     }
 }
@@ -1023,6 +1019,32 @@ fn quoted(class: &str) -> String {
 
 fn or_none(text: &str) -> &str {
     if text.is_empty() { "none" } else { text }
+}
+
+/// What the `pvc` repair reads: the claims to re-create on another class, and the
+/// claims that fail for other reasons (which the repair names but never changes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    /// Claims Pending on a missing class (absent when there are none).
+    #[serde(flatten)]
+    pub recreate: Option<Recreate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failing: Vec<Failing>,
+}
+
+/// Claims Pending on a StorageClass that does not exist (or on no class without a
+/// default), and the classes there are to move them to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recreate {
+    /// The cluster's StorageClasses, the default first.
+    pub classes: Vec<String>,
+    /// The class to re-create them on: the default, else the first; `None` when the
+    /// cluster has none.
+    pub suggested_class: Option<String>,
+    /// Claim name -> the class it names (`""` for none).
+    pub claims: BTreeMap<String, String>,
 }
 
 #[cfg(test)]

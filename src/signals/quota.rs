@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use k8s_openapi::api::core::v1::{Container, Event, PodSpec};
 
@@ -25,7 +25,7 @@ pub struct Quota;
 pub const ID: &str = "quota";
 
 /// A proposed new limit for one resource of one quota.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Proposal {
     pub quota: String,
@@ -293,8 +293,10 @@ impl Signal for Quota {
             ));
         }
         finding.fix = Some(fixes.join("; "));
-        finding.detail("proposals", &proposals);
-        finding.detail("repairPods", repair_pods);
+        finding.set_details(Details {
+            proposals,
+            repair_pods,
+        });
         finding
     }
 }
@@ -559,6 +561,16 @@ fn format_like(resource: &str, value: f64) -> String {
     } else {
         format!("{}", value.ceil())
     }
+}
+
+/// What the `quota` repair reads: the limits to raise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    /// In the order the quotas were read; the repair patches them in this order.
+    pub proposals: Vec<Proposal>,
+    /// Pods the repair itself runs (the profile's `repairPods`, else 1).
+    pub repair_pods: u32,
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! `-v2` pattern). Only a referenced ClusterRole missing from the snapshot makes it
 //! `unknown`. https://kubernetes.io/docs/reference/access-authn-authz/rbac/
 
+use serde::{Deserialize, Serialize};
+
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::k8s::kubectl_style::rule_short;
 use crate::k8s::rbac::{Request, binds_service_account, requests, role_allows, rules_allow};
@@ -288,19 +290,32 @@ impl Signal for Rbac {
                 missing_text.join(", ")
             ),
         });
-        finding.detail("serviceAccount", account);
-        finding.detail(
-            "bindings",
-            bindings.iter().map(|b| b.name()).collect::<Vec<_>>(),
-        );
-        finding.detail("boundRoles", &bound_role_names);
-        if !bound_cluster_roles.is_empty() {
-            finding.detail("boundClusterRoles", &bound_cluster_roles);
-        }
-        finding.detail("missing", &missing);
-        finding.detail("grantingRoles", &granting);
+        finding.set_details(Details {
+            service_account: account.to_string(),
+            bindings: bindings.iter().map(|b| b.name().to_string()).collect(),
+            bound_roles: bound_role_names,
+            bound_cluster_roles,
+            missing,
+            granting_roles: granting,
+        });
         finding
     }
+}
+
+/// What the `rbac` repair reads: the account, what it lacks, and which RoleBinding to
+/// re-point at which Role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    pub service_account: String,
+    /// The account's RoleBindings in the namespace; the repair re-points the first.
+    pub bindings: Vec<String>,
+    pub bound_roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bound_cluster_roles: Vec<String>,
+    pub missing: Vec<Request>,
+    /// Unbound Roles in the namespace that grant everything missing.
+    pub granting_roles: Vec<String>,
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ pub struct Change {
 /// Why the API server refused a workload's pods (a FailedCreate message).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Refusal {
+pub struct CreateRefusal {
     /// `quota`, `limit-range`, `webhook`, `pod-security`, `service-account`, `other`.
     pub by: String,
     /// The quota, LimitRange, webhook or ServiceAccount named, when identifiable.
@@ -108,7 +108,7 @@ pub struct Failing {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub refusals: Vec<Refusal>,
+    pub refusals: Vec<CreateRefusal>,
     /// Pods of the new ReplicaSet (or of the StatefulSet/DaemonSet) that are not ready.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unready_pods: Vec<String>,
@@ -730,7 +730,7 @@ fn collapse(events: &[&Event]) -> Option<Evidence> {
 /// - dynamic admission: `admission webhook "NAME" denied the request: ...`;
 /// - Pod Security admission: `violates PodSecurity "restricted:latest": ...`;
 /// - ServiceAccount admission: `serviceaccount "NAME" not found`.
-fn refusals(context: &Context, messages: &[String], finding: &mut Finding) -> Vec<Refusal> {
+fn refusals(context: &Context, messages: &[String], finding: &mut Finding) -> Vec<CreateRefusal> {
     let mut found: BTreeMap<(String, Option<String>), (String, bool)> = BTreeMap::new();
     for message in messages {
         let message = message.trim();
@@ -783,7 +783,7 @@ fn refusals(context: &Context, messages: &[String], finding: &mut Finding) -> Ve
     }
     found
         .into_iter()
-        .map(|((by, object), (message, resolved))| Refusal {
+        .map(|((by, object), (message, resolved))| CreateRefusal {
             by,
             object,
             message,
@@ -868,7 +868,7 @@ fn limit_range_for(context: &Context, message: &str) -> Option<String> {
     (candidates.len() == 1).then(|| candidates[0].clone())
 }
 
-fn refusal_fix(context: &Context, target: &str, refusals: &[Refusal]) -> String {
+fn refusal_fix(context: &Context, target: &str, refusals: &[CreateRefusal]) -> String {
     let namespace = context.namespace;
     refusals
         .iter()
@@ -997,7 +997,7 @@ fn container_changes(label: &str, old: &Container, new: &Container) -> Vec<Chang
             .chain(c.args.iter().flatten())
             .cloned()
             .collect();
-        (!words.is_empty()).then(|| crate::render::truncate(&words.join(" "), 120))
+        (!words.is_empty()).then(|| words.join(" "))
     };
     push("command".into(), command(old), command(new));
     let env_old = env_map(old);
@@ -1108,7 +1108,7 @@ fn workload_refusals(
     kind: Kind,
     name: &str,
     finding: &mut Finding,
-) -> Vec<Refusal> {
+) -> Vec<CreateRefusal> {
     let events: Vec<&Event> = context
         .warnings_for(kind, name)
         .into_iter()

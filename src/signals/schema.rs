@@ -5,6 +5,7 @@
 //! keys of the namespace (the migration files). Nothing to compare: unknown.
 
 use k8s_openapi::api::core::v1::ConfigMap;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::signals::{Chain, ChainState, Gate, Signal};
@@ -182,9 +183,11 @@ impl Signal for SchemaVersion {
         finding.fix = Some(format!(
             "once the migration can run, apply v{required}, then write `{tables_key}` from the live database (pg_tables), not from the script, and set {version_key}={required}"
         ));
-        finding.detail("declared", declared);
-        finding.detail("required", required);
-        finding.detail("tablesKey", &tables_key);
+        finding.set_details(Details {
+            declared,
+            required,
+            tables_key,
+        });
         finding
     }
 }
@@ -208,6 +211,19 @@ fn sql_version(key: &str) -> Option<u32> {
     let rest = &stem[digits.len()..];
     (rest.is_empty() || rest.starts_with(['_', '-'])).then_some(())?;
     digits.parse().ok()
+}
+
+/// What the `migrate` and `schema` repairs read: the version to reach and where its
+/// tables are recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    /// The version the schema ConfigMap declares.
+    pub declared: u32,
+    /// The version the profile or the newest `vN.sql` requires.
+    pub required: u32,
+    /// The key that lists the required version's tables (`tables-v4`).
+    pub tables_key: String,
 }
 
 #[cfg(test)]

@@ -32,104 +32,147 @@ pub enum Kind {
     ClusterRole,
 }
 
+/// What the API calls one kind: the one table every per-kind name is read from.
+#[derive(Debug)]
+pub struct KindInfo {
+    pub kind: Kind,
+    /// The `kind` field as the API spells it.
+    pub name: &'static str,
+    /// The resource name kubectl uses (`kubectl get <plural>`) and the API's URL path.
+    pub plural: &'static str,
+    /// The API group (`""` for core).
+    pub group: &'static str,
+    pub namespaced: bool,
+}
+
+const fn info(
+    kind: Kind,
+    name: &'static str,
+    plural: &'static str,
+    group: &'static str,
+    namespaced: bool,
+) -> KindInfo {
+    KindInfo {
+        kind,
+        name,
+        plural,
+        group,
+        namespaced,
+    }
+}
+
+const APPS: &str = "apps";
+const BATCH: &str = "batch";
+const RBAC: &str = "rbac.authorization.k8s.io";
+
+/// Every kind, in display order (the fault-bearing kinds first), which is also the
+/// order of the enum: `Kind as usize` indexes it (a test holds them together).
+pub const KINDS: [KindInfo; 21] = [
+    info(Kind::Pod, "Pod", "pods", "", true),
+    info(Kind::Job, "Job", "jobs", BATCH, true),
+    info(Kind::CronJob, "CronJob", "cronjobs", BATCH, true),
+    info(
+        Kind::PersistentVolumeClaim,
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        "",
+        true,
+    ),
+    info(
+        Kind::ResourceQuota,
+        "ResourceQuota",
+        "resourcequotas",
+        "",
+        true,
+    ),
+    info(
+        Kind::NetworkPolicy,
+        "NetworkPolicy",
+        "networkpolicies",
+        "networking.k8s.io",
+        true,
+    ),
+    info(Kind::RoleBinding, "RoleBinding", "rolebindings", RBAC, true),
+    info(Kind::Role, "Role", "roles", RBAC, true),
+    info(Kind::ConfigMap, "ConfigMap", "configmaps", "", true),
+    info(Kind::Deployment, "Deployment", "deployments", APPS, true),
+    info(Kind::StatefulSet, "StatefulSet", "statefulsets", APPS, true),
+    info(Kind::DaemonSet, "DaemonSet", "daemonsets", APPS, true),
+    info(Kind::ReplicaSet, "ReplicaSet", "replicasets", APPS, true),
+    info(Kind::Service, "Service", "services", "", true),
+    info(
+        Kind::EndpointSlice,
+        "EndpointSlice",
+        "endpointslices",
+        "discovery.k8s.io",
+        true,
+    ),
+    info(
+        Kind::ServiceAccount,
+        "ServiceAccount",
+        "serviceaccounts",
+        "",
+        true,
+    ),
+    info(Kind::LimitRange, "LimitRange", "limitranges", "", true),
+    info(Kind::Event, "Event", "events", "", true),
+    info(
+        Kind::StorageClass,
+        "StorageClass",
+        "storageclasses",
+        "storage.k8s.io",
+        false,
+    ),
+    info(
+        Kind::PersistentVolume,
+        "PersistentVolume",
+        "persistentvolumes",
+        "",
+        false,
+    ),
+    info(
+        Kind::ClusterRole,
+        "ClusterRole",
+        "clusterroles",
+        RBAC,
+        false,
+    ),
+];
+
 impl Kind {
     /// Every kind, in display order: the fault-bearing kinds first.
-    pub const ALL: [Kind; 21] = [
-        Kind::Pod,
-        Kind::Job,
-        Kind::CronJob,
-        Kind::PersistentVolumeClaim,
-        Kind::ResourceQuota,
-        Kind::NetworkPolicy,
-        Kind::RoleBinding,
-        Kind::Role,
-        Kind::ConfigMap,
-        Kind::Deployment,
-        Kind::StatefulSet,
-        Kind::DaemonSet,
-        Kind::ReplicaSet,
-        Kind::Service,
-        Kind::EndpointSlice,
-        Kind::ServiceAccount,
-        Kind::LimitRange,
-        Kind::Event,
-        Kind::StorageClass,
-        Kind::PersistentVolume,
-        Kind::ClusterRole,
-    ];
+    pub const ALL: [Kind; KINDS.len()] = {
+        let mut all = [Kind::Pod; KINDS.len()];
+        let mut i = 0;
+        while i < KINDS.len() {
+            all[i] = KINDS[i].kind;
+            i += 1;
+        }
+        all
+    };
+
+    /// This kind's row of [`KINDS`].
+    pub fn info(self) -> &'static KindInfo {
+        &KINDS[self as usize]
+    }
 
     /// The `kind` field as the API spells it.
     pub fn name(self) -> &'static str {
-        match self {
-            Kind::Pod => "Pod",
-            Kind::Job => "Job",
-            Kind::CronJob => "CronJob",
-            Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
-            Kind::ResourceQuota => "ResourceQuota",
-            Kind::NetworkPolicy => "NetworkPolicy",
-            Kind::RoleBinding => "RoleBinding",
-            Kind::Role => "Role",
-            Kind::ConfigMap => "ConfigMap",
-            Kind::Deployment => "Deployment",
-            Kind::StatefulSet => "StatefulSet",
-            Kind::DaemonSet => "DaemonSet",
-            Kind::ReplicaSet => "ReplicaSet",
-            Kind::Service => "Service",
-            Kind::EndpointSlice => "EndpointSlice",
-            Kind::ServiceAccount => "ServiceAccount",
-            Kind::LimitRange => "LimitRange",
-            Kind::Event => "Event",
-            Kind::StorageClass => "StorageClass",
-            Kind::PersistentVolume => "PersistentVolume",
-            Kind::ClusterRole => "ClusterRole",
-        }
+        self.info().name
     }
 
     /// The resource name kubectl uses (`kubectl get <plural>`).
     pub fn plural(self) -> &'static str {
-        match self {
-            Kind::Pod => "pods",
-            Kind::Job => "jobs",
-            Kind::CronJob => "cronjobs",
-            Kind::PersistentVolumeClaim => "persistentvolumeclaims",
-            Kind::ResourceQuota => "resourcequotas",
-            Kind::NetworkPolicy => "networkpolicies",
-            Kind::RoleBinding => "rolebindings",
-            Kind::Role => "roles",
-            Kind::ConfigMap => "configmaps",
-            Kind::Deployment => "deployments",
-            Kind::StatefulSet => "statefulsets",
-            Kind::DaemonSet => "daemonsets",
-            Kind::ReplicaSet => "replicasets",
-            Kind::Service => "services",
-            Kind::EndpointSlice => "endpointslices",
-            Kind::ServiceAccount => "serviceaccounts",
-            Kind::LimitRange => "limitranges",
-            Kind::Event => "events",
-            Kind::StorageClass => "storageclasses",
-            Kind::PersistentVolume => "persistentvolumes",
-            Kind::ClusterRole => "clusterroles",
-        }
+        self.info().plural
     }
 
     /// The API group (`""` for core).
     pub fn group(self) -> &'static str {
-        match self {
-            Kind::Job | Kind::CronJob => "batch",
-            Kind::EndpointSlice => "discovery.k8s.io",
-            Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet => "apps",
-            Kind::Role | Kind::RoleBinding | Kind::ClusterRole => "rbac.authorization.k8s.io",
-            Kind::NetworkPolicy => "networking.k8s.io",
-            Kind::StorageClass => "storage.k8s.io",
-            _ => "",
-        }
+        self.info().group
     }
 
     pub fn namespaced(self) -> bool {
-        !matches!(
-            self,
-            Kind::StorageClass | Kind::PersistentVolume | Kind::ClusterRole
-        )
+        self.info().namespaced
     }
 
     /// The kind for an object's `apiVersion` and `kind`, if triage reads it.
@@ -172,6 +215,18 @@ mod tests {
             Some(Kind::ClusterRole)
         );
         assert!(!Kind::ClusterRole.namespaced());
+    }
+
+    #[test]
+    fn the_table_is_in_enum_order() {
+        for (position, row) in KINDS.iter().enumerate() {
+            assert_eq!(row.kind as usize, position, "{row:?}");
+            assert_eq!(row.kind.info().name, row.name);
+        }
+        assert_eq!(Kind::NetworkPolicy.plural(), "networkpolicies");
+        assert_eq!(Kind::ClusterRole.group(), "rbac.authorization.k8s.io");
+        assert_eq!(Kind::Event.name(), "Event");
+        assert!(!Kind::StorageClass.namespaced() && Kind::ConfigMap.namespaced());
     }
 
     #[test]

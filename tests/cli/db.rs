@@ -15,7 +15,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use triage::db::{self, Target};
+use triage::db::{self, DatabaseTarget};
+
+use super::{root, stderr, stdout};
 
 struct PgEnv {
     host: String,
@@ -26,10 +28,6 @@ struct PgEnv {
 
 static PG: OnceLock<Result<PgEnv, String>> = OnceLock::new();
 static DATABASES: AtomicUsize = AtomicUsize::new(0);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The shared server, or `None` after printing why the test is skipped.
 fn postgres(test: &str) -> Option<&'static PgEnv> {
@@ -153,7 +151,7 @@ impl PgEnv {
     }
 
     fn list_tables(&self, database: &str) -> Vec<String> {
-        let target = Target::from_url(&self.url(database), None).unwrap();
+        let target = DatabaseTarget::from_url(&self.url(database), None).unwrap();
         runtime().block_on(async {
             let db = db::connect(&target, Some(Duration::from_secs(10)))
                 .await
@@ -178,14 +176,6 @@ fn triage(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("triage runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The keys of ConfigMap `bleat-migrations` in the incident fixture.

@@ -1,37 +1,10 @@
 //! Whole-CLI tests of `check` and `plan` on the bundled fixtures: stdout snapshots
-//! (insta, in tests/snapshots), exit codes, and the error contract for bad selections
+//! (insta, in tests/cli/snapshots), exit codes, and the error contract for bad selections
 //! and profiles.
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn example(name: &str) -> String {
-    root().join("examples").join(name).display().to_string()
-}
-
-/// Runs triage with a clean environment: no kubeconfig, no colour settings.
-fn triage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .env_remove("NO_COLOR")
-        .env("HOME", "/nonexistent-home-for-triage-tests")
-        .stdin(Stdio::null())
-        .output()
-        .expect("triage binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use super::{assert_one_line_error, example, stderr, stdout, triage};
 
 fn incident(args: &[&str]) -> Output {
     let path = example("bleater-incident.yaml");
@@ -52,16 +25,6 @@ fn ids_with_status(check: &serde_json::Value, status: &str) -> Vec<String> {
         .filter(|f| f["status"] == status)
         .map(|f| f["id"].as_str().unwrap().to_string())
         .collect()
-}
-
-#[track_caller]
-fn assert_one_line_error(output: &Output, code: i32, needle: &str) {
-    let err = stderr(output);
-    assert_eq!(output.status.code(), Some(code), "stderr: {err}");
-    assert_eq!(err.lines().count(), 1, "expected one line, got: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains(needle), "expected `{needle}` in: {err}");
-    assert!(stdout(output).is_empty(), "nothing on stdout on error");
 }
 
 // ---- check ------------------------------------------------------------------------

@@ -5,9 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::{Value, json};
+
+use super::triage;
 
 const FIXTURES: [(&str, &str); 5] = [
     ("bleater-incident.yaml", "bleater"),
@@ -29,17 +31,6 @@ const LAYOUTS: [Layout; 3] = [
     Layout::ClusterInfoDump,
     Layout::CrustGather,
 ];
-
-fn triage(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .env_remove("NO_COLOR")
-        .env("HOME", "/nonexistent-home-for-triage-tests")
-        .stdin(Stdio::null())
-        .output()
-        .expect("triage binary runs")
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("triage-bundles-{}-{name}", std::process::id()));
