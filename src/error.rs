@@ -81,6 +81,17 @@ pub enum TriageError {
         /// The restore command for the run's backups.
         restore: String,
     },
+    /// The API server refused a request for a reason other than RBAC or a conflict
+    /// (422 Invalid, 409 AlreadyExists, 404 ...). The server's `Status` is kept whole as
+    /// data (reason, `details.causes[].field`) so callers decide from its structure,
+    /// never from the message text (e.g. [`immutable_fields`]).
+    #[error("the API server refused {what}: {} ({})", status.message, status.code)]
+    Refused {
+        /// What triage was doing (`replacing RoleBinding `x``).
+        what: String,
+        status: Box<kube::core::Status>,
+        hint: Option<String>,
+    },
     /// RBAC said no.
     #[error("{message}")]
     Forbidden {
@@ -121,7 +132,10 @@ impl TriageError {
     /// The documented exit code of this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Usage { .. } | Self::Input { .. } | Self::UnknownNamespace { .. } => exit::USAGE,
+            Self::Usage { .. }
+            | Self::Input { .. }
+            | Self::UnknownNamespace { .. }
+            | Self::Refused { .. } => exit::USAGE,
             Self::Conflict { .. } => exit::CONFLICT,
             Self::PartiallyApplied { .. } => exit::PARTIALLY_APPLIED,
             Self::Unreachable { .. } => exit::UNREACHABLE,
@@ -136,6 +150,7 @@ impl TriageError {
             | Self::Input { hint, .. }
             | Self::UnknownNamespace { hint, .. }
             | Self::Unreachable { hint, .. }
+            | Self::Refused { hint, .. }
             | Self::Forbidden { hint, .. } => hint.as_deref(),
             Self::Conflict { .. } => {
                 Some("the object changed while triage worked on it: run again to re-plan")
@@ -144,6 +159,42 @@ impl TriageError {
             Self::VerifyFailed { .. } => None,
         }
     }
+}
+
+/// The fields an update was refused for because they cannot change after creation,
+/// read from the API's structured status: reason `Invalid` (422) whose every
+/// `details.causes[]` names a field with cause type `FieldValueInvalid` or
+/// `FieldValueForbidden`. `None` for any other refusal.
+///
+/// NB: Kubernetes reports immutability as a field error on update, never as a reason
+/// of its own: `ValidateImmutableField` gives `field.Invalid(path, v, "field is
+/// immutable")` (FieldValueInvalid), RoleBinding's roleRef `field.Invalid(roleRef,
+/// ..., "cannot change roleRef")`, a claim's spec `field.Forbidden(spec, "spec is
+/// immutable after creation except ...")` (FieldValueForbidden); the messages differ,
+/// the cause types and fields do not (k8s.io/apimachinery/pkg/api/validation,
+/// pkg/apis/rbac/validation, pkg/apis/core/validation). The caller still dry-runs the
+/// create of the whole object, so a value that is invalid on its own is refused there.
+pub fn immutable_fields(error: &TriageError) -> Option<Vec<String>> {
+    let TriageError::Refused { status, .. } = error else {
+        return None;
+    };
+    if status.reason != "Invalid" {
+        return None;
+    }
+    let causes = status.details.as_ref().map(|d| d.causes.as_slice())?;
+    let immutable = |cause: &kube::core::response::StatusCause| {
+        !cause.field.is_empty()
+            && matches!(
+                cause.reason.as_str(),
+                "FieldValueInvalid" | "FieldValueForbidden"
+            )
+    };
+    if causes.is_empty() || !causes.iter().all(immutable) {
+        return None;
+    }
+    let mut fields: Vec<String> = causes.iter().map(|c| c.field.clone()).collect();
+    fields.dedup();
+    Some(fields)
 }
 
 /// Renders any error chain as the single line triage prints on stderr:

@@ -1,6 +1,9 @@
-//! The one place repair steps meet the cluster: preview -> confirm -> preflight ->
-//! backup -> apply -> verify, in that order, for every step. Dry-run is a mode of this
-//! executor (preview and preflight only), not a flag threaded through the repairs.
+//! The one place steps meet the cluster, for `repair` and `restore` alike: preview ->
+//! confirm -> preflight -> backup -> apply -> verify, in that order, for every step, and
+//! on a conflict one re-read and re-plan of that same step (by its id). Dry-run is a
+//! mode of this executor (preview and preflight only), not a flag threaded through the
+//! repairs. It is written against the [`Kube`] trait: the live cluster, or the
+//! in-memory fake its tests run on.
 
 use std::io::Write;
 use std::time::Duration;
@@ -8,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::backup::{AuditEntry, RunDir, restorable};
-use crate::cluster::Cluster;
+use crate::cluster::api::Kube;
 use crate::cluster::write::{Deleted, WriteMode};
 use crate::error::TriageError;
 use crate::render::repair::{readable, step_preview};
@@ -47,10 +50,104 @@ pub enum StepOutcome {
     Declined,
 }
 
+/// What the executor learns by reading the cluster again, from whoever planned the
+/// steps (the namespace's signals for `repair`, the backups for `restore`).
+#[expect(
+    async_fn_in_trait,
+    reason = "used with generics on a current-thread runtime"
+)]
+pub trait Reread {
+    /// Reads again and plans the step with `step.id` anew from what is there now (after
+    /// a conflict): never another step of the same signal. `None` when it no longer
+    /// needs doing.
+    async fn replan(&mut self, step: &Step) -> Result<Option<Step>, TriageError>;
+    /// Reads again after the step was applied: did it achieve what it is for?
+    async fn verify(&mut self, step: &Step) -> Result<Verdict, TriageError>;
+}
+
+/// A step's verification against a fresh read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It holds; the words say what was seen (`ok (quota has room)`).
+    Passed(String),
+    /// It was applied but does not hold; the words say what is still wrong.
+    Failed(String),
+    /// Nothing to verify for this step on its own (a later step's signal).
+    NotChecked,
+}
+
+/// How a run of steps ended, when no error stopped it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ran {
+    /// Every step done (applied and verified, or in dry run, checked by the server).
+    Completed,
+    /// The user said no at this step: nothing of it was changed.
+    Declined { step: &'static str },
+    /// This step was applied but its verification failed; the run stopped there.
+    VerifyFailed { step: &'static str },
+}
+
+/// Runs `steps` in order: each previewed, confirmed, checked, backed up, applied and
+/// verified. A conflict (another writer changed an object since it was read) reads
+/// again and re-plans that step once, by its id; a second conflict is an error (exit
+/// 7), as is a failure after part of a step was applied (exit 8).
+pub async fn run_steps<K: Kube>(
+    kube: &K,
+    actor: &Actor,
+    steps: &[Step],
+    mode: &mut Mode<'_>,
+    reread: &mut impl Reread,
+    out: &mut dyn Write,
+) -> Result<Ran, TriageError> {
+    let total = steps.len();
+    let applying = matches!(mode, Mode::Apply { .. });
+    for (index, planned) in steps.iter().enumerate() {
+        let mut step = planned.clone();
+        let mut replanned = false;
+        loop {
+            match run_step(kube, actor, &step, index + 1, total, mode, out).await {
+                Ok(StepOutcome::Done) => break,
+                Ok(StepOutcome::Declined) => return Ok(Ran::Declined { step: step.id }),
+                Err(TriageError::Conflict { message }) if !replanned => {
+                    // Someone else wrote in between: read again, plan again, ask again.
+                    let _ = writeln!(
+                        out,
+                        "conflict: {message}; reading the namespace again and re-planning `{}`",
+                        step.id
+                    );
+                    replanned = true;
+                    match reread.replan(&step).await? {
+                        Some(fresh) if fresh.id == step.id => step = fresh,
+                        _ => {
+                            let _ = writeln!(out, "`{}` no longer needs repair", step.id);
+                            break;
+                        }
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        if !applying {
+            continue;
+        }
+        match reread.verify(&step).await? {
+            Verdict::Passed(seen) => {
+                let _ = writeln!(out, "verify `{}`: {seen}", step.id);
+            }
+            Verdict::Failed(wrong) => {
+                let _ = writeln!(out, "verify `{}`: FAILED after applying: {wrong}", step.id);
+                return Ok(Ran::VerifyFailed { step: step.id });
+            }
+            Verdict::NotChecked => {}
+        }
+    }
+    Ok(Ran::Completed)
+}
+
 /// Runs one step. Errors mean the step did not complete; the message says what, if
 /// anything, was changed.
-pub async fn run_step(
-    cluster: &Cluster,
+pub async fn run_step<K: Kube>(
+    kube: &K,
     actor: &Actor,
     step: &Step,
     number: usize,
@@ -79,7 +176,7 @@ pub async fn run_step(
     // Preflight, before the first write: permissions, the objects are still what the
     // plan saw, and the server accepts every write (dry run).
     for action in &step.actions {
-        preflight(cluster, action, actor.database.as_ref(), actor.timeout).await?;
+        preflight(kube, action, actor.database.as_ref(), actor.timeout).await?;
     }
     let _ = writeln!(out, "preflight: permissions and server-side dry run passed");
 
@@ -92,7 +189,7 @@ pub async fn run_step(
     let mut versions: Vec<(Target, String)> = Vec::new();
     let mut applied: Vec<String> = Vec::new();
     for action in &step.actions {
-        if let Err(error) = apply(cluster, actor, step, action, run, &mut versions, out).await {
+        if let Err(error) = apply(kube, actor, step, action, run, &mut versions, out).await {
             return Err(after_partial_apply(error, &applied, run));
         }
         applied.push(format!(
@@ -153,14 +250,14 @@ fn resource_of(kind: Kind) -> (&'static str, &'static str) {
     (kind.group(), kind.plural())
 }
 
-async fn require(
-    cluster: &Cluster,
+async fn require<K: Kube>(
+    kube: &K,
     verb: &str,
     target: &Target,
     name: Option<&str>,
 ) -> Result<(), TriageError> {
     let (group, resource) = resource_of(target.kind);
-    let permission = cluster
+    let permission = kube
         .can_i(verb, group, resource, &target.namespace, name)
         .await?;
     if permission.allowed {
@@ -182,13 +279,13 @@ async fn require(
 }
 
 /// The object must still be the one the plan was made from.
-async fn still_as_planned(
-    cluster: &Cluster,
+async fn still_as_planned<K: Kube>(
+    kube: &K,
     target: &Target,
     before: &Value,
 ) -> Result<Value, TriageError> {
-    let current = cluster
-        .get_json(target.kind, &target.namespace, &target.name)
+    let current = kube
+        .get(target.kind, &target.namespace, &target.name)
         .await?
         .ok_or_else(|| TriageError::Conflict {
             message: format!(
@@ -245,8 +342,8 @@ fn truncate_name(name: &str, max: usize) -> &str {
     &name[..name.len().min(max)]
 }
 
-async fn preflight(
-    cluster: &Cluster,
+async fn preflight<K: Kube>(
+    kube: &K,
     action: &Action,
     database: Option<&crate::db::Access>,
     timeout: Option<Duration>,
@@ -255,54 +352,56 @@ async fn preflight(
     let (kind, ns, name) = (target.kind, target.namespace.as_str(), target.name.as_str());
     match action {
         Action::Patch { before, after, .. } => {
-            require(cluster, "patch", target, Some(name)).await?;
-            still_as_planned(cluster, target, before).await?;
-            cluster
-                .json_patch(
-                    kind,
-                    ns,
-                    name,
-                    guarded_patch(before, after),
-                    WriteMode::DryRun,
-                )
-                .await?;
+            require(kube, "patch", target, Some(name)).await?;
+            still_as_planned(kube, target, before).await?;
+            kube.json_patch(
+                kind,
+                ns,
+                name,
+                guarded_patch(before, after),
+                WriteMode::DryRun,
+            )
+            .await?;
         }
         Action::Create { object, .. } => {
-            require(cluster, "create", target, None).await?;
-            cluster.create(kind, ns, object, WriteMode::DryRun).await?;
+            require(kube, "create", target, None).await?;
+            kube.create(kind, ns, object, WriteMode::DryRun).await?;
         }
         Action::Delete { before, .. } => {
-            require(cluster, "delete", target, Some(name)).await?;
-            let current = still_as_planned(cluster, target, before).await?;
+            require(kube, "delete", target, Some(name)).await?;
+            let current = still_as_planned(kube, target, before).await?;
             let (uid, version) = uid_and_version(&current);
-            cluster
-                .delete_exact(kind, ns, name, &uid, &version, WriteMode::DryRun)
+            kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::DryRun)
+                .await?;
+        }
+        Action::Replace { before, after, .. } => {
+            require(kube, "update", target, Some(name)).await?;
+            let current = still_as_planned(kube, target, before).await?;
+            kube.replace(kind, ns, &replacing(&current, after), WriteMode::DryRun)
                 .await?;
         }
         Action::Recreate { before, after, .. } => {
-            require(cluster, "delete", target, Some(name)).await?;
-            require(cluster, "create", target, None).await?;
-            let current = still_as_planned(cluster, target, before).await?;
+            require(kube, "delete", target, Some(name)).await?;
+            require(kube, "create", target, None).await?;
+            let current = still_as_planned(kube, target, before).await?;
             let (uid, version) = uid_and_version(&current);
-            cluster
-                .delete_exact(kind, ns, name, &uid, &version, WriteMode::DryRun)
+            kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::DryRun)
                 .await?;
             // NB: the create must also pass RBAC's escalation check (a RoleBinding needs
             // `bind` on its role or all of the role's permissions): the dry run runs it,
             // so a create that would fail after the delete is refused here instead.
-            cluster
-                .create(kind, ns, &under_preflight_name(after), WriteMode::DryRun)
+            kube.create(kind, ns, &under_preflight_name(after), WriteMode::DryRun)
                 .await?;
         }
         Action::RunJob { object, .. } => {
-            require(cluster, "create", target, None).await?;
-            cluster.create(kind, ns, object, WriteMode::DryRun).await?;
+            require(kube, "create", target, None).await?;
+            kube.create(kind, ns, object, WriteMode::DryRun).await?;
         }
         Action::WriteSchema { before, .. } => {
-            require(cluster, "patch", target, Some(name)).await?;
-            still_as_planned(cluster, target, before).await?;
+            require(kube, "patch", target, Some(name)).await?;
+            still_as_planned(kube, target, before).await?;
             // Read-only: proves the database answers before anything is written.
-            observed_tables(cluster, actor_database(database)?, timeout).await?;
+            observed_tables(kube, actor_database(database)?, timeout).await?;
         }
     }
     Ok(())
@@ -333,8 +432,8 @@ fn audit(
     })
 }
 
-async fn apply(
-    cluster: &Cluster,
+async fn apply<K: Kube>(
+    kube: &K,
     actor: &Actor,
     step: &Step,
     action: &Action,
@@ -351,10 +450,10 @@ async fn apply(
         .map(|(_, v)| v.clone());
     match action {
         Action::Patch { before, after, .. } => {
-            let current = still_as_planned(cluster, target, before).await?;
+            let current = still_as_planned(kube, target, before).await?;
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
-            let patched = cluster
+            let patched = kube
                 .json_patch(
                     kind,
                     ns,
@@ -374,7 +473,7 @@ async fn apply(
             versions.push((target.clone(), new));
         }
         Action::Create { object, .. } => {
-            let created = cluster.create(kind, ns, object, WriteMode::Apply).await?;
+            let created = kube.create(kind, ns, object, WriteMode::Apply).await?;
             let (_, new) = uid_and_version(&created);
             audit(run, actor, step, "create", target, None, Some(&new))?;
             let _ = writeln!(out, "created {} (resourceVersion {new})", target.short());
@@ -385,14 +484,14 @@ async fn apply(
                 Some(version) => {
                     let mut object = before.clone();
                     object["metadata"]["resourceVersion"] = Value::String(version.clone());
-                    still_as_planned(cluster, target, &object).await?
+                    still_as_planned(kube, target, &object).await?
                 }
-                None => still_as_planned(cluster, target, before).await?,
+                None => still_as_planned(kube, target, before).await?,
             };
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
             let (uid, version) = uid_and_version(&current);
-            let outcome = cluster
+            let outcome = kube
                 .delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
                 .await?;
             audit(run, actor, step, "delete", target, Some(&version), None)?;
@@ -404,58 +503,29 @@ async fn apply(
                     target.short()
                 );
             }
-            if !cluster.wait_gone(kind, ns, name, GONE_WITHIN).await? {
+            if !kube.wait_gone(kind, ns, name, GONE_WITHIN).await? {
                 return Err(still_there(target, &saved, run));
             }
             let _ = writeln!(out, "deleted {}", target.short());
         }
-        Action::Recreate { before, after, .. } => {
-            let current = still_as_planned(cluster, target, before).await?;
+        Action::Replace { before, after, .. } => {
+            let current = still_as_planned(kube, target, before).await?;
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
-            let (uid, version) = uid_and_version(&current);
-            cluster
-                .delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
+            let replaced = kube
+                .replace(kind, ns, &replacing(&current, after), WriteMode::Apply)
                 .await?;
-            audit(run, actor, step, "delete", target, Some(&version), None)?;
-            if !cluster.wait_gone(kind, ns, name, GONE_WITHIN).await? {
-                return Err(still_there(target, &saved, run));
-            }
-            match cluster
-                .create(kind, ns, &restorable(after.clone()), WriteMode::Apply)
-                .await
-            {
-                Ok(created) => {
-                    let (_, new) = uid_and_version(&created);
-                    audit(run, actor, step, "create", target, None, Some(&new))?;
-                    let _ = writeln!(out, "recreated {} (resourceVersion {new})", target.short());
-                }
-                Err(create_error) => {
-                    // Put the original back at once: never leave the object missing.
-                    let restored = cluster
-                        .create(kind, ns, &restorable(current.clone()), WriteMode::Apply)
-                        .await;
-                    let applied = match &restored {
-                        Ok(object) => {
-                            let (_, new) = uid_and_version(object);
-                            audit(run, actor, step, "create", target, None, Some(&new))?;
-                            format!(
-                                "deleted {0} and, when its new version was refused, created the original again from the backup",
-                                target.short()
-                            )
-                        }
-                        Err(restore_error) => format!(
-                            "deleted {}; putting the original back ALSO failed ({restore_error})",
-                            target.short()
-                        ),
-                    };
-                    return Err(TriageError::PartiallyApplied {
-                        applied,
-                        cause: Box::new(create_error),
-                        restore: format!("to undo: {}", run.restore_command()),
-                    });
-                }
-            }
+            let (_, old) = uid_and_version(&current);
+            let (_, new) = uid_and_version(&replaced);
+            audit(run, actor, step, "replace", target, Some(&old), Some(&new))?;
+            let _ = writeln!(
+                out,
+                "replaced {} (resourceVersion {old} -> {new})",
+                target.short()
+            );
+        }
+        Action::Recreate { before, after, .. } => {
+            recreate(kube, actor, step, target, before, after, run, out).await?;
         }
         Action::RunJob {
             object,
@@ -466,7 +536,7 @@ async fn apply(
             if !unless_tables.is_empty()
                 && let Some(database) = actor.database.as_ref()
             {
-                let tables = observed_tables(cluster, database, actor.timeout).await?;
+                let tables = observed_tables(kube, database, actor.timeout).await?;
                 if unless_tables.iter().all(|t| tables.contains(t)) {
                     let _ = writeln!(
                         out,
@@ -477,16 +547,16 @@ async fn apply(
                     return Ok(());
                 }
             }
-            let created = cluster.create(kind, ns, object, WriteMode::Apply).await?;
+            let created = kube.create(kind, ns, object, WriteMode::Apply).await?;
             let (_, new) = uid_and_version(&created);
             audit(run, actor, step, "create", target, None, Some(&new))?;
             let _ = writeln!(out, "created {}; waiting for it to finish", target.short());
-            match wait_for_job(cluster, target, Duration::from_secs(*timeout_seconds)).await? {
+            match wait_for_job(kube, target, Duration::from_secs(*timeout_seconds)).await? {
                 JobVerdict::Succeeded => {
                     let _ = writeln!(out, "{} succeeded", target.short());
                 }
                 JobVerdict::Failed(why) => {
-                    let tail = job_output(cluster, target).await;
+                    let tail = job_output(kube, target).await;
                     return Err(TriageError::VerifyFailed {
                         message: format!(
                             "{} failed: {why}{tail}; the cascade stops here",
@@ -505,7 +575,7 @@ async fn apply(
             ..
         } => {
             let tables = observed_tables(
-                cluster,
+                kube,
                 actor_database(actor.database.as_ref())?,
                 actor.timeout,
             )
@@ -525,13 +595,13 @@ async fn apply(
                     ),
                 });
             }
-            let current = still_as_planned(cluster, target, before).await?;
+            let current = still_as_planned(kube, target, before).await?;
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
             let mut after = current.clone();
             after["data"][version_key.as_str()] = Value::String(version.clone());
             after["data"][tables_key.as_str()] = Value::String(tables.join(","));
-            let patched = cluster
+            let patched = kube
                 .json_patch(
                     kind,
                     ns,
@@ -553,6 +623,79 @@ async fn apply(
     Ok(())
 }
 
+/// Delete and create again, for a change to an immutable field: the object is saved
+/// first, deleted exactly (uid and resourceVersion preconditions), awaited until gone,
+/// and created as `after`; if that create fails, the original is created again at once
+/// from the backup so the object is never left missing (exit 8 either way: part of the
+/// step was applied). One function so the crash-safe journal can wrap it whole.
+#[allow(clippy::too_many_arguments)]
+async fn recreate<K: Kube>(
+    kube: &K,
+    actor: &Actor,
+    step: &Step,
+    target: &Target,
+    before: &Value,
+    after: &Value,
+    run: &mut RunDir,
+    out: &mut dyn Write,
+) -> Result<(), TriageError> {
+    let (kind, ns, name) = (target.kind, target.namespace.as_str(), target.name.as_str());
+    let current = still_as_planned(kube, target, before).await?;
+    let saved = run.save(&current)?;
+    let _ = writeln!(out, "backup: {}", saved.display());
+    let (uid, version) = uid_and_version(&current);
+    kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
+        .await?;
+    audit(run, actor, step, "delete", target, Some(&version), None)?;
+    if !kube.wait_gone(kind, ns, name, GONE_WITHIN).await? {
+        return Err(still_there(target, &saved, run));
+    }
+    match kube
+        .create(kind, ns, &restorable(after.clone()), WriteMode::Apply)
+        .await
+    {
+        Ok(created) => {
+            let (_, new) = uid_and_version(&created);
+            audit(run, actor, step, "create", target, None, Some(&new))?;
+            let _ = writeln!(out, "recreated {} (resourceVersion {new})", target.short());
+        }
+        Err(create_error) => {
+            // Put the original back at once: never leave the object missing.
+            let restored = kube
+                .create(kind, ns, &restorable(current.clone()), WriteMode::Apply)
+                .await;
+            let applied = match &restored {
+                Ok(object) => {
+                    let (_, new) = uid_and_version(object);
+                    audit(run, actor, step, "create", target, None, Some(&new))?;
+                    format!(
+                        "deleted {0} and, when its new version was refused, created the original again from the backup",
+                        target.short()
+                    )
+                }
+                Err(restore_error) => format!(
+                    "deleted {}; putting the original back ALSO failed ({restore_error})",
+                    target.short()
+                ),
+            };
+            return Err(TriageError::PartiallyApplied {
+                applied,
+                cause: Box::new(create_error),
+                restore: format!("to undo: {}", run.restore_command()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `after` as a PUT body over `current`: the current resourceVersion is the
+/// precondition (optimistic concurrency), server-owned metadata is the server's.
+fn replacing(current: &Value, after: &Value) -> Value {
+    let mut body = restorable(after.clone());
+    body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+    body
+}
+
 fn actor_database(database: Option<&crate::db::Access>) -> Result<&crate::db::Access, TriageError> {
     database.ok_or_else(|| {
         TriageError::usage(
@@ -565,13 +708,12 @@ fn actor_database(database: Option<&crate::db::Access>) -> Result<&crate::db::Ac
     })
 }
 
-async fn observed_tables(
-    cluster: &Cluster,
+async fn observed_tables<K: Kube>(
+    kube: &K,
     database: &crate::db::Access,
     timeout: Option<Duration>,
 ) -> Result<Vec<String>, TriageError> {
-    let connection = database.connect(cluster, timeout).await?;
-    crate::db::list_tables(&connection).await
+    kube.database_tables(database, timeout).await
 }
 
 enum JobVerdict {
@@ -581,8 +723,8 @@ enum JobVerdict {
 
 /// Polls the Job's conditions until Complete or Failed, or the deadline (a failure
 /// too); a spinner shows while it runs when stderr is a terminal.
-async fn wait_for_job(
-    cluster: &Cluster,
+async fn wait_for_job<K: Kube>(
+    kube: &K,
     target: &Target,
     limit: Duration,
 ) -> Result<JobVerdict, TriageError> {
@@ -595,9 +737,7 @@ async fn wait_for_job(
     });
     let deadline = tokio::time::Instant::now() + limit;
     let verdict = loop {
-        let job = cluster
-            .get_json(Kind::Job, &target.namespace, &target.name)
-            .await?;
+        let job = kube.get(Kind::Job, &target.namespace, &target.name).await?;
         let conditions = job
             .as_ref()
             .and_then(|j| j.pointer("/status/conditions"))
@@ -636,8 +776,8 @@ async fn wait_for_job(
 
 /// The last lines its pod left: the log when the API server can fetch it (a kubelet
 /// serves it), else the container's termination message, which is in the API.
-async fn job_output(cluster: &Cluster, target: &Target) -> String {
-    let Ok(pods) = cluster.job_pods(&target.namespace, &target.name).await else {
+async fn job_output<K: Kube>(kube: &K, target: &Target) -> String {
+    let Ok(pods) = kube.job_pods(&target.namespace, &target.name).await else {
         return String::new();
     };
     let mut parts = Vec::new();
@@ -646,7 +786,7 @@ async fn job_output(cluster: &Cluster, target: &Target) -> String {
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if let Some(log) = cluster.pod_log_tail(&target.namespace, name, 10).await {
+        if let Some(log) = kube.pod_log_tail(&target.namespace, name, 10).await {
             parts.push(format!("log of {name}: {}", last_lines(&log, 10)));
             continue;
         }

@@ -1,22 +1,20 @@
-//! `triage restore RUN_DIR`: put back every object a repair run backed up. A missing
-//! object is created from its backup; an existing one is left alone unless
-//! `--overwrite`, then replaced in place (or, for an immutable field such as roleRef,
-//! deleted and created again; never a ResourceQuota or NetworkPolicy).
+//! `triage restore RUN_DIR`: put back every object a repair run backed up, through the
+//! same executor as `repair` (preview as a diff against the live object, confirmation
+//! with the same `--yes`/terminal rules, server dry run, its own run directory with
+//! backups of what it overwrites, audit log). What each backup takes is planned in
+//! `crate::restore`.
 
 use std::io::Write;
 use std::path::Path;
 
-use serde_json::Value;
-
 use super::Outcome;
 use super::source::runtime;
-use crate::backup::{read_run, restorable};
+use crate::backup::{RunDir, read_run, runs_root};
 use crate::cli::GlobalArgs;
-use crate::cluster::write::WriteMode;
-use crate::cluster::{self, Cluster};
+use crate::cluster::{self, api::Kube};
 use crate::error::{TriageError, exit};
-use crate::repair::NEVER_DELETED;
-use crate::snapshot::Kind;
+use crate::executor::{Actor, Mode, Ran, run_steps};
+use crate::restore::{BackupReread, Planned, first_backups, plan};
 use crate::terminal::{self, Confirm};
 
 pub fn run(
@@ -24,21 +22,9 @@ pub fn run(
     run_dir: &Path,
     yes: bool,
     overwrite: bool,
+    dry_run: bool,
 ) -> anyhow::Result<Outcome> {
-    let mut backups = read_run(run_dir)?;
-    // An object backed up twice in a run (patched, then deleted) is restored to its
-    // first backup: the state before the run touched it.
-    let mut seen = Vec::new();
-    backups.retain(|(_, object)| {
-        let key = (
-            object["kind"].clone(),
-            object.pointer("/metadata/namespace").cloned(),
-            object.pointer("/metadata/name").cloned(),
-        );
-        let first = !seen.contains(&key);
-        seen.push(key);
-        first
-    });
+    let backups = first_backups(read_run(run_dir)?);
     if backups.is_empty() {
         return Err(TriageError::input(
             format!("run directory `{}` holds no backups", run_dir.display()),
@@ -46,23 +32,24 @@ pub fn run(
         )
         .into());
     }
-    let mut confirm = terminal::confirmer(yes)?;
+    // Refuse before any request when a prompt would be needed and cannot be shown.
+    let confirm = if dry_run {
+        None
+    } else {
+        Some(terminal::confirmer(yes)?)
+    };
     let code = runtime()?.block_on(async {
         let cluster = cluster::connect(global).await?;
-        let user = cluster.whoami().await?;
-        say(format!(
-            "Restoring {} object(s) from `{}` on context `{}` ({}) as user `{user}`\n",
-            backups.len(),
-            run_dir.display(),
-            cluster.context,
-            cluster.server
-        ));
-        for (path, object) in &backups {
-            if !restore_one(&cluster, object, overwrite, confirm.as_mut(), path).await? {
-                return Ok::<u8, TriageError>(exit::STOPPED_AT_PROMPT);
-            }
-        }
-        Ok(exit::OK)
+        restore(
+            &cluster,
+            run_dir,
+            &backups,
+            overwrite,
+            confirm,
+            global.request_timeout.0,
+            &mut Progress,
+        )
+        .await
     })?;
     Ok(Outcome {
         stdout: String::new(),
@@ -70,98 +57,115 @@ pub fn run(
     })
 }
 
-fn say(text: impl AsRef<str>) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_ref().as_bytes());
-    let _ = out.flush();
+/// Restores `backups` on `kube`: `confirm` is `None` for a dry run. Returns the exit
+/// code; errors stop the run (what was applied is named by the error).
+pub async fn restore<K: Kube>(
+    kube: &K,
+    run_dir: &Path,
+    backups: &[(std::path::PathBuf, serde_json::Value)],
+    overwrite: bool,
+    mut confirm: Option<Box<dyn Confirm>>,
+    timeout: Option<std::time::Duration>,
+    out: &mut dyn Write,
+) -> Result<u8, TriageError> {
+    let user = kube.whoami().await?;
+    let planned = plan(kube, backups, overwrite).await?;
+    let steps: Vec<_> = planned
+        .iter()
+        .filter_map(|p| match p {
+            Planned::Step(step) => Some(step.clone()),
+            Planned::Nothing(_) => None,
+        })
+        .collect();
+    // Its own run directory: what the restore overwrites is backed up too, and
+    // `triage restore` of it undoes the restore.
+    let namespace = steps
+        .first()
+        .and_then(|s| s.actions.first())
+        .map(|a| a.target().namespace.clone())
+        .unwrap_or_default();
+    let mut run = match (&confirm, steps.is_empty()) {
+        (Some(_), false) => Some(RunDir::create(
+            &runs_root()?,
+            &format!("{namespace}-restore"),
+            jiff::Timestamp::now(),
+        )?),
+        _ => None,
+    };
+    let _ = writeln!(
+        out,
+        "Restoring {} object(s) from `{}` on context `{}` ({}) as user `{user}`{}",
+        backups.len(),
+        run_dir.display(),
+        kube.context(),
+        kube.server(),
+        if confirm.is_none() {
+            " [dry run: reads and server-side dry runs only]"
+        } else {
+            ""
+        }
+    );
+    if let Some(run) = &run {
+        let _ = writeln!(out, "Backups and audit log: {}", run.path.display());
+    }
+    for line in planned.iter().filter_map(|p| match p {
+        Planned::Nothing(line) => Some(line),
+        Planned::Step(_) => None,
+    }) {
+        let _ = writeln!(out, "{line}");
+    }
+    let actor = Actor {
+        context: kube.context().to_string(),
+        user,
+        database: None,
+        timeout,
+    };
+    let mut mode = match (&mut confirm, &mut run) {
+        (Some(confirm), Some(run)) => Mode::Apply {
+            confirm: confirm.as_mut(),
+            run,
+        },
+        _ => Mode::DryRun,
+    };
+    let mut reread = BackupReread {
+        kube,
+        backups,
+        overwrite,
+    };
+    let ran = run_steps(kube, &actor, &steps, &mut mode, &mut reread, out).await;
+    let undo = run
+        .as_ref()
+        .map(|run| format!("To undo: {}\n", run.restore_command()))
+        .unwrap_or_default();
+    let code = match ran {
+        Ok(Ran::Completed) if run.is_none() => {
+            let _ = writeln!(out, "\ndry run: nothing was changed");
+            exit::OK
+        }
+        Ok(Ran::Completed) => exit::OK,
+        Ok(Ran::Declined { .. }) => exit::STOPPED_AT_PROMPT,
+        Ok(Ran::VerifyFailed { .. }) => exit::VERIFY_FAILED,
+        Err(error) => {
+            let _ = write!(out, "{undo}");
+            return Err(error);
+        }
+    };
+    let _ = write!(out, "{undo}");
+    Ok(code)
 }
 
-/// Restores one backup; `false` when the user declined.
-async fn restore_one(
-    cluster: &Cluster,
-    backup: &Value,
-    overwrite: bool,
-    confirm: &mut dyn Confirm,
-    path: &Path,
-) -> Result<bool, TriageError> {
-    let api_version = backup["apiVersion"].as_str().unwrap_or_default();
-    let kind_name = backup["kind"].as_str().unwrap_or_default();
-    let kind = Kind::from_type(api_version, kind_name).ok_or_else(|| {
-        TriageError::input(
-            format!(
-                "backup `{}` holds a {kind_name}, which triage does not restore",
-                path.display()
-            ),
-            None,
-        )
-    })?;
-    let namespace = backup
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let name = backup
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let label = format!("{}/{name}", kind.name().to_lowercase());
-    let manifest = restorable(backup.clone());
-    match cluster.get_json(kind, namespace, name).await? {
-        None => {
-            if !confirm.confirm(&format!("Create {label} in `{namespace}` from its backup?"))? {
-                return Ok(false);
-            }
-            cluster
-                .create(kind, namespace, &manifest, WriteMode::Apply)
-                .await?;
-            say(format!("created {label} from {}\n", path.display()));
-        }
-        Some(current) if !overwrite => {
-            let _ = current;
-            say(format!(
-                "kept {label}: it exists (pass --overwrite to replace it with the backup)\n"
-            ));
-        }
-        Some(current) => {
-            if !confirm.confirm(&format!(
-                "Replace {label} in `{namespace}` with its backup?"
-            ))? {
-                return Ok(false);
-            }
-            let mut replacement = manifest.clone();
-            replacement["metadata"]["resourceVersion"] =
-                current["metadata"]["resourceVersion"].clone();
-            match cluster.replace(kind, namespace, &replacement).await {
-                Ok(_) => say(format!("replaced {label} from {}\n", path.display())),
-                // An immutable field changed (roleRef, storageClassName): delete and
-                // create, except for governance controls, which are never deleted.
-                Err(TriageError::Input { message, .. })
-                    if message.contains("(422)") && !NEVER_DELETED.contains(&kind) =>
-                {
-                    let uid = current
-                        .pointer("/metadata/uid")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    let version = current
-                        .pointer("/metadata/resourceVersion")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    cluster
-                        .delete_exact(kind, namespace, name, uid, version, WriteMode::Apply)
-                        .await?;
-                    cluster
-                        .wait_gone(kind, namespace, name, std::time::Duration::from_secs(60))
-                        .await?;
-                    cluster
-                        .create(kind, namespace, &manifest, WriteMode::Apply)
-                        .await?;
-                    say(format!(
-                        "recreated {label} from {} (immutable field)\n",
-                        path.display()
-                    ));
-                }
-                Err(other) => return Err(other),
-            }
-        }
+/// Progress on stdout as it happens (a person is watching).
+struct Progress;
+
+impl Write for Progress {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)?;
+        out.flush()?;
+        Ok(bytes.len())
     }
-    Ok(true)
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
 }

@@ -77,6 +77,19 @@ pub fn step_preview(step: &Step, number: usize, total: usize) -> String {
                     identity(before)
                 ));
             }
+            Action::Replace { before, after, .. } => {
+                out.push_str(&format!(
+                    "replace {} ({}) with:\n",
+                    target.short(),
+                    identity(before)
+                ));
+                // Server-set metadata (uid, creationTimestamp) would be noise: the
+                // replacement keeps them.
+                out.push_str(&diff(
+                    &crate::backup::restorable(before.clone()),
+                    &crate::backup::restorable(after.clone()),
+                ));
+            }
             Action::Recreate { before, after, .. } => {
                 out.push_str(&format!(
                     "recreate {} ({}): delete, then create as below (the changed field is immutable); \
