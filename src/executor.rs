@@ -875,3 +875,479 @@ mod tests {
         assert_eq!(copy["metadata"], json!({"name": "rb-triage-preflight"}));
     }
 }
+
+/// The executor on the in-memory fake: what it writes, in which order, and what it
+/// leaves alone when told no, when another writer interferes, or when a write fails.
+#[cfg(test)]
+mod on_the_fake {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::cluster::fake::{FakeKube, status};
+    use crate::finding::{Context, Finding};
+    use crate::repair::test_support::fixture_context;
+    use crate::repair::{RepairOptions, RepairPlan, plan_repairs, replan_step};
+
+    /// The incident fixture's objects, as the fake's cluster.
+    pub fn incident_cluster() -> FakeKube {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/bleater-incident.yaml"
+        );
+        let list: Value = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let known = list["items"].as_array().unwrap().iter().filter(|item| {
+            Kind::from_type(
+                item["apiVersion"].as_str().unwrap_or_default(),
+                item["kind"].as_str().unwrap_or_default(),
+            )
+            .is_some()
+        });
+        FakeKube::new(known.cloned())
+    }
+
+    struct Incident {
+        context: Context<'static>,
+        findings: Vec<Finding>,
+        options: RepairOptions,
+        plan: RepairPlan,
+    }
+
+    fn incident() -> Incident {
+        let context = fixture_context("bleater-incident.yaml", "bleater");
+        let findings: Vec<Finding> = crate::signals::ALL
+            .iter()
+            .map(|s| s.evaluate(&context))
+            .collect();
+        let options = RepairOptions {
+            now: context.now,
+            ..RepairOptions::default()
+        };
+        let plan = plan_repairs(&context, &findings, &options, &|_, _| true);
+        Incident {
+            context,
+            findings,
+            options,
+            plan,
+        }
+    }
+
+    impl Incident {
+        fn steps(&self, ids: &[&str]) -> Vec<Step> {
+            ids.iter()
+                .map(|id| {
+                    self.plan
+                        .steps
+                        .iter()
+                        .find(|s| s.id == *id)
+                        .unwrap()
+                        .clone()
+                })
+                .collect()
+        }
+    }
+
+    /// Re-plans from the fixture (what a fresh read of an unchanged namespace gives)
+    /// and verifies as told; records which steps it was asked to re-plan.
+    struct FixtureReread<'a> {
+        incident: &'a Incident,
+        verdicts: BTreeMap<&'static str, Verdict>,
+        replanned: Vec<&'static str>,
+    }
+
+    impl Reread for FixtureReread<'_> {
+        async fn replan(&mut self, step: &Step) -> Result<Option<Step>, TriageError> {
+            self.replanned.push(step.id);
+            let incident = self.incident;
+            Ok(replan_step(
+                &incident.context,
+                &incident.findings,
+                &incident.options,
+                step,
+            ))
+        }
+
+        async fn verify(&mut self, step: &Step) -> Result<Verdict, TriageError> {
+            Ok(self
+                .verdicts
+                .get(step.id)
+                .cloned()
+                .unwrap_or(Verdict::NotChecked))
+        }
+    }
+
+    /// Answers each question in turn, and remembers the questions.
+    pub struct Answers {
+        pub answers: Vec<bool>,
+        pub asked: Vec<String>,
+    }
+
+    impl Answers {
+        pub fn new(answers: &[bool]) -> Self {
+            Self {
+                answers: answers.to_vec(),
+                asked: Vec::new(),
+            }
+        }
+    }
+
+    impl Confirm for Answers {
+        fn confirm(&mut self, question: &str) -> Result<bool, TriageError> {
+            self.asked.push(question.to_string());
+            Ok(!self.answers.is_empty() && self.answers.remove(0))
+        }
+    }
+
+    /// A fresh private directory under the system's temp dir.
+    pub fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("triage-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    fn actor() -> Actor {
+        Actor {
+            context: "fake-context".into(),
+            user: "fake-user".into(),
+            database: Some(crate::db::Access::Direct(
+                crate::db::Target::from_url("postgres://u@127.0.0.1:1/bleater", None).unwrap(),
+            )),
+            timeout: None,
+        }
+    }
+
+    struct Outcome {
+        ran: Result<Ran, TriageError>,
+        out: String,
+        run: RunDir,
+        replanned: Vec<&'static str>,
+        asked: Vec<String>,
+    }
+
+    fn apply(
+        fake: &FakeKube,
+        incident: &Incident,
+        steps: &[Step],
+        answers: &[bool],
+        verdicts: BTreeMap<&'static str, Verdict>,
+        name: &str,
+    ) -> Outcome {
+        let mut run =
+            RunDir::create(&scratch(name), "bleater", jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let mut answers = Answers::new(answers);
+        let mut reread = FixtureReread {
+            incident,
+            verdicts,
+            replanned: Vec::new(),
+        };
+        let mut out = Vec::new();
+        let mut mode = Mode::Apply {
+            confirm: &mut answers,
+            run: &mut run,
+        };
+        let ran = block_on(run_steps(
+            fake,
+            &actor(),
+            steps,
+            &mut mode,
+            &mut reread,
+            &mut out,
+        ));
+        Outcome {
+            ran,
+            out: String::from_utf8(out).unwrap(),
+            run,
+            replanned: reread.replanned,
+            asked: answers.asked,
+        }
+    }
+
+    fn audit_verbs(run: &RunDir) -> Vec<String> {
+        std::fs::read_to_string(run.path.join("audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| {
+                let entry: Value = serde_json::from_str(line).unwrap();
+                format!(
+                    "{} {} {}/{}",
+                    entry["step"].as_str().unwrap(),
+                    entry["verb"].as_str().unwrap(),
+                    entry["kind"].as_str().unwrap(),
+                    entry["name"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_step_is_asked_checked_backed_up_and_applied_before_the_next() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let steps = incident.steps(&["quota", "lock"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true, true],
+            BTreeMap::new(),
+            "order",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed);
+        assert_eq!(
+            *fake.calls.borrow(),
+            [
+                "get resourcequota/bleater-quota",
+                "patch dry-run resourcequota/bleater-quota",
+                "get resourcequota/bleater-quota",
+                "patch resourcequota/bleater-quota",
+                "get configmap/hook-reconciliation-lock",
+                "patch dry-run configmap/hook-reconciliation-lock",
+                "get configmap/hook-reconciliation-lock",
+                "patch configmap/hook-reconciliation-lock",
+            ]
+        );
+        assert_eq!(outcome.asked.len(), 2);
+        assert!(
+            outcome.asked[0]
+                .starts_with("Apply step `quota` as `fake-user` on context `fake-context`")
+        );
+        let quota = fake
+            .object(Kind::ResourceQuota, "bleater", "bleater-quota")
+            .unwrap();
+        assert_eq!(quota["spec"]["hard"]["pods"], "21");
+        assert_eq!(
+            audit_verbs(&outcome.run),
+            [
+                "quota patch ResourceQuota/bleater-quota",
+                "lock patch ConfigMap/hook-reconciliation-lock"
+            ]
+        );
+        let backups = crate::backup::read_run(&outcome.run.path).unwrap();
+        assert_eq!(backups.len(), 2);
+        assert_eq!(backups[0].1["spec"]["hard"]["pods"], "1");
+    }
+
+    #[test]
+    fn declining_writes_nothing_and_checks_nothing() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let steps = incident.steps(&["quota", "lock"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[false],
+            BTreeMap::new(),
+            "decline",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Declined { step: "quota" });
+        assert!(fake.calls.borrow().is_empty(), "{:?}", fake.calls.borrow());
+        assert!(audit_verbs(&outcome.run).is_empty());
+        assert!(
+            outcome
+                .out
+                .contains("stopped at `quota`: nothing of this step was changed")
+        );
+    }
+
+    #[test]
+    fn a_conflict_on_schema_replans_schema_not_migrate() {
+        let incident = incident();
+        let fake = incident_cluster().with_tables(&["bleat_media", "bleats", "reactions", "users"]);
+        let conflict = status(409, "Conflict", "the object has been modified", &[]);
+        fake.fail("patch", "bleat-db-schema", Some(WriteMode::Apply), conflict);
+        let steps = incident.steps(&["schema"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true, true],
+            BTreeMap::new(),
+            "schema",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed, "{}", outcome.out);
+        assert_eq!(outcome.replanned, ["schema"]);
+        assert!(
+            outcome
+                .out
+                .contains("reading the namespace again and re-planning `schema`"),
+            "{}",
+            outcome.out
+        );
+        // Asked again for the re-planned step, which is `schema` again.
+        assert_eq!(outcome.asked.len(), 2);
+        assert!(outcome.asked[1].starts_with("Apply step `schema`"));
+        assert_eq!(
+            fake.writes(),
+            [
+                "patch configmap/bleat-db-schema",
+                "patch configmap/bleat-db-schema"
+            ]
+        );
+        assert!(!fake.calls.borrow().iter().any(|c| c.contains("job/")));
+        let schema = fake
+            .object(Kind::ConfigMap, "bleater", "bleat-db-schema")
+            .unwrap();
+        assert_eq!(schema["data"]["version"], "3");
+        assert_eq!(
+            audit_verbs(&outcome.run),
+            ["schema patch ConfigMap/bleat-db-schema"]
+        );
+    }
+
+    #[test]
+    fn a_conflict_that_persists_after_replanning_is_exit_7_and_writes_nothing() {
+        let incident = incident();
+        let fake = incident_cluster();
+        // Another writer moved the quota on: the fresh plan (the fixture) is stale too.
+        fake.touch(Kind::ResourceQuota, "bleater", "bleater-quota");
+        let steps = incident.steps(&["quota"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true, true],
+            BTreeMap::new(),
+            "conflict",
+        );
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::exit::CONFLICT, "{error}");
+        assert_eq!(outcome.replanned, ["quota"]);
+        assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    }
+
+    #[test]
+    fn a_failed_verification_stops_before_the_next_step() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let steps = incident.steps(&["quota", "lock"]);
+        let verdicts = BTreeMap::from([("quota", Verdict::Failed("pods still refused".into()))]);
+        let outcome = apply(&fake, &incident, &steps, &[true, true], verdicts, "verify");
+        assert_eq!(outcome.ran.unwrap(), Ran::VerifyFailed { step: "quota" });
+        assert!(
+            outcome
+                .out
+                .contains("verify `quota`: FAILED after applying: pods still refused")
+        );
+        assert_eq!(fake.writes(), ["patch resourcequota/bleater-quota"]);
+        assert_eq!(outcome.asked.len(), 1);
+    }
+
+    #[test]
+    fn a_refused_recreate_puts_the_original_back() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let refused = status(422, "Invalid", "admission webhook denied the request", &[]);
+        fake.fail(
+            "create",
+            "migration-runner-binding",
+            Some(WriteMode::Apply),
+            refused,
+        );
+        let steps = incident.steps(&["rbac"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true],
+            BTreeMap::new(),
+            "recreate",
+        );
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::exit::PARTIALLY_APPLIED);
+        assert!(
+            error
+                .to_string()
+                .contains("created the original again from the backup"),
+            "{error}"
+        );
+        assert_eq!(
+            fake.writes(),
+            [
+                "delete rolebinding/migration-runner-binding",
+                "create rolebinding/migration-runner-binding",
+                "create rolebinding/migration-runner-binding",
+            ]
+        );
+        let binding = fake
+            .object(Kind::RoleBinding, "bleater", "migration-runner-binding")
+            .unwrap();
+        assert_eq!(binding["roleRef"]["name"], "migration-runner-role-v1");
+        assert_eq!(
+            audit_verbs(&outcome.run),
+            [
+                "rbac delete RoleBinding/migration-runner-binding",
+                "rbac create RoleBinding/migration-runner-binding"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_recreate_deletes_then_creates_the_new_version() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let steps = incident.steps(&["rbac"]);
+        let outcome = apply(&fake, &incident, &steps, &[true], BTreeMap::new(), "rebind");
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed);
+        // The create is dry-run under another name first: the name is still taken.
+        assert!(fake.calls.borrow().contains(
+            &"create dry-run rolebinding/migration-runner-binding-triage-preflight".to_string()
+        ));
+        let binding = fake
+            .object(Kind::RoleBinding, "bleater", "migration-runner-binding")
+            .unwrap();
+        assert_eq!(binding["roleRef"]["name"], "migration-runner-role-v2");
+    }
+
+    #[test]
+    fn a_forbidden_verb_stops_in_preflight_before_any_write() {
+        let incident = incident();
+        let fake = incident_cluster().deny("create", "rolebindings");
+        let steps = incident.steps(&["rbac"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true],
+            BTreeMap::new(),
+            "forbidden",
+        );
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::exit::FORBIDDEN);
+        assert!(fake.writes().is_empty());
+    }
+
+    #[test]
+    fn a_dry_run_asks_nothing_and_writes_nothing() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let steps = incident.steps(&["quota", "rbac", "lock"]);
+        let mut reread = FixtureReread {
+            incident: &incident,
+            verdicts: BTreeMap::new(),
+            replanned: Vec::new(),
+        };
+        let mut out = Vec::new();
+        let ran = block_on(run_steps(
+            &fake,
+            &actor(),
+            &steps,
+            &mut Mode::DryRun,
+            &mut reread,
+            &mut out,
+        ));
+        assert_eq!(ran.unwrap(), Ran::Completed);
+        assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.matches("dry run: `").count(), 3, "{out}");
+    }
+}
