@@ -879,7 +879,7 @@ mod tests {
 /// The executor on the in-memory fake: what it writes, in which order, and what it
 /// leaves alone when told no, when another writer interferes, or when a write fails.
 #[cfg(test)]
-mod on_the_fake {
+pub(crate) mod on_the_fake {
     use std::collections::BTreeMap;
     use std::path::PathBuf;
 
