@@ -214,7 +214,7 @@ pub fn classify_status(status: &kube::core::Status, server: &str, what: &str) ->
         // `Conflict`): nobody changed what triage read, a name is taken. Read the
         // structured reason, never the message.
         status if status.code == 409 && status.is_already_exists() => TriageError::Refused {
-            what: format!("{what}: it already exists"),
+            what: what.to_string(),
             status: Box::new(status.clone()),
             hint: Some(
                 "another writer created it; run `triage check` to see the namespace as it is now"

@@ -281,4 +281,36 @@ mod tests {
             "error: loading namespace `bleater`: cannot reach `https://127.0.0.1:1`; check --context"
         );
     }
+
+    /// Every kind of error line a user can see, as `exit N | error: ...`: the API
+    /// server's refusals as the live client and the fake classify them, and each
+    /// variant the commands build.
+    #[test]
+    fn user_facing_error_lines() {
+        use crate::cluster::classify_status;
+        use crate::cluster::fake::status;
+        let server = "https://10.0.0.1:6443";
+        let what = "creating RoleBinding `runner`";
+        let errors: Vec<(&str, anyhow::Error)> = vec![
+            ("401", classify_status(&status(401, "Unauthorized", "Unauthorized", &[]), server, what).into()),
+            ("403", classify_status(&status(403, "Forbidden", "rolebindings.rbac.authorization.k8s.io is forbidden: User \"dev\" cannot create resource \"rolebindings\"", &[]), server, what).into()),
+            ("409 AlreadyExists", classify_status(&status(409, "AlreadyExists", "rolebindings.rbac.authorization.k8s.io \"runner\" already exists", &[]), server, what).into()),
+            ("409 Conflict", classify_status(&status(409, "Conflict", "Operation cannot be fulfilled on rolebindings.rbac.authorization.k8s.io \"runner\": the object has been modified", &[]), server, what).into()),
+            ("422 failed test", classify_status(&status(422, "", "the server rejected our request due to an error in our request: testing value /metadata/resourceVersion failed: test failed", &[]), server, "patching ConfigMap `lock`").into()),
+            ("422 Invalid", classify_status(&status(422, "Invalid", "RoleBinding.rbac.authorization.k8s.io \"runner\" is invalid: roleRef: Invalid value: cannot change roleRef", &[("FieldValueInvalid", "roleRef")]), server, "replacing RoleBinding `runner`").into()),
+            ("usage", TriageError::usage("no terminal to confirm changes on, and --yes was not given: nothing was changed", Some("run in a terminal, preview with --dry-run, or pass --yes to apply without asking".to_string())).into()),
+            ("input", TriageError::input("run directory `/runs/r` holds no backups", None).into()),
+            ("unknown namespace", TriageError::UnknownNamespace { namespace: "bleatr".into(), where_: "is not in snapshot `incident.yaml`".into(), hint: Some("it holds: bleater".into()) }.into()),
+            ("unreachable", anyhow::Error::new(TriageError::unreachable("cannot reach `https://127.0.0.1:1` while listing pods: connection refused", Some("check the network, --context and the server's certificate".to_string()))).context("loading namespace `bleater`")),
+            ("verify", TriageError::VerifyFailed { message: "job/bleat-schema-migrate failed: BackoffLimitExceeded; the cascade stops here".into() }.into()),
+            ("partial", TriageError::PartiallyApplied { applied: "deleted rolebinding/runner and, when its new version was refused, created the original again from the backup".into(), cause: Box::new(TriageError::forbidden("forbidden while creating RoleBinding `runner`: user may not bind", None)), restore: "to undo: triage restore /runs/r".into() }.into()),
+        ];
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|(label, error)| {
+                format!("{label}: exit {} | {}", exit_code_of(error), Report(error))
+            })
+            .collect();
+        insta::assert_snapshot!(lines.join("\n"));
+    }
 }

@@ -1350,4 +1350,87 @@ pub(crate) mod on_the_fake {
         let out = String::from_utf8(out).unwrap();
         assert_eq!(out.matches("dry run: `").count(), 3, "{out}");
     }
+
+    /// The error lines the executor's refusals and recoveries end in, as the user sees
+    /// them (each from its real path on the fake).
+    #[test]
+    fn executor_error_lines() {
+        let incident = incident();
+        let line = |error: TriageError, run: &RunDir| {
+            let text = crate::error::Report(&anyhow::Error::new(error)).to_string();
+            text.replace(&run.path.display().to_string(), "RUN_DIR")
+        };
+        let mut lines = Vec::new();
+
+        let fake = incident_cluster().deny("create", "rolebindings");
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["rbac"]),
+            &[true],
+            BTreeMap::new(),
+            "lines-4",
+        );
+        lines.push(line(outcome.ran.unwrap_err(), &outcome.run));
+
+        let fake = incident_cluster();
+        fake.touch(Kind::ResourceQuota, "bleater", "bleater-quota");
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["quota"]),
+            &[true, true],
+            BTreeMap::new(),
+            "lines-7",
+        );
+        lines.push(line(outcome.ran.unwrap_err(), &outcome.run));
+
+        let fake = incident_cluster();
+        let refused = status(
+            422,
+            "Invalid",
+            "admission webhook \"policy\" denied the request",
+            &[],
+        );
+        fake.fail(
+            "create",
+            "migration-runner-binding",
+            Some(WriteMode::Apply),
+            refused,
+        );
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["rbac"]),
+            &[true],
+            BTreeMap::new(),
+            "lines-8",
+        );
+        lines.push(line(outcome.ran.unwrap_err(), &outcome.run));
+
+        let fake = incident_cluster();
+        let taken = status(
+            409,
+            "AlreadyExists",
+            "networkpolicies.networking.k8s.io \"bleater-allow-egress-essentials\" already exists",
+            &[],
+        );
+        fake.fail(
+            "create",
+            "bleater-allow-egress-essentials",
+            Some(WriteMode::Apply),
+            taken,
+        );
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["egress"]),
+            &[true],
+            BTreeMap::new(),
+            "lines-2",
+        );
+        lines.push(line(outcome.ran.unwrap_err(), &outcome.run));
+
+        insta::assert_snapshot!(lines.join("\n"));
+    }
 }
