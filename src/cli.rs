@@ -13,10 +13,10 @@ Exit codes:
   2  usage or input error, or a prompt needed without a terminal and without --yes
   3  cluster unreachable or credentials rejected
   4  forbidden by RBAC
-  5  repair stopped at a prompt
-  6  a repair step was applied but its verification failed
-  7  repair: another writer changed an object and re-planning once did not resolve it
-  8  repair: a step failed after part of it was applied (restore from the run directory)
+  5  repair or restore stopped at a prompt
+  6  a repair or restore step was applied but its verification failed
+  7  repair, restore: another writer changed an object and re-planning once did not resolve it
+  8  repair, restore: a step failed after part of it was applied (restore from the run directory)
   9  repair: every step done, but an app in the status ConfigMap did not read Healthy
      within --wait";
 
