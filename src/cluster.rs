@@ -221,15 +221,11 @@ pub fn classify_status(status: &kube::core::Status, server: &str, what: &str) ->
                     .to_string(),
             ),
         },
-        // NB: a failed JSON-patch `test` (our resourceVersion guard) is a 422 with
-        // neither a reason of its own nor causes: apiserver's patch handler wraps the
-        // json-patch library's "test failed" error (NewGenericServerResponse), so only
-        // its text tells it apart from other refusals.
-        status if status.code == 409 || (status.code == 422 && status.message.contains("test")) => {
-            TriageError::Conflict {
-                message: format!("conflict while {what}: {}", status.message),
-            }
-        }
+        // NB: a failed JSON-patch `test` (our resourceVersion guard) is a bare 422,
+        // not told apart here: the executor reads the object again (`patch_guarded`).
+        status if status.code == 409 => TriageError::Conflict {
+            message: format!("conflict while {what}: {}", status.message),
+        },
         status => TriageError::Refused {
             what: what.to_string(),
             status: Box::new(status.clone()),

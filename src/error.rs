@@ -296,7 +296,7 @@ mod tests {
             ("403", classify_status(&status(403, "Forbidden", "rolebindings.rbac.authorization.k8s.io is forbidden: User \"dev\" cannot create resource \"rolebindings\"", &[]), server, what).into()),
             ("409 AlreadyExists", classify_status(&status(409, "AlreadyExists", "rolebindings.rbac.authorization.k8s.io \"runner\" already exists", &[]), server, what).into()),
             ("409 Conflict", classify_status(&status(409, "Conflict", "Operation cannot be fulfilled on rolebindings.rbac.authorization.k8s.io \"runner\": the object has been modified", &[]), server, what).into()),
-            ("422 failed test", classify_status(&status(422, "", "the server rejected our request due to an error in our request: testing value /metadata/resourceVersion failed: test failed", &[]), server, "patching ConfigMap `lock`").into()),
+            ("422 bare (a failed patch test: the executor reads again)", classify_status(&status(422, "", "the server rejected our request due to an error in our request: testing value /metadata/resourceVersion failed: test failed", &[]), server, "patching ConfigMap `lock`").into()),
             ("422 Invalid", classify_status(&status(422, "Invalid", "RoleBinding.rbac.authorization.k8s.io \"runner\" is invalid: roleRef: Invalid value: cannot change roleRef", &[("FieldValueInvalid", "roleRef")]), server, "replacing RoleBinding `runner`").into()),
             ("usage", TriageError::usage("no terminal to confirm changes on, and --yes was not given: nothing was changed", Some("run in a terminal, preview with --dry-run, or pass --yes to apply without asking".to_string())).into()),
             ("input", TriageError::input("run directory `/runs/r` holds no backups", None).into()),

@@ -324,6 +324,36 @@ pub fn guarded_patch(before: &Value, after: &Value) -> Value {
     Value::Array(ops)
 }
 
+/// Applies the [`guarded_patch`] from `before` to `after`. A 422 is a conflict when
+/// the object moved on since `before`: the object is read again to tell.
+// NB: the API server reports a failed JSON-patch `test` as a bare 422 (the patch
+// handler wraps the json-patch library's error in NewGenericServerResponse): no reason
+// or cause of its own, so only a fresh read of the resourceVersion says whether it
+// was our guard, never the message text.
+async fn patch_guarded<K: Kube>(
+    kube: &K,
+    target: &Target,
+    before: &Value,
+    after: &Value,
+    mode: WriteMode,
+) -> Result<Value, TriageError> {
+    let patched = kube
+        .json_patch(
+            target.kind,
+            &target.namespace,
+            &target.name,
+            guarded_patch(before, after),
+            mode,
+        )
+        .await;
+    if let Err(TriageError::Refused { status, .. }) = &patched
+        && status.code == 422
+    {
+        still_as_planned(kube, target, before).await?;
+    }
+    patched
+}
+
 /// A manifest for creating `object` under another name, to dry-run a create whose
 /// name is still taken (a create of an existing name is a 409, even in a dry run).
 fn under_preflight_name(object: &Value) -> Value {
@@ -354,14 +384,7 @@ async fn preflight<K: Kube>(
         Action::Patch { before, after, .. } => {
             require(kube, "patch", target, Some(name)).await?;
             still_as_planned(kube, target, before).await?;
-            kube.json_patch(
-                kind,
-                ns,
-                name,
-                guarded_patch(before, after),
-                WriteMode::DryRun,
-            )
-            .await?;
+            patch_guarded(kube, target, before, after, WriteMode::DryRun).await?;
         }
         Action::Create { object, .. } => {
             require(kube, "create", target, None).await?;
@@ -453,15 +476,7 @@ async fn apply<K: Kube>(
             let current = still_as_planned(kube, target, before).await?;
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
-            let patched = kube
-                .json_patch(
-                    kind,
-                    ns,
-                    name,
-                    guarded_patch(before, after),
-                    WriteMode::Apply,
-                )
-                .await?;
+            let patched = patch_guarded(kube, target, before, after, WriteMode::Apply).await?;
             let (_, old) = uid_and_version(&current);
             let (_, new) = uid_and_version(&patched);
             audit(run, actor, step, "patch", target, Some(&old), Some(&new))?;
@@ -601,15 +616,7 @@ async fn apply<K: Kube>(
             let mut after = current.clone();
             after["data"][version_key.as_str()] = Value::String(version.clone());
             after["data"][tables_key.as_str()] = Value::String(tables.join(","));
-            let patched = kube
-                .json_patch(
-                    kind,
-                    ns,
-                    name,
-                    guarded_patch(&current, &after),
-                    WriteMode::Apply,
-                )
-                .await?;
+            let patched = patch_guarded(kube, target, &current, &after, WriteMode::Apply).await?;
             let (_, old) = uid_and_version(&current);
             let (_, new) = uid_and_version(&patched);
             audit(run, actor, step, "patch", target, Some(&old), Some(&new))?;
@@ -1432,5 +1439,59 @@ pub(crate) mod on_the_fake {
         lines.push(line(outcome.ran.unwrap_err(), &outcome.run));
 
         insta::assert_snapshot!(lines.join("\n"));
+    }
+
+    /// Another writer between the preflight's read and the patch: the resourceVersion
+    /// `test` fails (a bare 422), a fresh read shows the object moved on, so it is a
+    /// conflict, re-planned once like any other.
+    #[test]
+    fn a_failed_resource_version_test_is_a_conflict_by_a_fresh_read() {
+        let incident = incident();
+        let fake = incident_cluster();
+        fake.interfere("patch", "bleater-quota", Some(WriteMode::Apply));
+        let steps = incident.steps(&["quota"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true, true],
+            BTreeMap::new(),
+            "test-op",
+        );
+        // The re-plan (from the fixture) is stale too: exit 7, nothing overwritten.
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::exit::CONFLICT, "{error}");
+        assert_eq!(outcome.replanned, ["quota"]);
+        let quota = fake
+            .object(Kind::ResourceQuota, "bleater", "bleater-quota")
+            .unwrap();
+        assert_eq!(quota["spec"]["hard"]["pods"], "1");
+    }
+
+    /// A 422 on an object nobody touched is the server refusing the change itself:
+    /// reported as it is (exit 2), not taken for a conflict, whatever its text says.
+    #[test]
+    fn a_refused_patch_of_an_unchanged_object_is_not_a_conflict() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let invalid = status(
+            422,
+            "Invalid",
+            "spec.hard: the latest test value is invalid",
+            &[],
+        );
+        fake.fail("patch", "bleater-quota", Some(WriteMode::Apply), invalid);
+        let steps = incident.steps(&["quota"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true],
+            BTreeMap::new(),
+            "invalid",
+        );
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::exit::USAGE, "{error}");
+        assert!(outcome.replanned.is_empty());
     }
 }

@@ -23,7 +23,14 @@ struct Scripted {
     verb: &'static str,
     name: String,
     mode: Option<WriteMode>,
-    status: Status,
+    effect: Effect,
+}
+
+enum Effect {
+    /// The call fails with this status.
+    Fail(Box<Status>),
+    /// Another writer changes the object just before the call runs.
+    Interfere,
 }
 
 pub struct FakeKube {
@@ -90,7 +97,18 @@ impl FakeKube {
             verb,
             name: name.to_string(),
             mode,
-            status,
+            effect: Effect::Fail(Box::new(status)),
+        });
+    }
+
+    /// Just before the next `verb` on `name` (in `mode`), another writer changes the
+    /// object: a write between triage's last read and its own.
+    pub fn interfere(&self, verb: &'static str, name: &str, mode: Option<WriteMode>) {
+        self.scripted.borrow_mut().push(Scripted {
+            verb,
+            name: name.to_string(),
+            mode,
+            effect: Effect::Interfere,
         });
     }
 
@@ -151,12 +169,28 @@ impl FakeKube {
         mode: Option<WriteMode>,
         what: &str,
     ) -> Result<(), TriageError> {
-        let mut scripted = self.scripted.borrow_mut();
-        let found = scripted
-            .iter()
-            .position(|s| s.verb == verb && s.name == name && (s.mode.is_none() || s.mode == mode));
-        match found {
-            Some(index) => Err(refusal(&scripted.remove(index).status, what)),
+        let found = {
+            let mut scripted = self.scripted.borrow_mut();
+            let index = scripted.iter().position(|s| {
+                s.verb == verb && s.name == name && (s.mode.is_none() || s.mode == mode)
+            });
+            index.map(|index| scripted.remove(index))
+        };
+        match found.map(|s| s.effect) {
+            Some(Effect::Fail(status)) => Err(refusal(&status, what)),
+            Some(Effect::Interfere) => {
+                let keys: Vec<Key> = self
+                    .objects
+                    .borrow()
+                    .keys()
+                    .filter(|(_, _, n)| n == name)
+                    .cloned()
+                    .collect();
+                for (kind, namespace, name) in keys {
+                    self.touch(kind, &namespace, &name);
+                }
+                Ok(())
+            }
             None => Ok(()),
         }
     }
@@ -286,9 +320,9 @@ impl Kube for FakeKube {
         };
         let patch: json_patch::Patch = serde_json::from_value(patch).expect("a JSON patch");
         if let Err(error) = json_patch::patch(&mut object, &patch) {
-            // As apiserver's patch handler: the library's error in a 422.
-            let message = format!("the server rejected our request: {error}: test failed");
-            return Err(refusal(&status(422, "", &message, &[]), &what));
+            // As apiserver's patch handler: the library's error in a bare 422.
+            let message = format!("the server rejected our request: {error}");
+            return Err(refusal(&status(422, "Invalid", &message, &[]), &what));
         }
         object["metadata"]["resourceVersion"] = json!(self.next_version());
         Ok(self.store(kind, namespace, object, mode))
