@@ -226,3 +226,57 @@ impl<K: Kube> Reread for BackupReread<'_, K> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn holds_allows_server_additions_but_not_differences() {
+        let manifest = json!({"metadata": {"name": "a", "labels": {"x": "1"}}, "data": {"k": "v"}});
+        let live = json!({"metadata": {"name": "a", "uid": "u", "labels": {"x": "1", "y": "2"}}, "data": {"k": "v"}});
+        assert!(holds(&live, &manifest));
+        let changed = json!({"metadata": {"name": "a", "labels": {"x": "2"}}, "data": {"k": "v"}});
+        assert!(!holds(&changed, &manifest));
+        let fewer = json!({"metadata": {"name": "a", "labels": {"x": "1"}}, "data": {}});
+        assert!(!holds(&fewer, &manifest));
+        // Lists are compared whole: a subject more is a difference.
+        let subjects = json!({"subjects": [{"name": "a"}]});
+        assert!(!holds(
+            &json!({"subjects": [{"name": "a"}, {"name": "b"}]}),
+            &subjects
+        ));
+    }
+
+    #[test]
+    fn an_object_backed_up_twice_is_restored_to_its_first_backup() {
+        let job = |finalizers: bool| {
+            let mut job = json!({"apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": "hook", "namespace": "ns"}});
+            if finalizers {
+                job["metadata"]["finalizers"] = json!(["x/cleanup"]);
+            }
+            job
+        };
+        let backups = vec![
+            (PathBuf::from("001-job-hook.yaml"), job(true)),
+            (PathBuf::from("002-job-hook.yaml"), job(false)),
+        ];
+        let first = first_backups(backups);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].0, PathBuf::from("001-job-hook.yaml"));
+        assert_eq!(first[0].1["metadata"]["finalizers"][0], "x/cleanup");
+    }
+
+    #[test]
+    fn a_backup_of_a_kind_triage_does_not_know_is_refused_by_name() {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}});
+        let error = target_of(Path::new("/runs/r/001-secret-s.yaml"), &secret).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "backup `/runs/r/001-secret-s.yaml` holds a Secret, which triage does not restore"
+        );
+    }
+}
