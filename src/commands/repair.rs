@@ -173,22 +173,6 @@ async fn observe(
     Ok(Observed { snapshot, access })
 }
 
-/// The executor's progress, on stdout as it happens (a person is watching).
-struct Progress;
-
-impl Write for Progress {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let mut out = std::io::stdout().lock();
-        out.write_all(bytes)?;
-        out.flush()?;
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stdout().flush()
-    }
-}
-
 /// `repair`'s answer to "read again": the namespace's signals on a fresh read. A step
 /// is re-planned by its id (`schema` is not `migrate`, though both repair `schema`)
 /// and verified by its own signal's finding.
@@ -383,7 +367,7 @@ async fn repair(
         &plan.steps,
         &mut mode,
         &mut reread,
-        &mut Progress,
+        &mut terminal::Progress,
     )
     .await;
     match ran {

@@ -51,7 +51,7 @@ pub fn run(
             overwrite,
             confirm.zip(root),
             global.request_timeout.0,
-            &mut Progress,
+            &mut terminal::Progress,
         )
         .await
     })?;
@@ -162,22 +162,6 @@ pub async fn restore<K: Kube>(
     };
     let _ = write!(out, "{undo}");
     Ok(code)
-}
-
-/// Progress on stdout as it happens (a person is watching).
-struct Progress;
-
-impl Write for Progress {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let mut out = std::io::stdout().lock();
-        out.write_all(bytes)?;
-        out.flush()?;
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stdout().flush()
-    }
 }
 
 #[cfg(test)]
