@@ -870,7 +870,7 @@ _triage() {
             return 0
             ;;
         triage__subcmd__restore)
-            opts="-n -o -v -h --yes --overwrite --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
+            opts="-n -o -v -h --yes --overwrite --dry-run --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

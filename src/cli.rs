@@ -13,10 +13,10 @@ Exit codes:
   2  usage or input error, or a prompt needed without a terminal and without --yes
   3  cluster unreachable or credentials rejected
   4  forbidden by RBAC
-  5  repair stopped at a prompt
-  6  a repair step was applied but its verification failed
-  7  repair: another writer changed an object and re-planning once did not resolve it
-  8  repair: a step failed after part of it was applied (restore from the run directory)
+  5  repair or restore stopped at a prompt
+  6  a repair or restore step was applied but its verification failed
+  7  repair, restore: another writer changed an object and re-planning once did not resolve it
+  8  repair, restore: a step failed after part of it was applied (restore from the run directory)
   9  repair: every step done, but an app in the status ConfigMap did not read Healthy
      within --wait";
 
@@ -155,8 +155,9 @@ pub enum Command {
     /// Repair the failing signals in cascade order: each step previewed, confirmed,
     /// checked by the server (permissions, dry run), backed up, applied and verified
     Repair(RepairArgs),
-    /// Put back the objects a repair run backed up (never overwrites an existing object
-    /// unless --overwrite)
+    /// Put back the objects a repair run backed up, each previewed as a diff, confirmed,
+    /// checked by the server and audited like a repair step (never overwrites an
+    /// existing object unless --overwrite)
     Restore {
         /// The run directory `triage repair` printed
         #[arg(value_name = "RUN_DIR")]
@@ -169,6 +170,10 @@ pub enum Command {
         /// Replace objects that exist now with their backed-up version
         #[arg(long)]
         overwrite: bool,
+
+        /// Preview and run the server-side dry runs only; change nothing
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Write a live snapshot of the namespace (Secrets left out) for offline use, with
     /// the failing containers' last log lines as `kind: ContainerLog` items

@@ -26,6 +26,9 @@ use crate::error::TriageError;
 use crate::logs;
 use crate::snapshot::{ContainerLog, Gap, Kind, LogGap, RawObject, Snapshot};
 
+pub mod api;
+#[cfg(test)]
+pub mod fake;
 pub mod port_forward;
 pub mod write;
 
@@ -178,14 +181,29 @@ fn home_kubeconfig() -> Option<PathBuf> {
 /// What the API server told us, sorted into the cases a responder acts on differently.
 pub fn classify(error: &kube::Error, server: &str, what: &str) -> TriageError {
     match error {
-        kube::Error::Api(status) if status.code == 401 => TriageError::unreachable(
+        kube::Error::Api(status) => classify_status(status, server, what),
+        other => TriageError::unreachable(
+            format!(
+                "cannot reach `{server}` while {what}: {}",
+                kube_error_text(other)
+            ),
+            Some("check the network, --context and the server's certificate".to_string()),
+        ),
+    }
+}
+
+/// An API server's refusal (its `Status`) as the error the user sees; the live client
+/// and the test fake both go through here, so they classify alike.
+pub fn classify_status(status: &kube::core::Status, server: &str, what: &str) -> TriageError {
+    match status {
+        status if status.code == 401 => TriageError::unreachable(
             format!(
                 "`{server}` rejected the credentials while {what}: {}",
                 status.message
             ),
             Some("log in again or refresh the token in the kubeconfig".to_string()),
         ),
-        kube::Error::Api(status) if status.code == 403 => TriageError::forbidden(
+        status if status.code == 403 => TriageError::forbidden(
             format!("forbidden while {what}: {}", status.message),
             Some(
                 "ask for read access to the namespace, or use --as with a permitted user"
@@ -195,36 +213,24 @@ pub fn classify(error: &kube::Error, server: &str, what: &str) -> TriageError {
         // NB: a 409 is also AlreadyExists on a create (reason `AlreadyExists`, not
         // `Conflict`): nobody changed what triage read, a name is taken. Read the
         // structured reason, never the message.
-        kube::Error::Api(status) if status.code == 409 && status.reason == "AlreadyExists" => {
-            TriageError::input(
-                format!("{what}: it already exists: {}", status.message),
-                Some(
-                    "another writer created it; run `triage check` to see the namespace as it is now"
-                        .to_string(),
-                ),
-            )
-        }
-        kube::Error::Api(status)
-            if status.code == 409 || (status.code == 422 && status.message.contains("test")) =>
-        {
-            TriageError::Conflict {
-                message: format!("conflict while {what}: {}", status.message),
-            }
-        }
-        kube::Error::Api(status) => TriageError::input(
-            format!(
-                "the API server refused {what}: {} ({})",
-                status.message, status.code
+        status if status.code == 409 && status.is_already_exists() => TriageError::Refused {
+            what: what.to_string(),
+            status: Box::new(status.clone()),
+            hint: Some(
+                "another writer created it; run `triage check` to see the namespace as it is now"
+                    .to_string(),
             ),
-            None,
-        ),
-        other => TriageError::unreachable(
-            format!(
-                "cannot reach `{server}` while {what}: {}",
-                kube_error_text(other)
-            ),
-            Some("check the network, --context and the server's certificate".to_string()),
-        ),
+        },
+        // NB: a failed JSON-patch `test` (our resourceVersion guard) is a bare 422,
+        // not told apart here: the executor reads the object again (`patch_guarded`).
+        status if status.code == 409 => TriageError::Conflict {
+            message: format!("conflict while {what}: {}", status.message),
+        },
+        status => TriageError::Refused {
+            what: what.to_string(),
+            status: Box::new(status.clone()),
+            hint: None,
+        },
     }
 }
 

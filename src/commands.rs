@@ -54,7 +54,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             run_dir,
             yes,
             overwrite,
-        } => restore::run(&cli.global, &run_dir, yes, overwrite),
+            dry_run,
+        } => restore::run(&cli.global, &run_dir, yes, overwrite, dry_run),
         Command::Snapshot { logs } => snapshot::run(&cli.global, logs.logs),
         Command::Db {
             command: DbCommand::Tables { db, profile },

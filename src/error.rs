@@ -81,6 +81,17 @@ pub enum TriageError {
         /// The restore command for the run's backups.
         restore: String,
     },
+    /// The API server refused a request for a reason other than RBAC or a conflict
+    /// (422 Invalid, 409 AlreadyExists, 404 ...). The server's `Status` is kept whole as
+    /// data (reason, `details.causes[].field`) so callers decide from its structure,
+    /// never from the message text (e.g. [`immutable_fields`]).
+    #[error("the API server refused {what}: {} ({})", status.message, status.code)]
+    Refused {
+        /// What triage was doing (`replacing RoleBinding `x``).
+        what: String,
+        status: Box<kube::core::Status>,
+        hint: Option<String>,
+    },
     /// RBAC said no.
     #[error("{message}")]
     Forbidden {
@@ -121,7 +132,10 @@ impl TriageError {
     /// The documented exit code of this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Usage { .. } | Self::Input { .. } | Self::UnknownNamespace { .. } => exit::USAGE,
+            Self::Usage { .. }
+            | Self::Input { .. }
+            | Self::UnknownNamespace { .. }
+            | Self::Refused { .. } => exit::USAGE,
             Self::Conflict { .. } => exit::CONFLICT,
             Self::PartiallyApplied { .. } => exit::PARTIALLY_APPLIED,
             Self::Unreachable { .. } => exit::UNREACHABLE,
@@ -136,6 +150,7 @@ impl TriageError {
             | Self::Input { hint, .. }
             | Self::UnknownNamespace { hint, .. }
             | Self::Unreachable { hint, .. }
+            | Self::Refused { hint, .. }
             | Self::Forbidden { hint, .. } => hint.as_deref(),
             Self::Conflict { .. } => {
                 Some("the object changed while triage worked on it: run again to re-plan")
@@ -144,6 +159,42 @@ impl TriageError {
             Self::VerifyFailed { .. } => None,
         }
     }
+}
+
+/// The fields an update was refused for because they cannot change after creation,
+/// read from the API's structured status: reason `Invalid` (422) whose every
+/// `details.causes[]` names a field with cause type `FieldValueInvalid` or
+/// `FieldValueForbidden`. `None` for any other refusal.
+///
+/// NB: Kubernetes reports immutability as a field error on update, never as a reason
+/// of its own: `ValidateImmutableField` gives `field.Invalid(path, v, "field is
+/// immutable")` (FieldValueInvalid), RoleBinding's roleRef `field.Invalid(roleRef,
+/// ..., "cannot change roleRef")`, a claim's spec `field.Forbidden(spec, "spec is
+/// immutable after creation except ...")` (FieldValueForbidden); the messages differ,
+/// the cause types and fields do not (k8s.io/apimachinery/pkg/api/validation,
+/// pkg/apis/rbac/validation, pkg/apis/core/validation). The caller still dry-runs the
+/// create of the whole object, so a value that is invalid on its own is refused there.
+pub fn immutable_fields(error: &TriageError) -> Option<Vec<String>> {
+    let TriageError::Refused { status, .. } = error else {
+        return None;
+    };
+    if status.reason != "Invalid" {
+        return None;
+    }
+    let causes = status.details.as_ref().map(|d| d.causes.as_slice())?;
+    let immutable = |cause: &kube::core::response::StatusCause| {
+        !cause.field.is_empty()
+            && matches!(
+                cause.reason.as_str(),
+                "FieldValueInvalid" | "FieldValueForbidden"
+            )
+    };
+    if causes.is_empty() || !causes.iter().all(immutable) {
+        return None;
+    }
+    let mut fields: Vec<String> = causes.iter().map(|c| c.field.clone()).collect();
+    fields.dedup();
+    Some(fields)
 }
 
 /// Renders any error chain as the single line triage prints on stderr:
@@ -229,5 +280,37 @@ mod tests {
             text,
             "error: loading namespace `bleater`: cannot reach `https://127.0.0.1:1`; check --context"
         );
+    }
+
+    /// Every kind of error line a user can see, as `exit N | error: ...`: the API
+    /// server's refusals as the live client and the fake classify them, and each
+    /// variant the commands build.
+    #[test]
+    fn user_facing_error_lines() {
+        use crate::cluster::classify_status;
+        use crate::cluster::fake::status;
+        let server = "https://10.0.0.1:6443";
+        let what = "creating RoleBinding `runner`";
+        let errors: Vec<(&str, anyhow::Error)> = vec![
+            ("401", classify_status(&status(401, "Unauthorized", "Unauthorized", &[]), server, what).into()),
+            ("403", classify_status(&status(403, "Forbidden", "rolebindings.rbac.authorization.k8s.io is forbidden: User \"dev\" cannot create resource \"rolebindings\"", &[]), server, what).into()),
+            ("409 AlreadyExists", classify_status(&status(409, "AlreadyExists", "rolebindings.rbac.authorization.k8s.io \"runner\" already exists", &[]), server, what).into()),
+            ("409 Conflict", classify_status(&status(409, "Conflict", "Operation cannot be fulfilled on rolebindings.rbac.authorization.k8s.io \"runner\": the object has been modified", &[]), server, what).into()),
+            ("422 bare (a failed patch test: the executor reads again)", classify_status(&status(422, "", "the server rejected our request due to an error in our request: testing value /metadata/resourceVersion failed: test failed", &[]), server, "patching ConfigMap `lock`").into()),
+            ("422 Invalid", classify_status(&status(422, "Invalid", "RoleBinding.rbac.authorization.k8s.io \"runner\" is invalid: roleRef: Invalid value: cannot change roleRef", &[("FieldValueInvalid", "roleRef")]), server, "replacing RoleBinding `runner`").into()),
+            ("usage", TriageError::usage("no terminal to confirm changes on, and --yes was not given: nothing was changed", Some("run in a terminal, preview with --dry-run, or pass --yes to apply without asking".to_string())).into()),
+            ("input", TriageError::input("run directory `/runs/r` holds no backups", None).into()),
+            ("unknown namespace", TriageError::UnknownNamespace { namespace: "bleatr".into(), where_: "is not in snapshot `incident.yaml`".into(), hint: Some("it holds: bleater".into()) }.into()),
+            ("unreachable", anyhow::Error::new(TriageError::unreachable("cannot reach `https://127.0.0.1:1` while listing pods: connection refused", Some("check the network, --context and the server's certificate".to_string()))).context("loading namespace `bleater`")),
+            ("verify", TriageError::VerifyFailed { message: "job/bleat-schema-migrate failed: BackoffLimitExceeded; the cascade stops here".into() }.into()),
+            ("partial", TriageError::PartiallyApplied { applied: "deleted rolebinding/runner and, when its new version was refused, created the original again from the backup".into(), cause: Box::new(TriageError::forbidden("forbidden while creating RoleBinding `runner`: user may not bind", None)), restore: "to undo: triage restore /runs/r".into() }.into()),
+        ];
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|(label, error)| {
+                format!("{label}: exit {} | {}", exit_code_of(error), Report(error))
+            })
+            .collect();
+        insta::assert_snapshot!(lines.join("\n"));
     }
 }

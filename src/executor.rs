@@ -1,6 +1,9 @@
-//! The one place repair steps meet the cluster: preview -> confirm -> preflight ->
-//! backup -> apply -> verify, in that order, for every step. Dry-run is a mode of this
-//! executor (preview and preflight only), not a flag threaded through the repairs.
+//! The one place steps meet the cluster, for `repair` and `restore` alike: preview ->
+//! confirm -> preflight -> backup -> apply -> verify, in that order, for every step, and
+//! on a conflict one re-read and re-plan of that same step (by its id). Dry-run is a
+//! mode of this executor (preview and preflight only), not a flag threaded through the
+//! repairs. It is written against the [`Kube`] trait: the live cluster, or the
+//! in-memory fake its tests run on.
 
 use std::io::Write;
 use std::time::Duration;
@@ -8,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::backup::{AuditEntry, RunDir, restorable};
-use crate::cluster::Cluster;
+use crate::cluster::api::Kube;
 use crate::cluster::write::{Deleted, WriteMode};
 use crate::error::TriageError;
 use crate::render::repair::{readable, step_preview};
@@ -47,10 +50,104 @@ pub enum StepOutcome {
     Declined,
 }
 
+/// What the executor learns by reading the cluster again, from whoever planned the
+/// steps (the namespace's signals for `repair`, the backups for `restore`).
+#[expect(
+    async_fn_in_trait,
+    reason = "used with generics on a current-thread runtime"
+)]
+pub trait Reread {
+    /// Reads again and plans the step with `step.id` anew from what is there now (after
+    /// a conflict): never another step of the same signal. `None` when it no longer
+    /// needs doing.
+    async fn replan(&mut self, step: &Step) -> Result<Option<Step>, TriageError>;
+    /// Reads again after the step was applied: did it achieve what it is for?
+    async fn verify(&mut self, step: &Step) -> Result<Verdict, TriageError>;
+}
+
+/// A step's verification against a fresh read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It holds; the words say what was seen (`ok (quota has room)`).
+    Passed(String),
+    /// It was applied but does not hold; the words say what is still wrong.
+    Failed(String),
+    /// Nothing to verify for this step on its own (a later step's signal).
+    NotChecked,
+}
+
+/// How a run of steps ended, when no error stopped it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ran {
+    /// Every step done (applied and verified, or in dry run, checked by the server).
+    Completed,
+    /// The user said no at this step: nothing of it was changed.
+    Declined { step: &'static str },
+    /// This step was applied but its verification failed; the run stopped there.
+    VerifyFailed { step: &'static str },
+}
+
+/// Runs `steps` in order: each previewed, confirmed, checked, backed up, applied and
+/// verified. A conflict (another writer changed an object since it was read) reads
+/// again and re-plans that step once, by its id; a second conflict is an error (exit
+/// 7), as is a failure after part of a step was applied (exit 8).
+pub async fn run_steps<K: Kube>(
+    kube: &K,
+    actor: &Actor,
+    steps: &[Step],
+    mode: &mut Mode<'_>,
+    reread: &mut impl Reread,
+    out: &mut dyn Write,
+) -> Result<Ran, TriageError> {
+    let total = steps.len();
+    let applying = matches!(mode, Mode::Apply { .. });
+    for (index, planned) in steps.iter().enumerate() {
+        let mut step = planned.clone();
+        let mut replanned = false;
+        loop {
+            match run_step(kube, actor, &step, index + 1, total, mode, out).await {
+                Ok(StepOutcome::Done) => break,
+                Ok(StepOutcome::Declined) => return Ok(Ran::Declined { step: step.id }),
+                Err(TriageError::Conflict { message }) if !replanned => {
+                    // Someone else wrote in between: read again, plan again, ask again.
+                    let _ = writeln!(
+                        out,
+                        "conflict: {message}; reading the namespace again and re-planning `{}`",
+                        step.id
+                    );
+                    replanned = true;
+                    match reread.replan(&step).await? {
+                        Some(fresh) if fresh.id == step.id => step = fresh,
+                        _ => {
+                            let _ = writeln!(out, "`{}` no longer needs repair", step.id);
+                            break;
+                        }
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        if !applying {
+            continue;
+        }
+        match reread.verify(&step).await? {
+            Verdict::Passed(seen) => {
+                let _ = writeln!(out, "verify `{}`: {seen}", step.id);
+            }
+            Verdict::Failed(wrong) => {
+                let _ = writeln!(out, "verify `{}`: FAILED after applying: {wrong}", step.id);
+                return Ok(Ran::VerifyFailed { step: step.id });
+            }
+            Verdict::NotChecked => {}
+        }
+    }
+    Ok(Ran::Completed)
+}
+
 /// Runs one step. Errors mean the step did not complete; the message says what, if
 /// anything, was changed.
-pub async fn run_step(
-    cluster: &Cluster,
+pub async fn run_step<K: Kube>(
+    kube: &K,
     actor: &Actor,
     step: &Step,
     number: usize,
@@ -79,7 +176,7 @@ pub async fn run_step(
     // Preflight, before the first write: permissions, the objects are still what the
     // plan saw, and the server accepts every write (dry run).
     for action in &step.actions {
-        preflight(cluster, action, actor.database.as_ref(), actor.timeout).await?;
+        preflight(kube, action, actor.database.as_ref(), actor.timeout).await?;
     }
     let _ = writeln!(out, "preflight: permissions and server-side dry run passed");
 
@@ -92,7 +189,7 @@ pub async fn run_step(
     let mut versions: Vec<(Target, String)> = Vec::new();
     let mut applied: Vec<String> = Vec::new();
     for action in &step.actions {
-        if let Err(error) = apply(cluster, actor, step, action, run, &mut versions, out).await {
+        if let Err(error) = apply(kube, actor, step, action, run, &mut versions, out).await {
             return Err(after_partial_apply(error, &applied, run));
         }
         applied.push(format!(
@@ -153,14 +250,14 @@ fn resource_of(kind: Kind) -> (&'static str, &'static str) {
     (kind.group(), kind.plural())
 }
 
-async fn require(
-    cluster: &Cluster,
+async fn require<K: Kube>(
+    kube: &K,
     verb: &str,
     target: &Target,
     name: Option<&str>,
 ) -> Result<(), TriageError> {
     let (group, resource) = resource_of(target.kind);
-    let permission = cluster
+    let permission = kube
         .can_i(verb, group, resource, &target.namespace, name)
         .await?;
     if permission.allowed {
@@ -182,13 +279,13 @@ async fn require(
 }
 
 /// The object must still be the one the plan was made from.
-async fn still_as_planned(
-    cluster: &Cluster,
+async fn still_as_planned<K: Kube>(
+    kube: &K,
     target: &Target,
     before: &Value,
 ) -> Result<Value, TriageError> {
-    let current = cluster
-        .get_json(target.kind, &target.namespace, &target.name)
+    let current = kube
+        .get(target.kind, &target.namespace, &target.name)
         .await?
         .ok_or_else(|| TriageError::Conflict {
             message: format!(
@@ -227,6 +324,36 @@ pub fn guarded_patch(before: &Value, after: &Value) -> Value {
     Value::Array(ops)
 }
 
+/// Applies the [`guarded_patch`] from `before` to `after`. A 422 is a conflict when
+/// the object moved on since `before`: the object is read again to tell.
+// NB: the API server reports a failed JSON-patch `test` as a bare 422 (the patch
+// handler wraps the json-patch library's error in NewGenericServerResponse): no reason
+// or cause of its own, so only a fresh read of the resourceVersion says whether it
+// was our guard, never the message text.
+async fn patch_guarded<K: Kube>(
+    kube: &K,
+    target: &Target,
+    before: &Value,
+    after: &Value,
+    mode: WriteMode,
+) -> Result<Value, TriageError> {
+    let patched = kube
+        .json_patch(
+            target.kind,
+            &target.namespace,
+            &target.name,
+            guarded_patch(before, after),
+            mode,
+        )
+        .await;
+    if let Err(TriageError::Refused { status, .. }) = &patched
+        && status.code == 422
+    {
+        still_as_planned(kube, target, before).await?;
+    }
+    patched
+}
+
 /// A manifest for creating `object` under another name, to dry-run a create whose
 /// name is still taken (a create of an existing name is a 409, even in a dry run).
 fn under_preflight_name(object: &Value) -> Value {
@@ -245,8 +372,8 @@ fn truncate_name(name: &str, max: usize) -> &str {
     &name[..name.len().min(max)]
 }
 
-async fn preflight(
-    cluster: &Cluster,
+async fn preflight<K: Kube>(
+    kube: &K,
     action: &Action,
     database: Option<&crate::db::Access>,
     timeout: Option<Duration>,
@@ -255,54 +382,49 @@ async fn preflight(
     let (kind, ns, name) = (target.kind, target.namespace.as_str(), target.name.as_str());
     match action {
         Action::Patch { before, after, .. } => {
-            require(cluster, "patch", target, Some(name)).await?;
-            still_as_planned(cluster, target, before).await?;
-            cluster
-                .json_patch(
-                    kind,
-                    ns,
-                    name,
-                    guarded_patch(before, after),
-                    WriteMode::DryRun,
-                )
-                .await?;
+            require(kube, "patch", target, Some(name)).await?;
+            still_as_planned(kube, target, before).await?;
+            patch_guarded(kube, target, before, after, WriteMode::DryRun).await?;
         }
         Action::Create { object, .. } => {
-            require(cluster, "create", target, None).await?;
-            cluster.create(kind, ns, object, WriteMode::DryRun).await?;
+            require(kube, "create", target, None).await?;
+            kube.create(kind, ns, object, WriteMode::DryRun).await?;
         }
         Action::Delete { before, .. } => {
-            require(cluster, "delete", target, Some(name)).await?;
-            let current = still_as_planned(cluster, target, before).await?;
+            require(kube, "delete", target, Some(name)).await?;
+            let current = still_as_planned(kube, target, before).await?;
             let (uid, version) = uid_and_version(&current);
-            cluster
-                .delete_exact(kind, ns, name, &uid, &version, WriteMode::DryRun)
+            kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::DryRun)
+                .await?;
+        }
+        Action::Replace { before, after, .. } => {
+            require(kube, "update", target, Some(name)).await?;
+            let current = still_as_planned(kube, target, before).await?;
+            kube.replace(kind, ns, &replacing(&current, after), WriteMode::DryRun)
                 .await?;
         }
         Action::Recreate { before, after, .. } => {
-            require(cluster, "delete", target, Some(name)).await?;
-            require(cluster, "create", target, None).await?;
-            let current = still_as_planned(cluster, target, before).await?;
+            require(kube, "delete", target, Some(name)).await?;
+            require(kube, "create", target, None).await?;
+            let current = still_as_planned(kube, target, before).await?;
             let (uid, version) = uid_and_version(&current);
-            cluster
-                .delete_exact(kind, ns, name, &uid, &version, WriteMode::DryRun)
+            kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::DryRun)
                 .await?;
             // NB: the create must also pass RBAC's escalation check (a RoleBinding needs
             // `bind` on its role or all of the role's permissions): the dry run runs it,
             // so a create that would fail after the delete is refused here instead.
-            cluster
-                .create(kind, ns, &under_preflight_name(after), WriteMode::DryRun)
+            kube.create(kind, ns, &under_preflight_name(after), WriteMode::DryRun)
                 .await?;
         }
         Action::RunJob { object, .. } => {
-            require(cluster, "create", target, None).await?;
-            cluster.create(kind, ns, object, WriteMode::DryRun).await?;
+            require(kube, "create", target, None).await?;
+            kube.create(kind, ns, object, WriteMode::DryRun).await?;
         }
         Action::WriteSchema { before, .. } => {
-            require(cluster, "patch", target, Some(name)).await?;
-            still_as_planned(cluster, target, before).await?;
+            require(kube, "patch", target, Some(name)).await?;
+            still_as_planned(kube, target, before).await?;
             // Read-only: proves the database answers before anything is written.
-            observed_tables(cluster, actor_database(database)?, timeout).await?;
+            observed_tables(kube, actor_database(database)?, timeout).await?;
         }
     }
     Ok(())
@@ -333,8 +455,8 @@ fn audit(
     })
 }
 
-async fn apply(
-    cluster: &Cluster,
+async fn apply<K: Kube>(
+    kube: &K,
     actor: &Actor,
     step: &Step,
     action: &Action,
@@ -351,18 +473,10 @@ async fn apply(
         .map(|(_, v)| v.clone());
     match action {
         Action::Patch { before, after, .. } => {
-            let current = still_as_planned(cluster, target, before).await?;
+            let current = still_as_planned(kube, target, before).await?;
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
-            let patched = cluster
-                .json_patch(
-                    kind,
-                    ns,
-                    name,
-                    guarded_patch(before, after),
-                    WriteMode::Apply,
-                )
-                .await?;
+            let patched = patch_guarded(kube, target, before, after, WriteMode::Apply).await?;
             let (_, old) = uid_and_version(&current);
             let (_, new) = uid_and_version(&patched);
             audit(run, actor, step, "patch", target, Some(&old), Some(&new))?;
@@ -374,7 +488,7 @@ async fn apply(
             versions.push((target.clone(), new));
         }
         Action::Create { object, .. } => {
-            let created = cluster.create(kind, ns, object, WriteMode::Apply).await?;
+            let created = kube.create(kind, ns, object, WriteMode::Apply).await?;
             let (_, new) = uid_and_version(&created);
             audit(run, actor, step, "create", target, None, Some(&new))?;
             let _ = writeln!(out, "created {} (resourceVersion {new})", target.short());
@@ -385,14 +499,14 @@ async fn apply(
                 Some(version) => {
                     let mut object = before.clone();
                     object["metadata"]["resourceVersion"] = Value::String(version.clone());
-                    still_as_planned(cluster, target, &object).await?
+                    still_as_planned(kube, target, &object).await?
                 }
-                None => still_as_planned(cluster, target, before).await?,
+                None => still_as_planned(kube, target, before).await?,
             };
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
             let (uid, version) = uid_and_version(&current);
-            let outcome = cluster
+            let outcome = kube
                 .delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
                 .await?;
             audit(run, actor, step, "delete", target, Some(&version), None)?;
@@ -404,58 +518,29 @@ async fn apply(
                     target.short()
                 );
             }
-            if !cluster.wait_gone(kind, ns, name, GONE_WITHIN).await? {
+            if !kube.wait_gone(kind, ns, name, GONE_WITHIN).await? {
                 return Err(still_there(target, &saved, run));
             }
             let _ = writeln!(out, "deleted {}", target.short());
         }
-        Action::Recreate { before, after, .. } => {
-            let current = still_as_planned(cluster, target, before).await?;
+        Action::Replace { before, after, .. } => {
+            let current = still_as_planned(kube, target, before).await?;
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
-            let (uid, version) = uid_and_version(&current);
-            cluster
-                .delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
+            let replaced = kube
+                .replace(kind, ns, &replacing(&current, after), WriteMode::Apply)
                 .await?;
-            audit(run, actor, step, "delete", target, Some(&version), None)?;
-            if !cluster.wait_gone(kind, ns, name, GONE_WITHIN).await? {
-                return Err(still_there(target, &saved, run));
-            }
-            match cluster
-                .create(kind, ns, &restorable(after.clone()), WriteMode::Apply)
-                .await
-            {
-                Ok(created) => {
-                    let (_, new) = uid_and_version(&created);
-                    audit(run, actor, step, "create", target, None, Some(&new))?;
-                    let _ = writeln!(out, "recreated {} (resourceVersion {new})", target.short());
-                }
-                Err(create_error) => {
-                    // Put the original back at once: never leave the object missing.
-                    let restored = cluster
-                        .create(kind, ns, &restorable(current.clone()), WriteMode::Apply)
-                        .await;
-                    let applied = match &restored {
-                        Ok(object) => {
-                            let (_, new) = uid_and_version(object);
-                            audit(run, actor, step, "create", target, None, Some(&new))?;
-                            format!(
-                                "deleted {0} and, when its new version was refused, created the original again from the backup",
-                                target.short()
-                            )
-                        }
-                        Err(restore_error) => format!(
-                            "deleted {}; putting the original back ALSO failed ({restore_error})",
-                            target.short()
-                        ),
-                    };
-                    return Err(TriageError::PartiallyApplied {
-                        applied,
-                        cause: Box::new(create_error),
-                        restore: format!("to undo: {}", run.restore_command()),
-                    });
-                }
-            }
+            let (_, old) = uid_and_version(&current);
+            let (_, new) = uid_and_version(&replaced);
+            audit(run, actor, step, "replace", target, Some(&old), Some(&new))?;
+            let _ = writeln!(
+                out,
+                "replaced {} (resourceVersion {old} -> {new})",
+                target.short()
+            );
+        }
+        Action::Recreate { before, after, .. } => {
+            recreate(kube, actor, step, target, before, after, run, out).await?;
         }
         Action::RunJob {
             object,
@@ -466,7 +551,7 @@ async fn apply(
             if !unless_tables.is_empty()
                 && let Some(database) = actor.database.as_ref()
             {
-                let tables = observed_tables(cluster, database, actor.timeout).await?;
+                let tables = observed_tables(kube, database, actor.timeout).await?;
                 if unless_tables.iter().all(|t| tables.contains(t)) {
                     let _ = writeln!(
                         out,
@@ -477,16 +562,16 @@ async fn apply(
                     return Ok(());
                 }
             }
-            let created = cluster.create(kind, ns, object, WriteMode::Apply).await?;
+            let created = kube.create(kind, ns, object, WriteMode::Apply).await?;
             let (_, new) = uid_and_version(&created);
             audit(run, actor, step, "create", target, None, Some(&new))?;
             let _ = writeln!(out, "created {}; waiting for it to finish", target.short());
-            match wait_for_job(cluster, target, Duration::from_secs(*timeout_seconds)).await? {
+            match wait_for_job(kube, target, Duration::from_secs(*timeout_seconds)).await? {
                 JobVerdict::Succeeded => {
                     let _ = writeln!(out, "{} succeeded", target.short());
                 }
                 JobVerdict::Failed(why) => {
-                    let tail = job_output(cluster, target).await;
+                    let tail = job_output(kube, target).await;
                     return Err(TriageError::VerifyFailed {
                         message: format!(
                             "{} failed: {why}{tail}; the cascade stops here",
@@ -505,7 +590,7 @@ async fn apply(
             ..
         } => {
             let tables = observed_tables(
-                cluster,
+                kube,
                 actor_database(actor.database.as_ref())?,
                 actor.timeout,
             )
@@ -525,21 +610,13 @@ async fn apply(
                     ),
                 });
             }
-            let current = still_as_planned(cluster, target, before).await?;
+            let current = still_as_planned(kube, target, before).await?;
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
             let mut after = current.clone();
             after["data"][version_key.as_str()] = Value::String(version.clone());
             after["data"][tables_key.as_str()] = Value::String(tables.join(","));
-            let patched = cluster
-                .json_patch(
-                    kind,
-                    ns,
-                    name,
-                    guarded_patch(&current, &after),
-                    WriteMode::Apply,
-                )
-                .await?;
+            let patched = patch_guarded(kube, target, &current, &after, WriteMode::Apply).await?;
             let (_, old) = uid_and_version(&current);
             let (_, new) = uid_and_version(&patched);
             audit(run, actor, step, "patch", target, Some(&old), Some(&new))?;
@@ -551,6 +628,79 @@ async fn apply(
         }
     }
     Ok(())
+}
+
+/// Delete and create again, for a change to an immutable field: the object is saved
+/// first, deleted exactly (uid and resourceVersion preconditions), awaited until gone,
+/// and created as `after`; if that create fails, the original is created again at once
+/// from the backup so the object is never left missing (exit 8 either way: part of the
+/// step was applied). One function so the crash-safe journal can wrap it whole.
+#[allow(clippy::too_many_arguments)]
+async fn recreate<K: Kube>(
+    kube: &K,
+    actor: &Actor,
+    step: &Step,
+    target: &Target,
+    before: &Value,
+    after: &Value,
+    run: &mut RunDir,
+    out: &mut dyn Write,
+) -> Result<(), TriageError> {
+    let (kind, ns, name) = (target.kind, target.namespace.as_str(), target.name.as_str());
+    let current = still_as_planned(kube, target, before).await?;
+    let saved = run.save(&current)?;
+    let _ = writeln!(out, "backup: {}", saved.display());
+    let (uid, version) = uid_and_version(&current);
+    kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
+        .await?;
+    audit(run, actor, step, "delete", target, Some(&version), None)?;
+    if !kube.wait_gone(kind, ns, name, GONE_WITHIN).await? {
+        return Err(still_there(target, &saved, run));
+    }
+    match kube
+        .create(kind, ns, &restorable(after.clone()), WriteMode::Apply)
+        .await
+    {
+        Ok(created) => {
+            let (_, new) = uid_and_version(&created);
+            audit(run, actor, step, "create", target, None, Some(&new))?;
+            let _ = writeln!(out, "recreated {} (resourceVersion {new})", target.short());
+        }
+        Err(create_error) => {
+            // Put the original back at once: never leave the object missing.
+            let restored = kube
+                .create(kind, ns, &restorable(current.clone()), WriteMode::Apply)
+                .await;
+            let applied = match &restored {
+                Ok(object) => {
+                    let (_, new) = uid_and_version(object);
+                    audit(run, actor, step, "create", target, None, Some(&new))?;
+                    format!(
+                        "deleted {0} and, when its new version was refused, created the original again from the backup",
+                        target.short()
+                    )
+                }
+                Err(restore_error) => format!(
+                    "deleted {}; putting the original back ALSO failed ({restore_error})",
+                    target.short()
+                ),
+            };
+            return Err(TriageError::PartiallyApplied {
+                applied,
+                cause: Box::new(create_error),
+                restore: format!("to undo: {}", run.restore_command()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `after` as a PUT body over `current`: the current resourceVersion is the
+/// precondition (optimistic concurrency), server-owned metadata is the server's.
+fn replacing(current: &Value, after: &Value) -> Value {
+    let mut body = restorable(after.clone());
+    body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+    body
 }
 
 fn actor_database(database: Option<&crate::db::Access>) -> Result<&crate::db::Access, TriageError> {
@@ -565,13 +715,12 @@ fn actor_database(database: Option<&crate::db::Access>) -> Result<&crate::db::Ac
     })
 }
 
-async fn observed_tables(
-    cluster: &Cluster,
+async fn observed_tables<K: Kube>(
+    kube: &K,
     database: &crate::db::Access,
     timeout: Option<Duration>,
 ) -> Result<Vec<String>, TriageError> {
-    let connection = database.connect(cluster, timeout).await?;
-    crate::db::list_tables(&connection).await
+    kube.database_tables(database, timeout).await
 }
 
 enum JobVerdict {
@@ -581,8 +730,8 @@ enum JobVerdict {
 
 /// Polls the Job's conditions until Complete or Failed, or the deadline (a failure
 /// too); a spinner shows while it runs when stderr is a terminal.
-async fn wait_for_job(
-    cluster: &Cluster,
+async fn wait_for_job<K: Kube>(
+    kube: &K,
     target: &Target,
     limit: Duration,
 ) -> Result<JobVerdict, TriageError> {
@@ -595,9 +744,7 @@ async fn wait_for_job(
     });
     let deadline = tokio::time::Instant::now() + limit;
     let verdict = loop {
-        let job = cluster
-            .get_json(Kind::Job, &target.namespace, &target.name)
-            .await?;
+        let job = kube.get(Kind::Job, &target.namespace, &target.name).await?;
         let conditions = job
             .as_ref()
             .and_then(|j| j.pointer("/status/conditions"))
@@ -636,8 +783,8 @@ async fn wait_for_job(
 
 /// The last lines its pod left: the log when the API server can fetch it (a kubelet
 /// serves it), else the container's termination message, which is in the API.
-async fn job_output(cluster: &Cluster, target: &Target) -> String {
-    let Ok(pods) = cluster.job_pods(&target.namespace, &target.name).await else {
+async fn job_output<K: Kube>(kube: &K, target: &Target) -> String {
+    let Ok(pods) = kube.job_pods(&target.namespace, &target.name).await else {
         return String::new();
     };
     let mut parts = Vec::new();
@@ -646,7 +793,7 @@ async fn job_output(cluster: &Cluster, target: &Target) -> String {
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if let Some(log) = cluster.pod_log_tail(&target.namespace, name, 10).await {
+        if let Some(log) = kube.pod_log_tail(&target.namespace, name, 10).await {
             parts.push(format!("log of {name}: {}", last_lines(&log, 10)));
             continue;
         }
@@ -733,5 +880,618 @@ mod tests {
         let object = json!({"kind": "RoleBinding", "metadata": {"name": "rb", "uid": "u", "resourceVersion": "3"}});
         let copy = under_preflight_name(&object);
         assert_eq!(copy["metadata"], json!({"name": "rb-triage-preflight"}));
+    }
+}
+
+/// The executor on the in-memory fake: what it writes, in which order, and what it
+/// leaves alone when told no, when another writer interferes, or when a write fails.
+#[cfg(test)]
+pub(crate) mod on_the_fake {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::cluster::fake::{FakeKube, status};
+    use crate::finding::{Context, Finding};
+    use crate::repair::test_support::fixture_context;
+    use crate::repair::{RepairOptions, RepairPlan, plan_repairs, replan_step};
+
+    /// The incident fixture's objects, as the fake's cluster.
+    pub fn incident_cluster() -> FakeKube {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/bleater-incident.yaml"
+        );
+        let list: Value = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let known = list["items"].as_array().unwrap().iter().filter(|item| {
+            Kind::from_type(
+                item["apiVersion"].as_str().unwrap_or_default(),
+                item["kind"].as_str().unwrap_or_default(),
+            )
+            .is_some()
+        });
+        FakeKube::new(known.cloned())
+    }
+
+    struct Incident {
+        context: Context<'static>,
+        findings: Vec<Finding>,
+        options: RepairOptions,
+        plan: RepairPlan,
+    }
+
+    fn incident() -> Incident {
+        let context = fixture_context("bleater-incident.yaml", "bleater");
+        let findings: Vec<Finding> = crate::signals::ALL
+            .iter()
+            .map(|s| s.evaluate(&context))
+            .collect();
+        let options = RepairOptions {
+            now: context.now,
+            ..RepairOptions::default()
+        };
+        let plan = plan_repairs(&context, &findings, &options, &|_, _| true);
+        Incident {
+            context,
+            findings,
+            options,
+            plan,
+        }
+    }
+
+    impl Incident {
+        fn steps(&self, ids: &[&str]) -> Vec<Step> {
+            ids.iter()
+                .map(|id| {
+                    self.plan
+                        .steps
+                        .iter()
+                        .find(|s| s.id == *id)
+                        .unwrap()
+                        .clone()
+                })
+                .collect()
+        }
+    }
+
+    /// Re-plans from the fixture (what a fresh read of an unchanged namespace gives)
+    /// and verifies as told; records which steps it was asked to re-plan.
+    struct FixtureReread<'a> {
+        incident: &'a Incident,
+        verdicts: BTreeMap<&'static str, Verdict>,
+        replanned: Vec<&'static str>,
+    }
+
+    impl Reread for FixtureReread<'_> {
+        async fn replan(&mut self, step: &Step) -> Result<Option<Step>, TriageError> {
+            self.replanned.push(step.id);
+            let incident = self.incident;
+            Ok(replan_step(
+                &incident.context,
+                &incident.findings,
+                &incident.options,
+                step,
+            ))
+        }
+
+        async fn verify(&mut self, step: &Step) -> Result<Verdict, TriageError> {
+            Ok(self
+                .verdicts
+                .get(step.id)
+                .cloned()
+                .unwrap_or(Verdict::NotChecked))
+        }
+    }
+
+    /// Answers each question in turn, and remembers the questions.
+    pub struct Answers {
+        pub answers: Vec<bool>,
+        pub asked: Vec<String>,
+    }
+
+    impl Answers {
+        pub fn new(answers: &[bool]) -> Self {
+            Self {
+                answers: answers.to_vec(),
+                asked: Vec::new(),
+            }
+        }
+    }
+
+    impl Confirm for Answers {
+        fn confirm(&mut self, question: &str) -> Result<bool, TriageError> {
+            self.asked.push(question.to_string());
+            Ok(!self.answers.is_empty() && self.answers.remove(0))
+        }
+    }
+
+    /// A fresh private directory under the system's temp dir.
+    pub fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("triage-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    fn actor() -> Actor {
+        Actor {
+            context: "fake-context".into(),
+            user: "fake-user".into(),
+            database: Some(crate::db::Access::Direct(
+                crate::db::Target::from_url("postgres://u@127.0.0.1:1/bleater", None).unwrap(),
+            )),
+            timeout: None,
+        }
+    }
+
+    struct Outcome {
+        ran: Result<Ran, TriageError>,
+        out: String,
+        run: RunDir,
+        replanned: Vec<&'static str>,
+        asked: Vec<String>,
+    }
+
+    fn apply(
+        fake: &FakeKube,
+        incident: &Incident,
+        steps: &[Step],
+        answers: &[bool],
+        verdicts: BTreeMap<&'static str, Verdict>,
+        name: &str,
+    ) -> Outcome {
+        let mut run =
+            RunDir::create(&scratch(name), "bleater", jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let mut answers = Answers::new(answers);
+        let mut reread = FixtureReread {
+            incident,
+            verdicts,
+            replanned: Vec::new(),
+        };
+        let mut out = Vec::new();
+        let mut mode = Mode::Apply {
+            confirm: &mut answers,
+            run: &mut run,
+        };
+        let ran = block_on(run_steps(
+            fake,
+            &actor(),
+            steps,
+            &mut mode,
+            &mut reread,
+            &mut out,
+        ));
+        Outcome {
+            ran,
+            out: String::from_utf8(out).unwrap(),
+            run,
+            replanned: reread.replanned,
+            asked: answers.asked,
+        }
+    }
+
+    fn audit_verbs(run: &RunDir) -> Vec<String> {
+        std::fs::read_to_string(run.path.join("audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| {
+                let entry: Value = serde_json::from_str(line).unwrap();
+                format!(
+                    "{} {} {}/{}",
+                    entry["step"].as_str().unwrap(),
+                    entry["verb"].as_str().unwrap(),
+                    entry["kind"].as_str().unwrap(),
+                    entry["name"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_step_is_asked_checked_backed_up_and_applied_before_the_next() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let steps = incident.steps(&["quota", "lock"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true, true],
+            BTreeMap::new(),
+            "order",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed);
+        assert_eq!(
+            *fake.calls.borrow(),
+            [
+                "get resourcequota/bleater-quota",
+                "patch dry-run resourcequota/bleater-quota",
+                "get resourcequota/bleater-quota",
+                "patch resourcequota/bleater-quota",
+                "get configmap/hook-reconciliation-lock",
+                "patch dry-run configmap/hook-reconciliation-lock",
+                "get configmap/hook-reconciliation-lock",
+                "patch configmap/hook-reconciliation-lock",
+            ]
+        );
+        assert_eq!(outcome.asked.len(), 2);
+        assert!(
+            outcome.asked[0]
+                .starts_with("Apply step `quota` as `fake-user` on context `fake-context`")
+        );
+        let quota = fake
+            .object(Kind::ResourceQuota, "bleater", "bleater-quota")
+            .unwrap();
+        assert_eq!(quota["spec"]["hard"]["pods"], "21");
+        assert_eq!(
+            audit_verbs(&outcome.run),
+            [
+                "quota patch ResourceQuota/bleater-quota",
+                "lock patch ConfigMap/hook-reconciliation-lock"
+            ]
+        );
+        let backups = crate::backup::read_run(&outcome.run.path).unwrap();
+        assert_eq!(backups.len(), 2);
+        assert_eq!(backups[0].1["spec"]["hard"]["pods"], "1");
+    }
+
+    #[test]
+    fn declining_writes_nothing_and_checks_nothing() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let steps = incident.steps(&["quota", "lock"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[false],
+            BTreeMap::new(),
+            "decline",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Declined { step: "quota" });
+        assert!(fake.calls.borrow().is_empty(), "{:?}", fake.calls.borrow());
+        assert!(audit_verbs(&outcome.run).is_empty());
+        assert!(
+            outcome
+                .out
+                .contains("stopped at `quota`: nothing of this step was changed")
+        );
+    }
+
+    #[test]
+    fn a_conflict_on_schema_replans_schema_not_migrate() {
+        let incident = incident();
+        let fake = incident_cluster().with_tables(&["bleat_media", "bleats", "reactions", "users"]);
+        let conflict = status(409, "Conflict", "the object has been modified", &[]);
+        fake.fail("patch", "bleat-db-schema", Some(WriteMode::Apply), conflict);
+        let steps = incident.steps(&["schema"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true, true],
+            BTreeMap::new(),
+            "schema",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed, "{}", outcome.out);
+        assert_eq!(outcome.replanned, ["schema"]);
+        assert!(
+            outcome
+                .out
+                .contains("reading the namespace again and re-planning `schema`"),
+            "{}",
+            outcome.out
+        );
+        // Asked again for the re-planned step, which is `schema` again.
+        assert_eq!(outcome.asked.len(), 2);
+        assert!(outcome.asked[1].starts_with("Apply step `schema`"));
+        assert_eq!(
+            fake.writes(),
+            [
+                "patch configmap/bleat-db-schema",
+                "patch configmap/bleat-db-schema"
+            ]
+        );
+        assert!(!fake.calls.borrow().iter().any(|c| c.contains("job/")));
+        let schema = fake
+            .object(Kind::ConfigMap, "bleater", "bleat-db-schema")
+            .unwrap();
+        assert_eq!(schema["data"]["version"], "3");
+        assert_eq!(
+            audit_verbs(&outcome.run),
+            ["schema patch ConfigMap/bleat-db-schema"]
+        );
+    }
+
+    #[test]
+    fn a_conflict_that_persists_after_replanning_is_exit_7_and_writes_nothing() {
+        let incident = incident();
+        let fake = incident_cluster();
+        // Another writer moved the quota on: the fresh plan (the fixture) is stale too.
+        fake.touch(Kind::ResourceQuota, "bleater", "bleater-quota");
+        let steps = incident.steps(&["quota"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true, true],
+            BTreeMap::new(),
+            "conflict",
+        );
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::exit::CONFLICT, "{error}");
+        assert_eq!(outcome.replanned, ["quota"]);
+        assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    }
+
+    #[test]
+    fn a_failed_verification_stops_before_the_next_step() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let steps = incident.steps(&["quota", "lock"]);
+        let verdicts = BTreeMap::from([("quota", Verdict::Failed("pods still refused".into()))]);
+        let outcome = apply(&fake, &incident, &steps, &[true, true], verdicts, "verify");
+        assert_eq!(outcome.ran.unwrap(), Ran::VerifyFailed { step: "quota" });
+        assert!(
+            outcome
+                .out
+                .contains("verify `quota`: FAILED after applying: pods still refused")
+        );
+        assert_eq!(fake.writes(), ["patch resourcequota/bleater-quota"]);
+        assert_eq!(outcome.asked.len(), 1);
+    }
+
+    #[test]
+    fn a_refused_recreate_puts_the_original_back() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let refused = status(422, "Invalid", "admission webhook denied the request", &[]);
+        fake.fail(
+            "create",
+            "migration-runner-binding",
+            Some(WriteMode::Apply),
+            refused,
+        );
+        let steps = incident.steps(&["rbac"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true],
+            BTreeMap::new(),
+            "recreate",
+        );
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::exit::PARTIALLY_APPLIED);
+        assert!(
+            error
+                .to_string()
+                .contains("created the original again from the backup"),
+            "{error}"
+        );
+        assert_eq!(
+            fake.writes(),
+            [
+                "delete rolebinding/migration-runner-binding",
+                "create rolebinding/migration-runner-binding",
+                "create rolebinding/migration-runner-binding",
+            ]
+        );
+        let binding = fake
+            .object(Kind::RoleBinding, "bleater", "migration-runner-binding")
+            .unwrap();
+        assert_eq!(binding["roleRef"]["name"], "migration-runner-role-v1");
+        assert_eq!(
+            audit_verbs(&outcome.run),
+            [
+                "rbac delete RoleBinding/migration-runner-binding",
+                "rbac create RoleBinding/migration-runner-binding"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_recreate_deletes_then_creates_the_new_version() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let steps = incident.steps(&["rbac"]);
+        let outcome = apply(&fake, &incident, &steps, &[true], BTreeMap::new(), "rebind");
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed);
+        // The create is dry-run under another name first: the name is still taken.
+        assert!(fake.calls.borrow().contains(
+            &"create dry-run rolebinding/migration-runner-binding-triage-preflight".to_string()
+        ));
+        let binding = fake
+            .object(Kind::RoleBinding, "bleater", "migration-runner-binding")
+            .unwrap();
+        assert_eq!(binding["roleRef"]["name"], "migration-runner-role-v2");
+    }
+
+    #[test]
+    fn a_forbidden_verb_stops_in_preflight_before_any_write() {
+        let incident = incident();
+        let fake = incident_cluster().deny("create", "rolebindings");
+        let steps = incident.steps(&["rbac"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true],
+            BTreeMap::new(),
+            "forbidden",
+        );
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::exit::FORBIDDEN);
+        assert!(fake.writes().is_empty());
+    }
+
+    #[test]
+    fn a_dry_run_asks_nothing_and_writes_nothing() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let steps = incident.steps(&["quota", "rbac", "lock"]);
+        let mut reread = FixtureReread {
+            incident: &incident,
+            verdicts: BTreeMap::new(),
+            replanned: Vec::new(),
+        };
+        let mut out = Vec::new();
+        let ran = block_on(run_steps(
+            &fake,
+            &actor(),
+            &steps,
+            &mut Mode::DryRun,
+            &mut reread,
+            &mut out,
+        ));
+        assert_eq!(ran.unwrap(), Ran::Completed);
+        assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.matches("dry run: `").count(), 3, "{out}");
+    }
+
+    /// The error lines the executor's refusals and recoveries end in, as the user sees
+    /// them (each from its real path on the fake).
+    #[test]
+    fn executor_error_lines() {
+        let incident = incident();
+        let line = |error: TriageError, run: &RunDir| {
+            let text = crate::error::Report(&anyhow::Error::new(error)).to_string();
+            text.replace(&run.path.display().to_string(), "RUN_DIR")
+        };
+        let mut lines = Vec::new();
+
+        let fake = incident_cluster().deny("create", "rolebindings");
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["rbac"]),
+            &[true],
+            BTreeMap::new(),
+            "lines-4",
+        );
+        lines.push(line(outcome.ran.unwrap_err(), &outcome.run));
+
+        let fake = incident_cluster();
+        fake.touch(Kind::ResourceQuota, "bleater", "bleater-quota");
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["quota"]),
+            &[true, true],
+            BTreeMap::new(),
+            "lines-7",
+        );
+        lines.push(line(outcome.ran.unwrap_err(), &outcome.run));
+
+        let fake = incident_cluster();
+        let refused = status(
+            422,
+            "Invalid",
+            "admission webhook \"policy\" denied the request",
+            &[],
+        );
+        fake.fail(
+            "create",
+            "migration-runner-binding",
+            Some(WriteMode::Apply),
+            refused,
+        );
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["rbac"]),
+            &[true],
+            BTreeMap::new(),
+            "lines-8",
+        );
+        lines.push(line(outcome.ran.unwrap_err(), &outcome.run));
+
+        let fake = incident_cluster();
+        let taken = status(
+            409,
+            "AlreadyExists",
+            "networkpolicies.networking.k8s.io \"bleater-allow-egress-essentials\" already exists",
+            &[],
+        );
+        fake.fail(
+            "create",
+            "bleater-allow-egress-essentials",
+            Some(WriteMode::Apply),
+            taken,
+        );
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["egress"]),
+            &[true],
+            BTreeMap::new(),
+            "lines-2",
+        );
+        lines.push(line(outcome.ran.unwrap_err(), &outcome.run));
+
+        insta::assert_snapshot!(lines.join("\n"));
+    }
+
+    /// Another writer between the preflight's read and the patch: the resourceVersion
+    /// `test` fails (a bare 422), a fresh read shows the object moved on, so it is a
+    /// conflict, re-planned once like any other.
+    #[test]
+    fn a_failed_resource_version_test_is_a_conflict_by_a_fresh_read() {
+        let incident = incident();
+        let fake = incident_cluster();
+        fake.interfere("patch", "bleater-quota", Some(WriteMode::Apply));
+        let steps = incident.steps(&["quota"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true, true],
+            BTreeMap::new(),
+            "test-op",
+        );
+        // The re-plan (from the fixture) is stale too: exit 7, nothing overwritten.
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::exit::CONFLICT, "{error}");
+        assert_eq!(outcome.replanned, ["quota"]);
+        let quota = fake
+            .object(Kind::ResourceQuota, "bleater", "bleater-quota")
+            .unwrap();
+        assert_eq!(quota["spec"]["hard"]["pods"], "1");
+    }
+
+    /// A 422 on an object nobody touched is the server refusing the change itself:
+    /// reported as it is (exit 2), not taken for a conflict, whatever its text says.
+    #[test]
+    fn a_refused_patch_of_an_unchanged_object_is_not_a_conflict() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let invalid = status(
+            422,
+            "Invalid",
+            "spec.hard: the latest test value is invalid",
+            &[],
+        );
+        fake.fail("patch", "bleater-quota", Some(WriteMode::Apply), invalid);
+        let steps = incident.steps(&["quota"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true],
+            BTreeMap::new(),
+            "invalid",
+        );
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::exit::USAGE, "{error}");
+        assert!(outcome.replanned.is_empty());
     }
 }

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod profile;
 pub mod render;
 pub mod repair;
+pub mod restore;
 pub mod signals;
 pub mod snapshot;
 pub mod terminal;

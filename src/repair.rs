@@ -166,6 +166,13 @@ pub enum Action {
     /// Delete exactly this object (uid and resourceVersion preconditions, Background
     /// propagation, never forced) and wait until it is gone.
     Delete { target: Target, before: Value },
+    /// Put `after` in place of the whole object (PUT), carrying `before`'s
+    /// resourceVersion so a concurrent writer makes it a conflict (`restore`).
+    Replace {
+        target: Target,
+        before: Value,
+        after: Value,
+    },
     /// Delete and create again as `after` (for immutable fields: roleRef,
     /// storageClassName). If the create fails, `before` is created again at once.
     Recreate {
@@ -202,6 +209,7 @@ impl Action {
             | Action::Create { target, .. }
             | Action::Delete { target, .. }
             | Action::Recreate { target, .. }
+            | Action::Replace { target, .. }
             | Action::RunJob { target, .. }
             | Action::WriteSchema { target, .. } => target,
         }
@@ -214,6 +222,7 @@ impl Action {
             Action::Create { .. } => "created",
             Action::Delete { .. } => "deleted",
             Action::Recreate { .. } => "recreated",
+            Action::Replace { .. } => "replaced",
             Action::RunJob { .. } => "ran",
         }
     }
@@ -415,6 +424,7 @@ fn warn_about_argo(step: &mut Step) {
             Action::Patch { before, .. }
             | Action::Delete { before, .. }
             | Action::Recreate { before, .. }
+            | Action::Replace { before, .. }
             | Action::WriteSchema { before, .. } => before,
             Action::Create { .. } | Action::RunJob { .. } => continue,
         };
@@ -442,7 +452,7 @@ fn warn_about_argo(step: &mut Step) {
 
 /// The last line of defence: a step that would delete a governance control, touch a
 /// Secret, or write an object someone else's controller derives is refused whole.
-fn guard(step: Step) -> Result<Step, Refusal> {
+pub(crate) fn guard(step: Step) -> Result<Step, Refusal> {
     for action in &step.actions {
         let target = action.target();
         if target.kind == Kind::PersistentVolume {

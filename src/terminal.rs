@@ -1,7 +1,7 @@
 //! The terminal side of mutations: asking before every change. `--yes` answers for
 //! the user; without a terminal and without `--yes` triage refuses before it writes.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use crate::error::TriageError;
 
@@ -49,4 +49,21 @@ pub fn confirmer(yes: bool) -> Result<Box<dyn Confirm>, TriageError> {
         ));
     }
     Ok(Box::new(TerminalPrompt))
+}
+
+/// The executor's progress, on stdout as it happens and flushed at once (a person is
+/// watching `repair` and `restore` work).
+pub struct Progress;
+
+impl Write for Progress {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)?;
+        out.flush()?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
 }

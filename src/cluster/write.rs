@@ -239,6 +239,7 @@ impl Cluster {
         kind: Kind,
         namespace: &str,
         object: &Value,
+        mode: WriteMode,
     ) -> Result<Value, TriageError> {
         let name = object
             .pointer("/metadata/name")
@@ -248,7 +249,7 @@ impl Cluster {
         let dynamic: DynamicObject = serde_json::from_value(object.clone())
             .map_err(|e| TriageError::input(format!("invalid manifest for `{name}`: {e}"), None))?;
         let params = PostParams {
-            dry_run: false,
+            dry_run: mode == WriteMode::DryRun,
             field_manager: Some(FIELD_MANAGER.to_string()),
         };
         let replaced = self

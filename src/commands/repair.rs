@@ -17,7 +17,7 @@ use crate::check::Selection;
 use crate::cli::{GlobalArgs, RepairArgs};
 use crate::cluster::Cluster;
 use crate::error::{TriageError, exit};
-use crate::executor::{Actor, Mode, StepOutcome, run_step};
+use crate::executor::{Actor, Mode, Ran, Reread, Verdict, run_steps};
 use crate::finding::{Context, Finding, Status};
 use crate::green;
 use crate::profile::{Profile, StatusConfigMap};
@@ -161,6 +161,44 @@ async fn observe(
     Ok(Observed { snapshot, access })
 }
 
+/// `repair`'s answer to "read again": the namespace's signals on a fresh read. A step
+/// is re-planned by its id (`schema` is not `migrate`, though both repair `schema`)
+/// and verified by its own signal's finding.
+struct NamespaceReread<'a> {
+    cluster: &'a Cluster,
+    namespace: &'a str,
+    extras: &'a LiveExtras,
+    profile: Option<&'a Profile>,
+    options: &'a RepairOptions,
+}
+
+impl Reread for NamespaceReread<'_> {
+    async fn replan(&mut self, step: &Step) -> Result<Option<Step>, TriageError> {
+        let observed = observe(self.cluster, self.namespace, self.extras).await?;
+        let findings = observed.findings(self.namespace, self.profile);
+        let context = observed.context(self.namespace, self.profile);
+        Ok(replan_step(&context, &findings, self.options, step))
+    }
+
+    async fn verify(&mut self, step: &Step) -> Result<Verdict, TriageError> {
+        let observed = observe(self.cluster, self.namespace, self.extras).await?;
+        let findings = observed.findings(self.namespace, self.profile);
+        Ok(verdict_of(&findings, step))
+    }
+}
+
+/// A step's verdict from fresh findings: its own id's finding (a step of a signal
+/// that takes several, `migrate`, has none of its own and is judged by the last).
+fn verdict_of(findings: &[Finding], step: &Step) -> Verdict {
+    match findings.iter().find(|f| f.id == step.id) {
+        Some(finding) if finding.failing() => Verdict::Failed(finding.summary.clone()),
+        Some(finding) => {
+            Verdict::Passed(format!("{} ({})", finding.status.name(), finding.summary))
+        }
+        None => Verdict::NotChecked,
+    }
+}
+
 fn say(text: impl AsRef<str>) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_ref().as_bytes());
@@ -301,81 +339,42 @@ async fn repair(
     }
 
     let mut confirm = confirm;
-    let total = plan.steps.len();
-    for (index, planned) in plan.steps.iter().enumerate() {
-        let mut step: Step = planned.clone();
-        let mut replanned = false;
-        loop {
-            let mut mode = match (&mut confirm, &mut run) {
-                (Some(confirm), Some(run)) => Mode::Apply {
-                    confirm: confirm.as_mut(),
-                    run,
-                },
-                _ => Mode::DryRun,
-            };
-            let mut out = std::io::stdout();
-            match run_step(
-                &cluster,
-                &actor,
-                &step,
-                index + 1,
-                total,
-                &mut mode,
-                &mut out,
-            )
-            .await
-            {
-                Ok(StepOutcome::Done) => break,
-                Ok(StepOutcome::Declined) => {
-                    say(restore_hint(run.as_ref()));
-                    return Ok(exit::STOPPED_AT_PROMPT);
-                }
-                Err(TriageError::Conflict { message }) if !replanned => {
-                    // Someone else wrote in between: read again, plan again, ask again.
-                    say(format!(
-                        "conflict: {message}; reading the namespace again and re-planning `{}`\n",
-                        step.id
-                    ));
-                    replanned = true;
-                    observed = observe(&cluster, &namespace, &extras).await?;
-                    let findings = observed.findings(&namespace, profile.as_ref());
-                    let context = observed.context(&namespace, profile.as_ref());
-                    match replan_step(&context, &findings, &options, &step) {
-                        Some(fresh) => step = fresh,
-                        None => {
-                            say(format!("`{}` no longer needs repair\n", step.id));
-                            break;
-                        }
-                    }
-                }
-                Err(error) => {
-                    say(restore_hint(run.as_ref()));
-                    return Err(error);
-                }
-            }
+    let mut mode = match (&mut confirm, &mut run) {
+        (Some(confirm), Some(run)) => Mode::Apply {
+            confirm: confirm.as_mut(),
+            run,
+        },
+        _ => Mode::DryRun,
+    };
+    let mut reread = NamespaceReread {
+        cluster: &cluster,
+        namespace: &namespace,
+        extras: &extras,
+        profile: profile.as_ref(),
+        options: &options,
+    };
+    let ran = run_steps(
+        &cluster,
+        &actor,
+        &plan.steps,
+        &mut mode,
+        &mut reread,
+        &mut terminal::Progress,
+    )
+    .await;
+    match ran {
+        Ok(Ran::Completed) => {}
+        Ok(Ran::Declined { .. }) => {
+            say(restore_hint(run.as_ref()));
+            return Ok(exit::STOPPED_AT_PROMPT);
         }
-        if run.is_some() {
-            observed = observe(&cluster, &namespace, &extras).await?;
-            let findings = observed.findings(&namespace, profile.as_ref());
-            let verdict = findings.iter().find(|f| f.id == step.id);
-            match verdict {
-                Some(finding) if finding.failing() => {
-                    say(format!(
-                        "verify `{}`: FAILED after applying: {}\n{}",
-                        step.id,
-                        finding.summary,
-                        restore_hint(run.as_ref())
-                    ));
-                    return Ok(exit::VERIFY_FAILED);
-                }
-                Some(finding) => say(format!(
-                    "verify `{}`: {} ({})\n",
-                    step.id,
-                    finding.status.name(),
-                    finding.summary
-                )),
-                None => {}
-            }
+        Ok(Ran::VerifyFailed { .. }) => {
+            say(restore_hint(run.as_ref()));
+            return Ok(exit::VERIFY_FAILED);
+        }
+        Err(error) => {
+            say(restore_hint(run.as_ref()));
+            return Err(error);
         }
     }
 

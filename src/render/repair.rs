@@ -77,6 +77,19 @@ pub fn step_preview(step: &Step, number: usize, total: usize) -> String {
                     identity(before)
                 ));
             }
+            Action::Replace { before, after, .. } => {
+                out.push_str(&format!(
+                    "replace {} ({}) with:\n",
+                    target.short(),
+                    identity(before)
+                ));
+                // Server-set metadata (uid, creationTimestamp) would be noise: the
+                // replacement keeps them.
+                out.push_str(&diff(
+                    &crate::backup::restorable(before.clone()),
+                    &crate::backup::restorable(after.clone()),
+                ));
+            }
             Action::Recreate { before, after, .. } => {
                 out.push_str(&format!(
                     "recreate {} ({}): delete, then create as below (the changed field is immutable); \
@@ -186,5 +199,55 @@ mod tests {
         );
         assert!(!text.contains("managedFields"), "{text}");
         assert!(text.contains("unblocks: derived-state"));
+    }
+
+    /// Every repair's preview on the incident fixture, as a person reads it before
+    /// answering: one snapshot per step id.
+    #[test]
+    fn incident_previews() {
+        let context =
+            crate::repair::test_support::fixture_context("bleater-incident.yaml", "bleater");
+        let findings: Vec<Finding> = crate::signals::ALL
+            .iter()
+            .map(|s| s.evaluate(&context))
+            .collect();
+        let options = crate::repair::RepairOptions {
+            now: context.now,
+            ..Default::default()
+        };
+        let plan = crate::repair::plan_repairs(&context, &findings, &options, &|_, _| true);
+        assert_eq!(plan.steps.len(), 9);
+        let total = plan.steps.len();
+        for (index, step) in plan.steps.iter().enumerate() {
+            insta::assert_snapshot!(
+                format!("preview_{}", step.id),
+                step_preview(step, index + 1, total)
+            );
+        }
+    }
+
+    /// `restore`'s replace: a diff against the live object, without the server-set
+    /// metadata the replacement keeps.
+    #[test]
+    fn restore_replace_preview() {
+        let live = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "shop", "uid": "u1", "resourceVersion": "9",
+                         "creationTimestamp": "2024-11-19T03:00:00Z"},
+            "data": {"mode": "lax"}});
+        let backup = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "shop"},
+            "data": {"mode": "strict"}});
+        let finding = Finding::new("restore", Status::Fail, "backup `/runs/r/001.yaml`");
+        let mut step = Step::new(
+            "restore",
+            "put back configmap/settings from its backup",
+            &finding,
+        );
+        step.actions.push(Action::Replace {
+            target: Target::new(Kind::ConfigMap, "shop", "settings"),
+            before: live,
+            after: backup,
+        });
+        insta::assert_snapshot!(step_preview(&step, 1, 1));
     }
 }

@@ -315,8 +315,10 @@ fn repair_yes_fixes_every_input_but_the_schema_and_loses_nothing() {
     );
 
     // Restore brings back the exact originals.
-    let restore = harness::triage_with(
+    // In the incident's state directory: restore writes a run directory of its own.
+    let restore = harness::triage_in_state(
         &env.kubeconfig,
+        &incident.state,
         &["restore", run.to_str().unwrap(), "--yes", "--overwrite"],
     );
     assert_eq!(
@@ -378,6 +380,128 @@ fn exit_code(session: &rexpect::session::PtySession) -> i32 {
         rexpect::process::WaitStatus::Exited(_, code) => code,
         other => panic!("triage did not exit normally: {other:?}"),
     }
+}
+
+/// `triage restore RUN_DIR` on a real pseudo-terminal.
+fn restore_pty(env: &TestEnv, incident: &Incident, args: &[&str]) -> rexpect::session::PtySession {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_triage"));
+    command
+        .arg("--kubeconfig")
+        .arg(&env.kubeconfig)
+        .arg("restore")
+        .args(args)
+        .env("TRIAGE_STATE_DIR", &incident.state)
+        .env("NO_COLOR", "1");
+    rexpect::session::spawn_command(command, Some(60_000)).expect("spawn on a pty")
+}
+
+#[test]
+fn restore_previews_asks_dry_runs_and_writes_audit_lines() {
+    let Some(env) = testenv("restore_previews_asks_dry_runs_and_writes_audit_lines") else {
+        return;
+    };
+    let incident = Incident::load(env, "e2e-restore");
+    let repaired = incident.triage(env, &["repair", "--only", "lock", "--yes", "--wait", "0"]);
+    assert_eq!(
+        repaired.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&repaired),
+        stderr(&repaired)
+    );
+    let repair_run = incident.run_dir();
+    let run = repair_run.to_str().unwrap();
+    let before = incident.versions(env);
+
+    // Dry run: previewed as a diff against the live object, checked by the server,
+    // nothing written, no run directory.
+    let dry = harness::triage_in_state(
+        &env.kubeconfig,
+        &incident.state,
+        &["restore", run, "--overwrite", "--dry-run"],
+    );
+    let text = stdout(&dry);
+    assert_eq!(dry.status.code(), Some(0), "{text}{}", stderr(&dry));
+    assert!(
+        text.contains("replace configmap/hook-reconciliation-lock"),
+        "{text}"
+    );
+    assert!(text.contains("+  status: locked"), "{text}");
+    assert!(
+        text.contains("preflight: permissions and server-side dry run passed"),
+        "{text}"
+    );
+    assert!(text.contains("dry run: nothing was changed"), "{text}");
+    assert_eq!(incident.versions(env), before);
+    assert_eq!(
+        incident.run_dir(),
+        repair_run,
+        "a dry run makes no run directory"
+    );
+
+    // Asked, as repair asks; no writes nothing.
+    let mut session = restore_pty(env, &incident, &[run, "--overwrite"]);
+    session.exp_string("as user `admin`").unwrap();
+    session.exp_string("+  status: locked").unwrap();
+    session
+        .exp_string("Apply step `restore` as `admin` on context `admin`?")
+        .unwrap();
+    session.send_line("n").unwrap();
+    session
+        .exp_string("stopped at `restore`: nothing of this step was changed")
+        .unwrap();
+    session.exp_eof().unwrap();
+    assert_eq!(exit_code(&session), 5, "stopped at a prompt is exit 5");
+    assert_eq!(incident.versions(env), before);
+
+    // Yes: written, verified, audited in a run directory of its own that backs up what
+    // it overwrote.
+    let restored = harness::triage_in_state(
+        &env.kubeconfig,
+        &incident.state,
+        &["restore", run, "--overwrite", "--yes"],
+    );
+    let text = stdout(&restored);
+    assert_eq!(
+        restored.status.code(),
+        Some(0),
+        "{text}{}",
+        stderr(&restored)
+    );
+    assert!(
+        text.contains("verify `restore`: configmap/hook-reconciliation-lock matches its backup"),
+        "{text}"
+    );
+    assert_eq!(
+        incident.object(env, "configmap", "hook-reconciliation-lock")["data"]["status"],
+        "locked"
+    );
+    let restore_run = incident.run_dir();
+    assert_ne!(restore_run, repair_run);
+    assert!(
+        text.contains(&format!(
+            "To undo: triage restore {}",
+            restore_run.display()
+        )),
+        "{text}"
+    );
+    let audit = std::fs::read_to_string(restore_run.join("audit.jsonl")).unwrap();
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{audit}");
+    assert_eq!(lines[0]["verb"], "replace");
+    assert_eq!(lines[0]["kind"], "ConfigMap");
+    assert_eq!(lines[0]["name"], "hook-reconciliation-lock");
+    assert_eq!(lines[0]["user"], "admin");
+    assert_eq!(lines[0]["step"], "restore");
+    let saved = std::fs::read_dir(&restore_run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect::<Vec<_>>();
+    assert_eq!(saved, ["001-configmap-hook-reconciliation-lock.yaml"]);
 }
 
 #[test]
