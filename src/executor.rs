@@ -1026,7 +1026,7 @@ pub(crate) mod on_the_fake {
             context: "fake-context".into(),
             user: "fake-user".into(),
             database: Some(crate::db::Access::Direct(
-                crate::db::Target::from_url("postgres://u@127.0.0.1:1/bleater", None).unwrap(),
+                crate::db::DatabaseTarget::from_url("postgres://u@127.0.0.1:1/bleater", None).unwrap(),
             )),
             timeout: None,
         }
