@@ -21,6 +21,7 @@ use crate::executor::{Actor, Mode, StepOutcome, run_step};
 use crate::finding::{Context, Finding, Status};
 use crate::green;
 use crate::profile::{Profile, StatusConfigMap};
+use crate::recovery::{self, Prefer, Recovered};
 use crate::render::repair::plan_summary;
 use crate::repair::{RepairOptions, Step, plan_repairs, replan_step};
 use crate::snapshot::Snapshot;
@@ -209,6 +210,18 @@ async fn repair(
     let profile = profile_for(&namespace);
     let extras = extras_for(&namespace);
     let user = cluster.whoami().await?;
+    let mut confirm = confirm;
+    let mut loaded = loaded;
+    let asker = confirm.as_mut().map(|c| &mut **c as &mut dyn Confirm);
+    match recover_stopped_run(&cluster, &user, &namespace, asker).await? {
+        Recovered::Declined => return Ok(exit::STOPPED_AT_PROMPT),
+        Recovered::Wrote(_) => {
+            let fresh = observe(&cluster, &namespace, &extras).await?;
+            loaded.snapshot = fresh.snapshot;
+            loaded.access = fresh.access;
+        }
+        Recovered::Nothing => {}
+    }
     // The schema steps read the database: `--db-url`, else a port-forward to the
     // profile's database Service. Checked once, read-only, before the first write: an
     // explicit URL that fails stops here; an unreachable default leaves the schema
@@ -308,7 +321,6 @@ async fn repair(
         }
     }
 
-    let mut confirm = confirm;
     let total = plan.steps.len();
     for (index, planned) in plan.steps.iter().enumerate() {
         let mut step: Step = planned.clone();
@@ -421,6 +433,25 @@ async fn repair(
     }
     say("\ndry run: nothing was changed\n");
     Ok(exit::OK)
+}
+
+/// A run on this namespace killed halfway through a recreate (its journal says the
+/// delete began and the create never ended): finish the step, or put the original back,
+/// before planning anything new. `confirm: None` (a dry run) only reports it.
+async fn recover_stopped_run(
+    cluster: &Cluster,
+    user: &str,
+    namespace: &str,
+    confirm: Option<&mut dyn Confirm>,
+) -> Result<Recovered, TriageError> {
+    let Some(stopped) = runs_root()
+        .ok()
+        .and_then(|root| recovery::newest_unfinished(&root, namespace))
+    else {
+        return Ok(Recovered::Nothing);
+    };
+    let mut out = std::io::stdout();
+    recovery::recover(cluster, user, &stopped, Prefer::Finish, confirm, &mut out).await
 }
 
 /// The data of the profile's status ConfigMap in `snapshot` (None when it was not read

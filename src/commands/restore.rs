@@ -15,6 +15,7 @@ use crate::cli::GlobalArgs;
 use crate::cluster::write::WriteMode;
 use crate::cluster::{self, Cluster};
 use crate::error::{TriageError, exit};
+use crate::recovery::{Prefer, Recovered, recover};
 use crate::repair::NEVER_DELETED;
 use crate::snapshot::Kind;
 use crate::terminal::{self, Confirm};
@@ -57,6 +58,22 @@ pub fn run(
             cluster.context,
             cluster.server
         ));
+        // A recreate the run left half done (killed between its delete and its
+        // create): put the original back, or finish the step, first.
+        let mut out = std::io::stdout();
+        match recover(
+            &cluster,
+            &user,
+            run_dir,
+            Prefer::PutBack,
+            Some(confirm.as_mut()),
+            &mut out,
+        )
+        .await?
+        {
+            Recovered::Declined => return Ok::<u8, TriageError>(exit::STOPPED_AT_PROMPT),
+            Recovered::Wrote(_) | Recovered::Nothing => {}
+        }
         for (path, object) in &backups {
             if !restore_one(&cluster, object, overwrite, confirm.as_mut(), path).await? {
                 return Ok::<u8, TriageError>(exit::STOPPED_AT_PROMPT);

@@ -97,3 +97,135 @@ fn a_create_is_never_retried() {
     let binding = object(env, &incident.ns, "rolebinding", "migration-runner-binding").unwrap();
     assert_eq!(binding["roleRef"]["name"], "migration-runner-role-v1");
 }
+
+/// The newest run directory of an incident's repairs.
+fn newest_run(incident: &Incident) -> std::path::PathBuf {
+    let mut runs: Vec<_> = std::fs::read_dir(&incident.state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    runs.pop().expect("a run directory")
+}
+
+/// `repair --yes --only rbac` SIGKILLed between the delete and the create of the
+/// RoleBinding's recreate (the test-only pause hook holds it there): the binding is
+/// gone, the journal says the recreate began and never ended.
+fn kill_between_delete_and_create(env: &TestEnv, incident: &Incident) -> Value {
+    let original = object(env, &incident.ns, "rolebinding", "migration-runner-binding").unwrap();
+    let pause = env.dir.join(format!("{}-paused", incident.ns));
+    let mut child = harness::triage_command(
+        &env.kubeconfig,
+        &[
+            "repair",
+            "--yes",
+            "--only",
+            "rbac",
+            "-n",
+            &incident.ns,
+            "--profile",
+            incident.profile.to_str().unwrap(),
+        ],
+    )
+    .env("TRIAGE_STATE_DIR", &incident.state)
+    .env("TRIAGE_TEST_PAUSE_AFTER_DELETE", &pause)
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let paused = harness::wait_for(std::time::Duration::from_secs(60), || {
+        pause.exists().then_some(())
+    });
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(
+        paused.is_some(),
+        "triage never reached the pause after the delete"
+    );
+    assert!(
+        object(env, &incident.ns, "rolebinding", "migration-runner-binding").is_none(),
+        "the binding was not deleted before the kill"
+    );
+    let journal = std::fs::read_to_string(newest_run(incident).join("journal.jsonl")).unwrap();
+    let events: Vec<String> = journal
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(events, vec!["recreate-begin", "recreate-deleted"]);
+    original
+}
+
+#[test]
+fn a_recreate_killed_after_its_delete_is_finished_by_the_next_repair() {
+    let Some(env) = testenv("a_recreate_killed_after_its_delete_is_finished_by_the_next_repair")
+    else {
+        return;
+    };
+    let incident = Incident::load(env, "e2e-kill");
+    let original = kill_between_delete_and_create(env, &incident);
+    let output = incident.triage(env, &["repair", "--yes", "--only", "rbac"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(
+        text.contains("stopped halfway through step `rbac`: rolebinding/migration-runner-binding was deleted and its new version never created"),
+        "{text}"
+    );
+    assert!(
+        text.contains("finished: created the new version of rolebinding/migration-runner-binding"),
+        "{text}"
+    );
+    let binding = object(env, &incident.ns, "rolebinding", "migration-runner-binding").unwrap();
+    assert_eq!(binding["roleRef"]["name"], "migration-runner-role-v2");
+    assert_eq!(binding["subjects"], original["subjects"]);
+    assert_eq!(
+        binding["metadata"]["labels"],
+        original["metadata"]["labels"]
+    );
+    // Resolved once: the next run does not offer it again.
+    let again = incident.triage(env, &["repair", "--yes", "--only", "rbac"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        !stdout(&again).contains("stopped halfway"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+#[test]
+fn a_recreate_killed_after_its_delete_is_put_back_by_restore() {
+    let Some(env) = testenv("a_recreate_killed_after_its_delete_is_put_back_by_restore") else {
+        return;
+    };
+    let incident = Incident::load(env, "e2e-kill");
+    let original = kill_between_delete_and_create(env, &incident);
+    let run = newest_run(&incident);
+    let output = harness::triage_in_state(
+        &env.kubeconfig,
+        &incident.state,
+        &["restore", run.to_str().unwrap(), "--yes"],
+    );
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(
+        text.contains("put back: created the original rolebinding/migration-runner-binding"),
+        "{text}"
+    );
+    let binding = object(env, &incident.ns, "rolebinding", "migration-runner-binding").unwrap();
+    for pointer in [
+        "/roleRef",
+        "/subjects",
+        "/metadata/labels",
+        "/metadata/annotations",
+    ] {
+        assert_eq!(
+            binding.pointer(pointer),
+            original.pointer(pointer),
+            "{pointer}"
+        );
+    }
+}
