@@ -22,6 +22,12 @@ records every request once (--log), then replays the run failing each in turn. F
                        past the client's --request-timeout), then the connection closed
 Every injection is appended to --injected FILE as `FAULT METHOD PATH`.
 
+--touch PATH makes the proxy a concurrent writer, deterministically: before it forwards
+any request (not a dry run) for the object at PATH (e.g.
+`/api/v1/namespaces/NS/configmaps/lock`), it merge-patches that object upstream itself
+(annotation `e2e.example/concurrent-writer: N`, User-Agent `concurrent-writer`), so
+whatever triage read of it is always one write behind.
+
 Usage: fault_proxy.py --upstream https://127.0.0.1:PORT --ca CA_FILE --port-file F --fail POST:/rolebindings:500
 It writes its port to --port-file once listening, and serves until killed.
 """
@@ -47,6 +53,7 @@ def main():
     parser.add_argument("--fail", action="append", default=[])
     parser.add_argument("--at", action="append", default=[])
     parser.add_argument("--hold-seconds", type=float, default=120)
+    parser.add_argument("--touch", action="append", default=[])
     parser.add_argument("--injected", help="append `FAULT METHOD PATH` per injection to this file")
     parser.add_argument("--log", help="append `METHOD PATH USER-AGENT` per request to this file")
     args = parser.parse_args()
@@ -94,6 +101,8 @@ def main():
                     log.write(f"{self.command} {self.path} {self.headers.get('User-Agent', '-')}\n")
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
+            if "dryRun=" not in self.path and self.path.split("?")[0] in args.touch:
+                self.touch()
             fault = self.injected()
             if fault is not None:
                 fault = str(fault)
@@ -124,6 +133,19 @@ def main():
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def touch(self):
+            with lock:
+                seen["touches"] = seen.get("touches", 0) + 1
+                count = seen["touches"]
+            patch = json.dumps({"metadata": {"annotations": {"e2e.example/concurrent-writer": str(count)}}})
+            conn = http.client.HTTPSConnection(upstream.hostname, upstream.port, context=context, timeout=30)
+            conn.request("PATCH", self.path.split("?")[0], body=patch, headers={
+                "Authorization": self.headers.get("Authorization", ""),
+                "Content-Type": "application/merge-patch+json",
+                "User-Agent": "concurrent-writer"})
+            conn.getresponse().read()
+            conn.close()
 
         def status(self, fault):
             code, _, retry_after = fault.partition("/")

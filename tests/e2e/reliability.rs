@@ -229,3 +229,100 @@ fn a_recreate_killed_after_its_delete_is_put_back_by_restore() {
         );
     }
 }
+
+/// Another client writes the lock ConfigMap every time triage looks at it (the proxy
+/// patches it upstream before forwarding triage's request): triage's preconditions
+/// catch it, it re-plans the step once, then stops with exit 7 and one line, having
+/// overwritten nothing; the steps before it stay applied with their backups, the steps
+/// after it never ran; once the writer stops, the next run picks up from there.
+#[test]
+fn a_writer_racing_repair_is_never_overwritten_and_stops_it_with_exit_7() {
+    let Some(env) = testenv("a_writer_racing_repair_is_never_overwritten_and_stops_it_with_exit_7")
+    else {
+        return;
+    };
+    let incident = Incident::load(env, "e2e-race");
+    let lock_path = format!(
+        "/api/v1/namespaces/{}/configmaps/hook-reconciliation-lock",
+        incident.ns
+    );
+    let lock_before = object(env, &incident.ns, "configmap", "hook-reconciliation-lock").unwrap();
+    let proxy = harness::FaultProxy::start_with(
+        env,
+        &format!("{}-race", incident.ns),
+        &["--touch".to_string(), lock_path.clone()],
+    );
+    let output = incident.triage_via(&proxy.kubeconfig, &["repair", "--yes", "--wait", "0"]);
+    drop(proxy);
+    let (text, err) = (stdout(&output), stderr(&output));
+    assert_eq!(output.status.code(), Some(7), "{text}{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("ConfigMap `hook-reconciliation-lock` changed since it was read"),
+        "{err}"
+    );
+    assert!(err.contains("run again to re-plan"), "{err}");
+    assert_eq!(
+        text.matches("reading the namespace again and re-planning `lock`")
+            .count(),
+        1,
+        "re-planned exactly once:\n{text}"
+    );
+    harness::assert_verified(&text, &["quota", "rbac", "pvc", "egress"]);
+    assert!(!text.contains("verify `orphan-hook`"), "{text}");
+
+    let lock = object(env, &incident.ns, "configmap", "hook-reconciliation-lock").unwrap();
+    assert_eq!(lock["data"], lock_before["data"], "triage wrote the lock");
+    let touches: u32 = lock["metadata"]["annotations"]["e2e.example/concurrent-writer"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(touches >= 2, "the writer wrote {touches} time(s)");
+
+    // The run directory is consistent: every object the audit log says was changed
+    // before a patch or delete has its backup, and no recreate is left open.
+    let run = newest_run(&incident);
+    let audit = std::fs::read_to_string(run.join("audit.jsonl")).unwrap();
+    let backups: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    for line in audit.lines() {
+        let entry: Value = serde_json::from_str(line).unwrap();
+        assert_ne!(entry["step"], "lock", "the lock step wrote: {line}");
+        if entry["verb"] == "patch" || entry["verb"] == "delete" {
+            let name = entry["name"].as_str().unwrap();
+            let kind = entry["kind"].as_str().unwrap().to_lowercase();
+            assert!(
+                backups
+                    .iter()
+                    .any(|b| b.ends_with(&format!("-{kind}-{name}.yaml"))),
+                "no backup of {kind}/{name}: {backups:?}"
+            );
+        }
+    }
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap_or_default();
+    let begun = journal.matches("\"recreate-begin\"").count();
+    let ended = journal.matches("\"recreate-end\"").count();
+    assert_eq!(begun, ended, "{journal}");
+
+    // The writer stopped: the next run repairs the lock and what follows it.
+    let next = incident.triage(env, &["repair", "--yes", "--wait", "0"]);
+    assert_eq!(
+        next.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&next),
+        stderr(&next)
+    );
+    harness::assert_verified(&stdout(&next), &["lock", "orphan-hook", "migration-script"]);
+    let lock = object(env, &incident.ns, "configmap", "hook-reconciliation-lock").unwrap();
+    assert_eq!(lock["data"]["status"], "unlocked");
+    assert_eq!(
+        lock["metadata"]["annotations"]["e2e.example/concurrent-writer"],
+        touches.to_string(),
+        "the other writer's annotation was overwritten"
+    );
+}
