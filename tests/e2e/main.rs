@@ -637,6 +637,7 @@ mod orders;
 mod reliability;
 mod repair;
 mod storage;
+mod sweep;
 mod traffic;
 mod watch;
 
