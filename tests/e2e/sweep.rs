@@ -1,24 +1,31 @@
 //! `fault_sweep` (issue 13, item 1): the incident's whole plan (without a database:
 //! quota, rbac, pvc, egress, lock, orphan-hook, migration-script) is run once through
-//! the fault proxy to record every request triage sends; then, injection by
-//! injection, one recorded request (the K-th with its method and path) is failed with
-//! one fault kind, each in a fresh copy of the incident. After each injection:
+//! the fault proxy to record every request triage sends, each attributed to its step
+//! (the load, then each step up to the namespace read that verifies it). Then recorded
+//! requests (the K-th with their method and path) are failed, one fault kind at a time,
+//! in fresh copies of the incident. After every injected run:
 //!
-//! - triage exits with a documented code (0-9), with one `error: ...` line when it
-//!   failed;
-//! - every object the plan touches is untouched, fully repaired, or missing/changed
-//!   with a backup of its original in the run directory (never deleted without one);
-//! - the next `triage repair --yes` (no faults) picks up where it stopped: it exits 1,
-//!   as the clean run does (the schema steps need a database), with every touched
+//! - triage exits with a documented code (0-9): one `error: ...` line on stderr when it
+//!   failed, or (exit 6) its `verify ...: FAILED` line;
+//! - every object the plan touches is as it was before the run, fully repaired, or
+//!   missing/changed with a backup of what it was in the run's directory (never
+//!   deleted without one);
+//! - the next `triage repair --yes` without faults picks up where it stopped: it exits
+//!   1 as the clean run does (the schema steps need a database), with every touched
 //!   object as the clean run left it;
-//! - `triage restore RUN_DIR --yes --overwrite` of the injected run puts every object it
-//!   backed up back to its original content (server fields aside).
+//! - `triage restore RUN_DIR --yes --overwrite` gives back the original of every object
+//!   a run backed up (server fields aside).
 //!
-//! Sampling (the cross product is for `TRIAGE_SWEEP=full`): requests are grouped by the
-//! step they belong to (the load before the first step, then each step up to the read
-//! that verifies it), and for every step and every fault kind one request of that step
-//! is failed, writes first, rotating so each step's writes meet different kinds.
-//! `TRIAGE_SWEEP_JOBS` (default 6) injections run at once, each in its own namespace.
+//! Default sampling: every step x every fault kind. For each fault kind, one request
+//! per step that only that step sends (its writes first, then its dry runs and reads of
+//! its objects, rotating so each step's requests meet different kinds), replayed as a
+//! chain in one namespace: run after run, each with the rules not yet fired (a fresh
+//! proxy, so occurrences count from 1), until all fired; then the clean run, then every
+//! run's restore, newest first. The six chains run at once.
+//!
+//! `TRIAGE_SWEEP=full`: the cross product, every recorded request (the load's too) x
+//! every fault kind, each in its own namespace with its own next run and restore,
+//! `TRIAGE_SWEEP_JOBS` (default 6) at once; `TRIAGE_SWEEP_MAX=N` stops after N.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -299,9 +306,19 @@ fn record(env: &TestEnv) -> Recording {
 }
 
 /// The injections: (request, fault) pairs.
-fn sample(recording: &Recording) -> Vec<(Request, &'static str)> {
+/// One unit of the sweep, in its own copy of the incident.
+enum Work {
+    /// One request failed once, then the next run and the restore (`TRIAGE_SWEEP=full`).
+    Single(Request, &'static str),
+    /// One fault kind, one request per step, run after run in one namespace until every
+    /// one fired or a run fired none (the default).
+    Chain(&'static str, Vec<Request>),
+}
+
+fn sample(recording: &Recording) -> Vec<Work> {
     let full = std::env::var("TRIAGE_SWEEP").as_deref() == Ok("full");
     let mut chosen = Vec::new();
+    let mut chains: Vec<Vec<Request>> = vec![Vec::new(); FAULTS.len()];
     // The load before the first step is only read (a failure there changes nothing):
     // in the full sweep only.
     let mut groups: Vec<String> = Vec::new();
@@ -327,16 +344,38 @@ fn sample(recording: &Recording) -> Vec<(Request, &'static str)> {
         if candidates.is_empty() {
             continue;
         }
+        // A chain replays its rules in runs that skip the steps already done, so a
+        // request whose path other steps also use (a LIST, an access review) comes at
+        // another occurrence there: chains fail requests only this step sends.
+        let own: Vec<&Request> = candidates
+            .iter()
+            .copied()
+            .filter(|c| {
+                recording
+                    .requests
+                    .iter()
+                    .all(|r| &r.step == group || (&r.method, &r.path) != (&c.method, &c.path))
+            })
+            .collect();
+        if !full && !own.is_empty() {
+            candidates = own;
+        }
         for (f, fault) in FAULTS.iter().enumerate() {
             if full {
                 for request in &candidates {
-                    chosen.push(((*request).clone(), *fault));
+                    chosen.push(Work::Single((*request).clone(), fault));
                 }
             } else {
-                let request = candidates[(f + g) % candidates.len()];
-                chosen.push((request.clone(), *fault));
+                chains[f].push(candidates[(f + g) % candidates.len()].clone());
             }
         }
+    }
+    if !full {
+        chosen = FAULTS
+            .iter()
+            .zip(chains)
+            .map(|(fault, rules)| Work::Chain(fault, rules))
+            .collect();
     }
     chosen
 }
@@ -429,40 +468,19 @@ fn inject(
     drop(proxy);
     lap(&mut phases, 1);
     let fired = injected_log.exists();
-    let code = output.status.code();
-    let err = stderr(&output);
-    match code {
-        Some(0 | 1) => {}
-        Some(2..=9) => {
-            let lines: Vec<&str> = err.trim().lines().collect();
-            if lines.len() != 1 || !lines[0].starts_with("error: ") {
-                fail(format!("exit {code:?} without one clear error line: {err}"));
-            }
-        }
-        _ => fail(format!("undocumented exit {code:?}: {err}")),
-    }
-
-    // Untouched, repaired, or backed up; never missing without a backup.
-    let run = newest_run(&incident.state);
-    let saved = run.as_deref().map(|r| backups(r, &ns)).unwrap_or_default();
     let now = contents(env, &ns, &recording.touched);
-    for object in &recording.touched {
-        let current = now.get(object);
-        if current == original.get(object) || current == recording.repaired.get(object) {
-            continue;
-        }
-        match (saved.get(object), original.get(object)) {
-            (Some(backup), Some(first)) if backup == first => {}
-            _ => tally.lock().unwrap().lost.push(format!(
-                "{what}: {object} is {} and has no backup of its original",
-                if current.is_none() {
-                    "missing"
-                } else {
-                    "changed"
-                }
-            )),
-        }
-    }
+    let run = check_injected_run(
+        &what,
+        &ns,
+        &output,
+        &incident.state,
+        0,
+        recording,
+        &original,
+        &now,
+        tally,
+    );
+    let saved = run.as_deref().map(|r| backups(r, &ns)).unwrap_or_default();
 
     // The next run picks up where this one stopped.
     let next = incident.triage(env, &["repair", "--yes", "--wait", "0"]);
@@ -539,6 +557,228 @@ fn inject(
     ]);
 }
 
+/// Checks one injected run: a documented exit code and one error line; every touched
+/// object as it was before the run (`before`), repaired, or backed up in the run's
+/// directory as it was before the run. Returns the run directory.
+#[allow(clippy::too_many_arguments)]
+fn check_injected_run(
+    what: &str,
+    ns: &str,
+    output: &std::process::Output,
+    state: &Path,
+    runs_before: usize,
+    recording: &Recording,
+    before: &Contents,
+    now: &Contents,
+    tally: &Mutex<Tally>,
+) -> Option<PathBuf> {
+    let code = output.status.code();
+    let err = stderr(output);
+    match code {
+        Some(0 | 1) => {}
+        // A step applied whose verification read did not confirm it (an injected
+        // failure of a LIST leaves that kind a gap): said on stdout, not an error.
+        Some(6) => {
+            let text = stdout(output);
+            if !text
+                .lines()
+                .any(|l| l.starts_with("verify `") && l.contains(": FAILED after applying"))
+            {
+                tally
+                    .lock()
+                    .unwrap()
+                    .failures
+                    .push(format!("{what}: exit 6 without its verify line: {text}"));
+            }
+        }
+        Some(2..=9) => {
+            let lines: Vec<&str> = err.trim().lines().collect();
+            if lines.len() != 1 || !lines[0].starts_with("error: ") {
+                tally.lock().unwrap().failures.push(format!(
+                    "{what}: exit {code:?} without one clear error line: {err}"
+                ));
+            }
+        }
+        _ => tally
+            .lock()
+            .unwrap()
+            .failures
+            .push(format!("{what}: undocumented exit {code:?}: {err}")),
+    }
+    let run = newest_run(state)
+        .filter(|_| std::fs::read_dir(state).map_or(0, |entries| entries.count()) > runs_before);
+    let saved = run.as_deref().map(|r| backups(r, ns)).unwrap_or_default();
+    for object in &recording.touched {
+        let current = now.get(object);
+        if current == before.get(object) || current == recording.repaired.get(object) {
+            continue;
+        }
+        match (saved.get(object), before.get(object)) {
+            (Some(backup), Some(first)) if backup == first => {}
+            _ => tally.lock().unwrap().lost.push(format!(
+                "{what}: {object} is {} and has no backup of what it was",
+                if current.is_none() {
+                    "missing"
+                } else {
+                    "changed"
+                }
+            )),
+        }
+    }
+    run
+}
+
+/// One fault kind through the whole plan in one namespace: run after run, each with
+/// the rules that have not fired yet (a fresh proxy, so occurrences count from 1), each
+/// checked; then a clean run must finish the plan, and restoring every run's backups,
+/// newest first, must give back the original of every object any run backed up.
+fn chain(
+    env: &TestEnv,
+    recording: &Recording,
+    fault: &str,
+    rules: &[Request],
+    tally: &Mutex<Tally>,
+) {
+    let incident = Incident::load(env, "e2e-sweep");
+    let ns = incident.ns.clone();
+    let original = contents(env, &ns, &recording.touched);
+    let mut before = original.clone();
+    let mut pending: Vec<&Request> = rules.iter().collect();
+    let mut runs: Vec<PathBuf> = Vec::new();
+    for round in 0..=rules.len() {
+        if pending.is_empty() {
+            break;
+        }
+        let injected_log = env.dir.join(format!("{ns}-injected-{round}"));
+        let mut args = vec![
+            "--hold-seconds".to_string(),
+            HOLD_SECONDS.to_string(),
+            "--injected".to_string(),
+            injected_log.to_string_lossy().into_owned(),
+        ];
+        for rule in &pending {
+            args.push("--at".to_string());
+            args.push(format!(
+                "{}|{}|{}|{fault}",
+                rule.method,
+                remap(&rule.path, &recording.ns, &ns),
+                rule.occurrence
+            ));
+        }
+        let proxy = harness::FaultProxy::start_with(env, &format!("{ns}-chain-{round}"), &args);
+        let runs_before = std::fs::read_dir(&incident.state).map_or(0, |e| e.count());
+        let output = incident.triage_via(&proxy.kubeconfig, &repair_args());
+        drop(proxy);
+        let fired: Vec<String> = std::fs::read_to_string(&injected_log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let what = format!("{fault} chain in `{ns}`, run {round} (fired: {fired:?})");
+        let now = contents(env, &ns, &recording.touched);
+        if let Some(run) = check_injected_run(
+            &what,
+            &ns,
+            &output,
+            &incident.state,
+            runs_before,
+            recording,
+            &before,
+            &now,
+            tally,
+        ) {
+            runs.push(run);
+        }
+        before = now;
+        let mut done = Vec::new();
+        for line in &fired {
+            let position = pending.iter().position(|rule| {
+                line == &format!(
+                    "{fault} {} {}",
+                    rule.method,
+                    remap(&rule.path, &recording.ns, &ns)
+                )
+            });
+            if let Some(position) = position {
+                done.push(pending.remove(position));
+            }
+        }
+        let mut tally = tally.lock().unwrap();
+        for rule in &done {
+            tally.fired += 1;
+            tally.pairs.insert((rule.step.clone(), fault.to_string()));
+        }
+        tally.injections += 1;
+        if done.is_empty() {
+            break;
+        }
+    }
+
+    // The next run picks up where the last one stopped.
+    let next = incident.triage(env, &["repair", "--yes", "--wait", "0"]);
+    if next.status.code() != Some(1) {
+        tally.lock().unwrap().failures.push(format!(
+            "{fault} chain in `{ns}`: the clean run exited {:?}: {}{}",
+            next.status.code(),
+            stdout(&next),
+            stderr(&next)
+        ));
+    }
+    let after = contents(env, &ns, &recording.touched);
+    for object in &recording.touched {
+        if after.get(object) != recording.repaired.get(object) {
+            let mut tally = tally.lock().unwrap();
+            if !after.contains_key(object) {
+                tally.lost.push(format!(
+                    "{fault} chain in `{ns}`: {object} missing after the clean run"
+                ));
+            } else {
+                tally.failures.push(format!(
+                    "{fault} chain in `{ns}`: {object} not repaired by the clean run"
+                ));
+            }
+        }
+    }
+
+    // Every run's backups, newest run first, give back the original.
+    let mut backed_up = std::collections::BTreeSet::new();
+    for run in runs.iter().rev() {
+        let saved = backups(run, &ns);
+        if saved.is_empty() {
+            continue;
+        }
+        backed_up.extend(saved.into_keys());
+        let restore = harness::triage_in_state(
+            &env.kubeconfig,
+            &incident.state,
+            &["restore", run.to_str().unwrap(), "--yes", "--overwrite"],
+        );
+        if restore.status.code() != Some(0) {
+            tally.lock().unwrap().failures.push(format!(
+                "{fault} chain in `{ns}`: restore of {} exited {:?}: {}",
+                run.display(),
+                restore.status.code(),
+                stderr(&restore)
+            ));
+        }
+    }
+    let restored = contents(env, &ns, &recording.touched);
+    for object in backed_up {
+        if restored.get(&object) != original.get(&object) {
+            tally.lock().unwrap().unrestorable.push(format!(
+                "{fault} chain in `{ns}`: {object} not restored to its original"
+            ));
+        }
+    }
+    let _ = env.kubectl(&[
+        "delete",
+        "namespace",
+        &ns,
+        &format!("{ns}-system"),
+        "--wait=false",
+    ]);
+}
+
 #[test]
 fn fault_sweep() {
     let Some(env) = testenv("fault_sweep") else {
@@ -566,25 +806,32 @@ fn fault_sweep() {
                         *next += 1;
                         *next - 1
                     };
-                    let Some((request, fault)) = injections.get(index) else {
-                        break;
-                    };
-                    inject(env, &recording, request, fault, &tally);
+                    match injections.get(index) {
+                        Some(Work::Single(request, fault)) => {
+                            inject(env, &recording, request, fault, &tally)
+                        }
+                        Some(Work::Chain(fault, rules)) => {
+                            chain(env, &recording, fault, rules, &tally)
+                        }
+                        None => break,
+                    }
                 }
             });
         }
     });
     let tally = tally.into_inner().unwrap();
-    let _ = writeln!(
-        std::io::stderr(),
-        "fault sweep: {} injections ({} fired), seconds summed over them: load {:.0}, injected run {:.0}, next run {:.0}, restore {:.0}",
-        tally.injections,
-        tally.fired,
-        tally.phases[0],
-        tally.phases[1],
-        tally.phases[2],
-        tally.phases[3]
-    );
+    if tally.phases.iter().sum::<f64>() > 0.0 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "fault sweep: {} injections ({} fired), seconds summed over them: load {:.0}, injected run {:.0}, next run {:.0}, restore {:.0}",
+            tally.injections,
+            tally.fired,
+            tally.phases[0],
+            tally.phases[1],
+            tally.phases[2],
+            tally.phases[3]
+        );
+    }
     assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
     assert!(tally.lost.is_empty(), "{:#?}", tally.lost);
     assert!(tally.unrestorable.is_empty(), "{:#?}", tally.unrestorable);
