@@ -68,8 +68,9 @@ pub async fn recover(
         let current = cluster
             .get_json(kind, &object.namespace, &object.name)
             .await?;
-        if let Some(current) = current {
-            if current.pointer("/metadata/deletionTimestamp").is_some() {
+        match found(current.as_ref()) {
+            Found::Missing => {}
+            Found::BeingDeleted => {
                 let _ = writeln!(
                     out,
                     "run `{}` stopped in step `{}`: {} is still being deleted; run again once it is gone",
@@ -79,19 +80,20 @@ pub async fn recover(
                 );
                 continue;
             }
-            // The killed run's delete never happened, or its create did: nothing to do.
-            let _ = writeln!(
-                out,
-                "run `{}` stopped in step `{}`: {} exists; nothing left half done",
-                run.id,
-                half.step,
-                object.short()
-            );
-            run.journal(&Entry::RecreateResolved {
-                object: object.clone(),
-                resolution: Resolution::FoundPresent,
-            })?;
-            continue;
+            Found::Present => {
+                let _ = writeln!(
+                    out,
+                    "run `{}` stopped in step `{}`: {} exists; nothing left half done",
+                    run.id,
+                    half.step,
+                    object.short()
+                );
+                run.journal(&Entry::RecreateResolved {
+                    object: object.clone(),
+                    resolution: Resolution::FoundPresent,
+                })?;
+                continue;
+            }
         }
         let backup = run_dir.join(&half.backup);
         let _ = writeln!(
@@ -184,6 +186,28 @@ pub async fn recover(
     })
 }
 
+/// Where a half-done recreate's object stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// Gone: deleted and never created again. The case to resolve.
+    Missing,
+    /// Still terminating (finalizers): nothing can be created under its name yet.
+    BeingDeleted,
+    /// There: the killed run's delete never happened, or its create (or someone's)
+    /// did. Nothing to do.
+    Present,
+}
+
+fn found(current: Option<&Value>) -> Found {
+    match current {
+        None => Found::Missing,
+        Some(object) if object.pointer("/metadata/deletionTimestamp").is_some() => {
+            Found::BeingDeleted
+        }
+        Some(_) => Found::Present,
+    }
+}
+
 /// The backup the half-done recreate saved before its delete.
 fn original(run_dir: &Path, half: &HalfDone) -> Result<Value, TriageError> {
     read_run(run_dir)?
@@ -201,4 +225,50 @@ fn original(run_dir: &Path, half: &HalfDone) -> Result<Value, TriageError> {
                 Some("create the object by hand from another copy".to_string()),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_a_missing_object_is_offered_for_recovery() {
+        assert_eq!(found(None), Found::Missing);
+        let terminating = json!({"metadata": {"name": "data", "deletionTimestamp": "2024-11-19T04:00:00Z", "finalizers": ["kubernetes.io/pvc-protection"]}});
+        assert_eq!(found(Some(&terminating)), Found::BeingDeleted);
+        let there = json!({"metadata": {"name": "data", "uid": "u-2"}});
+        assert_eq!(found(Some(&there)), Found::Present);
+    }
+
+    #[test]
+    fn the_newest_run_with_an_open_recreate_is_found() {
+        use crate::journal::ObjectRef;
+        use crate::repair::Target;
+        use crate::snapshot::Kind;
+        let root = std::env::temp_dir().join(format!("triage-recovery-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let object = ObjectRef::of(&Target::new(Kind::RoleBinding, "ns", "rb"));
+        let begin = Entry::RecreateBegin {
+            step: "rbac".into(),
+            object: object.clone(),
+            original_uid: "u-1".into(),
+            backup: "001-rolebinding-rb.yaml".into(),
+            new_version: json!({}),
+        };
+        let older = RunDir::create(&root, "ns", "2024-11-19T03:00:00Z".parse().unwrap()).unwrap();
+        older.journal(&begin).unwrap();
+        let newer = RunDir::create(&root, "ns", "2024-11-19T04:00:00Z".parse().unwrap()).unwrap();
+        newer.journal(&begin).unwrap();
+        newer
+            .journal(&Entry::RecreateEnd {
+                step: "rbac".into(),
+                object,
+                ending: crate::journal::Ending::Created,
+            })
+            .unwrap();
+        // The newer run finished its recreate; the older one did not.
+        assert_eq!(newest_unfinished(&root, "ns"), Some(older.path.clone()));
+        assert_eq!(newest_unfinished(&root, "other"), None);
+    }
 }
