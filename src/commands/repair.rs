@@ -277,6 +277,8 @@ async fn repair(
         .as_ref()
         .map(|status| green::readings(status, status_data(&observed.snapshot, status)))
         .unwrap_or_default();
+    // Kinds the plan was made without (e.g. forbidden): not the verify read's fault.
+    let gaps_when_planned = observed.snapshot.gaps.clone();
     let plan = {
         let context = observed.context(&namespace, profile.as_ref());
         let mut plan = plan_repairs(&context, &before, &options, &selected);
@@ -376,6 +378,16 @@ async fn repair(
         }
         if run.is_some() {
             observed = observe(&cluster, &namespace, &extras).await?;
+            if let Some(lost) = unread_kinds(&observed.snapshot, &gaps_when_planned) {
+                // A verdict from a partial read could call a good step failed (or a
+                // bad one fixed): say the step went unverified, and why.
+                say(format!(
+                    "verify `{}`: NOT VERIFIED: the read after applying lost {lost}; the step was applied: run `triage check -n {namespace}`\n{}",
+                    step.id,
+                    restore_hint(run.as_ref())
+                ));
+                return Ok(exit::VERIFY_FAILED);
+            }
             let findings = observed.findings(&namespace, profile.as_ref());
             let verdict = findings.iter().find(|f| f.id == step.id);
             match verdict {
@@ -433,6 +445,25 @@ async fn repair(
     }
     say("\ndry run: nothing was changed\n");
     Ok(exit::OK)
+}
+
+/// The kinds a read failed to list that the plan's read had (a 403, or a kind the
+/// server never served, is a lasting gap the plan was made with; a 500 or a 409 on a
+/// LIST is this read's accident), as `ResourceQuota (message)`, or `None`.
+fn unread_kinds(
+    snapshot: &Snapshot,
+    when_planned: &BTreeMap<crate::snapshot::Kind, crate::snapshot::Gap>,
+) -> Option<String> {
+    let lost: Vec<String> = snapshot
+        .gaps
+        .iter()
+        .filter(|(kind, _)| !when_planned.contains_key(kind))
+        .filter_map(|(kind, gap)| match gap {
+            crate::snapshot::Gap::Failed(why) => Some(format!("{} ({why})", kind.name())),
+            crate::snapshot::Gap::Forbidden(_) => None,
+        })
+        .collect();
+    (!lost.is_empty()).then(|| lost.join(", "))
 }
 
 /// A run on this namespace killed halfway through a recreate (its journal says the
@@ -622,6 +653,38 @@ fn before_after(before: &[Finding], after: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_that_lost_a_kind_is_not_a_verdict() {
+        use crate::snapshot::{Gap, Kind};
+        let mut snapshot = Snapshot::default();
+        let mut planned = BTreeMap::new();
+        assert_eq!(unread_kinds(&snapshot, &planned), None);
+        snapshot
+            .gaps
+            .insert(Kind::Role, Gap::Forbidden("no".into()));
+        assert_eq!(
+            unread_kinds(&snapshot, &planned),
+            None,
+            "a 403 is not an accident"
+        );
+        snapshot
+            .gaps
+            .insert(Kind::CronJob, Gap::Failed("not served (404)".into()));
+        planned.insert(Kind::CronJob, Gap::Failed("not served (404)".into()));
+        assert_eq!(
+            unread_kinds(&snapshot, &planned),
+            None,
+            "missing when planned too"
+        );
+        snapshot
+            .gaps
+            .insert(Kind::ResourceQuota, Gap::Failed("injected (500)".into()));
+        assert_eq!(
+            unread_kinds(&snapshot, &planned).as_deref(),
+            Some("ResourceQuota (injected (500))")
+        );
+    }
 
     #[test]
     fn waits_are_shown_as_typed() {

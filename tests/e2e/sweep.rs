@@ -6,7 +6,7 @@
 //! in fresh copies of the incident. After every injected run:
 //!
 //! - triage exits with a documented code (0-9): one `error: ...` line on stderr when it
-//!   failed, or (exit 6) its `verify ...: FAILED` line;
+//!   failed, or (exit 6) its `verify ...: FAILED`/`NOT VERIFIED` line;
 //! - every object the plan touches is as it was before the run, fully repaired, or
 //!   missing/changed with a backup of what it was in the run's directory (never
 //!   deleted without one);
@@ -576,14 +576,14 @@ fn check_injected_run(
     let err = stderr(output);
     match code {
         Some(0 | 1) => {}
-        // A step applied whose verification read did not confirm it (an injected
-        // failure of a LIST leaves that kind a gap): said on stdout, not an error.
+        // A step applied and not confirmed by the read after it (an injected failure
+        // of a LIST: `NOT VERIFIED`, naming the kind): said on stdout, not an error.
         Some(6) => {
             let text = stdout(output);
-            if !text
-                .lines()
-                .any(|l| l.starts_with("verify `") && l.contains(": FAILED after applying"))
-            {
+            if !text.lines().any(|l| {
+                l.starts_with("verify `")
+                    && (l.contains(": FAILED after applying") || l.contains(": NOT VERIFIED: "))
+            }) {
                 tally
                     .lock()
                     .unwrap()
