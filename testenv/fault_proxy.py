@@ -9,7 +9,7 @@ through a step (e.g. the create of a delete+create).
 --log FILE records every request's method, path and User-Agent (audit attribution).
 
 Rule: --fail METHOD:PATH_SUBSTRING:STATUS[:COUNT]  (COUNT defaults to 1; dry runs,
-`dryRun=All`, are never failed, so preflight passes and the real write fails).
+`dryRun=All` in the query or a DELETE's body, are never failed, so preflight passes and the real write fails).
 
 Rule: --at 'METHOD|PATH|K|FAULT' fails exactly the K-th (1-based) request whose method
 and path (with its query) equal METHOD and PATH, dry runs included: the fault sweep
@@ -79,14 +79,15 @@ def main():
         def log_message(self, fmt, *a):
             sys.stderr.write("proxy: " + (fmt % a) + "\n")
 
-        def injected(self):
+        def injected(self, body):
             with lock:
                 key = (self.command, self.path)
                 seen[key] = seen.get(key, 0) + 1
                 for rule in exact:
                     if (rule["method"], rule["path"], rule["occurrence"]) == (*key, seen[key]):
                         return rule["fault"]
-            if "dryRun=" in self.path:
+            # A DELETE carries its dry run in the body (DeleteOptions.dryRun).
+            if "dryRun=" in self.path or (body and b'"dryRun":["All"]' in body.replace(b" ", b"")):
                 return None
             with lock:
                 for rule in rules:
@@ -101,9 +102,9 @@ def main():
                     log.write(f"{self.command} {self.path} {self.headers.get('User-Agent', '-')}\n")
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            if "dryRun=" not in self.path and self.path.split("?")[0] in args.touch:
+            if "dryRun" not in self.path + str(body or "") and self.path.split("?")[0] in args.touch:
                 self.touch()
-            fault = self.injected()
+            fault = self.injected(body)
             if fault is not None:
                 fault = str(fault)
                 sys.stderr.write(f"proxy: injected {fault} for {self.command} {self.path}\n")

@@ -126,6 +126,15 @@ pub fn classify_request(method: &Method, path_and_query: &str, body: Option<&[u8
         return Repeat::Harmless;
     }
     let body: Option<Value> = body.and_then(|b| serde_json::from_slice(b).ok());
+    // NB: a DELETE carries its dry run in the body (DeleteOptions.dryRun), not the query.
+    let dry_run_in_body = body
+        .as_ref()
+        .and_then(|b| b.get("dryRun"))
+        .and_then(Value::as_array)
+        .is_some_and(|modes| modes.iter().any(|m| m == "All"));
+    if dry_run_in_body {
+        return Repeat::Harmless;
+    }
     let text = |pointer: &str| {
         body.as_ref()
             .and_then(|b| b.pointer(pointer))
@@ -424,6 +433,10 @@ mod tests {
         assert_eq!(
             repeat(Method::DELETE, cm, r#"{"propagationPolicy":"Background"}"#),
             Repeat::Unsafe
+        );
+        assert_eq!(
+            repeat(Method::DELETE, cm, r#"{"dryRun":["All"]}"#),
+            Repeat::Harmless
         );
         assert_eq!(
             repeat(
