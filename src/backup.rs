@@ -61,14 +61,28 @@ impl RunDir {
     /// Creates `<root>/<time>-<namespace>` with mode 0700.
     pub fn create(root: &Path, namespace: &str, now: Timestamp) -> Result<Self, TriageError> {
         let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
-        let id = format!("{stamp}-{namespace}");
-        let path = root.join(&id);
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&path)
-            .map_err(|e| io_error(&path, e))?;
-        Ok(Self { id, path, saved: 0 })
+            .create(root)
+            .map_err(|e| io_error(root, e))?;
+        // NB: two runs in the same second must not share a directory (the second
+        // would number its backups from 001 again and overwrite the first's).
+        let mut attempt = 1;
+        loop {
+            let id = match attempt {
+                1 => format!("{stamp}-{namespace}"),
+                n => format!("{stamp}.{n}-{namespace}"),
+            };
+            let path = root.join(&id);
+            match fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => return Ok(Self { id, path, saved: 0 }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 1000 => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(io_error(&path, e)),
+            }
+        }
     }
 
     /// Saves the whole object as YAML (mode 0600) and returns the file's path.
@@ -99,6 +113,27 @@ impl RunDir {
         write_private(&self.path.join("audit.jsonl"), line.as_bytes(), true)
     }
 
+    /// Appends one entry to the write-ahead `journal.jsonl` (mode 0600, fsync'd
+    /// before this returns: the entry survives a SIGKILL right after).
+    pub fn journal(&self, entry: &crate::journal::Entry) -> Result<(), TriageError> {
+        let mut line = serde_json::to_string(entry).unwrap_or_default();
+        line.push('\n');
+        write_private(&self.path.join(JOURNAL), line.as_bytes(), true)
+    }
+
+    /// An existing run directory, to append to its journal and audit log.
+    pub fn open(path: &Path) -> Self {
+        let id = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Self {
+            id,
+            path: path.to_path_buf(),
+            saved: 0,
+        }
+    }
+
     /// The command that puts every saved object back.
     pub fn restore_command(&self) -> String {
         format!("triage restore {}", self.path.display())
@@ -124,6 +159,54 @@ fn write_private(path: &Path, bytes: &[u8], append: bool) -> Result<(), TriageEr
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| io_error(path, e))
+}
+
+/// The journal's file name in a run directory.
+const JOURNAL: &str = "journal.jsonl";
+
+/// The journal of a run directory (empty when it has none: a run before journals, or
+/// one that wrote nothing).
+pub fn read_journal(dir: &Path) -> Result<Vec<crate::journal::Entry>, TriageError> {
+    let path = dir.join(JOURNAL);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(io_error(&path, error)),
+    };
+    crate::journal::parse(&text).map_err(|why| {
+        TriageError::input(
+            format!("journal `{}` cannot be read: {why}", path.display()),
+            None,
+        )
+    })
+}
+
+/// The run directories under `root` for `namespace`, newest first (their names start
+/// with the run's UTC time and end with `-<namespace>`).
+pub fn runs_for(root: &Path, namespace: &str) -> Vec<PathBuf> {
+    let suffix = format!("-{namespace}");
+    let mut runs: Vec<PathBuf> = fs::read_dir(root)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .and_then(|n| n.strip_suffix(&suffix))
+                        // `<YYYYmmddTHHMMSSZ>[.N]`: a namespace ending in `-x` is not `x`.
+                        .is_some_and(|stamp| {
+                            let (time, _) = stamp.split_once('.').unwrap_or((stamp, ""));
+                            time.len() == 16 && time.ends_with('Z')
+                        })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    runs.sort();
+    runs.reverse();
+    runs
 }
 
 /// The backups of a run directory, in the order they were saved.
@@ -240,6 +323,48 @@ mod tests {
             "uid and resourceVersion are kept in the backup"
         );
         assert!(run.restore_command().starts_with("triage restore "));
+    }
+
+    #[test]
+    fn runs_in_the_same_second_get_their_own_directories() {
+        let root = temp_root("same-second");
+        let now: Timestamp = "2024-11-19T03:41:30Z".parse().unwrap();
+        let first = RunDir::create(&root, "bleater", now).unwrap();
+        let second = RunDir::create(&root, "bleater", now).unwrap();
+        let other = RunDir::create(&root, "x-bleater", now).unwrap();
+        assert_eq!(second.id, "20241119T034130Z.2-bleater");
+        assert_ne!(first.path, second.path);
+        // Newest first, and `x-bleater` is not a run of `bleater`.
+        assert_eq!(runs_for(&root, "bleater"), vec![second.path, first.path]);
+        assert_eq!(runs_for(&root, "x-bleater"), vec![other.path]);
+    }
+
+    #[test]
+    fn the_journal_is_appended_and_read_back() {
+        use crate::journal::{Entry, ObjectRef};
+        let root = temp_root("journal");
+        let run = RunDir::create(&root, "ns", Timestamp::UNIX_EPOCH).unwrap();
+        assert!(read_journal(&run.path).unwrap().is_empty());
+        let object = ObjectRef::of(&crate::repair::Target::new(
+            crate::snapshot::Kind::ConfigMap,
+            "ns",
+            "lock",
+        ));
+        let entry = Entry::RecreateDeleted {
+            step: "lock".into(),
+            object,
+        };
+        RunDir::open(&run.path).journal(&entry).unwrap();
+        run.journal(&entry).unwrap();
+        assert_eq!(read_journal(&run.path).unwrap(), vec![entry.clone(), entry]);
+        assert_eq!(
+            fs::metadata(run.path.join("journal.jsonl"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
     }
 
     #[test]

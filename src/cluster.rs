@@ -18,6 +18,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, LogParams};
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
@@ -30,6 +31,7 @@ pub mod api;
 #[cfg(test)]
 pub mod fake;
 pub mod port_forward;
+pub mod retry;
 pub mod write;
 
 /// Sent on every request so audit logs can attribute triage's actions.
@@ -105,12 +107,23 @@ pub async fn connect(global: &GlobalArgs) -> Result<Cluster, TriageError> {
         .push((USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE)));
     let server = config.cluster_url.to_string();
     let default_namespace = config.default_namespace.clone();
-    let client = Client::try_from(config).map_err(|err| {
-        TriageError::unreachable(
-            format!("cannot set up a client for `{server}`: {err}"),
-            Some("check the certificate data in the kubeconfig".to_string()),
-        )
-    })?;
+    // NB: kube retries 429/503/504 of any request by default, writes included;
+    // triage's own policy (`retry.rs`) replaces it: bounded, and never a repeat of a
+    // write without a precondition.
+    config.default_retry = false;
+    let client = ClientBuilder::try_from(config)
+        .map_err(|err| {
+            TriageError::unreachable(
+                format!("cannot set up a client for `{server}`: {err}"),
+                Some("check the certificate data in the kubeconfig".to_string()),
+            )
+        })?
+        // The retry layer clones the service per attempt: a buffer makes it cloneable.
+        .with_layer(&tower::buffer::BufferLayer::new(1024))
+        .with_layer(&tower::retry::RetryLayer::new(retry::RetryPolicy::new(
+            timeout,
+        )))
+        .build();
     let user = global
         .as_user
         .clone()

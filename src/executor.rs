@@ -14,6 +14,7 @@ use crate::backup::{AuditEntry, RunDir, restorable};
 use crate::cluster::api::Kube;
 use crate::cluster::write::{Deleted, WriteMode};
 use crate::error::TriageError;
+use crate::journal::{Ending, Entry, ObjectRef};
 use crate::render::repair::{readable, step_preview};
 use crate::repair::{Action, Step, Target};
 use crate::snapshot::Kind;
@@ -74,6 +75,9 @@ pub enum Verdict {
     Failed(String),
     /// Nothing to verify for this step on its own (a later step's signal).
     NotChecked,
+    /// It was applied, but the read after it came back incomplete (a kind failed to
+    /// list): no verdict either way; the words say what was lost.
+    Unverified(String),
 }
 
 /// How a run of steps ended, when no error stopped it.
@@ -136,6 +140,10 @@ pub async fn run_steps<K: Kube>(
             }
             Verdict::Failed(wrong) => {
                 let _ = writeln!(out, "verify `{}`: FAILED after applying: {wrong}", step.id);
+                return Ok(Ran::VerifyFailed { step: step.id });
+            }
+            Verdict::Unverified(why) => {
+                let _ = writeln!(out, "verify `{}`: NOT VERIFIED: {why}", step.id);
                 return Ok(Ran::VerifyFailed { step: step.id });
             }
             Verdict::NotChecked => {}
@@ -651,12 +659,15 @@ async fn recreate<K: Kube>(
     let saved = run.save(&current)?;
     let _ = writeln!(out, "backup: {}", saved.display());
     let (uid, version) = uid_and_version(&current);
+    journal_recreate_begin(run, step, target, &uid, &saved, after)?;
     kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
         .await?;
     audit(run, actor, step, "delete", target, Some(&version), None)?;
     if !kube.wait_gone(kind, ns, name, GONE_WITHIN).await? {
         return Err(still_there(target, &saved, run));
     }
+    journal_recreate_deleted(run, step, target)?;
+    pause_after_delete_for_tests();
     match kube
         .create(kind, ns, &restorable(after.clone()), WriteMode::Apply)
         .await
@@ -664,6 +675,7 @@ async fn recreate<K: Kube>(
         Ok(created) => {
             let (_, new) = uid_and_version(&created);
             audit(run, actor, step, "create", target, None, Some(&new))?;
+            journal_recreate_end(run, step, target, Ending::Created)?;
             let _ = writeln!(out, "recreated {} (resourceVersion {new})", target.short());
         }
         Err(create_error) => {
@@ -675,6 +687,7 @@ async fn recreate<K: Kube>(
                 Ok(object) => {
                     let (_, new) = uid_and_version(object);
                     audit(run, actor, step, "create", target, None, Some(&new))?;
+                    journal_recreate_end(run, step, target, Ending::OriginalPutBack)?;
                     format!(
                         "deleted {0} and, when its new version was refused, created the original again from the backup",
                         target.short()
@@ -701,6 +714,60 @@ fn replacing(current: &Value, after: &Value) -> Value {
     let mut body = restorable(after.clone());
     body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
     body
+}
+
+/// The journal's intent line, fsync'd before a recreate's delete: what a later run
+/// needs to finish the step (the new version) or undo it (the backup).
+fn journal_recreate_begin(
+    run: &RunDir,
+    step: &Step,
+    target: &Target,
+    original_uid: &str,
+    backup: &std::path::Path,
+    new_version: &Value,
+) -> Result<(), TriageError> {
+    run.journal(&Entry::RecreateBegin {
+        step: step.id.to_string(),
+        object: ObjectRef::of(target),
+        original_uid: original_uid.to_string(),
+        backup: backup
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        new_version: restorable(new_version.clone()),
+    })
+}
+
+fn journal_recreate_deleted(run: &RunDir, step: &Step, target: &Target) -> Result<(), TriageError> {
+    run.journal(&Entry::RecreateDeleted {
+        step: step.id.to_string(),
+        object: ObjectRef::of(target),
+    })
+}
+
+fn journal_recreate_end(
+    run: &RunDir,
+    step: &Step,
+    target: &Target,
+    ending: Ending,
+) -> Result<(), TriageError> {
+    run.journal(&Entry::RecreateEnd {
+        step: step.id.to_string(),
+        object: ObjectRef::of(target),
+        ending,
+    })
+}
+
+/// TEST ONLY: with `TRIAGE_TEST_PAUSE_AFTER_DELETE=FILE`, a recreate writes FILE once
+/// its delete went through and then sleeps, so the crash-safety e2e test can SIGKILL
+/// triage at exactly that point. Not a user-facing setting.
+fn pause_after_delete_for_tests() {
+    if let Some(file) = std::env::var_os("TRIAGE_TEST_PAUSE_AFTER_DELETE") {
+        let _ = std::fs::write(&file, b"deleted\n");
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
 }
 
 fn actor_database(database: Option<&crate::db::Access>) -> Result<&crate::db::Access, TriageError> {

@@ -9,7 +9,24 @@ through a step (e.g. the create of a delete+create).
 --log FILE records every request's method, path and User-Agent (audit attribution).
 
 Rule: --fail METHOD:PATH_SUBSTRING:STATUS[:COUNT]  (COUNT defaults to 1; dry runs,
-`dryRun=All`, are never failed, so preflight passes and the real write fails).
+`dryRun=All` in the query or a DELETE's body, are never failed, so preflight passes and the real write fails).
+
+Rule: --at 'METHOD|PATH|K|FAULT' fails exactly the K-th (1-based) request whose method
+and path (with its query) equal METHOD and PATH, dry runs included: the fault sweep
+records every request once (--log), then replays the run failing each in turn. FAULT:
+  500, 409, 503, ...   that status, a Kubernetes Status body (409 as reason Conflict)
+  429/N                429 Too Many Requests with `Retry-After: N`
+  reset                the connection is reset (RST) before the request is forwarded
+  reset-after          forwarded (the server applies it), then the connection is reset
+  hold                 forwarded, and the response held --hold-seconds (default 120,
+                       past the client's --request-timeout), then the connection closed
+Every injection is appended to --injected FILE as `FAULT METHOD PATH`.
+
+--touch PATH makes the proxy a concurrent writer, deterministically: before it forwards
+any request (not a dry run) for the object at PATH (e.g.
+`/api/v1/namespaces/NS/configmaps/lock`), it merge-patches that object upstream itself
+(annotation `e2e.example/concurrent-writer: N`, User-Agent `concurrent-writer`), so
+whatever triage read of it is always one write behind.
 
 Usage: fault_proxy.py --upstream https://127.0.0.1:PORT --ca CA_FILE --port-file F --fail POST:/rolebindings:500
 It writes its port to --port-file once listening, and serves until killed.
@@ -19,9 +36,12 @@ import argparse
 import http.client
 import http.server
 import json
+import socket
 import ssl
+import struct
 import sys
 import threading
+import time
 import urllib.parse
 
 
@@ -31,6 +51,10 @@ def main():
     parser.add_argument("--ca", required=True)
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--fail", action="append", default=[])
+    parser.add_argument("--at", action="append", default=[])
+    parser.add_argument("--hold-seconds", type=float, default=120)
+    parser.add_argument("--touch", action="append", default=[])
+    parser.add_argument("--injected", help="append `FAULT METHOD PATH` per injection to this file")
     parser.add_argument("--log", help="append `METHOD PATH USER-AGENT` per request to this file")
     args = parser.parse_args()
 
@@ -42,6 +66,11 @@ def main():
         method, path, status = parts[0], parts[1], int(parts[2])
         count = int(parts[3]) if len(parts) > 3 else 1
         rules.append({"method": method, "path": path, "status": status, "left": count})
+    exact = []
+    for rule in args.at:
+        method, path, occurrence, fault = rule.split("|")
+        exact.append({"method": method, "path": path, "occurrence": int(occurrence), "fault": fault})
+    seen = {}
     lock = threading.Lock()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -50,8 +79,15 @@ def main():
         def log_message(self, fmt, *a):
             sys.stderr.write("proxy: " + (fmt % a) + "\n")
 
-        def injected(self):
-            if "dryRun=" in self.path:
+        def injected(self, body):
+            with lock:
+                key = (self.command, self.path)
+                seen[key] = seen.get(key, 0) + 1
+                for rule in exact:
+                    if (rule["method"], rule["path"], rule["occurrence"]) == (*key, seen[key]):
+                        return rule["fault"]
+            # A DELETE carries its dry run in the body (DeleteOptions.dryRun).
+            if "dryRun=" in self.path or (body and b'"dryRun":["All"]' in body.replace(b" ", b"")):
                 return None
             with lock:
                 for rule in rules:
@@ -66,23 +102,31 @@ def main():
                     log.write(f"{self.command} {self.path} {self.headers.get('User-Agent', '-')}\n")
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            status = self.injected()
-            if status is not None:
-                payload = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                                      "message": "injected by fault_proxy", "reason": "InternalError",
-                                      "code": status}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-                sys.stderr.write(f"proxy: injected {status} for {self.command} {self.path}\n")
-                return
+            if "dryRun" not in self.path + str(body or "") and self.path.split("?")[0] in args.touch:
+                self.touch()
+            fault = self.injected(body)
+            if fault is not None:
+                fault = str(fault)
+                sys.stderr.write(f"proxy: injected {fault} for {self.command} {self.path}\n")
+                if args.injected:
+                    with lock, open(args.injected, "a") as log:
+                        log.write(f"{fault} {self.command} {self.path}\n")
+            if fault == "reset":
+                return self.reset()
+            if fault is not None and fault not in ("reset-after", "hold"):
+                return self.status(fault)
             conn = http.client.HTTPSConnection(upstream.hostname, upstream.port, context=context, timeout=30)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
             conn.request(self.command, self.path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
+            conn.close()
+            if fault == "reset-after":
+                return self.reset()
+            if fault == "hold":
+                time.sleep(args.hold_seconds)
+                self.close_connection = True
+                return
             self.send_response(response.status)
             for key, value in response.getheaders():
                 if key.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -90,7 +134,41 @@ def main():
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def touch(self):
+            with lock:
+                seen["touches"] = seen.get("touches", 0) + 1
+                count = seen["touches"]
+            patch = json.dumps({"metadata": {"annotations": {"e2e.example/concurrent-writer": str(count)}}})
+            conn = http.client.HTTPSConnection(upstream.hostname, upstream.port, context=context, timeout=30)
+            conn.request("PATCH", self.path.split("?")[0], body=patch, headers={
+                "Authorization": self.headers.get("Authorization", ""),
+                "Content-Type": "application/merge-patch+json",
+                "User-Agent": "concurrent-writer"})
+            conn.getresponse().read()
             conn.close()
+
+        def status(self, fault):
+            code, _, retry_after = fault.partition("/")
+            code = int(code)
+            reason = {409: "Conflict", 429: "TooManyRequests", 503: "ServiceUnavailable",
+                      504: "Timeout"}.get(code, "InternalError")
+            payload = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                  "message": "injected by fault_proxy", "reason": reason,
+                                  "code": code}).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            if retry_after:
+                self.send_header("Retry-After", retry_after)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def reset(self):
+            # SO_LINGER 0: close() sends RST, the client sees "connection reset by peer".
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
 

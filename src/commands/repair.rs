@@ -21,6 +21,7 @@ use crate::executor::{Actor, Mode, Ran, Reread, Verdict, run_steps};
 use crate::finding::{Context, Finding, Status};
 use crate::green;
 use crate::profile::{Profile, StatusConfigMap};
+use crate::recovery::{self, Prefer, Recovered};
 use crate::render::repair::plan_summary;
 use crate::repair::{RepairOptions, Step, plan_repairs, replan_step};
 use crate::snapshot::Snapshot;
@@ -170,6 +171,8 @@ struct NamespaceReread<'a> {
     extras: &'a LiveExtras,
     profile: Option<&'a Profile>,
     options: &'a RepairOptions,
+    /// Kinds the plan was made without (e.g. forbidden): not the verify read's fault.
+    gaps_when_planned: &'a BTreeMap<crate::snapshot::Kind, crate::snapshot::Gap>,
 }
 
 impl Reread for NamespaceReread<'_> {
@@ -182,6 +185,14 @@ impl Reread for NamespaceReread<'_> {
 
     async fn verify(&mut self, step: &Step) -> Result<Verdict, TriageError> {
         let observed = observe(self.cluster, self.namespace, self.extras).await?;
+        if let Some(lost) = unread_kinds(&observed.snapshot, self.gaps_when_planned) {
+            // A verdict from a partial read could call a good step failed (or a bad one
+            // fixed): say the step went unverified, and why.
+            return Ok(Verdict::Unverified(format!(
+                "the read after applying lost {lost}; the step was applied: run `triage check -n {}`",
+                self.namespace
+            )));
+        }
         let findings = observed.findings(self.namespace, self.profile);
         Ok(verdict_of(&findings, step))
     }
@@ -235,6 +246,18 @@ async fn repair(
     let profile = profile_for(&namespace);
     let extras = extras_for(&namespace);
     let user = cluster.whoami().await?;
+    let mut confirm = confirm;
+    let mut loaded = loaded;
+    let asker = confirm.as_mut().map(|c| &mut **c as &mut dyn Confirm);
+    match recover_stopped_run(&cluster, &user, &namespace, asker).await? {
+        Recovered::Declined => return Ok(exit::STOPPED_AT_PROMPT),
+        Recovered::Wrote(_) => {
+            let fresh = observe(&cluster, &namespace, &extras).await?;
+            loaded.snapshot = fresh.snapshot;
+            loaded.access = fresh.access;
+        }
+        Recovered::Nothing => {}
+    }
     // The schema steps read the database: `--db-url`, else a port-forward to the
     // profile's database Service. Checked once, read-only, before the first write: an
     // explicit URL that fails stops here; an unreachable default leaves the schema
@@ -290,6 +313,8 @@ async fn repair(
         .as_ref()
         .map(|status| green::readings(status, status_data(&observed.snapshot, status)))
         .unwrap_or_default();
+    // Kinds the plan was made without (e.g. forbidden): not the verify read's fault.
+    let gaps_when_planned = observed.snapshot.gaps.clone();
     let plan = {
         let context = observed.context(&namespace, profile.as_ref());
         let mut plan = plan_repairs(&context, &before, &options, &selected);
@@ -338,7 +363,6 @@ async fn repair(
         }
     }
 
-    let mut confirm = confirm;
     let mut mode = match (&mut confirm, &mut run) {
         (Some(confirm), Some(run)) => Mode::Apply {
             confirm: confirm.as_mut(),
@@ -352,6 +376,7 @@ async fn repair(
         extras: &extras,
         profile: profile.as_ref(),
         options: &options,
+        gaps_when_planned: &gaps_when_planned,
     };
     let ran = run_steps(
         &cluster,
@@ -412,6 +437,44 @@ async fn repair(
     }
     say("\ndry run: nothing was changed\n");
     Ok(exit::OK)
+}
+
+/// The kinds a read failed to list that the plan's read had (a 403, or a kind the
+/// server never served, is a lasting gap the plan was made with; a 500 or a 409 on a
+/// LIST is this read's accident), as `ResourceQuota (message)`, or `None`.
+fn unread_kinds(
+    snapshot: &Snapshot,
+    when_planned: &BTreeMap<crate::snapshot::Kind, crate::snapshot::Gap>,
+) -> Option<String> {
+    let lost: Vec<String> = snapshot
+        .gaps
+        .iter()
+        .filter(|(kind, _)| !when_planned.contains_key(kind))
+        .filter_map(|(kind, gap)| match gap {
+            crate::snapshot::Gap::Failed(why) => Some(format!("{} ({why})", kind.name())),
+            crate::snapshot::Gap::Forbidden(_) => None,
+        })
+        .collect();
+    (!lost.is_empty()).then(|| lost.join(", "))
+}
+
+/// A run on this namespace killed halfway through a recreate (its journal says the
+/// delete began and the create never ended): finish the step, or put the original back,
+/// before planning anything new. `confirm: None` (a dry run) only reports it.
+async fn recover_stopped_run(
+    cluster: &Cluster,
+    user: &str,
+    namespace: &str,
+    confirm: Option<&mut dyn Confirm>,
+) -> Result<Recovered, TriageError> {
+    let Some(stopped) = runs_root()
+        .ok()
+        .and_then(|root| recovery::newest_unfinished(&root, namespace))
+    else {
+        return Ok(Recovered::Nothing);
+    };
+    let mut out = std::io::stdout();
+    recovery::recover(cluster, user, &stopped, Prefer::Finish, confirm, &mut out).await
 }
 
 /// The data of the profile's status ConfigMap in `snapshot` (None when it was not read
@@ -582,6 +645,38 @@ fn before_after(before: &[Finding], after: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_that_lost_a_kind_is_not_a_verdict() {
+        use crate::snapshot::{Gap, Kind};
+        let mut snapshot = Snapshot::default();
+        let mut planned = BTreeMap::new();
+        assert_eq!(unread_kinds(&snapshot, &planned), None);
+        snapshot
+            .gaps
+            .insert(Kind::Role, Gap::Forbidden("no".into()));
+        assert_eq!(
+            unread_kinds(&snapshot, &planned),
+            None,
+            "a 403 is not an accident"
+        );
+        snapshot
+            .gaps
+            .insert(Kind::CronJob, Gap::Failed("not served (404)".into()));
+        planned.insert(Kind::CronJob, Gap::Failed("not served (404)".into()));
+        assert_eq!(
+            unread_kinds(&snapshot, &planned),
+            None,
+            "missing when planned too"
+        );
+        snapshot
+            .gaps
+            .insert(Kind::ResourceQuota, Gap::Failed("injected (500)".into()));
+        assert_eq!(
+            unread_kinds(&snapshot, &planned).as_deref(),
+            Some("ResourceQuota (injected (500))")
+        );
+    }
 
     #[test]
     fn waits_are_shown_as_typed() {

@@ -14,6 +14,7 @@ use crate::cli::GlobalArgs;
 use crate::cluster::{self, api::Kube};
 use crate::error::{TriageError, exit};
 use crate::executor::{Actor, Mode, Ran, run_steps};
+use crate::recovery::{Prefer, Recovered, recover};
 use crate::restore::{BackupReread, Planned, first_backups, plan};
 use crate::terminal::{self, Confirm};
 
@@ -74,6 +75,35 @@ pub async fn restore<K: Kube>(
     out: &mut dyn Write,
 ) -> Result<u8, TriageError> {
     let user = kube.whoami().await?;
+    let _ = writeln!(
+        out,
+        "Restoring {} object(s) from `{}` on context `{}` ({}) as user `{user}`{}",
+        backups.len(),
+        run_dir.display(),
+        kube.context(),
+        kube.server(),
+        if apply.is_none() {
+            " [dry run: reads and server-side dry runs only]"
+        } else {
+            ""
+        }
+    );
+    // A recreate the run left half done (killed between its delete and its create):
+    // put the original back, or finish the step, before planning the rest.
+    let (mut confirm, root) = apply.unzip();
+    match recover(
+        kube,
+        &user,
+        run_dir,
+        Prefer::PutBack,
+        confirm.as_mut().map(|c| &mut **c as &mut dyn Confirm),
+        out,
+    )
+    .await?
+    {
+        Recovered::Declined => return Ok(exit::STOPPED_AT_PROMPT),
+        Recovered::Wrote(_) | Recovered::Nothing => {}
+    }
     let planned = plan(kube, backups, overwrite).await?;
     let steps: Vec<_> = planned
         .iter()
@@ -89,7 +119,6 @@ pub async fn restore<K: Kube>(
         .and_then(|s| s.actions.first())
         .map(|a| a.target().namespace.clone())
         .unwrap_or_default();
-    let (mut confirm, root) = apply.unzip();
     let mut run = match (&root, steps.is_empty()) {
         (Some(root), false) => Some(RunDir::create(
             root,
@@ -98,19 +127,6 @@ pub async fn restore<K: Kube>(
         )?),
         _ => None,
     };
-    let _ = writeln!(
-        out,
-        "Restoring {} object(s) from `{}` on context `{}` ({}) as user `{user}`{}",
-        backups.len(),
-        run_dir.display(),
-        kube.context(),
-        kube.server(),
-        if confirm.is_none() {
-            " [dry run: reads and server-side dry runs only]"
-        } else {
-            ""
-        }
-    );
     if let Some(run) = &run {
         let _ = writeln!(out, "Backups and audit log: {}", run.path.display());
     }

@@ -372,6 +372,15 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub fn start(env: &TestEnv, name: &str, fails: &[&str]) -> Self {
+        let args: Vec<String> = fails
+            .iter()
+            .flat_map(|fail| ["--fail".to_string(), fail.to_string()])
+            .collect();
+        Self::start_with(env, name, &args)
+    }
+
+    /// The proxy with raw arguments (`--at 'METHOD|PATH|K|FAULT'`, `--hold-seconds`).
+    pub fn start_with(env: &TestEnv, name: &str, extra: &[String]) -> Self {
         let port_file = env.dir.join(format!("{name}-proxy-port"));
         let log = env.dir.join(format!("{name}-proxy.log"));
         let mut command = Command::new("python3");
@@ -389,9 +398,7 @@ impl FaultProxy {
             .arg(&log)
             .stdin(Stdio::null())
             .stderr(Stdio::null());
-        for fail in fails {
-            command.args(["--fail", fail]);
-        }
+        command.args(extra);
         let process = Background(command.spawn().expect("python3 runs"));
         let port = wait_for(std::time::Duration::from_secs(10), || {
             std::fs::read_to_string(&port_file)

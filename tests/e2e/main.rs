@@ -634,8 +634,10 @@ fn check_live_gives_the_same_answers_as_offline_and_asks_the_server_about_rbac()
 mod incident;
 mod logs;
 mod orders;
+mod reliability;
 mod repair;
 mod storage;
+mod sweep;
 mod traffic;
 mod watch;
 

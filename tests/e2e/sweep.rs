@@ -1,0 +1,861 @@
+//! `fault_sweep` (issue 13, item 1): the incident's whole plan (without a database:
+//! quota, rbac, pvc, egress, lock, orphan-hook, migration-script) is run once through
+//! the fault proxy to record every request triage sends, each attributed to its step
+//! (the load, then each step up to the namespace read that verifies it). Then recorded
+//! requests (the K-th with their method and path) are failed, one fault kind at a time,
+//! in fresh copies of the incident. After every injected run:
+//!
+//! - triage exits with a documented code (0-9): one `error: ...` line on stderr when it
+//!   failed, or (exit 6) its `verify ...: FAILED`/`NOT VERIFIED` line;
+//! - every object the plan touches is as it was before the run, fully repaired, or
+//!   missing/changed with a backup of what it was in the run's directory (never
+//!   deleted without one);
+//! - the next `triage repair --yes` without faults picks up where it stopped: it exits
+//!   1 as the clean run does (the schema steps need a database), with every touched
+//!   object as the clean run left it;
+//! - `triage restore RUN_DIR --yes --overwrite` gives back the original of every object
+//!   a run backed up (server fields aside).
+//!
+//! Default sampling: every step x every fault kind. For each fault kind, one request
+//! per step that only that step sends (its writes first, then its dry runs and reads of
+//! its objects, rotating so each step's requests meet different kinds), replayed as a
+//! chain in one namespace: run after run, each with the rules not yet fired (a fresh
+//! proxy, so occurrences count from 1), until all fired; then the clean run, then every
+//! run's restore, newest first. The six chains run at once.
+//!
+//! `TRIAGE_SWEEP=full`: the cross product, every recorded request (the load's too) x
+//! every fault kind, each in its own namespace with its own next run and restore,
+//! `TRIAGE_SWEEP_JOBS` (default 6) at once; `TRIAGE_SWEEP_MAX=N` stops after N.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::harness::{self, Incident, TestEnv, stderr, stdout, testenv};
+
+/// The fault kinds (fault_proxy.py `--at`): a server error, a conflict, throttling with
+/// `Retry-After`, unavailable, a connection reset after the server got the request,
+/// and a response held past `--request-timeout`.
+const FAULTS: [&str; 6] = ["500", "409", "429/1", "503", "reset-after", "hold"];
+
+/// The injected run's request deadline, and how long a held response is held.
+const REQUEST_TIMEOUT: &str = "4s";
+const HOLD_SECONDS: &str = "6";
+
+/// The kinds the plan writes, in one kubectl call.
+const TOUCHED_KINDS: &str =
+    "resourcequotas,rolebindings,persistentvolumeclaims,networkpolicies,configmaps,jobs";
+
+/// One recorded request.
+#[derive(Debug, Clone)]
+struct Request {
+    method: String,
+    path: String,
+    /// 1-based: the K-th request with this method and path.
+    occurrence: usize,
+    /// The step it belongs to (`load` before the first).
+    step: String,
+}
+
+impl Request {
+    fn is_write(&self) -> bool {
+        self.method != "GET" && !self.path.contains("dryRun=") && !self.path.ends_with("reviews")
+    }
+
+    fn is_dry_run(&self) -> bool {
+        self.path.contains("dryRun=")
+    }
+
+    /// A request of the namespace read (`observe`): paged LISTs and the reads beside
+    /// them. A run of these after a step is that step's verification.
+    fn is_observe(&self) -> bool {
+        (self.method == "GET" && self.path.contains("limit="))
+            || self.path.ends_with("localsubjectaccessreviews")
+    }
+}
+
+/// `kind/name` -> the object's content without server fields, the namespace names
+/// written as `NS`, dates as `DATE` (the lock's audit value carries the day).
+type Contents = BTreeMap<String, Value>;
+
+fn normalized(mut object: Value, ns: &str) -> Value {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "generation",
+            "managedFields",
+            "selfLink",
+        ] {
+            meta.remove(field);
+        }
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
+    // As `restorable` makes a backup fit to create: the server regenerates these.
+    if object["kind"] == "Job" {
+        if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.remove("selector");
+        }
+        for pointer in ["/metadata/labels", "/spec/template/metadata/labels"] {
+            if let Some(labels) = object.pointer_mut(pointer).and_then(Value::as_object_mut) {
+                labels.remove("controller-uid");
+                labels.remove("batch.kubernetes.io/controller-uid");
+            }
+        }
+    }
+    if object["kind"] == "PersistentVolumeClaim" {
+        if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.remove("volumeName");
+        }
+        if let Some(annotations) = object
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+        {
+            annotations.retain(|k, _| !k.starts_with("pv.kubernetes.io/"));
+            annotations.remove("volume.kubernetes.io/selected-node");
+        }
+    }
+    let text = serde_json::to_string(&object).unwrap().replace(ns, "NS");
+    serde_json::from_str(&undated(&text)).unwrap()
+}
+
+/// `2026-11-30` -> `DATE` anywhere in `text`.
+fn undated(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let is_date = i + 10 <= bytes.len()
+            && bytes[i..i + 10].iter().enumerate().all(|(j, b)| match j {
+                4 | 7 => *b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        if is_date {
+            out.push_str("DATE");
+            i += 10;
+        } else {
+            let c = text[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// `Kind/name`, the namespace's name in it written as `NS` (the allow policy triage
+/// creates is named after the namespace).
+fn key(object: &Value, ns: &str) -> String {
+    format!(
+        "{}/{}",
+        object["kind"].as_str().unwrap_or_default(),
+        object["metadata"]["name"].as_str().unwrap_or_default()
+    )
+    .replace(ns, "NS")
+}
+
+/// The touched objects as they are now in `ns` (absent ones left out).
+fn contents(env: &TestEnv, ns: &str, touched: &[String]) -> Contents {
+    let list: Value =
+        serde_json::from_str(&env.kubectl_ok(&["get", TOUCHED_KINDS, "-n", ns, "-o", "json"]))
+            .unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| touched.contains(&key(o, ns)))
+        // An object being deleted (finalizers) is as good as gone.
+        .filter(|o| o["metadata"].get("deletionTimestamp").is_none())
+        .map(|o| (key(o, ns), normalized(o.clone(), ns)))
+        .collect()
+}
+
+/// The backups of a run directory, first backup per object, normalized.
+fn backups(run: &Path, ns: &str) -> Contents {
+    let mut first = Contents::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(run)
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    for file in files {
+        if file.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let object: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        first
+            .entry(key(&object, ns))
+            .or_insert_with(|| normalized(object, ns));
+    }
+    first
+}
+
+fn newest_run(state: &Path) -> Option<PathBuf> {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(state)
+        .ok()?
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    runs.pop()
+}
+
+fn repair_args() -> Vec<&'static str> {
+    vec![
+        "repair",
+        "--yes",
+        "--wait",
+        "0",
+        "--request-timeout",
+        REQUEST_TIMEOUT,
+    ]
+}
+
+/// The recorded run: its requests by step, the objects it touched and their repaired
+/// contents.
+struct Recording {
+    requests: Vec<Request>,
+    steps: Vec<String>,
+    touched: Vec<String>,
+    repaired: Contents,
+    ns: String,
+}
+
+fn record(env: &TestEnv) -> Recording {
+    let incident = Incident::load(env, "e2e-sweep");
+    let proxy = harness::FaultProxy::start_with(env, &format!("{}-record", incident.ns), &[]);
+    let output = incident.triage_via(&proxy.kubeconfig, &repair_args());
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}{}", stderr(&output));
+    let steps: Vec<String> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Repair order: "))
+        .expect("a repair order")
+        .split(" -> ")
+        .map(str::to_string)
+        .collect();
+    let log = std::fs::read_to_string(&proxy.log).unwrap();
+    drop(proxy);
+
+    // Requests in order, each attributed to a step: the load until the first step's
+    // requests, then each step until the end of the observe round that verifies it.
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut requests = Vec::new();
+    let mut step_index: Option<usize> = None;
+    let mut in_observe = false;
+    for line in log.lines() {
+        let mut parts = line.splitn(3, ' ');
+        let (method, path, agent) = (
+            parts.next().unwrap().to_string(),
+            parts.next().unwrap().to_string(),
+            parts.next().unwrap_or_default(),
+        );
+        if !agent.starts_with("triage/") {
+            continue;
+        }
+        let count = seen.entry((method.clone(), path.clone())).or_default();
+        *count += 1;
+        let mut request = Request {
+            method,
+            path,
+            occurrence: *count,
+            step: String::new(),
+        };
+        let observe = request.is_observe();
+        if !observe && in_observe {
+            // The end of an observe round (the load first): the next step's requests
+            // begin (the reads between the load and the first step go with the first).
+            step_index = Some(step_index.map_or(0, |i| i + 1));
+        }
+        in_observe = observe;
+        request.step = match step_index {
+            None => "load".to_string(),
+            Some(i) => steps.get(i).cloned().unwrap_or_else(|| "after".to_string()),
+        };
+        requests.push(request);
+    }
+
+    let run = newest_run(&incident.state).unwrap();
+    let audit = std::fs::read_to_string(run.join("audit.jsonl")).unwrap();
+    let mut touched: Vec<String> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|e| {
+            format!(
+                "{}/{}",
+                e["kind"].as_str().unwrap(),
+                e["name"].as_str().unwrap()
+            )
+            .replace(&incident.ns, "NS")
+        })
+        .collect();
+    touched.sort();
+    touched.dedup();
+    let repaired = contents(env, &incident.ns, &touched);
+    Recording {
+        requests,
+        steps,
+        touched,
+        repaired,
+        ns: incident.ns,
+    }
+}
+
+/// The injections: (request, fault) pairs.
+/// One unit of the sweep, in its own copy of the incident.
+enum Work {
+    /// One request failed once, then the next run and the restore (`TRIAGE_SWEEP=full`).
+    Single(Request, &'static str),
+    /// One fault kind, one request per step, run after run in one namespace until every
+    /// one fired or a run fired none (the default).
+    Chain(&'static str, Vec<Request>),
+}
+
+fn sample(recording: &Recording) -> Vec<Work> {
+    let full = std::env::var("TRIAGE_SWEEP").as_deref() == Ok("full");
+    let mut chosen = Vec::new();
+    let mut chains: Vec<Vec<Request>> = vec![Vec::new(); FAULTS.len()];
+    // The load before the first step is only read (a failure there changes nothing):
+    // in the full sweep only.
+    let mut groups: Vec<String> = Vec::new();
+    if full {
+        groups.push("load".to_string());
+    }
+    groups.extend(recording.steps.iter().cloned());
+    for (g, group) in groups.iter().enumerate() {
+        let mut candidates: Vec<&Request> = recording
+            .requests
+            .iter()
+            .filter(|r| &r.step == group)
+            .collect();
+        // Writes first, then dry runs, then the other reads, then the LISTs.
+        candidates.sort_by_key(|r| {
+            (
+                !r.is_write(),
+                !r.is_dry_run(),
+                r.is_observe(),
+                recording.requests.iter().position(|x| std::ptr::eq(x, *r)),
+            )
+        });
+        if candidates.is_empty() {
+            continue;
+        }
+        // A chain replays its rules in runs that skip the steps already done, so a
+        // request whose path other steps also use (a LIST, an access review) comes at
+        // another occurrence there: chains fail requests only this step sends.
+        let own: Vec<&Request> = candidates
+            .iter()
+            .copied()
+            .filter(|c| {
+                recording
+                    .requests
+                    .iter()
+                    .all(|r| &r.step == group || (&r.method, &r.path) != (&c.method, &c.path))
+            })
+            .collect();
+        if !full && !own.is_empty() {
+            candidates = own;
+        }
+        for (f, fault) in FAULTS.iter().enumerate() {
+            if full {
+                for request in &candidates {
+                    chosen.push(Work::Single((*request).clone(), fault));
+                }
+            } else {
+                chains[f].push(candidates[(f + g) % candidates.len()].clone());
+            }
+        }
+    }
+    if !full {
+        chosen = FAULTS
+            .iter()
+            .zip(chains)
+            .map(|(fault, rules)| Work::Chain(fault, rules))
+            .collect();
+    }
+    chosen
+}
+
+/// The namespace names in a recorded path, remapped to another copy of the incident.
+fn remap(path: &str, from: &str, to: &str) -> String {
+    let (base, query) = path
+        .split_once('?')
+        .map_or((path, None), |(b, q)| (b, Some(q)));
+    let segments: Vec<String> = base
+        .split('/')
+        .map(|s| {
+            if s == from {
+                to.to_string()
+            } else if s == format!("{from}-system") {
+                format!("{to}-system")
+            } else {
+                s.to_string()
+            }
+        })
+        .collect();
+    let base = segments.join("/");
+    match query {
+        Some(q) => format!("{base}?{q}"),
+        None => base,
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    injections: usize,
+    fired: usize,
+    /// The (step, fault kind) pairs whose injection fired.
+    pairs: std::collections::BTreeSet<(String, String)>,
+    lost: Vec<String>,
+    unrestorable: Vec<String>,
+    failures: Vec<String>,
+    /// Seconds spent per phase, summed: load, injected run, next run, restore.
+    phases: [f64; 4],
+}
+
+fn inject(
+    env: &TestEnv,
+    recording: &Recording,
+    request: &Request,
+    fault: &str,
+    tally: &Mutex<Tally>,
+) {
+    let mut clock = std::time::Instant::now();
+    let mut phases = [0.0; 4];
+    let mut lap = |phases: &mut [f64; 4], phase: usize| {
+        phases[phase] += clock.elapsed().as_secs_f64();
+        clock = std::time::Instant::now();
+    };
+    let incident = Incident::load(env, "e2e-sweep");
+    lap(&mut phases, 0);
+    let ns = incident.ns.clone();
+    let what = format!(
+        "{fault} on {} {} #{} (step `{}`)",
+        request.method, request.path, request.occurrence, request.step
+    );
+    let fail = |why: String| {
+        tally
+            .lock()
+            .unwrap()
+            .failures
+            .push(format!("{what}: {why}"))
+    };
+    let original = contents(env, &ns, &recording.touched);
+    let injected_log = env.dir.join(format!("{ns}-injected"));
+    let rule = format!(
+        "{}|{}|{}|{fault}",
+        request.method,
+        remap(&request.path, &recording.ns, &ns),
+        request.occurrence
+    );
+    let proxy = harness::FaultProxy::start_with(
+        env,
+        &format!("{ns}-inject"),
+        &[
+            "--at".to_string(),
+            rule,
+            "--hold-seconds".to_string(),
+            HOLD_SECONDS.to_string(),
+            "--injected".to_string(),
+            injected_log.to_string_lossy().into_owned(),
+        ],
+    );
+    let output = incident.triage_via(&proxy.kubeconfig, &repair_args());
+    drop(proxy);
+    lap(&mut phases, 1);
+    let fired = injected_log.exists();
+    let now = contents(env, &ns, &recording.touched);
+    let run = check_injected_run(
+        &what,
+        &ns,
+        &output,
+        &incident.state,
+        0,
+        recording,
+        &original,
+        &now,
+        tally,
+    );
+    let saved = run.as_deref().map(|r| backups(r, &ns)).unwrap_or_default();
+
+    // The next run picks up where this one stopped.
+    let next = incident.triage(env, &["repair", "--yes", "--wait", "0"]);
+    lap(&mut phases, 2);
+    if next.status.code() != Some(1) {
+        fail(format!(
+            "the next repair exited {:?}: {}{}",
+            next.status.code(),
+            stdout(&next),
+            stderr(&next)
+        ));
+    }
+    let after = contents(env, &ns, &recording.touched);
+    for object in &recording.touched {
+        if after.get(object) != recording.repaired.get(object) {
+            if !after.contains_key(object) {
+                tally
+                    .lock()
+                    .unwrap()
+                    .lost
+                    .push(format!("{what}: {object} missing after the next repair"));
+            } else {
+                fail(format!(
+                    "{object} not repaired by the next run: {:#} vs {:#}",
+                    after[object], recording.repaired[object]
+                ));
+            }
+        }
+    }
+
+    // And the injected run's backups put every object back as it was.
+    if let Some(run) = run.filter(|_| !saved.is_empty()) {
+        let restore = harness::triage_in_state(
+            &env.kubeconfig,
+            &incident.state,
+            &["restore", run.to_str().unwrap(), "--yes", "--overwrite"],
+        );
+        lap(&mut phases, 3);
+        if restore.status.code() != Some(0) {
+            fail(format!(
+                "restore exited {:?}: {}",
+                restore.status.code(),
+                stderr(&restore)
+            ));
+        }
+        let restored = contents(env, &ns, &recording.touched);
+        for (object, backup) in &saved {
+            if restored.get(object) != Some(backup) || original.get(object) != Some(backup) {
+                tally
+                    .lock()
+                    .unwrap()
+                    .unrestorable
+                    .push(format!("{what}: {object} not restored to its original"));
+            }
+        }
+    }
+    let mut tally = tally.lock().unwrap();
+    for (sum, spent) in tally.phases.iter_mut().zip(phases) {
+        *sum += spent;
+    }
+    tally.injections += 1;
+    if fired {
+        tally.fired += 1;
+        tally
+            .pairs
+            .insert((request.step.clone(), fault.to_string()));
+    }
+    let _ = env.kubectl(&[
+        "delete",
+        "namespace",
+        &ns,
+        &format!("{ns}-system"),
+        "--wait=false",
+    ]);
+}
+
+/// Checks one injected run: a documented exit code and one error line; every touched
+/// object as it was before the run (`before`), repaired, or backed up in the run's
+/// directory as it was before the run. Returns the run directory.
+#[allow(clippy::too_many_arguments)]
+fn check_injected_run(
+    what: &str,
+    ns: &str,
+    output: &std::process::Output,
+    state: &Path,
+    runs_before: usize,
+    recording: &Recording,
+    before: &Contents,
+    now: &Contents,
+    tally: &Mutex<Tally>,
+) -> Option<PathBuf> {
+    let code = output.status.code();
+    let err = stderr(output);
+    match code {
+        Some(0 | 1) => {}
+        // A step applied and not confirmed by the read after it (an injected failure
+        // of a LIST: `NOT VERIFIED`, naming the kind): said on stdout, not an error.
+        Some(6) => {
+            let text = stdout(output);
+            if !text.lines().any(|l| {
+                l.starts_with("verify `")
+                    && (l.contains(": FAILED after applying") || l.contains(": NOT VERIFIED: "))
+            }) {
+                tally
+                    .lock()
+                    .unwrap()
+                    .failures
+                    .push(format!("{what}: exit 6 without its verify line: {text}"));
+            }
+        }
+        Some(2..=9) => {
+            let lines: Vec<&str> = err.trim().lines().collect();
+            if lines.len() != 1 || !lines[0].starts_with("error: ") {
+                tally.lock().unwrap().failures.push(format!(
+                    "{what}: exit {code:?} without one clear error line: {err}"
+                ));
+            }
+        }
+        _ => tally
+            .lock()
+            .unwrap()
+            .failures
+            .push(format!("{what}: undocumented exit {code:?}: {err}")),
+    }
+    let run = newest_run(state)
+        .filter(|_| std::fs::read_dir(state).map_or(0, |entries| entries.count()) > runs_before);
+    let saved = run.as_deref().map(|r| backups(r, ns)).unwrap_or_default();
+    for object in &recording.touched {
+        let current = now.get(object);
+        if current == before.get(object) || current == recording.repaired.get(object) {
+            continue;
+        }
+        match (saved.get(object), before.get(object)) {
+            (Some(backup), Some(first)) if backup == first => {}
+            _ => tally.lock().unwrap().lost.push(format!(
+                "{what}: {object} is {} and has no backup of what it was",
+                if current.is_none() {
+                    "missing"
+                } else {
+                    "changed"
+                }
+            )),
+        }
+    }
+    run
+}
+
+/// One fault kind through the whole plan in one namespace: run after run, each with
+/// the rules that have not fired yet (a fresh proxy, so occurrences count from 1), each
+/// checked; then a clean run must finish the plan, and restoring every run's backups,
+/// newest first, must give back the original of every object any run backed up.
+fn chain(
+    env: &TestEnv,
+    recording: &Recording,
+    fault: &str,
+    rules: &[Request],
+    tally: &Mutex<Tally>,
+) {
+    let incident = Incident::load(env, "e2e-sweep");
+    let ns = incident.ns.clone();
+    let original = contents(env, &ns, &recording.touched);
+    let mut before = original.clone();
+    let mut pending: Vec<&Request> = rules.iter().collect();
+    let mut runs: Vec<PathBuf> = Vec::new();
+    for round in 0..=rules.len() {
+        if pending.is_empty() {
+            break;
+        }
+        let injected_log = env.dir.join(format!("{ns}-injected-{round}"));
+        let mut args = vec![
+            "--hold-seconds".to_string(),
+            HOLD_SECONDS.to_string(),
+            "--injected".to_string(),
+            injected_log.to_string_lossy().into_owned(),
+        ];
+        for rule in &pending {
+            args.push("--at".to_string());
+            args.push(format!(
+                "{}|{}|{}|{fault}",
+                rule.method,
+                remap(&rule.path, &recording.ns, &ns),
+                rule.occurrence
+            ));
+        }
+        let proxy = harness::FaultProxy::start_with(env, &format!("{ns}-chain-{round}"), &args);
+        let runs_before = std::fs::read_dir(&incident.state).map_or(0, |e| e.count());
+        let output = incident.triage_via(&proxy.kubeconfig, &repair_args());
+        drop(proxy);
+        let fired: Vec<String> = std::fs::read_to_string(&injected_log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let what = format!("{fault} chain in `{ns}`, run {round} (fired: {fired:?})");
+        let now = contents(env, &ns, &recording.touched);
+        if let Some(run) = check_injected_run(
+            &what,
+            &ns,
+            &output,
+            &incident.state,
+            runs_before,
+            recording,
+            &before,
+            &now,
+            tally,
+        ) {
+            runs.push(run);
+        }
+        before = now;
+        let mut done = Vec::new();
+        for line in &fired {
+            let position = pending.iter().position(|rule| {
+                line == &format!(
+                    "{fault} {} {}",
+                    rule.method,
+                    remap(&rule.path, &recording.ns, &ns)
+                )
+            });
+            if let Some(position) = position {
+                done.push(pending.remove(position));
+            }
+        }
+        let mut tally = tally.lock().unwrap();
+        for rule in &done {
+            tally.fired += 1;
+            tally.pairs.insert((rule.step.clone(), fault.to_string()));
+        }
+        tally.injections += 1;
+        if done.is_empty() {
+            break;
+        }
+    }
+
+    // The next run picks up where the last one stopped.
+    let next = incident.triage(env, &["repair", "--yes", "--wait", "0"]);
+    if next.status.code() != Some(1) {
+        tally.lock().unwrap().failures.push(format!(
+            "{fault} chain in `{ns}`: the clean run exited {:?}: {}{}",
+            next.status.code(),
+            stdout(&next),
+            stderr(&next)
+        ));
+    }
+    let after = contents(env, &ns, &recording.touched);
+    for object in &recording.touched {
+        if after.get(object) != recording.repaired.get(object) {
+            let mut tally = tally.lock().unwrap();
+            if !after.contains_key(object) {
+                tally.lost.push(format!(
+                    "{fault} chain in `{ns}`: {object} missing after the clean run"
+                ));
+            } else {
+                tally.failures.push(format!(
+                    "{fault} chain in `{ns}`: {object} not repaired by the clean run"
+                ));
+            }
+        }
+    }
+
+    // Every run's backups, newest run first, give back the original.
+    let mut backed_up = std::collections::BTreeSet::new();
+    for run in runs.iter().rev() {
+        let saved = backups(run, &ns);
+        if saved.is_empty() {
+            continue;
+        }
+        backed_up.extend(saved.into_keys());
+        let restore = harness::triage_in_state(
+            &env.kubeconfig,
+            &incident.state,
+            &["restore", run.to_str().unwrap(), "--yes", "--overwrite"],
+        );
+        if restore.status.code() != Some(0) {
+            tally.lock().unwrap().failures.push(format!(
+                "{fault} chain in `{ns}`: restore of {} exited {:?}: {}",
+                run.display(),
+                restore.status.code(),
+                stderr(&restore)
+            ));
+        }
+    }
+    let restored = contents(env, &ns, &recording.touched);
+    for object in backed_up {
+        if restored.get(&object) != original.get(&object) {
+            tally.lock().unwrap().unrestorable.push(format!(
+                "{fault} chain in `{ns}`: {object} not restored to its original"
+            ));
+        }
+    }
+    let _ = env.kubectl(&[
+        "delete",
+        "namespace",
+        &ns,
+        &format!("{ns}-system"),
+        "--wait=false",
+    ]);
+}
+
+#[test]
+fn fault_sweep() {
+    let Some(env) = testenv("fault_sweep") else {
+        return;
+    };
+    let recording = record(env);
+    let injections = sample(&recording);
+    let jobs: usize = std::env::var("TRIAGE_SWEEP_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .unwrap_or(6);
+    let limit: usize = std::env::var("TRIAGE_SWEEP_MAX")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .unwrap_or(usize::MAX);
+    let injections: Vec<_> = injections.into_iter().take(limit).collect();
+    let tally = Mutex::new(Tally::default());
+    let next = Mutex::new(0usize);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let index = {
+                        let mut next = next.lock().unwrap();
+                        *next += 1;
+                        *next - 1
+                    };
+                    match injections.get(index) {
+                        Some(Work::Single(request, fault)) => {
+                            inject(env, &recording, request, fault, &tally)
+                        }
+                        Some(Work::Chain(fault, rules)) => {
+                            chain(env, &recording, fault, rules, &tally)
+                        }
+                        None => break,
+                    }
+                }
+            });
+        }
+    });
+    let tally = tally.into_inner().unwrap();
+    if tally.phases.iter().sum::<f64>() > 0.0 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "fault sweep: {} injections ({} fired), seconds summed over them: load {:.0}, injected run {:.0}, next run {:.0}, restore {:.0}",
+            tally.injections,
+            tally.fired,
+            tally.phases[0],
+            tally.phases[1],
+            tally.phases[2],
+            tally.phases[3]
+        );
+    }
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+    assert!(tally.lost.is_empty(), "{:#?}", tally.lost);
+    assert!(tally.unrestorable.is_empty(), "{:#?}", tally.unrestorable);
+    // Every fault kind fired in every step (a recorded request that did not recur in
+    // an injected run does not count).
+    if limit == usize::MAX {
+        for step in &recording.steps {
+            for fault in FAULTS {
+                assert!(
+                    tally.pairs.contains(&(step.clone(), fault.to_string())),
+                    "no {fault} fired in step `{step}`"
+                );
+            }
+        }
+    }
+    let steps: std::collections::BTreeSet<&String> = tally.pairs.iter().map(|(s, _)| s).collect();
+    // Straight to stderr: the test harness captures `println!`, and this line is the
+    // sweep's result.
+    let _ = writeln!(
+        std::io::stderr(),
+        "fault sweep: {} injections across {} steps: {} objects lost, {} unrestorable",
+        tally.fired,
+        steps.len(),
+        tally.lost.len(),
+        tally.unrestorable.len()
+    );
+}
