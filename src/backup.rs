@@ -289,6 +289,58 @@ pub fn restorable(mut object: Value) -> Value {
     object
 }
 
+/// `after` as a PUT body over `current` (the live object): the current resourceVersion
+/// is the precondition (optimistic concurrency), server-owned metadata is the server's,
+/// and the fields the server generated for the live object's identity, which
+/// [`restorable`] strips for a create, are the live object's: a Job's selector and
+/// controller-uid labels (immutable, derived from its uid), a bound claim's volumeName
+/// and binding annotations. A PUT keeps the object, so they must match it.
+pub fn replacing(current: &Value, after: &Value) -> Value {
+    let mut body = restorable(after.clone());
+    body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+    let mut carry = |pointer: &str, key: &str| {
+        let Some(value) = current.pointer(pointer).and_then(|o| o.get(key)).cloned() else {
+            return;
+        };
+        if let Some(into) = ensure_object(&mut body, pointer) {
+            into.entry(key.to_string()).or_insert(value);
+        }
+    };
+    match current["kind"].as_str() {
+        Some("Job") => {
+            carry("/spec", "selector");
+            for label in JOB_GENERATED_LABELS {
+                carry("/metadata/labels", label);
+                carry("/spec/template/metadata/labels", label);
+            }
+        }
+        Some("PersistentVolumeClaim") => {
+            carry("/spec", "volumeName");
+            for annotation in crate::k8s::storage::BINDING_ANNOTATIONS {
+                carry("/metadata/annotations", annotation);
+            }
+        }
+        _ => {}
+    }
+    body
+}
+
+/// The object at `pointer` in `value`, created (with its parents) when missing; `None`
+/// when something that is not an object is in the way.
+fn ensure_object<'a>(
+    value: &'a mut Value,
+    pointer: &str,
+) -> Option<&'a mut serde_json::Map<String, Value>> {
+    let mut at = value;
+    for key in pointer.split('/').skip(1) {
+        let map = at.as_object_mut()?;
+        at = map
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
+    at.as_object_mut()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,6 +470,47 @@ mod tests {
         assert_eq!(
             clean["metadata"]["finalizers"][0], "x/y",
             "finalizers are part of the original"
+        );
+    }
+
+    #[test]
+    fn replacing_a_job_keeps_the_live_jobs_generated_selector() {
+        // The sweep's case: a run removed the finalizer and was cut off; restoring the
+        // backup over the live Job must PUT the live selector (immutable, required).
+        let generated =
+            serde_json::json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u"}});
+        let live = serde_json::json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "j", "uid": "u", "resourceVersion": "12", "labels": {"app": "a", "controller-uid": "u"}},
+            "spec": {"suspend": true, "selector": generated.clone(),
+                     "template": {"metadata": {"labels": {"batch.kubernetes.io/controller-uid": "u", "job-name": "j", "app": "a"}}}}
+        });
+        let mut backup = live.clone();
+        backup["metadata"]["resourceVersion"] = "7".into();
+        backup["metadata"]["finalizers"] = serde_json::json!(["x/y"]);
+        let body = replacing(&live, &backup);
+        assert_eq!(body["spec"]["selector"], generated);
+        assert_eq!(
+            body["metadata"]["resourceVersion"], "12",
+            "the live version is the precondition"
+        );
+        assert_eq!(
+            body["metadata"]["finalizers"][0], "x/y",
+            "the backup's content"
+        );
+        assert_eq!(body["metadata"]["labels"]["controller-uid"], "u");
+        assert_eq!(
+            body["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/controller-uid"],
+            "u"
+        );
+        assert!(body["metadata"].get("uid").is_none());
+        // Nothing invented where the live object has nothing.
+        let config_map = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "resourceVersion": "3"}, "data": {"k": "v"}});
+        assert_eq!(
+            replacing(&config_map, &config_map),
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "c", "resourceVersion": "3"}, "data": {"k": "v"}})
         );
     }
 

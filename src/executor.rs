@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::backup::{AuditEntry, RunDir, restorable};
+use crate::backup::{AuditEntry, RunDir, replacing, restorable};
 use crate::cluster::api::Kube;
 use crate::cluster::write::{Deleted, WriteMode};
 use crate::error::TriageError;
@@ -708,14 +708,6 @@ async fn recreate<K: Kube>(
     Ok(())
 }
 
-/// `after` as a PUT body over `current`: the current resourceVersion is the
-/// precondition (optimistic concurrency), server-owned metadata is the server's.
-fn replacing(current: &Value, after: &Value) -> Value {
-    let mut body = restorable(after.clone());
-    body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
-    body
-}
-
 /// The journal's intent line, fsync'd before a recreate's delete: what a later run
 /// needs to finish the step (the new version) or undo it (the backup).
 fn journal_recreate_begin(
@@ -1093,7 +1085,8 @@ pub(crate) mod on_the_fake {
             context: "fake-context".into(),
             user: "fake-user".into(),
             database: Some(crate::db::Access::Direct(
-                crate::db::DatabaseTarget::from_url("postgres://u@127.0.0.1:1/bleater", None).unwrap(),
+                crate::db::DatabaseTarget::from_url("postgres://u@127.0.0.1:1/bleater", None)
+                    .unwrap(),
             )),
             timeout: None,
         }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::backup::restorable;
+use crate::backup::{replacing, restorable};
 use crate::cluster::api::Kube;
 use crate::cluster::write::WriteMode;
 use crate::error::{TriageError, immutable_fields};
@@ -126,8 +126,7 @@ pub async fn plan_one<K: Kube>(
     }
     // Ask the server whether a replace would do (dry run): its structured refusal says
     // when a field that differs cannot change, and only then is it delete + create.
-    let mut body = manifest.clone();
-    body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"].clone();
+    let body = replacing(&live, &manifest);
     match kube
         .replace(target.kind, &target.namespace, &body, WriteMode::DryRun)
         .await
