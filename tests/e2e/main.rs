@@ -635,6 +635,7 @@ mod incident;
 mod logs;
 mod orders;
 mod repair;
+mod secrets;
 mod storage;
 mod traffic;
 mod watch;
