@@ -1,5 +1,7 @@
 """Unit tests of audit_check.py: each offence is found, and what is allowed passes."""
 
+import contextlib
+import io
 import json
 import os
 import sys
@@ -81,15 +83,17 @@ class Main(unittest.TestCase):
             if expected is not None:
                 with open(os.path.join(audit_dir, "expected-secret-reads.jsonl"), "w", encoding="utf-8") as f:
                     f.writelines(json.dumps(e) + "\n" for e in expected)
-            return audit_check.main([audit_dir])
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                return audit_check.main([audit_dir])
 
     def test_exit_status(self):
         self.assertEqual(self.run_on([event("1", "get", "secrets", "pw", "db")], DECLARED), 0)
         self.assertEqual(self.run_on([event("1", "list", "secrets")]), 1)
 
     def test_a_missing_log_fails(self):
-        with tempfile.TemporaryDirectory() as audit_dir:
+        with tempfile.TemporaryDirectory() as audit_dir, contextlib.redirect_stderr(io.StringIO()) as err:
             self.assertEqual(audit_check.main([audit_dir]), 1)
+        self.assertIn("no audit log at", err.getvalue())
 
 
 if __name__ == "__main__":
