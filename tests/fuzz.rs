@@ -373,7 +373,10 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let at = any::<Index>();
     prop_oneof![
-        4 => (at.clone(), any::<u8>()).prop_map(|(at, byte)| Mutation::Flip { at, byte }),
+        // Mostly printable: a random byte is invalid UTF-8 half the time, and the
+        // reader refuses the whole file at once.
+        4 => (at.clone(), prop_oneof![3 => 0x20u8..0x7f, 1 => any::<u8>()])
+            .prop_map(|(at, byte)| Mutation::Flip { at, byte }),
         4 => (at.clone(), any::<Index>()).prop_map(|(at, token)| Mutation::Token { at, token }),
         1 => (at.clone(), any::<Index>()).prop_map(|(at, bytes)| Mutation::Bytes { at, bytes }),
         1 => at.clone().prop_map(|at| Mutation::Truncate { at }),
@@ -440,8 +443,13 @@ fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation], pool: &[&[u8]]) -> Vec<u8>
     bytes
 }
 
+/// Up to `max` byte-level mutations; none at all a fifth of the time (the value edits
+/// alone, or the seed itself).
 fn mutations(max: usize) -> impl Strategy<Value = Vec<Mutation>> {
-    proptest::collection::vec(mutation(), 1..=max)
+    prop_oneof![
+        1 => Just(Vec::new()),
+        4 => proptest::collection::vec(mutation(), 1..=max),
+    ]
 }
 
 /// A mutated input, shown by its size and mutations (a 300 KB Debug is no help).
@@ -463,15 +471,155 @@ impl std::fmt::Debug for Input {
     }
 }
 
-/// A fixture's objects, a few of them: small seeds run many more cases than whole files.
+/// Values planted in objects: what a parser accepts and the core must still survive.
+fn odd_values() -> Vec<Value> {
+    let mut deep = json!("bottom");
+    for _ in 0..100 {
+        deep = json!([deep]);
+    }
+    vec![
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(0),
+        json!(1e308),
+        json!(-1e308),
+        json!(5e-324),
+        json!(u64::MAX),
+        json!(i64::MIN),
+        json!(0.5),
+        json!(""),
+        json!([]),
+        json!({}),
+        json!([{}]),
+        json!("999999999999999999999999999Ei"),
+        json!("-5Gi"),
+        json!("1e308m"),
+        json!("0.000000001n"),
+        json!("18446744073709551616"),
+        json!("2026-13-45T99:99:99Z"),
+        json!("9999-12-31T23:59:59Z"),
+        json!("0001-01-01T00:00:00Z"),
+        json!("\u{202E}evil"),
+        json!("e\u{301}\u{200B}\u{FEFF}"),
+        json!("\u{1F980}".repeat(64)),
+        json!("x".repeat(5000)),
+        json!("a/b/../c"),
+        json!("*"),
+        json!("system:masters"),
+        json!("kube-system"),
+        json!("Pod"),
+        json!("v1"),
+        deep,
+    ]
+}
+
+/// One change to a parsed object: at the node `at` (in document order), replace its
+/// value with an odd one (mostly of the same JSON type, which typed objects accept),
+/// remove it, or wrap it in a list or a map.
+#[derive(Debug, Clone)]
+struct ValueEdit {
+    at: Index,
+    how: Index,
+    same_type: bool,
+}
+
+fn value_edit() -> impl Strategy<Value = ValueEdit> {
+    (
+        any::<Index>(),
+        any::<Index>(),
+        proptest::bool::weighted(0.8),
+    )
+        .prop_map(|(at, how, same_type)| ValueEdit { at, how, same_type })
+}
+
+fn same_type(a: &Value, b: &Value) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
+        && (!a.is_number() || a.is_f64() == b.is_f64())
+}
+
+fn pointers(value: &Value, here: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let key = key.replace('~', "~0").replace('/', "~1");
+                pointers(child, format!("{here}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                pointers(child, format!("{here}/{index}"), out);
+            }
+        }
+        _ => {}
+    }
+    out.push(here);
+}
+
+fn edit_values(items: &mut Value, edits: &[ValueEdit]) {
+    let odd = odd_values();
+    for edit in edits {
+        let mut all = Vec::new();
+        pointers(items, String::new(), &mut all);
+        all.retain(|p| p.matches('/').count() >= 2); // never the list of items itself
+        if all.is_empty() {
+            return;
+        }
+        let pointer = &all[edit.at.index(all.len())];
+        let choice = edit.how.index(odd.len() + 3);
+        if choice == odd.len() {
+            let (parent, key) = pointer.rsplit_once('/').unwrap();
+            match items.pointer_mut(parent) {
+                Some(Value::Object(map)) => {
+                    map.remove(&key.replace("~1", "/").replace("~0", "~"));
+                }
+                Some(Value::Array(list)) => {
+                    let index: usize = key.parse().unwrap();
+                    list.remove(index);
+                }
+                _ => {}
+            }
+            continue;
+        }
+        let Some(node) = items.pointer_mut(pointer) else {
+            continue;
+        };
+        if edit.same_type {
+            let alike: Vec<&Value> = odd.iter().filter(|v| same_type(v, node)).collect();
+            if !alike.is_empty() {
+                *node = alike[edit.how.index(alike.len())].clone();
+                continue;
+            }
+        }
+        *node = match choice - odd.len().min(choice) {
+            _ if choice < odd.len() => odd[choice].clone(),
+            1 => json!([node.take()]),
+            _ => json!({"wrapped": node.take()}),
+        };
+    }
+}
+
+/// A fixture's objects, a few of them, some values changed: small seeds run many more
+/// cases than whole files, and most still parse, so the core runs on them.
 fn some_objects() -> impl Strategy<Value = Vec<Value>> {
     let count = seeds().objects.len();
-    proptest::collection::vec(0..count, 1..6).prop_map(|picks| {
-        picks
-            .into_iter()
-            .map(|i| seeds().objects[i].clone())
-            .collect()
-    })
+    (
+        proptest::collection::vec(0..count, 1..6),
+        proptest::collection::vec(value_edit(), 0..8),
+    )
+        .prop_map(|(picks, edits)| {
+            let mut items = Value::Array(
+                picks
+                    .into_iter()
+                    .map(|i| seeds().objects[i].clone())
+                    .collect(),
+            );
+            edit_values(&mut items, &edits);
+            match items {
+                Value::Array(items) => items,
+                _ => unreachable!("the list itself is never edited"),
+            }
+        })
 }
 
 /// Snapshot files: a whole fixture (YAML or JSON) or a few of its objects as a List
@@ -479,7 +627,10 @@ fn some_objects() -> impl Strategy<Value = Vec<Value>> {
 fn snapshot_file() -> impl Strategy<Value = Input> {
     let whole = (0..seeds().files.len(), mutations(4))
         .prop_map(|(i, m)| (seeds().files[i].clone(), format!("file {i}"), m));
-    let few = (some_objects(), 0..3usize, mutations(8)).prop_map(|(items, form, m)| {
+    // Half of these keep their bytes: the value edits alone, so that most parse and
+    // the core runs on odd values.
+    let bytes_kept = prop_oneof![1 => Just(Vec::new()), 1 => mutations(8)];
+    let few = (some_objects(), 0..3usize, bytes_kept).prop_map(|(items, form, m)| {
         let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
         let bytes = match form {
             0 => serde_json::to_vec_pretty(&list).unwrap(),
@@ -778,17 +929,17 @@ fn fuzz_migration_scripts() {
     });
 }
 
-/// Inputs of about 1 MB and over, each shape a parser can be slow on: the 1 s per MB
-/// budget applied where it matters.
-#[test]
-fn fuzz_large_inputs() {
+/// Inputs of 0.5 to 1 MB, each a shape a reader can be slow on (the budget applies
+/// where it matters): every reader timed on its own.
+fn large_input() -> impl Strategy<Value = Input> {
     fn repeat(piece: &str, bytes: usize) -> String {
         piece.repeat(bytes / piece.len().max(1) + 1)
     }
-    let big = (0..9usize, 1usize..3, mutations(3)).prop_map(|(shape, megabytes, m)| {
-        let size = megabytes * 1024 * 1024 / 2;
+    const SHAPES: usize = 15;
+    (0..SHAPES, 1usize..3, mutations(3)).prop_map(|(shape, halves, m)| {
+        let size = halves * 1024 * 1024 / 2;
         let text = match shape {
-            // Three fixtures as one multi-document file.
+            // Four fixtures as one multi-document file.
             0 => [0usize, 2, 4, 8]
                 .iter()
                 .map(|&i| String::from_utf8_lossy(&seeds().files[i]).into_owned())
@@ -796,7 +947,10 @@ fn fuzz_large_inputs() {
                 .join("\n---\n"),
             1 => repeat("[", size),
             2 => repeat("- ", size),
-            3 => format!("kind: List\nitems:\n{}", repeat("- {kind: Pod, metadata: {name: p, namespace: n}}\n", size)),
+            3 => format!(
+                "kind: List\nitems:\n{}",
+                repeat("- {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: n}}\n", size)
+            ),
             4 => format!("a: \"{}\"\n", repeat("x", size)),
             5 => format!("a: {}\n", repeat("9", size)),
             6 => repeat("#\n", size),
@@ -808,31 +962,111 @@ fn fuzz_large_inputs() {
                 }
                 doc
             }
-            _ => format!("{{\"kind\":\"List\",\"items\":[{}{{}}]}}", repeat("{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\",\"namespace\":\"n\"},\"data\":{\"k\":\"v\"}},", size)),
+            8 => format!(
+                "{{\"kind\":\"List\",\"items\":[{}{{}}]}}",
+                repeat(
+                    "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\",\"namespace\":\"n\"},\"data\":{\"k\":\"v\"}},",
+                    size
+                )
+            ),
+            // Scripts: the shapes that were quadratic (regressions below) and others.
+            9 => repeat("|| true ", size),
+            10 => repeat("a \\\n|| true\n", size),
+            11 => repeat("psql ", size),
+            12 => (0..size / 12).map(|i| format!("|| exit 0 {i}")).collect(),
+            13 => repeat("\n", size),
+            _ => repeat("psql \\\n", size),
         };
         let pool: Vec<&[u8]> = seeds().files.iter().map(Vec::as_slice).collect();
         Input {
             bytes: mutate(text.into_bytes(), &m, &pool),
-            how: format!("shape {shape}, {megabytes}/2 MB, {m:?}"),
+            how: format!("shape {shape}, {halves}/2 MB, {m:?}"),
         }
+    })
+}
+
+#[test]
+fn fuzz_large_snapshot_files() {
+    fuzz("large snapshot files", (3, 64), large_input(), |input| {
+        let snapshot = parse_snapshot(&input.bytes, "fuzz");
+        if let Ok(snapshot) = &snapshot {
+            run_core(snapshot, None);
+        }
+        (input.bytes.len(), snapshot.is_ok())
     });
+}
+
+#[test]
+fn fuzz_large_profiles() {
+    fuzz("large profiles", (3, 64), large_input(), |input| {
+        let text = String::from_utf8_lossy(&input.bytes);
+        (input.bytes.len(), Profile::parse(&text, "fuzz").is_ok())
+    });
+}
+
+#[test]
+fn fuzz_large_migration_scripts_analysed() {
     fuzz(
-        "large inputs (0.5 to 1 MB and more)",
-        (4, 64),
-        big,
+        "large migration scripts, analysed",
+        (3, 64),
+        large_input(),
         |input| {
-            let snapshot = parse_snapshot(&input.bytes, "fuzz");
-            if let Ok(snapshot) = &snapshot {
-                run_core(snapshot, None);
-            }
-            if let Ok(text) = std::str::from_utf8(&input.bytes) {
-                let _ = Profile::parse(text, "fuzz");
-                let _ = triage::signals::migration_script::analyse(text);
-                let _ = triage::repair::migration_script::fix_script(text);
-            }
-            (input.bytes.len(), snapshot.is_ok())
+            let script = String::from_utf8_lossy(&input.bytes);
+            let hits = triage::signals::migration_script::analyse(&script);
+            (input.bytes.len(), !hits.is_empty())
+        },
+    );
+}
+
+#[test]
+fn fuzz_large_migration_scripts_fixed() {
+    fuzz(
+        "large migration scripts, fixed",
+        (3, 64),
+        large_input(),
+        |input| {
+            let script = String::from_utf8_lossy(&input.bytes);
+            let fixed = triage::repair::migration_script::fix_script(&script);
+            (input.bytes.len(), fixed != script)
         },
     );
 }
 
 // ---------------------------------------------------------------- regressions
+
+/// Found while fuzzing, by the 1 s per MB budget: a 1 MB line of `|| true` made one hit per occurrence,
+/// each holding a copy of the line (about 130 000 copies of 1 MB). One hit per pattern
+/// and line now, and `|| exit 0 <anything>` is one pattern.
+#[test]
+fn a_line_repeating_a_swallow_is_one_hit_per_pattern() {
+    use triage::signals::migration_script::{Problem, analyse};
+    let hits = analyse(&"cmd || true ".repeat(50_000));
+    let swallowed: Vec<&str> = hits
+        .iter()
+        .filter(|h| h.problem == Problem::SwallowedError)
+        .map(|h| h.pattern.as_str())
+        .collect();
+    assert_eq!(swallowed, ["|| true"]);
+    let line: String = (0..10_000).map(|i| format!("cmd || exit 0 {i} ")).collect();
+    let hits = analyse(&format!("set -e\n{line}\nother || true || :\n"));
+    let patterns: Vec<(usize, &str)> = hits.iter().map(|h| (h.line, h.pattern.as_str())).collect();
+    assert_eq!(patterns, [(2, "|| exit 0"), (3, "|| true"), (3, "|| :")]);
+}
+
+/// Found while fuzzing, by the 1 s per MB budget: ending `cmd \` lines whose next line holds only
+/// `|| true` removed lines one by one from a vector, and each psql word of a line
+/// shifted the rest of it: quadratic in the script. Same output, one pass each.
+#[test]
+fn fixing_many_continued_swallows_and_psql_words_keeps_every_line() {
+    use triage::repair::migration_script::fix_script;
+    let fixed = fix_script(&format!("#!/bin/sh\n{}", "a \\\n|| true\n".repeat(3)));
+    assert_eq!(fixed, "#!/bin/sh\nset -eu\na\na\na\n");
+    let fixed = fix_script("set -euo pipefail\npsql psql /usr/bin/psql -f x.sql\n");
+    assert_eq!(
+        fixed,
+        "set -euo pipefail\npsql -v ON_ERROR_STOP=1 psql -v ON_ERROR_STOP=1 /usr/bin/psql -v ON_ERROR_STOP=1 -f x.sql\n"
+    );
+    let many = fix_script(&format!("set -e\n{}", "a \\\n|| true\n".repeat(20_000)));
+    assert_eq!(many.lines().count(), 20_001);
+    assert!(many.lines().skip(1).all(|l| l == "a"));
+}
