@@ -117,10 +117,12 @@ pub fn fix_script(script: &str) -> String {
     drop_swallows(&mut lines);
     add_on_error_stop(&mut lines);
     ensure_errexit(&mut lines, strictness(script));
-    lines
-        .iter()
-        .map(|l| format!("{}{}", l.body, l.ending))
-        .collect()
+    let mut fixed = String::with_capacity(script.len() + 64);
+    for line in &lines {
+        fixed.push_str(&line.body);
+        fixed.push_str(&line.ending);
+    }
+    fixed
 }
 
 /// A physical line: its text and its line ending (`\n`, `\r\n` or none).
@@ -251,6 +253,11 @@ fn add_on_error_stop(lines: &mut [Line]) {
         let mut end = start;
         while end + 1 < lines.len() && lines[end].continues() {
             end += 1;
+        }
+        // Most lines run no psql: nothing to add, and no need to join and scan them.
+        if !lines[start..=end].iter().any(|l| l.body.contains("psql")) {
+            start = end + 1;
+            continue;
         }
         let logical: String = lines[start..=end]
             .iter()
