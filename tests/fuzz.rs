@@ -1070,3 +1070,32 @@ fn fixing_many_continued_swallows_and_psql_words_keeps_every_line() {
     assert_eq!(many.lines().count(), 20_001);
     assert!(many.lines().skip(1).all(|l| l == "a"));
 }
+
+/// Found while fuzzing, by the budget: 40 levels of YAML aliases, each naming the one
+/// before twice (900 bytes), took 1.2 to 1.4 s of CPU before the reader refused them.
+/// Refused now after 100 000 replayed events (src/snapshot/parse.rs), with one line.
+#[test]
+fn a_billion_laughs_is_refused_with_one_line() {
+    let mut doc = String::from("a0: &a0 [x, x]\n");
+    for level in 1..40 {
+        doc.push_str(&format!(
+            "a{level}: &a{level} [*a{}, *a{}]\n",
+            level - 1,
+            level - 1
+        ));
+    }
+    let cpu = thread_cpu_time();
+    let refused = parse_snapshot(doc.as_bytes(), "laughs.yaml").unwrap_err();
+    if let (Some(before), Some(after)) = (cpu, thread_cpu_time()) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "billion laughs refused after {:?} of CPU",
+            after - before
+        );
+    }
+    let message = format!("{refused:?}");
+    assert!(
+        message.contains("laughs.yaml") && message.contains("is not valid YAML"),
+        "{message}"
+    );
+}
