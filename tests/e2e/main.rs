@@ -636,6 +636,7 @@ mod logs;
 mod orders;
 mod reliability;
 mod repair;
+mod secrets;
 mod storage;
 mod sweep;
 mod traffic;
