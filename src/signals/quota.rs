@@ -56,6 +56,7 @@ impl Signal for Quota {
         if quotas.is_empty() {
             return Finding::ok(ID, "no ResourceQuota in the namespace");
         }
+        let all_events = in_namespace(&context.snapshot.events, context.namespace);
         let repair_pods = context
             .profile
             .and_then(|p| p.migration.as_ref())
@@ -83,16 +84,12 @@ impl Signal for Quota {
                 ),
             };
             let used = status.and_then(|s| s.used.clone()).unwrap_or_default();
-            let all_events = in_namespace(&context.snapshot.events, context.namespace);
+            let refusal = format!("exceeded quota: {}", quota.name());
             let (events, stale): (Vec<_>, Vec<_>) = all_events
                 .iter()
                 .copied()
-                .filter(|e| {
-                    e.message
-                        .as_deref()
-                        .is_some_and(|m| m.contains(&format!("exceeded quota: {}", quota.name())))
-                })
-                .partition(|e| !created_later(e, &all_events));
+                .filter(|e| e.message.as_deref().is_some_and(|m| m.contains(&refusal)))
+                .partition(|e| !created_later(context, e));
             let blocked = blocked_requests(&events);
             let mut failing_here = false;
             let mut quota_proposals = Vec::new();
@@ -408,14 +405,21 @@ fn pod_amount(
 
 /// A later `SuccessfulCreate` event about the same owner says the refused create went
 /// through after all (the quota was raised, or pods finished): the refusal is stale.
-fn created_later(event: &Event, events: &[&Event]) -> bool {
+fn created_later(context: &Context, event: &Event) -> bool {
     let when = crate::k8s::events::event_time(event);
-    events.iter().any(|other| {
-        other.reason.as_deref() == Some("SuccessfulCreate")
-            && other.involved_object.kind == event.involved_object.kind
-            && other.involved_object.name == event.involved_object.name
-            && crate::k8s::events::event_time(other) > when
-    })
+    let about = &event.involved_object;
+    context
+        .snapshot
+        .events_about(
+            context.namespace,
+            about.kind.as_deref().unwrap_or_default(),
+            about.name.as_deref().unwrap_or_default(),
+        )
+        .into_iter()
+        .any(|other| {
+            other.reason.as_deref() == Some("SuccessfulCreate")
+                && crate::k8s::events::event_time(other) > when
+        })
 }
 
 /// One evidence per involved object: counts summed, the newest message kept (a
