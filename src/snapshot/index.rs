@@ -71,6 +71,27 @@ pub struct Index {
     controlled: HashMap<(Kind, String, String, String), Vec<usize>>,
     /// (namespace, label key, label value) -> pods carrying that label.
     pods_by_label: HashMap<(String, String, String), Vec<usize>>,
+    /// (namespace, claim name) -> pods mounting that PersistentVolumeClaim.
+    pods_by_claim: HashMap<(String, String), Vec<usize>>,
+}
+
+/// The claims a pod mounts: `persistentVolumeClaim` volumes and the `<pod>-<volume>`
+/// claims of generic ephemeral volumes
+/// (<https://kubernetes.io/docs/concepts/storage/ephemeral-volumes/#persistentvolumeclaim-naming>).
+pub fn claim_names(pod: &Pod) -> Vec<String> {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .filter_map(|v| {
+            if let Some(source) = &v.persistent_volume_claim {
+                Some(source.claim_name.clone())
+            } else {
+                v.ephemeral
+                    .as_ref()
+                    .map(|_| format!("{}-{}", pod.name(), v.name))
+            }
+        })
+        .collect()
 }
 
 impl Index {
@@ -113,6 +134,18 @@ impl Index {
             }
         }
         add::<Pod>(&mut index, snapshot);
+        for (position, pod) in snapshot.pods.iter().enumerate() {
+            let mut claims = claim_names(pod);
+            claims.sort();
+            claims.dedup();
+            for claim in claims {
+                index
+                    .pods_by_claim
+                    .entry((pod.namespace().to_string(), claim))
+                    .or_default()
+                    .push(position);
+            }
+        }
         add::<Job>(&mut index, snapshot);
         add::<CronJob>(&mut index, snapshot);
         add::<PersistentVolumeClaim>(&mut index, snapshot);
@@ -220,6 +253,29 @@ impl Snapshot {
             .map(|&p| &self.pods[p])
             .filter(matches)
             .collect()
+    }
+}
+
+impl Snapshot {
+    /// The pods of `namespace` that mount the claim `claim` ([`claim_names`]), in name
+    /// order.
+    pub fn pods_mounting(&self, namespace: &str, claim: &str) -> Vec<&Pod> {
+        let index = self.index();
+        if !index.current::<Pod>(self) {
+            return super::in_namespace(&self.pods, namespace)
+                .into_iter()
+                .filter(|pod| claim_names(pod).iter().any(|c| c == claim))
+                .collect();
+        }
+        let mut pods: Vec<&Pod> = index
+            .pods_by_claim
+            .get(&(namespace.to_string(), claim.to_string()))
+            .into_iter()
+            .flatten()
+            .map(|&p| &self.pods[p])
+            .collect();
+        pods.sort_by(|a, b| a.name().cmp(b.name()));
+        pods
     }
 }
 
