@@ -19,13 +19,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::signals;
-use crate::snapshot::{HasMeta, in_namespace};
+use crate::snapshot::{HasMeta, Snapshot, in_namespace};
 
 /// `(gate, gated, why)`: the gate's fault keeps the gated one from being repaired. Used
 /// where the findings share no object (the incident's governance layer).
@@ -638,30 +639,26 @@ impl<'a> Relations<'a> {
 
     /// The labels of a workload's pod template.
     fn template_labels(&self, kind: &str, name: &str) -> Option<&'a BTreeMap<String, String>> {
+        use crate::snapshot::Stored;
+        fn named<'s, K: Stored>(
+            snapshot: &'s Snapshot,
+            namespace: &str,
+            name: &str,
+        ) -> Option<&'s K> {
+            let found = snapshot.objects_in::<K>(namespace);
+            let at = found.binary_search_by(|k| k.name().cmp(name)).ok()?;
+            Some(found[at])
+        }
         let snapshot = self.context.snapshot;
-        let named = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-            meta.name.as_deref() == Some(name) && meta.namespace.as_deref() == Some(self.namespace)
-        };
+        let namespace = self.namespace;
         let template = match kind {
-            "Deployment" => snapshot
-                .deployments
-                .iter()
-                .find(|d| named(&d.metadata))
+            "Deployment" => named::<Deployment>(snapshot, namespace, name)
                 .and_then(|d| d.spec.as_ref()?.template.metadata.as_ref()),
-            "StatefulSet" => snapshot
-                .stateful_sets
-                .iter()
-                .find(|s| named(&s.metadata))
+            "StatefulSet" => named::<StatefulSet>(snapshot, namespace, name)
                 .and_then(|s| s.spec.as_ref()?.template.metadata.as_ref()),
-            "DaemonSet" => snapshot
-                .daemon_sets
-                .iter()
-                .find(|d| named(&d.metadata))
+            "DaemonSet" => named::<DaemonSet>(snapshot, namespace, name)
                 .and_then(|d| d.spec.as_ref()?.template.metadata.as_ref()),
-            "ReplicaSet" => snapshot
-                .replica_sets
-                .iter()
-                .find(|r| named(&r.metadata))
+            "ReplicaSet" => named::<ReplicaSet>(snapshot, namespace, name)
                 .and_then(|r| r.spec.as_ref()?.template.as_ref()?.metadata.as_ref()),
             _ => None,
         };
