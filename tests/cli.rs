@@ -180,10 +180,10 @@ fn non_utf8_snapshot_is_exit_2() {
 
 #[test]
 fn huge_snapshot_is_refused() {
-    let path = temp_file("huge.yaml", &vec![b'#'; 65 * 1024 * 1024]);
+    let path = temp_file("huge.yaml", &vec![b'#'; 257 * 1024 * 1024]);
     let output = triage(&["inventory", "--snapshot", path.to_str().unwrap()]);
     let _ = std::fs::remove_file(&path);
-    assert_one_line_error(&output, 2, "over the 64 MiB limit");
+    assert_one_line_error(&output, 2, "over the 256 MiB limit");
 }
 
 #[test]
