@@ -26,6 +26,7 @@ use crate::error::TriageError;
 use crate::logs;
 use crate::snapshot::{ContainerLog, Gap, Kind, LogGap, RawObject, Snapshot};
 
+pub mod all_namespaces;
 pub mod port_forward;
 pub mod write;
 
