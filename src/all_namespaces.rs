@@ -316,7 +316,14 @@ mod tests {
             .collect();
         assert_eq!(
             order,
-            ["redder", "red-unsure", "red", "unsure", "a-green", "b-green"]
+            [
+                "redder",
+                "red-unsure",
+                "red",
+                "unsure",
+                "a-green",
+                "b-green"
+            ]
         );
         assert_eq!(check.summary.failing, 3);
         assert!(check.failing());

@@ -920,7 +920,11 @@ fn each_row_agrees_with_check_of_that_namespace_alone() {
             .map(|f| &f["id"])
             .collect();
         assert_eq!(
-            row["failingSignals"].as_array().unwrap().iter().collect::<Vec<_>>(),
+            row["failingSignals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
             failing,
             "{namespace}"
         );
@@ -973,7 +977,12 @@ fn a_profile_applies_to_the_namespace_it_names_and_no_other() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|row| (row["namespace"].as_str().unwrap().to_string(), row["profile"].clone()))
+        .map(|row| {
+            (
+                row["namespace"].as_str().unwrap().to_string(),
+                row["profile"].clone(),
+            )
+        })
         .collect();
     for (namespace, profile) in profiles {
         let expected = match namespace.as_str() {
@@ -992,7 +1001,11 @@ fn all_namespaces_refuses_a_profile_without_its_namespace() {
         b"apiVersion: triage/v1alpha1\nkind: Profile\n",
     );
     let output = all_namespaces("check", &["--profile", profile.to_str().unwrap()]);
-    assert_one_line_error(&output, 2, "names no namespace, so -A cannot tell where it applies");
+    assert_one_line_error(
+        &output,
+        2,
+        "names no namespace, so -A cannot tell where it applies",
+    );
 }
 
 #[test]

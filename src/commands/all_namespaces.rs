@@ -193,10 +193,7 @@ fn load(
             let mut snapshot = read_file(path)?;
             if snapshot.namespaces().is_empty() {
                 return Err(TriageError::input(
-                    format!(
-                        "snapshot `{}` holds no namespaced objects",
-                        path.display()
-                    ),
+                    format!("snapshot `{}` holds no namespaced objects", path.display()),
                     Some("check that it is the file you meant".to_string()),
                 )
                 .into());

@@ -21,7 +21,8 @@ fn row<'a>(check: &'a Value, namespace: &str) -> (usize, &'a Value) {
 
 #[test]
 fn check_all_namespaces_lists_red_first_and_names_what_may_not_be_listed() {
-    let Some(env) = testenv("check_all_namespaces_lists_red_first_and_names_what_may_not_be_listed")
+    let Some(env) =
+        testenv("check_all_namespaces_lists_red_first_and_names_what_may_not_be_listed")
     else {
         return;
     };
@@ -60,7 +61,10 @@ fn check_all_namespaces_lists_red_first_and_names_what_may_not_be_listed() {
         "{red_row}"
     );
     assert_eq!(green_row["failing"], 0, "{green_row}");
-    assert_eq!(green_row["objects"]["configMaps"], 2, "settings and kube-root-ca.crt");
+    assert_eq!(
+        green_row["objects"]["configMaps"], 2,
+        "settings and kube-root-ca.crt"
+    );
     assert_eq!(check["gaps"], serde_json::json!({}));
     let log = std::fs::read_to_string(&proxy.log).unwrap();
     let lists: Vec<&str> = log
@@ -122,8 +126,8 @@ subjects:
     })
     .expect("the ClusterRoleBinding takes effect");
     let limited = env.triage(&["check", "-A", "--as", &user, "-o", "json"]);
-    let check: Value = serde_json::from_slice(&limited.stdout)
-        .unwrap_or_else(|_| panic!("{}", stderr(&limited)));
+    let check: Value =
+        serde_json::from_slice(&limited.stdout).unwrap_or_else(|_| panic!("{}", stderr(&limited)));
     let mut gaps: Vec<&str> = check["gaps"]
         .as_object()
         .unwrap()
@@ -135,7 +139,14 @@ subjects:
         .iter()
         .map(|kind| kind.plural())
         .filter(|plural| {
-            !["pods", "configmaps", "events", "resourcequotas", "clusterroles"].contains(plural)
+            ![
+                "pods",
+                "configmaps",
+                "events",
+                "resourcequotas",
+                "clusterroles",
+            ]
+            .contains(plural)
         })
         .collect();
     expected.sort();
