@@ -27,6 +27,7 @@ use crate::error::TriageError;
 use crate::logs;
 use crate::snapshot::{self, ContainerLog, Gap, Kind, LogGap, RawObject, Snapshot};
 
+pub mod all_namespaces;
 pub mod api;
 #[cfg(test)]
 pub mod fake;
@@ -331,14 +332,21 @@ where
     Ok(items)
 }
 
-/// One kind of `namespace` (cluster-scoped kinds: all of them), listed into a snapshot
-/// of its own.
-async fn list_kind(client: &Client, namespace: &str, kind: Kind) -> Result<Snapshot, kube::Error> {
-    fn at<K>(client: &Client, namespace: &str) -> Api<K>
+/// One kind of `namespace`, or of every namespace when `None` (cluster-scoped kinds:
+/// all of them), listed into a snapshot of its own.
+async fn list_kind(
+    client: &Client,
+    namespace: Option<&str>,
+    kind: Kind,
+) -> Result<Snapshot, kube::Error> {
+    fn at<K>(client: &Client, namespace: Option<&str>) -> Api<K>
     where
         K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
     {
-        Api::namespaced(client.clone(), namespace)
+        match namespace {
+            Some(namespace) => Api::namespaced(client.clone(), namespace),
+            None => Api::all(client.clone()),
+        }
     }
     let c = client;
     let ns = namespace;
@@ -532,7 +540,7 @@ impl Cluster {
             .into_iter()
             .filter(|k| *k != Kind::ClusterRole)
             .map(|kind| async move {
-                let listed = list_kind(&self.client, namespace, kind).await;
+                let listed = list_kind(&self.client, Some(namespace), kind).await;
                 let cluster_roles = match &listed {
                     Ok(part) if kind == Kind::RoleBinding => {
                         Some(self.load_cluster_roles(part, namespace).await)

@@ -4,6 +4,7 @@
 //! holds a Secret.
 
 pub mod bundle;
+pub mod by_namespace;
 pub mod index;
 pub mod kind;
 pub mod parse;
