@@ -148,7 +148,7 @@ _triage() {
             return 0
             ;;
         triage__subcmd__check)
-            opts="-w -n -o -v -h --snapshot --now --profile --logs --only --skip --watch --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
+            opts="-w -A -n -o -v -h --snapshot --now --profile --logs --only --skip --watch --all-namespaces --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,7 +656,7 @@ _triage() {
             return 0
             ;;
         triage__subcmd__inventory)
-            opts="-n -o -v -h --snapshot --now --logs --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
+            opts="-A -n -o -v -h --snapshot --now --logs --all-namespaces --namespace --context --kubeconfig --as --as-group --request-timeout --output --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

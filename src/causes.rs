@@ -20,12 +20,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 
 use crate::finding::{Context, Evidence, Finding, ObjectRef, Status};
 use crate::signals;
-use crate::snapshot::{HasMeta, in_namespace};
+use crate::snapshot::{HasMeta, Snapshot, in_namespace};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Graph {
@@ -118,8 +120,13 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
     members.sort_by_key(|f| (priority(f.id), f.id));
     let relations = Relations::index(context);
     let mut edges: Vec<Edge> = Vec::new();
+    let unreachable: Vec<BTreeSet<&ObjectRef>> = members
+        .iter()
+        .map(|effect| cannot_reach_network(effect))
+        .collect();
     for cause in &members {
-        for effect in &members {
+        let causes = ObjectsByName::of(&cause.objects);
+        for (effect, unreachable) in members.iter().zip(&unreachable) {
             // Unknown findings are linked by declared gates only.
             if cause.id == effect.id
                 || cause.status == Status::Unknown
@@ -139,9 +146,12 @@ pub fn graph(context: &Context, findings: &[Finding]) -> Graph {
                     explains.extend(effect.explained_by(named).iter().cloned());
                 }
             }
-            for from in &cause.objects {
-                for to in &effect.objects {
-                    if let Some(why) = relations.relate(from, to, effect) {
+            // NB: only the pairs the indexes say may be related are tested, so the cost
+            // follows the relations, not |cause objects| x |effect objects|.
+            for to in &effect.objects {
+                let cannot_reach = unreachable.contains(to);
+                for from in relations.candidates(to, &causes, cannot_reach) {
+                    if let Some(why) = relations.relate(from, to, cannot_reach) {
                         via.push(why);
                         explains.insert(to.clone());
                     }
@@ -258,9 +268,82 @@ struct Relations<'a> {
     pods: BTreeMap<&'a str, &'a Pod>,
     /// `(kind, name)` -> every owner its ownerReferences reach, transitively.
     ancestors: BTreeMap<(String, String), BTreeSet<(String, String)>>,
+    /// `(kind, name)` of an owner -> every object that reaches it, transitively.
+    descendants: BTreeMap<(String, String), Vec<(String, String)>>,
     /// `(kind, name)` of an owner -> the pods it owns, directly or through others.
     owned_pods: BTreeMap<(String, String), Vec<&'a str>>,
+    /// The namespace's Services and NetworkPolicies by name.
+    services: BTreeMap<&'a str, &'a Service>,
+    policies: BTreeMap<&'a str, &'a NetworkPolicy>,
+    /// `(label key, value)` -> the pods carrying it, so a selector's pods are found
+    /// from its rarest label, not by testing every pod.
+    pods_by_label: BTreeMap<(&'a str, &'a str), Vec<&'a str>>,
+    /// The same for workloads' pod templates: `(kind, name)` of the workload.
+    templates_by_label: BTreeMap<(&'a str, &'a str), Vec<(&'static str, &'a str)>>,
     context: &'a Context<'a>,
+}
+
+/// A finding's objects by kind, then name.
+struct ObjectsByName<'f>(BTreeMap<&'f str, BTreeMap<&'f str, Vec<&'f ObjectRef>>>);
+
+impl<'f> ObjectsByName<'f> {
+    fn of(objects: &'f [ObjectRef]) -> Self {
+        let mut by_name: BTreeMap<&str, BTreeMap<&str, Vec<&ObjectRef>>> = BTreeMap::new();
+        for object in objects {
+            by_name
+                .entry(object.kind.as_str())
+                .or_default()
+                .entry(object.name.as_str())
+                .or_default()
+                .push(object);
+        }
+        Self(by_name)
+    }
+
+    fn get(&self, kind: &str, name: &str) -> impl Iterator<Item = &'f ObjectRef> + '_ {
+        self.0
+            .get(kind)
+            .and_then(|names| names.get(name))
+            .into_iter()
+            .flatten()
+            .copied()
+    }
+
+    fn of_kind(&self, kind: &str) -> impl Iterator<Item = &'f ObjectRef> + '_ {
+        self.0
+            .get(kind)
+            .into_iter()
+            .flat_map(|names| names.values().flatten().copied())
+    }
+}
+
+/// The names of the items carrying every label of `selector`, looked up from its rarest
+/// label (an empty selector: none).
+fn matching<'a, T: Copy>(
+    index: &BTreeMap<(&'a str, &'a str), Vec<T>>,
+    selector: &BTreeMap<String, String>,
+    labels_of: impl Fn(T) -> Option<&'a BTreeMap<String, String>>,
+) -> Vec<T> {
+    let Some(rarest) = selector
+        .iter()
+        .map(|(k, v)| {
+            index
+                .get(&(k.as_str(), v.as_str()))
+                .map_or(&[][..], Vec::as_slice)
+        })
+        .min_by_key(|items| items.len())
+    else {
+        return Vec::new();
+    };
+    rarest
+        .iter()
+        .copied()
+        .filter(|&item| {
+            selector
+                .iter()
+                .all(|(k, v)| labels_of(item).and_then(|l| l.get(k)) == Some(v))
+        })
+        .collect()
 }
 
 /// Every owner `object` reaches through ownerReferences (cycles, which the garbage
@@ -337,17 +420,197 @@ impl<'a> Relations<'a> {
                 owned_pods.entry(owner.clone()).or_default().push(pod);
             }
         }
+        let mut descendants: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
+        for (object, owners) in &ancestors {
+            for owner in owners {
+                descendants
+                    .entry(owner.clone())
+                    .or_default()
+                    .push(object.clone());
+            }
+        }
+        let mut pods_by_label: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+        for (name, pod) in &pods {
+            for (k, v) in pod.metadata.labels.iter().flatten() {
+                pods_by_label.entry((k, v)).or_default().push(name);
+            }
+        }
+        let mut templates_by_label: BTreeMap<(&str, &str), Vec<(&'static str, &str)>> =
+            BTreeMap::new();
+        let templates = snapshot
+            .deployments
+            .iter()
+            .map(|d| {
+                (
+                    "Deployment",
+                    &d.metadata,
+                    d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()),
+                )
+            })
+            .chain(snapshot.stateful_sets.iter().map(|s| {
+                (
+                    "StatefulSet",
+                    &s.metadata,
+                    s.spec.as_ref().and_then(|s| s.template.metadata.as_ref()),
+                )
+            }))
+            .chain(snapshot.daemon_sets.iter().map(|d| {
+                (
+                    "DaemonSet",
+                    &d.metadata,
+                    d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()),
+                )
+            }))
+            .chain(snapshot.replica_sets.iter().map(|r| {
+                (
+                    "ReplicaSet",
+                    &r.metadata,
+                    r.spec
+                        .as_ref()
+                        .and_then(|s| s.template.as_ref()?.metadata.as_ref()),
+                )
+            }));
+        for (kind, meta, template) in templates {
+            if meta.namespace.as_deref() != Some(namespace) {
+                continue;
+            }
+            let name = meta.name.as_deref().unwrap_or_default();
+            for (k, v) in template
+                .and_then(|t| t.labels.as_ref())
+                .into_iter()
+                .flatten()
+            {
+                templates_by_label
+                    .entry((k, v))
+                    .or_default()
+                    .push((kind, name));
+            }
+        }
+        let services = in_namespace(&snapshot.services, namespace)
+            .into_iter()
+            .map(|s| (s.name(), s))
+            .collect();
+        let policies = in_namespace(&snapshot.network_policies, namespace)
+            .into_iter()
+            .map(|p| (p.name(), p))
+            .collect();
         Self {
             namespace,
             pods,
             ancestors,
+            descendants,
             owned_pods,
+            services,
+            policies,
+            pods_by_label,
+            templates_by_label,
             context,
         }
     }
 
-    /// Whether `from` (an object of a cause) explains `to` (an object of `effect`), and why.
-    fn relate(&self, from: &ObjectRef, to: &ObjectRef, effect: &Finding) -> Option<String> {
+    /// The objects of a cause that [`Relations::relate`] may relate to `to`: a superset
+    /// of the pairs for which it answers, found through the indexes (each arm of
+    /// `relate` has its lookup here).
+    fn candidates<'f>(
+        &self,
+        to: &ObjectRef,
+        causes: &ObjectsByName<'f>,
+        cannot_reach: bool,
+    ) -> Vec<&'f ObjectRef> {
+        let mut found: Vec<&'f ObjectRef> = Vec::new();
+        let key = (to.kind.clone(), to.name.clone());
+        // What belongs to `to` (pods and other objects alike).
+        for (kind, name) in self.descendants.get(&key).into_iter().flatten() {
+            found.extend(causes.get(kind, name));
+        }
+        match to.kind.as_str() {
+            "Service" => {
+                let selected: Vec<&str> = match self.service_selector(&to.name) {
+                    Some(selector) => matching(&self.pods_by_label, selector, |pod| {
+                        self.pods.get(pod).and_then(|p| p.metadata.labels.as_ref())
+                    }),
+                    None => Vec::new(),
+                };
+                for pod in &selected {
+                    found.extend(causes.get("Pod", pod));
+                    let owners = self.ancestors.get(&("Pod".to_string(), pod.to_string()));
+                    for (kind, name) in owners.into_iter().flatten() {
+                        found.extend(causes.get(kind, name));
+                    }
+                }
+                if let Some(selector) = self.service_selector(&to.name) {
+                    let workloads = matching(&self.templates_by_label, selector, |(kind, name)| {
+                        self.template_labels(kind, name)
+                    });
+                    for (kind, name) in workloads {
+                        found.extend(causes.get(kind, name));
+                    }
+                }
+            }
+            "Pod" => {
+                if let Some(spec) = self
+                    .pods
+                    .get(to.name.as_str())
+                    .and_then(|p| p.spec.as_ref())
+                {
+                    for volume in spec.volumes.iter().flatten() {
+                        if let Some(claim) = &volume.persistent_volume_claim {
+                            found.extend(causes.get("PersistentVolumeClaim", &claim.claim_name));
+                        }
+                    }
+                }
+                for config_map in self.config_maps_read(&to.name) {
+                    found.extend(causes.get("ConfigMap", config_map));
+                }
+                if cannot_reach {
+                    found.extend(causes.of_kind("NetworkPolicy"));
+                }
+            }
+            _ => {}
+        }
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    fn service_selector(&self, service: &str) -> Option<&'a BTreeMap<String, String>> {
+        self.services
+            .get(service)
+            .and_then(|s| s.spec.as_ref()?.selector.as_ref())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The labels of a workload's pod template.
+    fn template_labels(&self, kind: &str, name: &str) -> Option<&'a BTreeMap<String, String>> {
+        use crate::snapshot::Stored;
+        fn named<'s, K: Stored>(
+            snapshot: &'s Snapshot,
+            namespace: &str,
+            name: &str,
+        ) -> Option<&'s K> {
+            let found = snapshot.objects_in::<K>(namespace);
+            let at = found.binary_search_by(|k| k.name().cmp(name)).ok()?;
+            Some(found[at])
+        }
+        let snapshot = self.context.snapshot;
+        let namespace = self.namespace;
+        let template = match kind {
+            "Deployment" => named::<Deployment>(snapshot, namespace, name)
+                .and_then(|d| d.spec.as_ref()?.template.metadata.as_ref()),
+            "StatefulSet" => named::<StatefulSet>(snapshot, namespace, name)
+                .and_then(|s| s.spec.as_ref()?.template.metadata.as_ref()),
+            "DaemonSet" => named::<DaemonSet>(snapshot, namespace, name)
+                .and_then(|d| d.spec.as_ref()?.template.metadata.as_ref()),
+            "ReplicaSet" => named::<ReplicaSet>(snapshot, namespace, name)
+                .and_then(|r| r.spec.as_ref()?.template.as_ref()?.metadata.as_ref()),
+            _ => None,
+        };
+        template.and_then(|t| t.labels.as_ref())
+    }
+
+    /// Whether `from` (an object of a cause) explains `to` (an object of an effect whose
+    /// evidence says `to` cannot reach the network when `cannot_reach`), and why.
+    fn relate(&self, from: &ObjectRef, to: &ObjectRef, cannot_reach: bool) -> Option<String> {
         if from == to || !from.namespace.is_empty() && from.namespace != self.namespace {
             return None;
         }
@@ -373,9 +636,7 @@ impl<'a> Relations<'a> {
                 why("mounts")
             }
             ("ConfigMap", "Pod") if self.reads_config_map(&to.name, &from.name) => why("reads"),
-            ("NetworkPolicy", "Pod")
-                if self.isolates(&from.name, &to.name) && network_failure(effect, to) =>
-            {
+            ("NetworkPolicy", "Pod") if cannot_reach && self.isolates(&from.name, &to.name) => {
                 Some(format!(
                     "{} isolates {}, whose evidence says it cannot reach the network",
                     from.short(),
@@ -445,47 +706,12 @@ impl<'a> Relations<'a> {
     /// The workload's pod template carries labels the Service selects: its pods would
     /// be the Service's endpoints, even when it has none now (a quota refused them).
     fn template_selected(&self, workload: &ObjectRef, service: &str) -> bool {
-        let snapshot = self.context.snapshot;
-        let named = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-            meta.name.as_deref() == Some(workload.name.as_str())
-                && meta.namespace.as_deref() == Some(self.namespace)
-        };
-        let template = match workload.kind.as_str() {
-            "Deployment" => snapshot
-                .deployments
-                .iter()
-                .find(|d| named(&d.metadata))
-                .and_then(|d| d.spec.as_ref()?.template.metadata.as_ref()),
-            "StatefulSet" => snapshot
-                .stateful_sets
-                .iter()
-                .find(|s| named(&s.metadata))
-                .and_then(|s| s.spec.as_ref()?.template.metadata.as_ref()),
-            "DaemonSet" => snapshot
-                .daemon_sets
-                .iter()
-                .find(|d| named(&d.metadata))
-                .and_then(|d| d.spec.as_ref()?.template.metadata.as_ref()),
-            "ReplicaSet" => snapshot
-                .replica_sets
-                .iter()
-                .find(|r| named(&r.metadata))
-                .and_then(|r| r.spec.as_ref()?.template.as_ref()?.metadata.as_ref()),
-            _ => None,
-        };
-        template.is_some_and(|meta| self.selector_matches(service, meta.labels.as_ref()))
+        self.template_labels(&workload.kind, &workload.name)
+            .is_some_and(|labels| self.selector_matches(service, Some(labels)))
     }
 
     fn selector_matches(&self, service: &str, labels: Option<&BTreeMap<String, String>>) -> bool {
-        let Some(selector) = self
-            .context
-            .snapshot
-            .services
-            .iter()
-            .find(|s| s.namespace() == self.namespace && s.name() == service)
-            .and_then(|s| s.spec.as_ref()?.selector.as_ref())
-            .filter(|s| !s.is_empty())
-        else {
+        let Some(selector) = self.service_selector(service) else {
             return false;
         };
         selector
@@ -509,75 +735,79 @@ impl<'a> Relations<'a> {
     /// The pod reads the ConfigMap through a volume, a projected volume, `envFrom` or
     /// an env `configMapKeyRef`.
     fn reads_config_map(&self, pod: &str, config_map: &str) -> bool {
+        self.config_maps_read(pod).contains(&config_map)
+    }
+
+    /// The ConfigMaps a pod reads (volumes, projected volumes, `envFrom`, env
+    /// `configMapKeyRef`), by name.
+    fn config_maps_read(&self, pod: &str) -> Vec<&'a str> {
         let Some(spec) = self.pods.get(pod).and_then(|p| p.spec.as_ref()) else {
-            return false;
+            return Vec::new();
         };
-        let volumes = spec.volumes.iter().flatten().any(|v| {
-            v.config_map.as_ref().is_some_and(|c| c.name == config_map)
-                || v.projected.iter().any(|p| {
-                    p.sources
-                        .iter()
-                        .flatten()
-                        .any(|s| s.config_map.as_ref().is_some_and(|c| c.name == config_map))
-                })
-        });
-        let containers = spec
+        let mut names: Vec<&str> = Vec::new();
+        for volume in spec.volumes.iter().flatten() {
+            names.extend(volume.config_map.as_ref().map(|c| c.name.as_str()));
+            let projected = volume
+                .projected
+                .iter()
+                .flat_map(|p| p.sources.iter().flatten());
+            names.extend(projected.filter_map(|s| Some(s.config_map.as_ref()?.name.as_str())));
+        }
+        for container in spec
             .containers
             .iter()
-            .chain(spec.init_containers.iter().flatten());
-        volumes
-            || containers.into_iter().any(|c| {
-                c.env_from.iter().flatten().any(|e| {
-                    e.config_map_ref
-                        .as_ref()
-                        .is_some_and(|r| r.name == config_map)
-                }) || c.env.iter().flatten().any(|e| {
+            .chain(spec.init_containers.iter().flatten())
+        {
+            let env_from = container.env_from.iter().flatten();
+            names.extend(env_from.filter_map(|e| Some(e.config_map_ref.as_ref()?.name.as_str())));
+            let env = container.env.iter().flatten();
+            names.extend(env.filter_map(|e| {
+                Some(
                     e.value_from
-                        .as_ref()
-                        .and_then(|v| v.config_map_key_ref.as_ref())
-                        .is_some_and(|r| r.name == config_map)
-                })
-            })
+                        .as_ref()?
+                        .config_map_key_ref
+                        .as_ref()?
+                        .name
+                        .as_str(),
+                )
+            }));
+        }
+        names
     }
 
     fn isolates(&self, policy: &str, pod: &str) -> bool {
         let Some(pod) = self.pods.get(pod) else {
             return false;
         };
-        self.context
-            .snapshot
-            .network_policies
-            .iter()
-            .find(|p| p.namespace() == self.namespace && p.name() == policy)
+        self.policies
+            .get(policy)
             .is_some_and(|p| crate::k8s::netpol::isolates_egress(p, pod.metadata.labels.as_ref()))
     }
 }
 
-/// The effect's evidence about `object` says it could not reach the network.
-fn network_failure(effect: &Finding, object: &ObjectRef) -> bool {
-    effect.evidence.iter().any(|evidence| {
-        let text = match evidence {
+/// The objects whose evidence in `effect` says they could not reach the network, so a
+/// policy that isolates them is a likely cause.
+fn cannot_reach_network(effect: &Finding) -> BTreeSet<&ObjectRef> {
+    let says = |text: &str| {
+        let text = text.to_ascii_lowercase();
+        NETWORK_FAILURES.iter().any(|n| text.contains(n))
+    };
+    effect
+        .evidence
+        .iter()
+        .filter_map(|evidence| match evidence {
             Evidence::Event {
-                object: about,
-                message,
-                ..
-            } if about == object => message,
+                object, message, ..
+            } if says(message) => Some(object),
             Evidence::Field {
-                object: about,
+                object,
                 value,
                 note,
                 ..
-            } if about == object => {
-                return [Some(value), note.as_ref()].into_iter().flatten().any(|t| {
-                    let t = t.to_ascii_lowercase();
-                    NETWORK_FAILURES.iter().any(|n| t.contains(n))
-                });
-            }
-            _ => return false,
-        };
-        let text = text.to_ascii_lowercase();
-        NETWORK_FAILURES.iter().any(|n| text.contains(n))
-    })
+            } if says(value) || note.as_deref().is_some_and(says) => Some(object),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -116,6 +116,12 @@ pub enum Command {
 
         #[command(flatten)]
         logs: LogArgs,
+
+        /// Every namespace (kubectl's -A): one cluster-wide LIST per kind, or every
+        /// namespace of a snapshot file; one row per namespace. Reads no container logs
+        /// (`-n NAMESPACE` shows them)
+        #[arg(short = 'A', long, conflicts_with = "namespace")]
+        all_namespaces: bool,
     },
     /// Evaluate every health signal: what is failing, the evidence, the fix, and why each
     /// app shows what it shows (exit 1 when any signal fails)
@@ -142,9 +148,16 @@ pub enum Command {
         /// or ^C
         #[arg(long, short = 'w')]
         watch: bool,
+
+        /// Every namespace (kubectl's -A), worst first: failing signals, the top root
+        /// cause, object counts; one cluster-wide LIST per kind, or every namespace of a
+        /// snapshot file. A profile applies to the namespace it names. Reads no container
+        /// logs (`-n NAMESPACE` shows them)
+        #[arg(short = 'A', long, conflicts_with_all = ["namespace", "watch"])]
+        all_namespaces: bool,
     },
     /// Order the repairs: the dependency graph between failing signals and the steps
-    /// it implies (-o table|json|yaml|mermaid|dot)
+    /// it implies (-o table|json|yaml|mermaid|dot); one namespace at a time (no -A)
     Plan {
         #[command(flatten)]
         source: SourceArgs,
@@ -153,7 +166,8 @@ pub enum Command {
         profile: ProfileArgs,
     },
     /// Repair the failing signals in cascade order: each step previewed, confirmed,
-    /// checked by the server (permissions, dry run), backed up, applied and verified
+    /// checked by the server (permissions, dry run), backed up, applied and verified;
+    /// one namespace at a time (no -A)
     Repair(RepairArgs),
     /// Put back the objects a repair run backed up, each previewed as a diff, confirmed,
     /// checked by the server and audited like a repair step (never overwrites an

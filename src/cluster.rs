@@ -25,8 +25,9 @@ use kube::{Client, Config};
 use crate::cli::GlobalArgs;
 use crate::error::TriageError;
 use crate::logs;
-use crate::snapshot::{ContainerLog, Gap, Kind, LogGap, RawObject, Snapshot};
+use crate::snapshot::{self, ContainerLog, Gap, Kind, LogGap, RawObject, Snapshot};
 
+pub mod all_namespaces;
 pub mod api;
 #[cfg(test)]
 pub mod fake;
@@ -304,12 +305,13 @@ pub(crate) fn api_resource(kind: Kind) -> ApiResource {
     }
 }
 
-/// Every page of one kind's LIST, each item with its apiVersion and kind filled in
-/// (list items come without them).
-async fn list_kind(
-    api: Api<DynamicObject>,
-    resource: &ApiResource,
-) -> Result<Vec<serde_json::Value>, kube::Error> {
+/// Every page of one kind's LIST, each page decoded straight into typed objects and
+/// made lean ([`snapshot::lean`]) as it arrives, so a page's JSON is gone before the
+/// next one is read. Pages reuse the client's pooled connection.
+async fn list_pages<K>(api: Api<K>, kind: Kind) -> Result<Vec<K>, kube::Error>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
     let mut items = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -318,19 +320,67 @@ async fn list_kind(
             params = params.continue_token(&token);
         }
         let page = api.list(&params).await?;
-        for mut object in page.items {
-            object.types = Some(kube::api::TypeMeta {
-                api_version: resource.api_version.clone(),
-                kind: resource.kind.clone(),
-            });
-            items.push(serde_json::to_value(object).map_err(kube::Error::SerdeError)?);
-        }
+        items.extend(page.items.into_iter().map(|mut item| {
+            snapshot::lean(item.meta_mut(), kind);
+            item
+        }));
         match page.metadata.continue_ {
             Some(next) if !next.is_empty() => token = Some(next),
             _ => break,
         }
     }
     Ok(items)
+}
+
+/// One kind of `namespace`, or of every namespace when `None` (cluster-scoped kinds:
+/// all of them), listed into a snapshot of its own.
+async fn list_kind(
+    client: &Client,
+    namespace: Option<&str>,
+    kind: Kind,
+) -> Result<Snapshot, kube::Error> {
+    fn at<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+    where
+        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        match namespace {
+            Some(namespace) => Api::namespaced(client.clone(), namespace),
+            None => Api::all(client.clone()),
+        }
+    }
+    let c = client;
+    let ns = namespace;
+    let mut part = Snapshot::default();
+    match kind {
+        Kind::Pod => part.pods = list_pages(at(c, ns), kind).await?,
+        Kind::Job => part.jobs = list_pages(at(c, ns), kind).await?,
+        Kind::CronJob => part.cron_jobs = list_pages(at(c, ns), kind).await?,
+        Kind::PersistentVolumeClaim => {
+            part.persistent_volume_claims = list_pages(at(c, ns), kind).await?;
+        }
+        Kind::ResourceQuota => part.resource_quotas = list_pages(at(c, ns), kind).await?,
+        Kind::NetworkPolicy => part.network_policies = list_pages(at(c, ns), kind).await?,
+        Kind::RoleBinding => part.role_bindings = list_pages(at(c, ns), kind).await?,
+        Kind::Role => part.roles = list_pages(at(c, ns), kind).await?,
+        Kind::ConfigMap => part.config_maps = list_pages(at(c, ns), kind).await?,
+        Kind::Deployment => part.deployments = list_pages(at(c, ns), kind).await?,
+        Kind::StatefulSet => part.stateful_sets = list_pages(at(c, ns), kind).await?,
+        Kind::DaemonSet => part.daemon_sets = list_pages(at(c, ns), kind).await?,
+        Kind::ReplicaSet => part.replica_sets = list_pages(at(c, ns), kind).await?,
+        Kind::Service => part.services = list_pages(at(c, ns), kind).await?,
+        Kind::EndpointSlice => part.endpoint_slices = list_pages(at(c, ns), kind).await?,
+        Kind::ServiceAccount => part.service_accounts = list_pages(at(c, ns), kind).await?,
+        Kind::LimitRange => part.limit_ranges = list_pages(at(c, ns), kind).await?,
+        Kind::Event => part.events = list_pages(at(c, ns), kind).await?,
+        Kind::StorageClass => {
+            part.storage_classes = list_pages(Api::all(c.clone()), kind).await?;
+        }
+        Kind::PersistentVolume => {
+            part.persistent_volumes = list_pages(Api::all(c.clone()), kind).await?;
+        }
+        Kind::ClusterRole => part.cluster_roles = list_pages(Api::all(c.clone()), kind).await?,
+    }
+    Ok(part)
 }
 
 impl Cluster {
@@ -466,6 +516,10 @@ impl Cluster {
         }
     }
 
+    /// One round of requests, all at once: the namespace's existence, every kind's
+    /// paginated LIST, the extra ConfigMaps and the cluster DNS Service. Nothing waits
+    /// for anything but what it needs (the ClusterRoles its RoleBindings name wait for
+    /// the RoleBinding LIST only).
     async fn load_unbounded(
         &self,
         namespace: &str,
@@ -475,8 +529,42 @@ impl Cluster {
             captured_at: Some(jiff::Timestamp::now()),
             ..Snapshot::default()
         };
+        // NB: a LIST in a namespace that does not exist answers an empty list, not 404:
+        // the GET tells a typo from an empty namespace. It runs beside the LISTs.
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        match namespaces.get(namespace).await {
+        let exists = namespaces.get(namespace);
+        // NB: ClusterRoles are never listed (a namespace's reader rarely may, and most
+        // are irrelevant); the ones its RoleBindings reference are read one by one as
+        // soon as the RoleBindings are in.
+        let lists = Kind::ALL
+            .into_iter()
+            .filter(|k| *k != Kind::ClusterRole)
+            .map(|kind| async move {
+                let listed = list_kind(&self.client, Some(namespace), kind).await;
+                let cluster_roles = match &listed {
+                    Ok(part) if kind == Kind::RoleBinding => {
+                        Some(self.load_cluster_roles(part, namespace).await)
+                    }
+                    _ => None,
+                };
+                (kind, listed, cluster_roles)
+            });
+        let extras = extra_config_maps.iter().map(|(ns, name)| async move {
+            let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
+            (ns, name, api.get_opt(name).await)
+        });
+        let (dns_namespace, dns_service) = &self.dns;
+        let dns = async {
+            if dns_namespace == namespace {
+                None
+            } else {
+                Some(self.read_dns(dns_namespace, dns_service).await)
+            }
+        };
+        let (exists, lists, extras, dns) =
+            futures::join!(exists, join_all(lists), join_all(extras), dns);
+
+        match exists {
             Ok(object) => snapshot.other.push(RawObject {
                 api_version: "v1".into(),
                 kind: "Namespace".into(),
@@ -505,38 +593,10 @@ impl Cluster {
             }
         }
 
-        // NB: ClusterRoles are never listed (a namespace's reader rarely may, and most
-        // are irrelevant); the ones its RoleBindings reference are read one by one below.
-        let lists = Kind::ALL
-            .into_iter()
-            .filter(|k| *k != Kind::ClusterRole)
-            .map(|kind| async move {
-                let resource = api_resource(kind);
-                let api = if kind.namespaced() {
-                    Api::namespaced_with(self.client.clone(), namespace, &resource)
-                } else {
-                    Api::all_with(self.client.clone(), &resource)
-                };
-                (kind, list_kind(api, &resource).await)
-            });
-        let extras = extra_config_maps.iter().map(|(ns, name)| async move {
-            let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
-            (ns, name, api.get_opt(name).await)
-        });
-        let (lists, extras) = futures::join!(join_all(lists), join_all(extras));
-
-        for (kind, result) in lists {
+        let mut cluster_roles = Snapshot::default();
+        for (kind, result, roles) in lists {
             match result {
-                Ok(items) => {
-                    for item in items {
-                        snapshot.insert_json(kind, item).map_err(|err| {
-                            TriageError::input(
-                                format!("the server sent a malformed {}: {err}", kind.name()),
-                                None,
-                            )
-                        })?;
-                    }
-                }
+                Ok(part) => snapshot.absorb(part),
                 Err(kube::Error::Api(status)) if status.code == 403 => {
                     snapshot
                         .gaps
@@ -548,6 +608,12 @@ impl Cluster {
                         Gap::Failed(format!("{} ({})", status.message, status.code)),
                     );
                 }
+                Err(kube::Error::SerdeError(err)) => {
+                    return Err(TriageError::input(
+                        format!("the server sent a malformed {}: {err}", kind.name()),
+                        None,
+                    ));
+                }
                 Err(other) => {
                     return Err(classify(
                         &other,
@@ -555,6 +621,9 @@ impl Cluster {
                         &format!("listing {}", kind.plural()),
                     ));
                 }
+            }
+            if let Some(roles) = roles {
+                cluster_roles.absorb(roles?);
             }
         }
         // PersistentVolumes are listed cluster-wide once; only this namespace's stay.
@@ -579,11 +648,9 @@ impl Cluster {
                 Some("ask for read access, or use --as with a permitted user".to_string()),
             ));
         }
-        self.load_cluster_roles(&mut snapshot, namespace).await?;
-        let (dns_namespace, dns_service) = &self.dns;
-        if dns_namespace != namespace {
-            self.read_dns(&mut snapshot, dns_namespace, dns_service)
-                .await;
+        snapshot.absorb(cluster_roles);
+        if let Some(dns) = dns {
+            snapshot.absorb(dns);
         }
         for (ns, name, result) in extras {
             match result {
@@ -780,10 +847,10 @@ impl Cluster {
     /// A refusal is recorded as a gap, never fatal.
     async fn load_cluster_roles(
         &self,
-        snapshot: &mut Snapshot,
+        listed: &Snapshot,
         namespace: &str,
-    ) -> Result<(), TriageError> {
-        let mut names: Vec<String> = snapshot
+    ) -> Result<Snapshot, TriageError> {
+        let mut names: Vec<String> = listed
             .role_bindings
             .iter()
             .filter(|b| b.metadata.namespace.as_deref() == Some(namespace))
@@ -793,28 +860,24 @@ impl Cluster {
         names.sort();
         names.dedup();
         let api: Api<ClusterRole> = Api::all(self.client.clone());
-        for name in names {
-            match api.get_opt(&name).await {
+        let reads = names.iter().map(|name| {
+            let api = api.clone();
+            async move { (name, api.get_opt(name).await) }
+        });
+        let mut part = Snapshot::default();
+        for (name, result) in join_all(reads).await {
+            match result {
                 Ok(Some(mut role)) => {
-                    role.metadata.managed_fields = None;
-                    let value = serde_json::to_value(role).unwrap_or_default();
-                    snapshot
-                        .insert_json(Kind::ClusterRole, value)
-                        .map_err(|err| {
-                            TriageError::input(
-                                format!("the server sent a malformed ClusterRole: {err}"),
-                                None,
-                            )
-                        })?;
+                    snapshot::lean(&mut role.metadata, Kind::ClusterRole);
+                    part.cluster_roles.push(role);
                 }
                 Ok(None) => {}
                 Err(kube::Error::Api(status)) if status.code == 403 => {
-                    snapshot
-                        .gaps
+                    part.gaps
                         .insert(Kind::ClusterRole, Gap::Forbidden(status.message.clone()));
                 }
                 Err(kube::Error::Api(status)) if status.code != 401 => {
-                    snapshot.gaps.insert(
+                    part.gaps.insert(
                         Kind::ClusterRole,
                         Gap::Failed(format!("{} ({})", status.message, status.code)),
                     );
@@ -828,26 +891,31 @@ impl Cluster {
                 }
             }
         }
-        Ok(())
+        Ok(part)
     }
 
     /// The cluster DNS Service, the pods it selects and its namespace (for their
     /// labels), read so `egress` judges DNS the way this cluster defines it. Never an
     /// error: what cannot be read is a named gap, and `egress` states its assumption.
-    async fn read_dns(&self, snapshot: &mut Snapshot, namespace: &str, name: &str) {
+    async fn read_dns(&self, namespace: &str, name: &str) -> Snapshot {
+        let mut snapshot = Snapshot::default();
         let gap = |error: kube::Error| match error {
             kube::Error::Api(status) if status.code == 403 => Gap::Forbidden(status.message),
             other => Gap::Failed(error_chain(&other)),
         };
         let services: Api<Service> = Api::namespaced(self.client.clone(), namespace);
-        let service = match services.get_opt(name).await {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        // The namespace (for its labels) beside the Service, not after it.
+        let (service, dns_namespace) =
+            futures::join!(services.get_opt(name), namespaces.get(namespace));
+        let service = match service {
             Ok(Some(service)) => service,
-            Ok(None) => return,
+            Ok(None) => return snapshot,
             Err(error) => {
                 snapshot
                     .object_gaps
                     .insert(format!("service {namespace}/{name}"), gap(error));
-                return;
+                return snapshot;
             }
         };
         let selector: Vec<String> = service
@@ -866,7 +934,7 @@ impl Cluster {
                 .await
             {
                 Ok(list) => snapshot.pods.extend(list.items.into_iter().map(|mut pod| {
-                    pod.metadata.managed_fields = None;
+                    snapshot::lean(&mut pod.metadata, Kind::Pod);
                     pod
                 })),
                 Err(error) => {
@@ -877,8 +945,7 @@ impl Cluster {
                 }
             }
         }
-        let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        match namespaces.get(namespace).await {
+        match dns_namespace {
             Ok(object) => snapshot.other.push(RawObject {
                 api_version: "v1".into(),
                 kind: "Namespace".into(),
@@ -892,6 +959,7 @@ impl Cluster {
                     .insert(format!("namespace {namespace}"), gap(error));
             }
         }
+        snapshot
     }
 }
 

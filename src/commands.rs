@@ -1,6 +1,7 @@
 //! Command glue: each command loads its input, builds a view model with the pure
 //! core, and hands it to a renderer. `anyhow` context frames live here only.
 
+pub mod all_namespaces;
 pub mod check;
 pub mod completions;
 pub mod db;
@@ -31,7 +32,20 @@ impl Outcome {
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Inventory { source, logs } => inventory::run(&cli.global, &source, logs.logs),
+        Command::Inventory {
+            source,
+            all_namespaces: true,
+            ..
+        } => all_namespaces::inventory(&cli.global, &source),
+        Command::Inventory { source, logs, .. } => inventory::run(&cli.global, &source, logs.logs),
+        Command::Check {
+            source,
+            profile,
+            only,
+            skip,
+            all_namespaces: true,
+            ..
+        } => all_namespaces::check(&cli.global, &source, &profile, only, skip),
         Command::Check {
             source,
             profile,
@@ -39,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             only,
             skip,
             watch: false,
+            ..
         } => check::run(&cli.global, &source, &profile, logs.logs, only, skip),
         Command::Check {
             source,
@@ -47,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             only,
             skip,
             watch: true,
+            ..
         } => check::watch(&cli.global, &source, &profile, logs.logs, only, skip),
         Command::Plan { source, profile } => plan::run(&cli.global, &source, &profile),
         Command::Repair(args) => repair::run(&cli.global, &args),

@@ -3,6 +3,7 @@
 //! terminal or the clock; `cluster` is the only module that talks to an API server, `db` the only one that
 //! talks to PostgreSQL.
 
+pub mod all_namespaces;
 pub mod backup;
 pub mod causes;
 pub mod check;

@@ -1,6 +1,7 @@
 //! Renderers: view models in, text out. Nothing here decides anything; every
 //! decision was made when the view model was built.
 
+pub mod all_namespaces;
 pub mod check;
 pub mod db;
 pub mod inventory;

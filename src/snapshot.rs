@@ -4,6 +4,8 @@
 //! holds a Secret.
 
 pub mod bundle;
+pub mod by_namespace;
+pub mod index;
 pub mod kind;
 pub mod parse;
 
@@ -23,6 +25,7 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
+pub use index::Stored;
 pub use kind::Kind;
 
 /// Where a snapshot came from.
@@ -130,6 +133,9 @@ pub struct Snapshot {
     /// Events by the object they are about, oldest first: built on first use, so each
     /// signal's per-object lookup costs its own events, not a scan of all of them.
     pub events_by_object: std::sync::OnceLock<EventIndex>,
+    /// Objects by namespace, by controller and pods by label: built on first use
+    /// ([`index::Index`]).
+    pub index: std::sync::OnceLock<index::Index>,
     /// When the picture was taken: the clock for live snapshots, the newest timestamp
     /// in the file for offline ones. Every age is computed against it, never the clock.
     pub captured_at: Option<Timestamp>,
@@ -251,34 +257,111 @@ impl Snapshot {
             .chain(tag(Kind::ClusterRole, &self.cluster_roles))
     }
 
-    /// Adds one typed object from its JSON form. `Ok(false)` when the kind is not
-    /// one triage models (the caller keeps it raw).
+    /// Adds one typed object from its JSON form, lean (see [`lean`]).
     pub fn insert_json(&mut self, kind: Kind, value: serde_json::Value) -> serde_json::Result<()> {
-        use serde_json::from_value as typed;
-        match kind {
-            Kind::Pod => self.pods.push(typed(value)?),
-            Kind::Job => self.jobs.push(typed(value)?),
-            Kind::CronJob => self.cron_jobs.push(typed(value)?),
-            Kind::PersistentVolumeClaim => self.persistent_volume_claims.push(typed(value)?),
-            Kind::ResourceQuota => self.resource_quotas.push(typed(value)?),
-            Kind::NetworkPolicy => self.network_policies.push(typed(value)?),
-            Kind::RoleBinding => self.role_bindings.push(typed(value)?),
-            Kind::Role => self.roles.push(typed(value)?),
-            Kind::ConfigMap => self.config_maps.push(typed(value)?),
-            Kind::Deployment => self.deployments.push(typed(value)?),
-            Kind::StatefulSet => self.stateful_sets.push(typed(value)?),
-            Kind::DaemonSet => self.daemon_sets.push(typed(value)?),
-            Kind::ReplicaSet => self.replica_sets.push(typed(value)?),
-            Kind::Service => self.services.push(typed(value)?),
-            Kind::EndpointSlice => self.endpoint_slices.push(typed(value)?),
-            Kind::ServiceAccount => self.service_accounts.push(typed(value)?),
-            Kind::LimitRange => self.limit_ranges.push(typed(value)?),
-            Kind::Event => self.events.push(typed(value)?),
-            Kind::StorageClass => self.storage_classes.push(typed(value)?),
-            Kind::PersistentVolume => self.persistent_volumes.push(typed(value)?),
-            Kind::ClusterRole => self.cluster_roles.push(typed(value)?),
+        fn push<K>(
+            items: &mut Vec<K>,
+            kind: Kind,
+            value: serde_json::Value,
+        ) -> serde_json::Result<()>
+        where
+            K: k8s_openapi::Metadata<Ty = ObjectMeta> + serde::de::DeserializeOwned,
+        {
+            let mut object: K = serde_json::from_value(value)?;
+            lean(object.metadata_mut(), kind);
+            items.push(object);
+            Ok(())
         }
-        Ok(())
+        match kind {
+            Kind::Pod => push(&mut self.pods, kind, value),
+            Kind::Job => push(&mut self.jobs, kind, value),
+            Kind::CronJob => push(&mut self.cron_jobs, kind, value),
+            Kind::PersistentVolumeClaim => push(&mut self.persistent_volume_claims, kind, value),
+            Kind::ResourceQuota => push(&mut self.resource_quotas, kind, value),
+            Kind::NetworkPolicy => push(&mut self.network_policies, kind, value),
+            Kind::RoleBinding => push(&mut self.role_bindings, kind, value),
+            Kind::Role => push(&mut self.roles, kind, value),
+            Kind::ConfigMap => push(&mut self.config_maps, kind, value),
+            Kind::Deployment => push(&mut self.deployments, kind, value),
+            Kind::StatefulSet => push(&mut self.stateful_sets, kind, value),
+            Kind::DaemonSet => push(&mut self.daemon_sets, kind, value),
+            Kind::ReplicaSet => push(&mut self.replica_sets, kind, value),
+            Kind::Service => push(&mut self.services, kind, value),
+            Kind::EndpointSlice => push(&mut self.endpoint_slices, kind, value),
+            Kind::ServiceAccount => push(&mut self.service_accounts, kind, value),
+            Kind::LimitRange => push(&mut self.limit_ranges, kind, value),
+            Kind::Event => push(&mut self.events, kind, value),
+            Kind::StorageClass => push(&mut self.storage_classes, kind, value),
+            Kind::PersistentVolume => push(&mut self.persistent_volumes, kind, value),
+            Kind::ClusterRole => push(&mut self.cluster_roles, kind, value),
+        }
+    }
+
+    /// Moves every object, gap and log of `other` into this snapshot (each kind's LIST
+    /// is decoded on its own, page by page, then gathered here).
+    pub fn absorb(&mut self, other: Snapshot) {
+        let Snapshot {
+            pods,
+            jobs,
+            cron_jobs,
+            persistent_volume_claims,
+            resource_quotas,
+            network_policies,
+            role_bindings,
+            roles,
+            config_maps,
+            deployments,
+            stateful_sets,
+            daemon_sets,
+            replica_sets,
+            services,
+            endpoint_slices,
+            service_accounts,
+            limit_ranges,
+            events,
+            storage_classes,
+            persistent_volumes,
+            cluster_roles,
+            other,
+            gaps,
+            logs,
+            log_gaps,
+            object_gaps,
+            secrets_skipped,
+            events_by_object: _,
+            index: _,
+            captured_at: _,
+        } = other;
+        self.pods.extend(pods);
+        self.jobs.extend(jobs);
+        self.cron_jobs.extend(cron_jobs);
+        self.persistent_volume_claims
+            .extend(persistent_volume_claims);
+        self.resource_quotas.extend(resource_quotas);
+        self.network_policies.extend(network_policies);
+        self.role_bindings.extend(role_bindings);
+        self.roles.extend(roles);
+        self.config_maps.extend(config_maps);
+        self.deployments.extend(deployments);
+        self.stateful_sets.extend(stateful_sets);
+        self.daemon_sets.extend(daemon_sets);
+        self.replica_sets.extend(replica_sets);
+        self.services.extend(services);
+        self.endpoint_slices.extend(endpoint_slices);
+        self.service_accounts.extend(service_accounts);
+        self.limit_ranges.extend(limit_ranges);
+        self.events.extend(events);
+        self.storage_classes.extend(storage_classes);
+        self.persistent_volumes.extend(persistent_volumes);
+        self.cluster_roles.extend(cluster_roles);
+        self.other.extend(other);
+        self.gaps.extend(gaps);
+        self.logs.extend(logs);
+        self.log_gaps.extend(log_gaps);
+        self.object_gaps.extend(object_gaps);
+        self.secrets_skipped += secrets_skipped;
+        self.events_by_object = std::sync::OnceLock::new();
+        self.index = std::sync::OnceLock::new();
     }
 
     /// Every object as JSON, in kind order then namespace and name: the body of the
@@ -330,5 +413,30 @@ impl Snapshot {
         );
         out.extend(crate::logs::to_items(self));
         out
+    }
+}
+
+/// Drops what triage never reads but every object can carry in bulk, so memory follows
+/// what the signals use: each `managedFields` entry keeps its manager name and operation
+/// (`k8s::field_managers` tells controllers' writes from people's by them), not the
+/// field set (`fieldsV1`, often larger than the object); kubectl's last-applied
+/// annotation (a full copy of the object) goes, except on RoleBindings, whose repair
+/// carries it over to the re-pointed binding (`repair::rbac`).
+/// https://kubernetes.io/docs/reference/using-api/server-side-apply/#field-management
+pub fn lean(meta: &mut ObjectMeta, kind: Kind) {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+    if let Some(entries) = meta.managed_fields.as_mut() {
+        for entry in entries.iter_mut() {
+            *entry = ManagedFieldsEntry {
+                manager: entry.manager.take(),
+                operation: entry.operation.take(),
+                ..ManagedFieldsEntry::default()
+            };
+        }
+    }
+    if kind != Kind::RoleBinding
+        && let Some(annotations) = meta.annotations.as_mut()
+    {
+        annotations.remove(parse::LAST_APPLIED);
     }
 }

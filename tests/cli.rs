@@ -180,10 +180,10 @@ fn non_utf8_snapshot_is_exit_2() {
 
 #[test]
 fn huge_snapshot_is_refused() {
-    let path = temp_file("huge.yaml", &vec![b'#'; 65 * 1024 * 1024]);
+    let path = temp_file("huge.yaml", &vec![b'#'; 257 * 1024 * 1024]);
     let output = triage(&["inventory", "--snapshot", path.to_str().unwrap()]);
     let _ = std::fs::remove_file(&path);
-    assert_one_line_error(&output, 2, "over the 64 MiB limit");
+    assert_one_line_error(&output, 2, "over the 256 MiB limit");
 }
 
 #[test]
@@ -854,4 +854,185 @@ fn explain_traffic_to_an_ip_is_a_pod_when_the_snapshot_has_it_else_egress_only()
         "{text}"
     );
     assert!(text.contains("cidr: 203.0.113.9/32"), "{text}");
+}
+
+// ---- -A: every namespace of a file --------------------------------------------------
+
+const CLUSTER: &str = "examples/cluster-incident.yaml";
+
+fn all_namespaces(command: &str, extra: &[&str]) -> Output {
+    let mut args = vec![command, "-A", "--snapshot", CLUSTER];
+    args.extend_from_slice(extra);
+    triage(&args)
+}
+
+#[test]
+fn check_all_namespaces_table_is_worst_first_and_exits_1() {
+    let output = all_namespaces("check", &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let order: Vec<&str> = text
+        .lines()
+        .skip_while(|line| !line.starts_with("NAMESPACE"))
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .map(|line| line.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        ["orders", "bleater", "shop", "bleater-system", "ledger"]
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn check_all_namespaces_json() {
+    let output = all_namespaces("check", &["-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["kind"], "ClusterCheck");
+    assert_eq!(json["summary"]["failing"], 3);
+    insta::assert_json_snapshot!(json);
+}
+
+/// Each namespace's row says what `check -n NS` on the namespace's own fixture says:
+/// the cut into namespaces loses nothing and borrows nothing.
+#[test]
+fn each_row_agrees_with_check_of_that_namespace_alone() {
+    let all = all_namespaces("check", &["-o", "json"]);
+    let all: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    for (fixture, namespace) in [
+        ("bleater-incident.yaml", "bleater"),
+        ("bleater-incident.yaml", "bleater-system"),
+        ("shop-incident.yaml", "shop"),
+        ("orders-incident.yaml", "orders"),
+        ("ledger-healthy.yaml", "ledger"),
+    ] {
+        let alone = triage(&[
+            "check",
+            "-n",
+            namespace,
+            "--snapshot",
+            &example(fixture),
+            "--logs",
+            "0",
+            "-o",
+            "json",
+        ]);
+        let alone: serde_json::Value = serde_json::from_slice(&alone.stdout).unwrap();
+        let row = all["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["namespace"] == namespace)
+            .unwrap_or_else(|| panic!("no row for {namespace}"));
+        let failing: Vec<&serde_json::Value> = alone["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == "fail")
+            .map(|f| &f["id"])
+            .collect();
+        assert_eq!(
+            row["failingSignals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            failing,
+            "{namespace}"
+        );
+        assert_eq!(row["unknown"], alone["summary"]["unknown"], "{namespace}");
+        assert_eq!(
+            row["topCause"]["cause"],
+            alone["causes"]
+                .get(0)
+                .map_or(serde_json::Value::Null, |c| c["cause"].clone()),
+            "{namespace}"
+        );
+    }
+}
+
+#[test]
+fn inventory_all_namespaces_table_and_json() {
+    let table = all_namespaces("inventory", &[]);
+    assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
+    insta::assert_snapshot!("inventory_all_namespaces_table", stdout(&table));
+    let json = all_namespaces("inventory", &["-o", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["kind"], "ClusterInventory");
+    let orders = &json["namespaces"][3];
+    assert_eq!(orders["namespace"], "orders");
+    assert_eq!(orders["objects"]["pods"], 29);
+    assert_eq!(orders["podsNotReady"], 9);
+    insta::assert_json_snapshot!("inventory_all_namespaces_json", json);
+}
+
+#[test]
+fn all_namespaces_of_a_green_file_exit_0() {
+    let output = triage(&[
+        "check",
+        "-A",
+        "--snapshot",
+        &example("bleater-healthy.yaml"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains(": 0 failing, 2 passing"));
+}
+
+#[test]
+fn a_profile_applies_to_the_namespace_it_names_and_no_other() {
+    let output = all_namespaces(
+        "check",
+        &["--profile", "examples/ledger-profile.yaml", "-o", "json"],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let profiles: Vec<(String, serde_json::Value)> = json["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["namespace"].as_str().unwrap().to_string(),
+                row["profile"].clone(),
+            )
+        })
+        .collect();
+    for (namespace, profile) in profiles {
+        let expected = match namespace.as_str() {
+            "ledger" => serde_json::json!("examples/ledger-profile.yaml"),
+            "bleater" => serde_json::json!("built-in bleater"),
+            _ => serde_json::Value::Null,
+        };
+        assert_eq!(profile, expected, "{namespace}");
+    }
+}
+
+#[test]
+fn all_namespaces_refuses_a_profile_without_its_namespace() {
+    let profile = temp_file(
+        "profile-without-namespace.yaml",
+        b"apiVersion: triage/v1alpha1\nkind: Profile\n",
+    );
+    let output = all_namespaces("check", &["--profile", profile.to_str().unwrap()]);
+    assert_one_line_error(
+        &output,
+        2,
+        "names no namespace, so -A cannot tell where it applies",
+    );
+}
+
+#[test]
+fn all_namespaces_conflicts_with_namespace_and_plan_has_none() {
+    let output = all_namespaces("check", &["-n", "bleater"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("'--all-namespaces' cannot be used with '--namespace"),
+        "{}",
+        stderr(&output)
+    );
+    let output = triage(&["plan", "-A", "--snapshot", CLUSTER]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = all_namespaces("check", &["-o", "sarif"]);
+    assert_one_line_error(&output, 2, "check -A has no `sarif` output");
 }

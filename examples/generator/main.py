@@ -38,3 +38,22 @@ w = ledger.build(False)
 dump_list(w.items, f"{OUT}/ledger-healthy.yaml", HDR.format(title="ledger namespace, healthy, full of look-alikes (issue 11); capture time 2025-05-14T12:00:00Z"))
 w = ledger.build(True)
 dump_list(w.items, f"{OUT}/ledger-incident.yaml", HDR.format(title="ledger namespace with each look-alike turned into its fault; capture time 2025-05-14T12:00:00Z"))
+
+
+def one_cluster(*worlds):
+    """The namespaces of several fixtures as one cluster's capture (for `-A`): every
+    object once; a cluster-scoped object two fixtures share (a StorageClass) kept as the
+    first one wrote it."""
+    seen, items = set(), []
+    for world in worlds:
+        for item in world.items:
+            key = (item["kind"], item["metadata"].get("namespace"), item["metadata"]["name"])
+            if key not in seen:
+                seen.add(key)
+                items.append(item)
+    return items
+
+
+dump_list(one_cluster(bleater.build(False), shop.build(), orders.build(), ledger.build(False)),
+          f"{OUT}/cluster-incident.yaml",
+          HDR.format(title="one cluster, namespaces bleater, bleater-system (incident), shop, orders, ledger (healthy): for -A; capture time 2025-06-12T14:32:00Z"))

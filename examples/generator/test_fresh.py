@@ -11,7 +11,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.dirname(HERE)
 FIXTURES = ["bleater-incident.yaml", "bleater-healthy.yaml", "shop-incident.yaml", "orders-incident.yaml",
-            "storage-incident.yaml", "ledger-healthy.yaml", "ledger-incident.yaml"]
+            "storage-incident.yaml", "ledger-healthy.yaml", "ledger-incident.yaml",
+            "cluster-incident.yaml"]
 
 
 class FixturesAreFresh(unittest.TestCase):

@@ -127,13 +127,19 @@ pub async fn load_live_with(
     Ok((loaded, cluster))
 }
 
+/// A snapshot file, `-` (stdin) or a support bundle, whatever namespaces it holds.
+pub fn read_file(path: &Path) -> Result<Snapshot, TriageError> {
+    if crate::snapshot::bundle::is_bundle(path) {
+        crate::snapshot::bundle::read(path)
+    } else {
+        let origin = path.display().to_string();
+        parse_snapshot(&read_limited(path, &origin)?, &origin)
+    }
+}
+
 fn load_file(global: &GlobalArgs, path: &Path) -> Result<Loaded, TriageError> {
     let origin = path.display().to_string();
-    let snapshot = if crate::snapshot::bundle::is_bundle(path) {
-        crate::snapshot::bundle::read(path)?
-    } else {
-        parse_snapshot(&read_limited(path, &origin)?, &origin)?
-    };
+    let snapshot = read_file(path)?;
     let present = snapshot.namespaces();
     let namespace = match &global.namespace {
         Some(ns) if present.contains(ns) => ns.clone(),

@@ -119,10 +119,12 @@ pub fn fix_script(script: &str) -> String {
     drop_swallows(&mut lines);
     add_on_error_stop(&mut lines);
     ensure_errexit(&mut lines, strictness(script));
-    lines
-        .iter()
-        .map(|l| format!("{}{}", l.body, l.ending))
-        .collect()
+    let mut fixed = String::with_capacity(script.len() + 64);
+    for line in &lines {
+        fixed.push_str(&line.body);
+        fixed.push_str(&line.ending);
+    }
+    fixed
 }
 
 /// A physical line: its text and its line ending (`\n`, `\r\n` or none).
@@ -186,37 +188,39 @@ fn without_swallow(code: &str) -> Option<&str> {
 }
 
 fn drop_swallows(lines: &mut Vec<Line>) {
-    let mut index = 0;
-    while index < lines.len() {
-        let body = lines[index].body.clone();
+    // Rebuilt in one pass: removing lines in place was quadratic (tests/fuzz.rs).
+    let mut kept: Vec<Line> = Vec::with_capacity(lines.len());
+    for mut line in lines.drain(..) {
+        let body = std::mem::take(&mut line.body);
         let split = comment_start(&body);
         let (code, comment) = body.split_at(split);
-        if let Some(head) = without_swallow(code) {
-            if head.trim().is_empty()
-                && comment.is_empty()
-                && index > 0
-                && lines[index - 1].continues()
-            {
-                // `cmd \` then a line holding only `|| true`: end the command above.
-                let above = &mut lines[index - 1];
-                let code_end = comment_start(&above.body);
-                let code = above.body[..code_end].trim_end();
-                above.body = code
-                    .strip_suffix('\\')
-                    .unwrap_or(code)
-                    .trim_end()
-                    .to_string();
-                lines.remove(index);
-                continue;
-            }
-            lines[index].body = if comment.is_empty() {
-                head.to_string()
-            } else {
-                format!("{head} {comment}")
-            };
+        let Some(head) = without_swallow(code) else {
+            line.body = body;
+            kept.push(line);
+            continue;
+        };
+        if head.trim().is_empty()
+            && comment.is_empty()
+            && let Some(above) = kept.last_mut().filter(|above| above.continues())
+        {
+            // `cmd \` then a line holding only `|| true`: end the command above.
+            let code_end = comment_start(&above.body);
+            let code = above.body[..code_end].trim_end();
+            above.body = code
+                .strip_suffix('\\')
+                .unwrap_or(code)
+                .trim_end()
+                .to_string();
+            continue;
         }
-        index += 1;
+        line.body = if comment.is_empty() {
+            head.to_string()
+        } else {
+            format!("{head} {comment}")
+        };
+        kept.push(line);
     }
+    *lines = kept;
 }
 
 /// Whether psql is told to stop on the first error (the signal's own test).
@@ -252,6 +256,11 @@ fn add_on_error_stop(lines: &mut [Line]) {
         while end + 1 < lines.len() && lines[end].continues() {
             end += 1;
         }
+        // Most lines run no psql: nothing to add, and no need to join and scan them.
+        if !lines[start..=end].iter().any(|l| l.body.contains("psql")) {
+            start = end + 1;
+            continue;
+        }
         let logical: String = lines[start..=end]
             .iter()
             .map(|l| code_of(&l.body))
@@ -268,9 +277,20 @@ fn add_on_error_stop(lines: &mut [Line]) {
                     })
                     .map(|(_, e)| e)
                     .collect();
-                for at in psql_ends.into_iter().rev() {
-                    line.body.insert_str(at, &format!(" {ON_ERROR_STOP}"));
+                if psql_ends.is_empty() {
+                    continue;
                 }
+                // One pass (an insert per psql word was quadratic, tests/fuzz.rs).
+                let mut body = String::with_capacity(line.body.len() + psql_ends.len() * 20);
+                let mut from = 0;
+                for at in psql_ends {
+                    body.push_str(&line.body[from..at]);
+                    body.push(' ');
+                    body.push_str(ON_ERROR_STOP);
+                    from = at;
+                }
+                body.push_str(&line.body[from..]);
+                line.body = body;
             }
         }
         start = end + 1;

@@ -32,6 +32,7 @@ use crate::finding::{Context, Evidence, Finding, ObjectRef, STARTUP_GRACE, Statu
 use crate::k8s::storage::{class_names_default_first, is_default_class};
 use crate::k8s::volume_binding::{self, Mismatch, NO_PROVISIONER, Path};
 use crate::signals::{Chain, ChainState, Gate, Signal};
+use crate::snapshot::index::claim_names;
 use crate::snapshot::{HasMeta, Kind, in_namespace};
 
 pub struct Pvc;
@@ -464,31 +465,13 @@ impl Signal for Pvc {
 
 /// Pods of the namespace that mount `claim` and have not finished.
 fn consumers<'a>(context: &Context<'a>, claim: &str) -> Vec<&'a Pod> {
-    in_namespace(&context.snapshot.pods, context.namespace)
+    context
+        .snapshot
+        .pods_mounting(context.namespace, claim)
         .into_iter()
         .filter(|pod| {
             let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
             !matches!(phase, Some("Succeeded" | "Failed"))
-                && claim_names(pod).iter().any(|c| c == claim)
-        })
-        .collect()
-}
-
-/// The claims a pod mounts: `persistentVolumeClaim` volumes and the `<pod>-<volume>`
-/// claims of generic ephemeral volumes
-/// (<https://kubernetes.io/docs/concepts/storage/ephemeral-volumes/#persistentvolumeclaim-naming>).
-fn claim_names(pod: &Pod) -> Vec<String> {
-    pod.spec
-        .iter()
-        .flat_map(|s| s.volumes.iter().flatten())
-        .filter_map(|v| {
-            if let Some(source) = &v.persistent_volume_claim {
-                Some(source.claim_name.clone())
-            } else {
-                v.ephemeral
-                    .as_ref()
-                    .map(|_| format!("{}-{}", pod.name(), v.name))
-            }
         })
         .collect()
 }
@@ -509,9 +492,10 @@ fn claim_apps(context: &Context, claim: Option<&PersistentVolumeClaim>, name: &s
         .filter_map(|c| context.app_of(&c.metadata))
         .collect();
     apps.extend(
-        in_namespace(&context.snapshot.pods, context.namespace)
+        context
+            .snapshot
+            .pods_mounting(context.namespace, name)
             .into_iter()
-            .filter(|pod| claim_names(pod).iter().any(|c| c == name))
             .filter_map(|pod| context.app_of(&pod.metadata)),
     );
     apps
@@ -810,13 +794,14 @@ fn missing_claims(
     claims: &[&PersistentVolumeClaim],
 ) -> Vec<(Failing, Vec<Evidence>)> {
     let mut missing: BTreeMap<String, Vec<&Pod>> = BTreeMap::new();
+    let existing: std::collections::BTreeSet<&str> = claims.iter().map(|c| c.name()).collect();
     for pod in in_namespace(&context.snapshot.pods, context.namespace) {
         let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
         if matches!(phase, Some("Succeeded" | "Failed")) {
             continue;
         }
         for claim in claim_names(pod) {
-            if !claims.iter().any(|c| c.name() == claim) {
+            if !existing.contains(claim.as_str()) {
                 missing.entry(claim).or_default().push(pod);
             }
         }

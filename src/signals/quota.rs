@@ -110,6 +110,20 @@ impl Signal for Quota {
         if quotas.is_empty() {
             return Finding::ok(ID, "no ResourceQuota in the namespace");
         }
+        let all_events = in_namespace(&context.snapshot.events, context.namespace);
+        // Events by the quota their message names (`exceeded quota: NAME, requested: ...`,
+        // the admission plugin's words), read once instead of once per quota.
+        let mut refused_by: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (position, event) in all_events.iter().enumerate() {
+            let message = event.message.as_deref().unwrap_or_default();
+            for (at, _) in message.match_indices(QUOTA_REFUSAL) {
+                let rest = &message[at + QUOTA_REFUSAL.len()..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+                    .unwrap_or(rest.len());
+                refused_by.entry(&rest[..end]).or_default().push(position);
+            }
+        }
         let repair_pods = context
             .profile
             .and_then(|p| p.migration.as_ref())
@@ -137,16 +151,19 @@ impl Signal for Quota {
                 ),
             };
             let used = status.and_then(|s| s.used.clone()).unwrap_or_default();
-            let all_events = in_namespace(&context.snapshot.events, context.namespace);
-            let (events, stale): (Vec<_>, Vec<_>) = all_events
-                .iter()
-                .copied()
-                .filter(|e| {
-                    e.message
-                        .as_deref()
-                        .is_some_and(|m| m.contains(&format!("exceeded quota: {}", quota.name())))
-                })
-                .partition(|e| !created_later(e, &all_events));
+            // A message names this quota when the name follows the words (also as a
+            // prefix of a longer name, as a substring test would read it).
+            let mut positions: Vec<usize> = refused_by
+                .range(quota.name()..)
+                .take_while(|(named, _)| named.starts_with(quota.name()))
+                .flat_map(|(_, positions)| positions.iter().copied())
+                .collect();
+            positions.sort_unstable();
+            positions.dedup();
+            let (events, stale): (Vec<_>, Vec<_>) = positions
+                .into_iter()
+                .map(|p| all_events[p])
+                .partition(|e| !created_later(context, e));
             let blocked = blocked_requests(&events);
             let mut failing_here = false;
             let mut quota_proposals = Vec::new();
@@ -464,14 +481,24 @@ fn pod_amount(
 
 /// A later `SuccessfulCreate` event about the same owner says the refused create went
 /// through after all (the quota was raised, or pods finished): the refusal is stale.
-fn created_later(event: &Event, events: &[&Event]) -> bool {
+/// What the ResourceQuota admission plugin writes before the quota's name.
+const QUOTA_REFUSAL: &str = "exceeded quota: ";
+
+fn created_later(context: &Context, event: &Event) -> bool {
     let when = crate::k8s::events::event_time(event);
-    events.iter().any(|other| {
-        other.reason.as_deref() == Some("SuccessfulCreate")
-            && other.involved_object.kind == event.involved_object.kind
-            && other.involved_object.name == event.involved_object.name
-            && crate::k8s::events::event_time(other) > when
-    })
+    let about = &event.involved_object;
+    context
+        .snapshot
+        .events_about(
+            context.namespace,
+            about.kind.as_deref().unwrap_or_default(),
+            about.name.as_deref().unwrap_or_default(),
+        )
+        .into_iter()
+        .any(|other| {
+            other.reason.as_deref() == Some("SuccessfulCreate")
+                && crate::k8s::events::event_time(other) > when
+        })
 }
 
 /// One evidence per involved object: counts summed, the newest message kept (a

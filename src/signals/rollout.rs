@@ -342,11 +342,9 @@ fn check_deployment(
     let replica_failure = condition(conditions, |c| c.type_.as_str(), "ReplicaFailure")
         .filter(|(_, c)| c.status == "True");
 
-    let mut replica_sets = workload::controlled(
-        &context.snapshot.replica_sets,
-        Kind::Deployment,
-        &deployment.metadata,
-    );
+    let mut replica_sets: Vec<&ReplicaSet> = context
+        .snapshot
+        .controlled(Kind::Deployment, &deployment.metadata);
     replica_sets.sort_by_key(|rs| (revision(&rs.metadata), rs.name().to_string()));
     let deployment_revision = revision(&deployment.metadata);
     let new_rs = replica_sets
@@ -604,7 +602,9 @@ fn check_deployment(
 
 /// Pods of `rs` that are Ready (and not being deleted).
 fn ready_pods(context: &Context, rs: &ReplicaSet) -> i32 {
-    let ready = workload::controlled(&context.snapshot.pods, Kind::ReplicaSet, &rs.metadata)
+    let ready = context
+        .snapshot
+        .controlled::<Pod>(Kind::ReplicaSet, &rs.metadata)
         .into_iter()
         .filter(|pod| pod.metadata.deletion_timestamp.is_none())
         .filter(|pod| {
@@ -674,7 +674,7 @@ fn unready(
     finding: &mut Finding,
 ) -> Vec<String> {
     let mut names = Vec::new();
-    for pod in workload::controlled(&context.snapshot.pods, kind, owner) {
+    for pod in context.snapshot.controlled::<Pod>(kind, owner) {
         if pod.metadata.deletion_timestamp.is_some() {
             continue;
         }
@@ -1158,7 +1158,9 @@ fn check_stateful_set(
     if ready >= desired && !update_pending {
         return None;
     }
-    let pods = workload::controlled(&context.snapshot.pods, Kind::StatefulSet, &set.metadata);
+    let pods = context
+        .snapshot
+        .controlled::<Pod>(Kind::StatefulSet, &set.metadata);
     let since = newest(&pods, set.metadata.creation_timestamp.as_ref());
     if context.age(since).is_some_and(|age| age < STARTUP_GRACE) {
         notes.push(format!(
@@ -1256,7 +1258,9 @@ fn check_daemon_set(
     if ready >= desired && !update_pending {
         return None;
     }
-    let pods = workload::controlled(&context.snapshot.pods, Kind::DaemonSet, &set.metadata);
+    let pods = context
+        .snapshot
+        .controlled::<Pod>(Kind::DaemonSet, &set.metadata);
     let since = newest(&pods, set.metadata.creation_timestamp.as_ref());
     if context.age(since).is_some_and(|age| age < STARTUP_GRACE) {
         notes.push(format!(

@@ -111,7 +111,6 @@ impl Signal for ServiceEndpoints {
     fn evaluate(&self, context: &Context) -> Finding {
         let mut finding = Finding::ok(ID, "");
         let ns = context.namespace;
-        let pods = in_namespace(&context.snapshot.pods, ns);
         let slices = in_namespace(&context.snapshot.endpoint_slices, ns);
         let mut failing = Vec::new();
         let mut scaled_to_zero = Vec::new();
@@ -125,11 +124,7 @@ impl Signal for ServiceEndpoints {
             };
             checked += 1;
             let object = ObjectRef::of(Kind::Service, service);
-            let selected: Vec<&Pod> = pods
-                .iter()
-                .copied()
-                .filter(|pod| endpoints::selects(selector, pod))
-                .collect();
+            let selected: Vec<&Pod> = context.snapshot.pods_with_labels(ns, selector);
             let candidates: Vec<&Pod> = selected
                 .iter()
                 .copied()

@@ -7,9 +7,10 @@ use serde_json::Value;
 use super::{Kind, RawObject, Snapshot};
 use crate::error::TriageError;
 
-/// Larger inputs are refused: a namespace dump that big is a mistake (a whole cluster,
-/// or the wrong file) and parsing it would stall a responder for minutes.
-pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024 * 1024;
+/// Larger inputs are refused: a dump that big is a mistake (the wrong file). 100k
+/// objects as `kubectl get -o json` prints them take ~170 MB and a few seconds to check
+/// (docs/benchmarks.md); four times that much memory is the most a file may cost.
+pub const MAX_SNAPSHOT_BYTES: usize = 256 * 1024 * 1024;
 
 /// Annotation kubectl writes on `apply`: a full copy of the object, possibly with
 /// sensitive values; triage redacts it wherever it writes objects out.
@@ -30,8 +31,185 @@ pub fn parse_snapshot(bytes: &[u8], origin: &str) -> Result<Snapshot, TriageErro
             Some("capture one namespace only (`triage snapshot -n NS`)".to_string()),
         ));
     }
-    let objects = objects_in(bytes, origin)?;
-    from_objects(objects, origin)
+    let text = text_of(bytes, origin)?;
+    if let Some(snapshot) = json_list(text, origin)? {
+        return Ok(snapshot);
+    }
+    let mut builder = Builder::new(origin);
+    for object in objects_of_text(text, origin)? {
+        builder.add(object)?;
+    }
+    Ok(builder.finish())
+}
+
+fn fail(origin: &str, what: String) -> TriageError {
+    TriageError::input(
+        format!("snapshot `{origin}` {what}"),
+        Some(KUBECTL_HINT.to_string()),
+    )
+}
+
+/// The snapshot of a JSON file whose top level is a `kind: *List` (what
+/// `kubectl get -o json` and `triage snapshot -o json` write), each item decoded and
+/// added as the parser reaches it, so memory holds the text and the lean typed
+/// objects, never a tree of the whole file. `None` for any other shape (a single
+/// object, an array, YAML): the general path reads those.
+fn json_list(text: &str, origin: &str) -> Result<Option<Snapshot>, TriageError> {
+    use serde::de::Deserializer as _;
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if !trimmed.starts_with('{') {
+        return Ok(None);
+    }
+    let mut list = StreamedList {
+        builder: Builder::new(origin),
+        kind: None,
+        api_version: None,
+        waiting: Vec::new(),
+        failed: None,
+        saw_items: false,
+    };
+    let mut deserializer = serde_json::Deserializer::from_str(trimmed);
+    let parsed = deserializer
+        .deserialize_map(&mut list)
+        .and_then(|()| deserializer.end());
+    if let Some(error) = list.failed {
+        return Err(error);
+    }
+    if let Err(err) = parsed {
+        return Err(fail(
+            origin,
+            format!(
+                "is not valid JSON at line {}, column {}: {err}",
+                err.line(),
+                err.column()
+            ),
+        ));
+    }
+    let Some(kind) = list
+        .kind
+        .filter(|kind| kind.ends_with("List") && list.saw_items)
+    else {
+        return Ok(None);
+    };
+    // Items that came before the List's `kind` and carry none of their own.
+    let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+    for mut item in std::mem::take(&mut list.waiting) {
+        fill_item_type(&mut item, item_kind, list.api_version.as_ref());
+        list.builder.add_flattened(item)?;
+    }
+    Ok(Some(list.builder.finish()))
+}
+
+/// The visitor of [`json_list`]: the top-level map, its `items` streamed.
+struct StreamedList<'a> {
+    builder: Builder<'a>,
+    kind: Option<String>,
+    api_version: Option<Value>,
+    /// Items without a `kind`, read before the List's own `kind`.
+    waiting: Vec<Value>,
+    /// What went wrong adding an item (the parser only carries its own errors).
+    failed: Option<TriageError>,
+    saw_items: bool,
+}
+
+/// The `items` of a [`StreamedList`], added one by one.
+struct Items<'l, 'a>(&'l mut StreamedList<'a>);
+
+impl<'de> serde::de::Visitor<'de> for &mut StreamedList<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a Kubernetes List")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "kind" => self.kind = Some(map.next_value()?),
+                "apiVersion" => self.api_version = Some(map.next_value()?),
+                "items" => {
+                    self.saw_items = true;
+                    map.next_value_seed(Items(&mut *self))?;
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Items<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a sequence of objects")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        while let Some(mut item) = items.next_element::<Value>()? {
+            if item.get("kind").is_none() {
+                match self.0.kind.as_deref() {
+                    Some(kind) => {
+                        let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+                        fill_item_type(&mut item, item_kind, self.0.api_version.as_ref());
+                    }
+                    None => {
+                        self.0.waiting.push(item);
+                        continue;
+                    }
+                }
+            }
+            if let Err(error) = self.0.builder.add_flattened(item) {
+                self.0.failed = Some(error);
+                return Err(A::Error::custom("stopped at a malformed item"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Items<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// Gathers objects into a snapshot one at a time; the capture time is the newest
+/// timestamp seen.
+struct Builder<'a> {
+    snapshot: Snapshot,
+    origin: &'a str,
+}
+
+impl<'a> Builder<'a> {
+    fn new(origin: &'a str) -> Self {
+        Builder {
+            snapshot: Snapshot::default(),
+            origin,
+        }
+    }
+
+    fn add(&mut self, object: Value) -> Result<(), TriageError> {
+        self.snapshot.captured_at = self.snapshot.captured_at.max(newest_timestamp(&object));
+        add_object(&mut self.snapshot, object).map_err(|what| fail(self.origin, what))
+    }
+
+    /// Adds `value`, a List's items one by one when it is one.
+    fn add_flattened(&mut self, value: Value) -> Result<(), TriageError> {
+        let mut objects = Vec::new();
+        flatten(value, &mut objects)
+            .map_err(|what| fail(self.origin, format!("document 1: {what}")))?;
+        objects.into_iter().try_for_each(|object| self.add(object))
+    }
+
+    fn finish(self) -> Snapshot {
+        self.snapshot
+    }
 }
 
 /// The objects of one file (a List, a JSON array, multi-document YAML), Lists unwrapped.
@@ -39,26 +217,32 @@ pub fn parse_snapshot(bytes: &[u8], origin: &str) -> Result<Snapshot, TriageErro
 /// lists marshal to, as support bundles store them) take them from the list
 /// (`PodList` -> `Pod`).
 pub fn objects_in(bytes: &[u8], origin: &str) -> Result<Vec<Value>, TriageError> {
-    let fail = |what: String| {
-        TriageError::input(
-            format!("snapshot `{origin}` {what}"),
-            Some(KUBECTL_HINT.to_string()),
-        )
-    };
+    objects_of_text(text_of(bytes, origin)?, origin)
+}
+
+/// The input as text: UTF-8 and not blank.
+fn text_of<'a>(bytes: &'a [u8], origin: &str) -> Result<&'a str, TriageError> {
     let text = std::str::from_utf8(bytes).map_err(|err| {
-        fail(format!(
-            "is not UTF-8 text (invalid byte at offset {})",
-            err.valid_up_to()
-        ))
+        fail(
+            origin,
+            format!(
+                "is not UTF-8 text (invalid byte at offset {})",
+                err.valid_up_to()
+            ),
+        )
     })?;
     if text.trim().is_empty() {
-        return Err(fail("is empty".to_string()));
+        return Err(fail(origin, "is empty".to_string()));
     }
-    let documents = parse_documents(text).map_err(fail)?;
+    Ok(text)
+}
+
+fn objects_of_text(text: &str, origin: &str) -> Result<Vec<Value>, TriageError> {
+    let documents = parse_documents(text).map_err(|what| fail(origin, what))?;
     let mut objects = Vec::new();
     for (index, document) in documents.into_iter().enumerate() {
         flatten(document, &mut objects)
-            .map_err(|what| fail(format!("document {}: {what}", index + 1)))?;
+            .map_err(|what| fail(origin, format!("document {}: {what}", index + 1)))?;
     }
     Ok(objects)
 }
@@ -66,19 +250,11 @@ pub fn objects_in(bytes: &[u8], origin: &str) -> Result<Vec<Value>, TriageError>
 /// A snapshot of parsed objects (Secrets dropped unread, ContainerLog items as logs);
 /// `origin` names where they came from in errors.
 pub fn from_objects(objects: Vec<Value>, origin: &str) -> Result<Snapshot, TriageError> {
-    let mut snapshot = Snapshot {
-        captured_at: objects.iter().filter_map(newest_timestamp).max(),
-        ..Snapshot::default()
-    };
+    let mut builder = Builder::new(origin);
     for object in objects {
-        add_object(&mut snapshot, object).map_err(|what| {
-            TriageError::input(
-                format!("snapshot `{origin}` {what}"),
-                Some(KUBECTL_HINT.to_string()),
-            )
-        })?;
+        builder.add(object)?;
     }
-    Ok(snapshot)
+    Ok(builder.finish())
 }
 
 /// JSON when the text starts like JSON (for its precise errors), YAML otherwise.
@@ -96,12 +272,15 @@ fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
             });
     }
     // The parser's defaults suit config files; a namespace dump under the size limit
-    // has far more nodes. Alias and anchor caps stay at their defaults (billion laughs).
+    // has far more nodes. What aliases may replay is capped lower than the default
+    // (1 000 000): kubectl writes no aliases, and a 900-byte "billion laughs" took over a
+    // second to refuse at the default (tests/fuzz.rs).
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_nodes: 8_000_000,
             max_events: 32_000_000,
             max_documents: 100_000,
+            max_recorded_anchor_events: 100_000,
         },
     };
     let documents: Vec<Value> =
@@ -151,16 +330,7 @@ fn flatten(value: Value, out: &mut Vec<Value>) -> Result<(), String> {
                 let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
                 let api_version = map.get("apiVersion").cloned();
                 for mut item in items {
-                    if let (Some(item_kind), Value::Object(fields)) = (item_kind, &mut item)
-                        && !fields.contains_key("kind")
-                    {
-                        fields.insert("kind".to_string(), Value::String(item_kind.to_string()));
-                        if let Some(api_version) = &api_version {
-                            fields
-                                .entry("apiVersion")
-                                .or_insert_with(|| api_version.clone());
-                        }
-                    }
+                    fill_item_type(&mut item, item_kind, api_version.as_ref());
                     flatten(item, out)?;
                 }
             } else {
@@ -172,6 +342,21 @@ fn flatten(value: Value, out: &mut Vec<Value>) -> Result<(), String> {
             "expected a Kubernetes object or a List, found {}",
             type_name(&other)
         )),
+    }
+}
+
+/// An item of a typed list (`PodList`) without `kind` takes it, and the list's
+/// `apiVersion`, from the list.
+fn fill_item_type(item: &mut Value, item_kind: Option<&str>, api_version: Option<&Value>) {
+    if let (Some(item_kind), Value::Object(fields)) = (item_kind, item)
+        && !fields.contains_key("kind")
+    {
+        fields.insert("kind".to_string(), Value::String(item_kind.to_string()));
+        if let Some(api_version) = api_version {
+            fields
+                .entry("apiVersion")
+                .or_insert_with(|| api_version.clone());
+        }
     }
 }
 
@@ -396,7 +581,7 @@ mod tests {
     fn huge_input_is_refused_before_parsing() {
         let bytes = vec![b' '; MAX_SNAPSHOT_BYTES + 1];
         let err = parse_snapshot(&bytes, "big").unwrap_err().to_string();
-        assert!(err.contains("over the 64 MiB limit"), "{err}");
+        assert!(err.contains("over the 256 MiB limit"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //!
 //! Without the binaries, tests print why they were skipped; with `TRIAGE_E2E=require`
 //! (set by `scripts/test`) a missing environment fails the test instead.
+//!
+//! The API server keeps an audit log (Metadata level) in `$TRIAGE_E2E_AUDIT_DIR`
+//! (set by `scripts/test`; else the control plane's own directory): after this binary
+//! exits, `testenv/audit_check.py` proves from it that no request of triage's touched a
+//! Secret beyond the reads a test declared with [`TestEnv::expect_secret_reads`].
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -17,7 +22,17 @@ pub struct TestEnv {
     pub dir: PathBuf,
     pub kubeconfig: PathBuf,
     pub vars: BTreeMap<String, String>,
+    /// Where `audit.log` (the API server's) and the declared Secret reads are.
+    pub audit_dir: PathBuf,
 }
+
+/// In the audit directory: the API server's log, one JSON event per line.
+const AUDIT_LOG: &str = "audit.log";
+/// In the audit directory: one JSON line per Secret read a test expects of triage.
+const EXPECTED_SECRET_READS: &str = "expected-secret-reads.jsonl";
+/// In the audit directory: the control plane's directory, so the checker can wait
+/// until it is down (and the log complete).
+const TESTENV_DIR: &str = "testenv-dir";
 
 static ENV: OnceLock<Result<TestEnv, String>> = OnceLock::new();
 static NAMESPACES: AtomicUsize = AtomicUsize::new(0);
@@ -71,9 +86,24 @@ pub fn up(dir: &Path, extra: &[&str]) -> Result<(), String> {
 
 fn start() -> Result<TestEnv, String> {
     let dir = std::env::temp_dir().join(format!("triage-e2e-{}", std::process::id()));
+    let audit_dir = std::env::var_os("TRIAGE_E2E_AUDIT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.join("audit"));
+    std::fs::create_dir_all(&audit_dir)
+        .map_err(|err| format!("cannot create {}: {err}", audit_dir.display()))?;
+    // A log left by an earlier run would be judged as this one's.
+    for stale in [AUDIT_LOG, EXPECTED_SECRET_READS] {
+        let _ = std::fs::remove_file(audit_dir.join(stale));
+    }
+    std::fs::write(
+        audit_dir.join(TESTENV_DIR),
+        dir.to_string_lossy().as_bytes(),
+    )
+    .map_err(|err| format!("cannot write to {}: {err}", audit_dir.display()))?;
+    let audit_log = audit_dir.join(AUDIT_LOG);
     // No retry: `up` judges a component dead only when it has really exited (issue 15;
     // `scripts/testenv stress N` checks starts on a cold page cache).
-    up(&dir, &[])?;
+    up(&dir, &["--audit-log", &audit_log.to_string_lossy()])?;
     let env_text =
         std::fs::read_to_string(dir.join("env")).map_err(|err| format!("no env file: {err}"))?;
     let vars: BTreeMap<String, String> = env_text
@@ -86,10 +116,41 @@ fn start() -> Result<TestEnv, String> {
         kubeconfig: dir.join("kubeconfig"),
         dir,
         vars,
+        audit_dir,
     })
 }
 
 impl TestEnv {
+    /// Declares that triage will GET Secret `name` in `namespace` exactly `gets` times
+    /// during this run (`--password-from-secret`); any other request of triage's on
+    /// `secrets` fails `testenv/audit_check.py`.
+    pub fn expect_secret_reads(&self, namespace: &str, name: &str, gets: usize) {
+        let line = serde_json::json!({"namespace": namespace, "name": name, "gets": gets});
+        // One write of one line per call on an O_APPEND file: parallel tests' lines
+        // never interleave.
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.audit_dir.join(EXPECTED_SECRET_READS))
+            .unwrap();
+        file.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+
+    /// The audit events written so far whose User-Agent is triage's, in log order.
+    pub fn triage_audit_events(&self) -> Vec<serde_json::Value> {
+        let agent = concat!("triage/", env!("CARGO_PKG_VERSION"));
+        std::fs::read_to_string(self.audit_dir.join(AUDIT_LOG))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|event| {
+                event["userAgent"]
+                    .as_str()
+                    .is_some_and(|ua| ua.starts_with(agent))
+            })
+            .collect()
+    }
+
     /// A namespace name no other test uses.
     pub fn unique_name(&self, prefix: &str) -> String {
         format!("{prefix}-{}", NAMESPACES.fetch_add(1, Ordering::SeqCst))

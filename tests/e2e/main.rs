@@ -631,11 +631,13 @@ fn check_live_gives_the_same_answers_as_offline_and_asks_the_server_about_rbac()
     assert!(evidence.contains("migration-runner-role-v2"), "{evidence}");
 }
 
+mod all_namespaces;
 mod incident;
 mod logs;
 mod orders;
 mod reliability;
 mod repair;
+mod secrets;
 mod storage;
 mod sweep;
 mod traffic;
