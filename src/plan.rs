@@ -22,13 +22,13 @@ pub struct Plan {
     pub namespace: String,
     pub captured_at: Option<Timestamp>,
     pub graph: Graph,
-    pub steps: Vec<Step>,
+    pub steps: Vec<PlanStep>,
 }
 
-/// What to do at a step.
+/// What to do about a failing finding at its place in the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub enum Treatment {
     /// Repair the fault (the finding's fix): `triage repair` does it.
     Repair,
     /// A cause triage has no repair for: the finding's fix says what to run by hand.
@@ -40,12 +40,14 @@ pub enum Action {
     Decide,
 }
 
+/// One failing finding at its place in the repair order, with what to do about it
+/// (the writes that carry out a `Repair` are a `repair::Step`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Step {
+pub struct PlanStep {
     pub number: usize,
     pub id: &'static str,
-    pub action: Action,
+    pub action: Treatment,
     /// Steps that must come first (its gates in the graph).
     pub after: Vec<&'static str>,
     /// Steps it unblocks.
@@ -98,13 +100,13 @@ pub fn build(context: &Context, findings: &[Finding]) -> Plan {
             let gated: Vec<&Edge> = graph.edges.iter().filter(|e| e.from == id).collect();
             let node = graph.node(id);
             let action = if node.is_some_and(|n| n.status == Status::Unknown) {
-                Action::Decide
+                Treatment::Decide
             } else if node.is_some_and(|n| n.symptom) {
-                Action::Verify
+                Treatment::Verify
             } else if crate::repair::ALL.iter().any(|r| r.signal() == id) {
-                Action::Repair
+                Treatment::Repair
             } else {
-                Action::Manual
+                Treatment::Manual
             };
             let mut reason = if gates.is_empty() {
                 "nothing gates it".to_string()
@@ -124,20 +126,20 @@ pub fn build(context: &Context, findings: &[Finding]) -> Plan {
                 reason.push_str(&format!("; {why}"));
             }
             match action {
-                Action::Verify => reason.push_str(
+                Treatment::Verify => reason.push_str(
                     "; resolves by itself once its gates are fixed: verify, do not patch",
                 ),
-                Action::Manual => {
+                Treatment::Manual => {
                     reason.push_str("; triage has no repair for it: run the fix by hand")
                 }
-                Action::Decide => reason.push_str(&format!(
+                Treatment::Decide => reason.push_str(&format!(
                     "; unknown: {}; decide it before the steps it gates",
                     node.map(|n| n.summary.as_str()).unwrap_or_default()
                 )),
-                Action::Repair => {}
+                Treatment::Repair => {}
             }
             let held = held_by(&graph, id);
-            if !held.is_empty() && action != Action::Decide {
+            if !held.is_empty() && action != Treatment::Decide {
                 reason.push_str(&format!(
                     "; held back until {} is decided (unknown, not open)",
                     held.iter()
@@ -147,7 +149,7 @@ pub fn build(context: &Context, findings: &[Finding]) -> Plan {
                 ));
             }
             let finding = findings.iter().find(|f| f.id == id);
-            Step {
+            PlanStep {
                 number: index + 1,
                 id,
                 action,
@@ -263,7 +265,7 @@ mod tests {
             plan.steps[7].after,
             vec!["quota", "rbac", "pvc", "migration-script"]
         );
-        assert_eq!(plan.steps[8].action, Action::Verify);
+        assert_eq!(plan.steps[8].action, Treatment::Verify);
         assert!(plan.steps[0].reason.contains("must precede schema"));
     }
 
@@ -312,13 +314,13 @@ mod tests {
             fail("init-container"),
         ];
         let plan = build("x", &findings);
-        let ids: Vec<(&str, Action)> = plan.steps.iter().map(|s| (s.id, s.action)).collect();
+        let ids: Vec<(&str, Treatment)> = plan.steps.iter().map(|s| (s.id, s.action)).collect();
         assert_eq!(
             ids,
             vec![
-                ("rbac", Action::Decide),
-                ("schema", Action::Repair),
-                ("init-container", Action::Verify)
+                ("rbac", Treatment::Decide),
+                ("schema", Treatment::Repair),
+                ("init-container", Treatment::Verify)
             ]
         );
         assert_eq!(plan.steps[1].after, vec!["rbac"]);

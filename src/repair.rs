@@ -320,9 +320,9 @@ pub fn plan_repairs(
     for planned in plan
         .steps
         .iter()
-        .filter(|s| s.action != plan::Action::Verify)
+        .filter(|s| s.action != plan::Treatment::Verify)
     {
-        if planned.action == plan::Action::Decide {
+        if planned.action == plan::Treatment::Decide {
             if !selected(planned.id, planned.id) {
                 continue;
             }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::Cluster;
-use super::write::{Deleted, Permission, WriteMode};
+use super::write::{AccessDecision, Deleted, WriteMode};
 use crate::error::TriageError;
 use crate::snapshot::Kind;
 
@@ -35,7 +35,7 @@ pub trait Kube {
         resource: &str,
         namespace: &str,
         name: Option<&str>,
-    ) -> Result<Permission, TriageError>;
+    ) -> Result<AccessDecision, TriageError>;
     /// The object as JSON (apiVersion and kind set), `None` when it does not exist.
     async fn get(
         &self,
@@ -121,7 +121,7 @@ impl Kube for Cluster {
         resource: &str,
         namespace: &str,
         name: Option<&str>,
-    ) -> Result<Permission, TriageError> {
+    ) -> Result<AccessDecision, TriageError> {
         Cluster::can_i(self, verb, group, resource, namespace, name).await
     }
 

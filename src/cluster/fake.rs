@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::api::Kube;
 use super::classify_status;
-use super::write::{Deleted, Permission, WriteMode};
+use super::write::{AccessDecision, Deleted, WriteMode};
 use crate::error::TriageError;
 use crate::snapshot::Kind;
 
@@ -278,12 +278,12 @@ impl Kube for FakeKube {
         resource: &str,
         _namespace: &str,
         _name: Option<&str>,
-    ) -> Result<Permission, TriageError> {
+    ) -> Result<AccessDecision, TriageError> {
         let denied = self
             .denied
             .iter()
             .any(|(v, r)| *v == verb && *r == resource);
-        Ok(Permission {
+        Ok(AccessDecision {
             allowed: !denied,
             reason: denied.then(|| "denied by the fake".to_string()),
         })

@@ -34,7 +34,7 @@ pub enum WriteMode {
 
 /// The answer to "may I?", with the authorizer's reason when it gave one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Permission {
+pub struct AccessDecision {
     pub allowed: bool,
     pub reason: Option<String>,
 }
@@ -85,7 +85,7 @@ impl Cluster {
         resource: &str,
         namespace: &str,
         name: Option<&str>,
-    ) -> Result<Permission, TriageError> {
+    ) -> Result<AccessDecision, TriageError> {
         let api: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {
@@ -106,7 +106,7 @@ impl Cluster {
             .await
             .map_err(|e| self.fail(e, format!("asking whether you may {verb} {resource}")))?;
         let status = answer.status.unwrap_or_default();
-        Ok(Permission {
+        Ok(AccessDecision {
             allowed: status.allowed,
             reason: status.reason.filter(|r| !r.is_empty()),
         })

@@ -1,7 +1,7 @@
 //! `plan` as text: numbered steps, or the graph as Mermaid or Graphviz dot.
 
 use super::{kubectl_table, list_or_dash};
-use crate::plan::{Action, Plan};
+use crate::plan::{Plan, Treatment};
 
 pub fn table(plan: &Plan) -> String {
     if plan.steps.is_empty() {
@@ -38,19 +38,23 @@ pub fn table(plan: &Plan) -> String {
             action_name(step.action),
             step.reason
         ));
-        if let Some(fix) = step.fix.as_ref().filter(|_| step.action != Action::Verify) {
+        if let Some(fix) = step
+            .fix
+            .as_ref()
+            .filter(|_| step.action != Treatment::Verify)
+        {
             out.push_str(&format!("   fix: {fix}\n"));
         }
     }
     out
 }
 
-fn action_name(action: Action) -> &'static str {
+fn action_name(action: Treatment) -> &'static str {
     match action {
-        Action::Repair => "repair",
-        Action::Verify => "verify",
-        Action::Manual => "manual",
-        Action::Decide => "decide",
+        Treatment::Repair => "repair",
+        Treatment::Verify => "verify",
+        Treatment::Manual => "manual",
+        Treatment::Decide => "decide",
     }
 }
 
