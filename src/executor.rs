@@ -14,7 +14,7 @@ use crate::backup::{AuditEntry, RunDir, replacing, restorable};
 use crate::cluster::api::Kube;
 use crate::cluster::write::{Deleted, WriteMode};
 use crate::error::TriageError;
-use crate::journal::{Ending, Entry, ObjectRef};
+use crate::journal::{Ending, Entry, Intent, ObjectRef, Verb};
 use crate::render::repair::{readable, step_preview};
 use crate::repair::{Action, Step, Target};
 use crate::snapshot::Kind;
@@ -345,15 +345,37 @@ async fn patch_guarded<K: Kube>(
     after: &Value,
     mode: WriteMode,
 ) -> Result<Value, TriageError> {
-    let patched = kube
-        .json_patch(
-            target.kind,
-            &target.namespace,
-            &target.name,
-            guarded_patch(before, after),
-            mode,
-        )
-        .await;
+    let patched = send_guarded_patch(kube, target, before, after, mode).await;
+    conflict_if_moved_on(kube, target, before, patched).await
+}
+
+/// The request of [`patch_guarded`] alone (what the journal's result records: the
+/// server's own answer).
+async fn send_guarded_patch<K: Kube>(
+    kube: &K,
+    target: &Target,
+    before: &Value,
+    after: &Value,
+    mode: WriteMode,
+) -> Result<Value, TriageError> {
+    kube.json_patch(
+        target.kind,
+        &target.namespace,
+        &target.name,
+        guarded_patch(before, after),
+        mode,
+    )
+    .await
+}
+
+/// The read after a guarded patch's 422 that tells our guard (a conflict) from a
+/// refusal of the change itself.
+async fn conflict_if_moved_on<K: Kube>(
+    kube: &K,
+    target: &Target,
+    before: &Value,
+    patched: Result<Value, TriageError>,
+) -> Result<Value, TriageError> {
     if let Err(TriageError::Refused { status, .. }) = &patched
         && status.code == 422
     {
@@ -484,8 +506,15 @@ async fn apply<K: Kube>(
             let current = still_as_planned(kube, target, before).await?;
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
-            let patched = patch_guarded(kube, target, before, after, WriteMode::Apply).await?;
             let (_, old) = uid_and_version(&current);
+            let patched = run
+                .journaled(
+                    intent(step, Verb::Patch, target, Some(&old), Some(&saved)),
+                    send_guarded_patch(kube, target, before, after, WriteMode::Apply),
+                    new_version,
+                )
+                .await;
+            let patched = conflict_if_moved_on(kube, target, before, patched).await?;
             let (_, new) = uid_and_version(&patched);
             audit(run, actor, step, "patch", target, Some(&old), Some(&new))?;
             let _ = writeln!(
@@ -496,7 +525,13 @@ async fn apply<K: Kube>(
             versions.push((target.clone(), new));
         }
         Action::Create { object, .. } => {
-            let created = kube.create(kind, ns, object, WriteMode::Apply).await?;
+            let created = run
+                .journaled(
+                    intent(step, Verb::Create, target, None, None),
+                    kube.create(kind, ns, object, WriteMode::Apply),
+                    new_version,
+                )
+                .await?;
             let (_, new) = uid_and_version(&created);
             audit(run, actor, step, "create", target, None, Some(&new))?;
             let _ = writeln!(out, "created {} (resourceVersion {new})", target.short());
@@ -514,8 +549,12 @@ async fn apply<K: Kube>(
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
             let (uid, version) = uid_and_version(&current);
-            let outcome = kube
-                .delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
+            let outcome = run
+                .journaled(
+                    intent(step, Verb::Delete, target, Some(&version), Some(&saved)),
+                    kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply),
+                    |_| None,
+                )
                 .await?;
             audit(run, actor, step, "delete", target, Some(&version), None)?;
             if let Deleted::HeldBy(finalizers) = &outcome {
@@ -535,10 +574,14 @@ async fn apply<K: Kube>(
             let current = still_as_planned(kube, target, before).await?;
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
-            let replaced = kube
-                .replace(kind, ns, &replacing(&current, after), WriteMode::Apply)
-                .await?;
             let (_, old) = uid_and_version(&current);
+            let replaced = run
+                .journaled(
+                    intent(step, Verb::Replace, target, Some(&old), Some(&saved)),
+                    kube.replace(kind, ns, &replacing(&current, after), WriteMode::Apply),
+                    new_version,
+                )
+                .await?;
             let (_, new) = uid_and_version(&replaced);
             audit(run, actor, step, "replace", target, Some(&old), Some(&new))?;
             let _ = writeln!(
@@ -570,7 +613,13 @@ async fn apply<K: Kube>(
                     return Ok(());
                 }
             }
-            let created = kube.create(kind, ns, object, WriteMode::Apply).await?;
+            let created = run
+                .journaled(
+                    intent(step, Verb::Create, target, None, None),
+                    kube.create(kind, ns, object, WriteMode::Apply),
+                    new_version,
+                )
+                .await?;
             let (_, new) = uid_and_version(&created);
             audit(run, actor, step, "create", target, None, Some(&new))?;
             let _ = writeln!(out, "created {}; waiting for it to finish", target.short());
@@ -624,8 +673,15 @@ async fn apply<K: Kube>(
             let mut after = current.clone();
             after["data"][version_key.as_str()] = Value::String(version.clone());
             after["data"][tables_key.as_str()] = Value::String(tables.join(","));
-            let patched = patch_guarded(kube, target, &current, &after, WriteMode::Apply).await?;
             let (_, old) = uid_and_version(&current);
+            let patched = run
+                .journaled(
+                    intent(step, Verb::Patch, target, Some(&old), Some(&saved)),
+                    send_guarded_patch(kube, target, &current, &after, WriteMode::Apply),
+                    new_version,
+                )
+                .await;
+            let patched = conflict_if_moved_on(kube, target, &current, patched).await?;
             let (_, new) = uid_and_version(&patched);
             audit(run, actor, step, "patch", target, Some(&old), Some(&new))?;
             let _ = writeln!(
@@ -660,16 +716,24 @@ async fn recreate<K: Kube>(
     let _ = writeln!(out, "backup: {}", saved.display());
     let (uid, version) = uid_and_version(&current);
     journal_recreate_begin(run, step, target, &uid, &saved, after)?;
-    kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
-        .await?;
+    run.journaled(
+        intent(step, Verb::Delete, target, Some(&version), Some(&saved)),
+        kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply),
+        |_| None,
+    )
+    .await?;
     audit(run, actor, step, "delete", target, Some(&version), None)?;
     if !kube.wait_gone(kind, ns, name, GONE_WITHIN).await? {
         return Err(still_there(target, &saved, run));
     }
     journal_recreate_deleted(run, step, target)?;
     pause_after_delete_for_tests();
-    match kube
-        .create(kind, ns, &restorable(after.clone()), WriteMode::Apply)
+    match run
+        .journaled(
+            intent(step, Verb::Create, target, None, Some(&saved)),
+            kube.create(kind, ns, &restorable(after.clone()), WriteMode::Apply),
+            new_version,
+        )
         .await
     {
         Ok(created) => {
@@ -680,8 +744,12 @@ async fn recreate<K: Kube>(
         }
         Err(create_error) => {
             // Put the original back at once: never leave the object missing.
-            let restored = kube
-                .create(kind, ns, &restorable(current.clone()), WriteMode::Apply)
+            let restored = run
+                .journaled(
+                    intent(step, Verb::Create, target, None, Some(&saved)),
+                    kube.create(kind, ns, &restorable(current.clone()), WriteMode::Apply),
+                    new_version,
+                )
                 .await;
             let applied = match &restored {
                 Ok(object) => {
@@ -708,6 +776,39 @@ async fn recreate<K: Kube>(
     Ok(())
 }
 
+/// The journal's intent line of one write of `step` (`expected`: the resourceVersion
+/// its precondition names; `backup`: the file saved before it).
+fn intent(
+    step: &Step,
+    verb: Verb,
+    target: &Target,
+    expected: Option<&str>,
+    backup: Option<&std::path::Path>,
+) -> Intent {
+    Intent {
+        step: step.id.to_string(),
+        verb,
+        object: ObjectRef::of(target),
+        expected_resource_version: expected.map(str::to_string),
+        backup: backup.map(file_name),
+    }
+}
+
+/// A backup's name in the run directory (the journal outlives where it lies).
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The resourceVersion a write's answer carries, for its journal result.
+fn new_version(written: &Value) -> Option<String> {
+    written
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 /// The journal's intent line, fsync'd before a recreate's delete: what a later run
 /// needs to finish the step (the new version) or undo it (the backup).
 fn journal_recreate_begin(
@@ -722,10 +823,7 @@ fn journal_recreate_begin(
         step: step.id.to_string(),
         object: ObjectRef::of(target),
         original_uid: original_uid.to_string(),
-        backup: backup
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        backup: file_name(backup),
         new_version: restorable(new_version.clone()),
     })
 }

@@ -1,16 +1,27 @@
-//! The write-ahead journal of a repair run (`journal.jsonl` in the run directory,
-//! append-only, fsync'd line by line): the intent before a recreate's delete, the
-//! delete's result, and how the recreate ended. A run killed between the delete and the
-//! create (SIGKILL, a lost laptop) leaves a `recreate-begin` without its
-//! `recreate-end`; the next `triage repair` or `triage restore` finds it here and, seeing
+//! The write-ahead journal of a repair or restore run (`journal.jsonl` in the run
+//! directory, append-only, fsync'd line by line).
+//!
+//! Every write the executor sends (patch, create, delete, replace; dry runs are not
+//! writes) has an `intent` line, fsync'd before the request (step, verb, object, the
+//! resourceVersion it expects, the backup it saved), and a `result` line after it:
+//! `applied` with the new resourceVersion, `refused` with the HTTP code, or `unknown`
+//! when the request failed in a way that leaves it undecided (a timeout, a reset
+//! connection, a 5xx). An intent with no result (the run was killed mid-request) or
+//! with an `unknown` one is an undecided write: the next `triage repair` or
+//! `triage restore` names it and what to check before planning.
+//!
+//! A recreate (delete, then create) also has its own lines around its writes: a run
+//! killed between the delete and the create (SIGKILL, a lost laptop) leaves a
+//! `recreate-begin` without its `recreate-end`; the next run finds it here and, seeing
 //! the object missing, offers to finish the step or put the original back.
 //!
 //! Pure: entries are values; reading and appending live in `backup.rs`, acting on a
-//! half-done recreate in `recovery.rs`.
+//! half-done recreate and reporting undecided writes in `recovery.rs`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::TriageError;
 use crate::repair::Target;
 use crate::snapshot::Kind;
 
@@ -88,6 +99,160 @@ pub enum Entry {
         object: ObjectRef,
         resolution: Resolution,
     },
+    /// Written (and fsync'd) just before a write request is sent.
+    Intent(Intent),
+    /// Written when the write's answer came (or its failure left it undecided).
+    Result(WriteResult),
+}
+
+/// The request a write sends, as the API names it (`update` is a `replace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verb {
+    Patch,
+    Create,
+    Delete,
+    Replace,
+}
+
+impl Verb {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Patch => "patch",
+            Verb::Create => "create",
+            Verb::Delete => "delete",
+            Verb::Replace => "replace",
+        }
+    }
+}
+
+/// A write about to be sent: enough for a later run to say what to check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Intent {
+    pub step: String,
+    pub verb: Verb,
+    pub object: ObjectRef,
+    /// The resourceVersion the write's precondition expects (`None` for a create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_resource_version: Option<String>,
+    /// The backup's file name in the run directory, when the write saved one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
+}
+
+impl Intent {
+    /// The result line that answers this intent.
+    pub fn answered(&self, outcome: Outcome) -> WriteResult {
+        WriteResult {
+            step: self.step.clone(),
+            verb: self.verb,
+            object: self.object.clone(),
+            outcome,
+        }
+    }
+}
+
+/// How a write ended, as far as its answer tells.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteResult {
+    pub step: String,
+    pub verb: Verb,
+    pub object: ObjectRef,
+    pub outcome: Outcome,
+}
+
+/// What the API server's answer says about a write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Persisted; the object's new resourceVersion (none after a delete).
+    Applied {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resource_version: Option<String>,
+    },
+    /// The server said no (a 4xx): nothing was written.
+    Refused { code: u16 },
+    /// No answer that settles it: it may or may not have been written.
+    Unknown {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<u16>,
+        error: String,
+    },
+}
+
+impl Outcome {
+    /// The outcome a request's error stands for.
+    // NB: a 4xx is a refusal decided before storage (validation, admission,
+    // preconditions, RBAC, 429 from API Priority and Fairness). A 5xx is not: the
+    // apimachinery `StatusReasonInternalError` (500) says "the outcome of the call is
+    // unknown", and `StatusReasonTimeout` (504) "the request might succeed" later
+    // (k8s.io/apimachinery/pkg/apis/meta/v1/types.go). No answer at all (a timeout, a
+    // reset connection) leaves it undecided too.
+    pub fn of_error(error: &TriageError) -> Self {
+        match error {
+            TriageError::Refused { status, .. } if status.code < 500 => Outcome::Refused {
+                code: status.code,
+            },
+            TriageError::Refused { status, .. } => Outcome::Unknown {
+                code: Some(status.code),
+                error: error.to_string(),
+            },
+            // `classify_status` makes these of a 409 and a 403 only.
+            TriageError::Conflict { .. } => Outcome::Refused { code: 409 },
+            TriageError::Forbidden { .. } => Outcome::Refused { code: 403 },
+            other => Outcome::Unknown {
+                code: None,
+                error: other.to_string(),
+            },
+        }
+    }
+}
+
+/// A write whose fate the journal does not know: its intent has no result (the run
+/// was killed mid-request) or an `unknown` one (`error` says what happened).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Undecided {
+    pub intent: Intent,
+    pub error: Option<String>,
+}
+
+/// The undecided writes in `entries`, in the order they were sent. Writes are sent one
+/// at a time, so a result answers the intent just before it; a later run's
+/// resolution of a half-done recreate settles the recreate's writes on that object.
+pub fn undecided(entries: &[Entry]) -> Vec<Undecided> {
+    let mut found: Vec<Undecided> = Vec::new();
+    let mut open: Option<Intent> = None;
+    for entry in entries {
+        match entry {
+            Entry::Intent(intent) => {
+                if let Some(unanswered) = open.replace(intent.clone()) {
+                    found.push(Undecided {
+                        intent: unanswered,
+                        error: None,
+                    });
+                }
+            }
+            Entry::Result(result) => {
+                let Some(intent) = open.take() else { continue };
+                if let Outcome::Unknown { error, .. } = &result.outcome {
+                    found.push(Undecided {
+                        intent,
+                        error: Some(error.clone()),
+                    });
+                }
+            }
+            Entry::RecreateResolved { object, .. } => {
+                found.retain(|u| &u.intent.object != object);
+                open = open.filter(|intent| &intent.object != object);
+            }
+            _ => {}
+        }
+    }
+    found.extend(open.map(|intent| Undecided {
+        intent,
+        error: None,
+    }));
+    found
 }
 
 /// How a later run resolved a half-done recreate.
@@ -148,6 +313,7 @@ pub fn half_done(entries: &[Entry]) -> Vec<HalfDone> {
             Entry::RecreateEnd { object, .. } | Entry::RecreateResolved { object, .. } => {
                 open.retain(|h| &h.object != object);
             }
+            Entry::Intent(_) | Entry::Result(_) => {}
         }
     }
     open
