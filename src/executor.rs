@@ -1253,6 +1253,255 @@ pub(crate) mod on_the_fake {
             .collect()
     }
 
+    /// The run's journal, one line per entry: `intent STEP VERB kind/name expects RV
+    /// [backup]`, `result STEP VERB kind/name applied RV|refused CODE|unknown`, and the
+    /// recreate's own events.
+    fn journal_lines(run: &RunDir) -> Vec<String> {
+        use crate::journal::Outcome;
+        crate::backup::read_journal(&run.path)
+            .unwrap()
+            .iter()
+            .map(|entry| match entry {
+                Entry::Intent(intent) => format!(
+                    "intent {} {} {} expects {}{}",
+                    intent.step,
+                    intent.verb.name(),
+                    intent.object.short(),
+                    intent.expected_resource_version.as_deref().unwrap_or("-"),
+                    if intent.backup.is_some() {
+                        " backup"
+                    } else {
+                        ""
+                    }
+                ),
+                Entry::Result(result) => format!(
+                    "result {} {} {} {}",
+                    result.step,
+                    result.verb.name(),
+                    result.object.short(),
+                    match &result.outcome {
+                        Outcome::Applied { resource_version } =>
+                            format!("applied {}", resource_version.as_deref().unwrap_or("-")),
+                        Outcome::Refused { code } => format!("refused {code}"),
+                        Outcome::Unknown { .. } => "unknown".to_string(),
+                    }
+                ),
+                Entry::RecreateBegin { object, .. } => format!("recreate-begin {}", object.short()),
+                Entry::RecreateDeleted { object, .. } => {
+                    format!("recreate-deleted {}", object.short())
+                }
+                Entry::RecreateEnd { object, ending, .. } => {
+                    format!("recreate-end {} {ending:?}", object.short())
+                }
+                Entry::RecreateResolved { object, .. } => {
+                    format!("recreate-resolved {}", object.short())
+                }
+            })
+            .collect()
+    }
+
+    fn version_of(fake: &FakeKube, kind: Kind, name: &str) -> String {
+        let object = fake.object(kind, "bleater", name).unwrap();
+        uid_and_version(&object).1
+    }
+
+    #[test]
+    fn every_write_has_its_intent_before_and_its_result_after() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let quota_before = version_of(&fake, Kind::ResourceQuota, "bleater-quota");
+        let lock_before = version_of(&fake, Kind::ConfigMap, "hook-reconciliation-lock");
+        let binding_before = version_of(&fake, Kind::RoleBinding, "migration-runner-binding");
+        let steps = incident.steps(&["quota", "lock", "rbac"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true, true, true],
+            BTreeMap::new(),
+            "journal-all",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed, "{}", outcome.out);
+        let quota = version_of(&fake, Kind::ResourceQuota, "bleater-quota");
+        let lock = version_of(&fake, Kind::ConfigMap, "hook-reconciliation-lock");
+        let binding = version_of(&fake, Kind::RoleBinding, "migration-runner-binding");
+        assert_eq!(
+            journal_lines(&outcome.run),
+            [
+                format!("intent quota patch resourcequota/bleater-quota expects {quota_before} backup"),
+                format!("result quota patch resourcequota/bleater-quota applied {quota}"),
+                format!("intent lock patch configmap/hook-reconciliation-lock expects {lock_before} backup"),
+                format!("result lock patch configmap/hook-reconciliation-lock applied {lock}"),
+                "recreate-begin rolebinding/migration-runner-binding".to_string(),
+                format!("intent rbac delete rolebinding/migration-runner-binding expects {binding_before} backup"),
+                "result rbac delete rolebinding/migration-runner-binding applied -".to_string(),
+                "recreate-deleted rolebinding/migration-runner-binding".to_string(),
+                "intent rbac create rolebinding/migration-runner-binding expects - backup".to_string(),
+                format!("result rbac create rolebinding/migration-runner-binding applied {binding}"),
+                "recreate-end rolebinding/migration-runner-binding Created".to_string(),
+            ]
+        );
+        // One intent per write the cluster saw, none for the dry runs.
+        let intents: Vec<String> = journal_lines(&outcome.run)
+            .iter()
+            .filter_map(|l| l.strip_prefix("intent "))
+            .map(|l| l.split(' ').skip(1).take(2).collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(intents, fake.writes());
+        assert!(crate::journal::undecided(&crate::backup::read_journal(&outcome.run.path).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn a_refused_write_has_a_refused_result() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let refused = status(422, "Invalid", "admission webhook denied the request", &[]);
+        fake.fail(
+            "create",
+            "migration-runner-binding",
+            Some(WriteMode::Apply),
+            refused,
+        );
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["rbac"]),
+            &[true],
+            BTreeMap::new(),
+            "journal-refused",
+        );
+        assert!(outcome.ran.is_err());
+        let put_back = version_of(&fake, Kind::RoleBinding, "migration-runner-binding");
+        let lines = journal_lines(&outcome.run);
+        assert_eq!(
+            lines[4..],
+            [
+                "intent rbac create rolebinding/migration-runner-binding expects - backup".to_string(),
+                "result rbac create rolebinding/migration-runner-binding refused 422".to_string(),
+                "intent rbac create rolebinding/migration-runner-binding expects - backup".to_string(),
+                format!("result rbac create rolebinding/migration-runner-binding applied {put_back}"),
+                "recreate-end rolebinding/migration-runner-binding OriginalPutBack".to_string(),
+            ],
+            "{lines:#?}"
+        );
+    }
+
+    /// The schema ConfigMap write is journaled; a conflict is a refused 409, and the
+    /// re-planned write has its own intent and result.
+    #[test]
+    fn the_schema_write_is_journaled_through_a_conflict() {
+        let incident = incident();
+        let fake = incident_cluster().with_tables(&["bleat_media", "bleats", "reactions", "users"]);
+        let before = version_of(&fake, Kind::ConfigMap, "bleat-db-schema");
+        let conflict = status(409, "Conflict", "the object has been modified", &[]);
+        fake.fail("patch", "bleat-db-schema", Some(WriteMode::Apply), conflict);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["schema"]),
+            &[true, true],
+            BTreeMap::new(),
+            "journal-schema",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed, "{}", outcome.out);
+        let after = version_of(&fake, Kind::ConfigMap, "bleat-db-schema");
+        assert_eq!(
+            journal_lines(&outcome.run),
+            [
+                format!("intent schema patch configmap/bleat-db-schema expects {before} backup"),
+                "result schema patch configmap/bleat-db-schema refused 409".to_string(),
+                format!("intent schema patch configmap/bleat-db-schema expects {before} backup"),
+                format!("result schema patch configmap/bleat-db-schema applied {after}"),
+            ]
+        );
+    }
+
+    /// A write that timed out is `unknown` in the journal, and the next run (a
+    /// restore of that run, here a dry run) names it before planning.
+    #[test]
+    fn a_timed_out_write_is_unknown_and_reported_by_the_next_run() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let before = version_of(&fake, Kind::ResourceQuota, "bleater-quota");
+        fake.time_out("patch", "bleater-quota", Some(WriteMode::Apply));
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["quota"]),
+            &[true],
+            BTreeMap::new(),
+            "journal-timeout",
+        );
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::exit::UNREACHABLE, "{error}");
+        assert_eq!(
+            journal_lines(&outcome.run),
+            [
+                format!("intent quota patch resourcequota/bleater-quota expects {before} backup"),
+                "result quota patch resourcequota/bleater-quota unknown".to_string(),
+            ]
+        );
+        let mut out = Vec::new();
+        let backups = crate::backup::read_run(&outcome.run.path).unwrap();
+        block_on(crate::commands::restore::restore(
+            &fake,
+            &outcome.run.path,
+            &backups,
+            false,
+            None,
+            None,
+            &mut out,
+        ))
+        .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let line = out.lines().find(|l| l.starts_with("undecided:")).unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(
+            line,
+            format!(
+                "undecided: run `{}` step `quota`: the patch of resourcequota/bleater-quota in `bleater` got no answer (cannot reach `https://fake` while patching ResourceQuota `bleater-quota`: operation timed out); check `kubectl get resourcequota bleater-quota -n bleater -o yaml`: if its resourceVersion is still {before}, the patch did not go through; its backup is `001-resourcequota-bleater-quota.yaml` in the run directory",
+                outcome.run.id
+            )
+        );
+        assert_eq!(out.matches("undecided:").count(), 1, "{out}");
+    }
+
+    /// Killed mid-request: the journal ends with an intent (and a torn line); the next
+    /// repair on the namespace reads the newest run and names the write.
+    #[test]
+    fn an_unfinished_intent_is_reported_by_the_next_run() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["quota", "lock"]),
+            &[true, true],
+            BTreeMap::new(),
+            "journal-killed",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed);
+        // Cut the journal as a SIGKILL during the lock's patch would: its intent on
+        // disk, its result half written.
+        let path = outcome.run.path.join("journal.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let last = text.trim_end().rfind('\n').unwrap();
+        std::fs::write(&path, format!("{}{}", &text[..=last], &text[last + 1..last + 20])).unwrap();
+        let root = outcome.run.path.parent().unwrap();
+        let newest = crate::recovery::newest_run(root, "bleater").unwrap();
+        assert_eq!(newest, outcome.run.path);
+        let mut out = Vec::new();
+        assert_eq!(crate::recovery::report_undecided(&newest, &mut out).unwrap(), 1);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.starts_with(&format!(
+                "undecided: run `{}` step `lock`: the patch of configmap/hook-reconciliation-lock in `bleater` got no answer (the run stopped before it came); check `kubectl get configmap hook-reconciliation-lock -n bleater -o yaml`: if its resourceVersion is still ",
+                outcome.run.id
+            )),
+            "{out}"
+        );
+        assert_eq!(out.lines().count(), 1, "{out}");
+    }
+
     #[test]
     fn each_step_is_asked_checked_backed_up_and_applied_before_the_next() {
         let incident = incident();

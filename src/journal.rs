@@ -403,6 +403,151 @@ mod tests {
         assert_eq!(half_done(&[begin(), end, begin()]).len(), 1);
     }
 
+    fn intent(verb: Verb) -> Intent {
+        Intent {
+            step: "rbac".into(),
+            verb,
+            object: binding(),
+            expected_resource_version: (verb != Verb::Create).then(|| "41".to_string()),
+            backup: Some("001-rolebinding-migration-runner-binding.yaml".into()),
+        }
+    }
+
+    fn result(verb: Verb, outcome: Outcome) -> Entry {
+        Entry::Result(intent(verb).answered(outcome))
+    }
+
+    #[test]
+    fn intents_and_results_are_one_json_line_each() {
+        let line = serde_json::to_string(&Entry::Intent(intent(Verb::Delete))).unwrap();
+        assert_eq!(
+            line,
+            r#"{"event":"intent","step":"rbac","verb":"delete","object":{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","namespace":"bleater","name":"migration-runner-binding"},"expected_resource_version":"41","backup":"001-rolebinding-migration-runner-binding.yaml"}"#
+        );
+        let applied = result(
+            Verb::Create,
+            Outcome::Applied {
+                resource_version: Some("42".into()),
+            },
+        );
+        let line = serde_json::to_string(&applied).unwrap();
+        assert!(
+            line.starts_with(r#"{"event":"result","step":"rbac","verb":"create","#)
+                && line.ends_with(r#""outcome":{"result":"applied","resource_version":"42"}}"#),
+            "{line}"
+        );
+        let refused = result(Verb::Patch, Outcome::Refused { code: 422 });
+        let line = serde_json::to_string(&refused).unwrap();
+        assert!(
+            line.ends_with(r#""outcome":{"result":"refused","code":422}}"#),
+            "{line}"
+        );
+        let text = format!(
+            "{}\n{line}\n",
+            serde_json::to_string(&Entry::Intent(intent(Verb::Patch))).unwrap()
+        );
+        assert_eq!(
+            parse(&text).unwrap(),
+            vec![Entry::Intent(intent(Verb::Patch)), refused]
+        );
+    }
+
+    #[test]
+    fn a_4xx_is_refused_and_a_5xx_or_no_answer_is_unknown() {
+        use crate::cluster::classify_status;
+        use crate::cluster::fake::status;
+        let refusal = |code: u16, reason: &str| {
+            Outcome::of_error(&classify_status(
+                &status(code, reason, "no", &[]),
+                "https://k",
+                "patching ConfigMap `x`",
+            ))
+        };
+        assert_eq!(refusal(422, "Invalid"), Outcome::Refused { code: 422 });
+        assert_eq!(refusal(409, "Conflict"), Outcome::Refused { code: 409 });
+        assert_eq!(refusal(409, "AlreadyExists"), Outcome::Refused { code: 409 });
+        assert_eq!(refusal(403, "Forbidden"), Outcome::Refused { code: 403 });
+        assert_eq!(refusal(429, "TooManyRequests"), Outcome::Refused { code: 429 });
+        assert!(matches!(
+            refusal(500, "InternalError"),
+            Outcome::Unknown { code: Some(500), .. }
+        ));
+        assert!(matches!(
+            refusal(504, "Timeout"),
+            Outcome::Unknown { code: Some(504), .. }
+        ));
+        let reset = TriageError::unreachable("cannot reach `https://k`: connection reset", None);
+        assert_eq!(
+            Outcome::of_error(&reset),
+            Outcome::Unknown {
+                code: None,
+                error: "cannot reach `https://k`: connection reset".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_intent_without_a_result_or_with_an_unknown_one_is_undecided() {
+        let applied = Outcome::Applied {
+            resource_version: Some("42".into()),
+        };
+        let delete = Entry::Intent(intent(Verb::Delete));
+        let create = Entry::Intent(intent(Verb::Create));
+        // Answered, one way or the other: decided.
+        assert!(undecided(&[delete.clone(), result(Verb::Delete, applied.clone())]).is_empty());
+        assert!(
+            undecided(&[
+                delete.clone(),
+                result(Verb::Delete, Outcome::Refused { code: 409 })
+            ])
+            .is_empty()
+        );
+        // Killed mid-request: the last intent has no result.
+        let killed = undecided(&[
+            delete.clone(),
+            result(Verb::Delete, applied.clone()),
+            create.clone(),
+        ]);
+        assert_eq!(
+            killed,
+            vec![Undecided {
+                intent: intent(Verb::Create),
+                error: None
+            }]
+        );
+        // Timed out: a result that settles nothing.
+        let timed_out = Outcome::Unknown {
+            code: None,
+            error: "timed out".into(),
+        };
+        let found = undecided(&[delete.clone(), result(Verb::Delete, timed_out)]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].intent.verb, Verb::Delete);
+        assert_eq!(found[0].error.as_deref(), Some("timed out"));
+        // A later run appended to the journal after a kill: the first stays open.
+        let found = undecided(&[delete.clone(), create.clone(), result(Verb::Create, applied)]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].intent.verb, Verb::Delete);
+        // A half-done recreate resolved by a later run settles its writes.
+        let resolved = Entry::RecreateResolved {
+            object: binding(),
+            resolution: Resolution::PutBack,
+        };
+        assert!(undecided(&[delete, create, resolved]).is_empty());
+    }
+
+    #[test]
+    fn a_torn_result_line_leaves_its_intent_undecided() {
+        let intent_line = serde_json::to_string(&Entry::Intent(intent(Verb::Patch))).unwrap();
+        let result_line =
+            serde_json::to_string(&result(Verb::Patch, Outcome::Refused { code: 422 })).unwrap();
+        // Killed while writing the result: half of it reached the disk.
+        let text = format!("{intent_line}\n{}", &result_line[..30]);
+        let entries = parse(&text).unwrap();
+        assert_eq!(entries, vec![Entry::Intent(intent(Verb::Patch))]);
+        assert_eq!(undecided(&entries)[0].intent, intent(Verb::Patch));
+    }
+
     #[test]
     fn lines_round_trip_and_a_torn_last_line_is_skipped() {
         let line = serde_json::to_string(&begin()).unwrap();
