@@ -319,6 +319,86 @@ mod tests {
         assert_eq!(found(Some(&there)), Found::Present);
     }
 
+    /// Killed between a recreate's delete and its create (the create's intent on disk,
+    /// no result): no "undecided" line, the finish/put-back offer instead; finishing
+    /// journals its own create and settles the run.
+    #[test]
+    fn a_half_done_recreate_is_offered_not_reported_and_its_finish_is_journaled() {
+        use crate::cluster::fake::FakeKube;
+        use crate::executor::on_the_fake::{Answers, block_on, scratch};
+        use crate::journal::{ObjectRef, Outcome, undecided};
+        use crate::repair::Target;
+        use crate::snapshot::Kind;
+        let root = scratch("recovery-undecided");
+        let run = RunDir::create(&root, "ns", "2024-11-19T03:00:00Z".parse().unwrap()).unwrap();
+        let object = ObjectRef::of(&Target::new(Kind::RoleBinding, "ns", "rb"));
+        let new_version = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "rb", "namespace": "ns"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "v2"}});
+        let write = |verb: Verb, expected: Option<&str>| Intent {
+            step: "rbac".into(),
+            verb,
+            object: object.clone(),
+            expected_resource_version: expected.map(str::to_string),
+            backup: Some("001-rolebinding-rb.yaml".into()),
+        };
+        for entry in [
+            Entry::RecreateBegin {
+                step: "rbac".into(),
+                object: object.clone(),
+                original_uid: "u-1".into(),
+                backup: "001-rolebinding-rb.yaml".into(),
+                new_version: new_version.clone(),
+            },
+            Entry::Intent(write(Verb::Delete, Some("7"))),
+            Entry::Result(write(Verb::Delete, Some("7")).answered(Outcome::Applied {
+                resource_version: None,
+            })),
+            Entry::RecreateDeleted {
+                step: "rbac".into(),
+                object: object.clone(),
+            },
+            Entry::Intent(write(Verb::Create, None)),
+        ] {
+            run.journal(&entry).unwrap();
+        }
+        let mut out = Vec::new();
+        assert_eq!(report_undecided(&run.path, &mut out).unwrap(), 0);
+        assert!(out.is_empty());
+
+        let fake = FakeKube::new([]);
+        let mut answers = Answers::new(&[true]);
+        let recovered = block_on(recover(
+            &fake,
+            "fake-user",
+            &run.path,
+            Prefer::Finish,
+            Some(&mut answers),
+            &mut out,
+        ))
+        .unwrap();
+        assert_eq!(recovered, Recovered::Wrote(1));
+        assert_eq!(fake.writes(), ["create rolebinding/rb"]);
+        let entries = read_journal(&run.path).unwrap();
+        let created = fake.object(Kind::RoleBinding, "ns", "rb").unwrap();
+        let version = created["metadata"]["resourceVersion"].as_str().unwrap();
+        assert_eq!(
+            entries[5..],
+            [
+                Entry::Intent(write(Verb::Create, None)),
+                Entry::Result(write(Verb::Create, None).answered(Outcome::Applied {
+                    resource_version: Some(version.to_string()),
+                })),
+                Entry::RecreateResolved {
+                    object: object.clone(),
+                    resolution: Resolution::Finished,
+                },
+            ]
+        );
+        assert!(half_done(&entries).is_empty());
+        assert!(undecided(&entries).is_empty());
+    }
+
     #[test]
     fn the_newest_run_with_an_open_recreate_is_found() {
         use crate::journal::ObjectRef;
