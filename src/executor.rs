@@ -1328,16 +1328,25 @@ pub(crate) mod on_the_fake {
         assert_eq!(
             journal_lines(&outcome.run),
             [
-                format!("intent quota patch resourcequota/bleater-quota expects {quota_before} backup"),
+                format!(
+                    "intent quota patch resourcequota/bleater-quota expects {quota_before} backup"
+                ),
                 format!("result quota patch resourcequota/bleater-quota applied {quota}"),
-                format!("intent lock patch configmap/hook-reconciliation-lock expects {lock_before} backup"),
+                format!(
+                    "intent lock patch configmap/hook-reconciliation-lock expects {lock_before} backup"
+                ),
                 format!("result lock patch configmap/hook-reconciliation-lock applied {lock}"),
                 "recreate-begin rolebinding/migration-runner-binding".to_string(),
-                format!("intent rbac delete rolebinding/migration-runner-binding expects {binding_before} backup"),
+                format!(
+                    "intent rbac delete rolebinding/migration-runner-binding expects {binding_before} backup"
+                ),
                 "result rbac delete rolebinding/migration-runner-binding applied -".to_string(),
                 "recreate-deleted rolebinding/migration-runner-binding".to_string(),
-                "intent rbac create rolebinding/migration-runner-binding expects - backup".to_string(),
-                format!("result rbac create rolebinding/migration-runner-binding applied {binding}"),
+                "intent rbac create rolebinding/migration-runner-binding expects - backup"
+                    .to_string(),
+                format!(
+                    "result rbac create rolebinding/migration-runner-binding applied {binding}"
+                ),
                 "recreate-end rolebinding/migration-runner-binding Created".to_string(),
             ]
         );
@@ -1348,7 +1357,10 @@ pub(crate) mod on_the_fake {
             .map(|l| l.split(' ').skip(1).take(2).collect::<Vec<_>>().join(" "))
             .collect();
         assert_eq!(intents, fake.writes());
-        assert!(crate::journal::undecided(&crate::backup::read_journal(&outcome.run.path).unwrap()).is_empty());
+        assert!(
+            crate::journal::undecided(&crate::backup::read_journal(&outcome.run.path).unwrap())
+                .is_empty()
+        );
     }
 
     #[test]
@@ -1376,10 +1388,14 @@ pub(crate) mod on_the_fake {
         assert_eq!(
             lines[4..],
             [
-                "intent rbac create rolebinding/migration-runner-binding expects - backup".to_string(),
+                "intent rbac create rolebinding/migration-runner-binding expects - backup"
+                    .to_string(),
                 "result rbac create rolebinding/migration-runner-binding refused 422".to_string(),
-                "intent rbac create rolebinding/migration-runner-binding expects - backup".to_string(),
-                format!("result rbac create rolebinding/migration-runner-binding applied {put_back}"),
+                "intent rbac create rolebinding/migration-runner-binding expects - backup"
+                    .to_string(),
+                format!(
+                    "result rbac create rolebinding/migration-runner-binding applied {put_back}"
+                ),
                 "recreate-end rolebinding/migration-runner-binding OriginalPutBack".to_string(),
             ],
             "{lines:#?}"
@@ -1433,7 +1449,11 @@ pub(crate) mod on_the_fake {
             "journal-timeout",
         );
         let error = outcome.ran.unwrap_err();
-        assert_eq!(error.exit_code(), crate::error::exit::UNREACHABLE, "{error}");
+        assert_eq!(
+            error.exit_code(),
+            crate::error::exit::UNREACHABLE,
+            "{error}"
+        );
         assert_eq!(
             journal_lines(&outcome.run),
             [
@@ -1454,11 +1474,14 @@ pub(crate) mod on_the_fake {
         ))
         .unwrap();
         let out = String::from_utf8(out).unwrap();
-        let line = out.lines().find(|l| l.starts_with("undecided:")).unwrap_or_else(|| panic!("{out}"));
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("undecided:"))
+            .unwrap_or_else(|| panic!("{out}"));
         assert_eq!(
             line,
             format!(
-                "undecided: run `{}` step `quota`: the patch of resourcequota/bleater-quota in `bleater` got no answer (cannot reach `https://fake` while patching ResourceQuota `bleater-quota`: operation timed out); check `kubectl get resourcequota bleater-quota -n bleater -o yaml`: if its resourceVersion is still {before}, the patch did not go through; its backup is `001-resourcequota-bleater-quota.yaml` in the run directory",
+                "undecided: run `{}` step `quota`: the patch of resourcequota/bleater-quota in `bleater` may or may not have gone through (cannot reach `https://fake` while patching ResourceQuota `bleater-quota`: operation timed out); check `kubectl get resourcequota bleater-quota -n bleater -o yaml`: if its resourceVersion is still {before}, the patch did not go through; its backup is `001-resourcequota-bleater-quota.yaml` in the run directory",
                 outcome.run.id
             )
         );
@@ -1485,16 +1508,23 @@ pub(crate) mod on_the_fake {
         let path = outcome.run.path.join("journal.jsonl");
         let text = std::fs::read_to_string(&path).unwrap();
         let last = text.trim_end().rfind('\n').unwrap();
-        std::fs::write(&path, format!("{}{}", &text[..=last], &text[last + 1..last + 20])).unwrap();
+        std::fs::write(
+            &path,
+            format!("{}{}", &text[..=last], &text[last + 1..last + 20]),
+        )
+        .unwrap();
         let root = outcome.run.path.parent().unwrap();
         let newest = crate::recovery::newest_run(root, "bleater").unwrap();
         assert_eq!(newest, outcome.run.path);
         let mut out = Vec::new();
-        assert_eq!(crate::recovery::report_undecided(&newest, &mut out).unwrap(), 1);
+        assert_eq!(
+            crate::recovery::report_undecided(&newest, &mut out).unwrap(),
+            1
+        );
         let out = String::from_utf8(out).unwrap();
         assert!(
             out.starts_with(&format!(
-                "undecided: run `{}` step `lock`: the patch of configmap/hook-reconciliation-lock in `bleater` got no answer (the run stopped before it came); check `kubectl get configmap hook-reconciliation-lock -n bleater -o yaml`: if its resourceVersion is still ",
+                "undecided: run `{}` step `lock`: the patch of configmap/hook-reconciliation-lock in `bleater` may or may not have gone through (the run stopped before its answer came); check `kubectl get configmap hook-reconciliation-lock -n bleater -o yaml`: if its resourceVersion is still ",
                 outcome.run.id
             )),
             "{out}"

@@ -190,9 +190,9 @@ impl Outcome {
     // reset connection) leaves it undecided too.
     pub fn of_error(error: &TriageError) -> Self {
         match error {
-            TriageError::Refused { status, .. } if status.code < 500 => Outcome::Refused {
-                code: status.code,
-            },
+            TriageError::Refused { status, .. } if status.code < 500 => {
+                Outcome::Refused { code: status.code }
+            }
             TriageError::Refused { status, .. } => Outcome::Unknown {
                 code: Some(status.code),
                 error: error.to_string(),
@@ -217,8 +217,8 @@ pub struct Undecided {
 }
 
 /// The undecided writes in `entries`, in the order they were sent. Writes are sent one
-/// at a time, so a result answers the intent just before it; a later run's
-/// resolution of a half-done recreate settles the recreate's writes on that object.
+/// at a time, so a result answers the intent just before it; a recreate's end (or a
+/// later run's resolution of it) settles the recreate's writes on that object.
 pub fn undecided(entries: &[Entry]) -> Vec<Undecided> {
     let mut found: Vec<Undecided> = Vec::new();
     let mut open: Option<Intent> = None;
@@ -241,11 +241,14 @@ pub fn undecided(entries: &[Entry]) -> Vec<Undecided> {
                     });
                 }
             }
-            Entry::RecreateResolved { object, .. } => {
+            // How a recreate ended (in its run, or resolved by a later one) says where
+            // its object stands: e.g. the original put back after a create that got a
+            // 503 proves that create did not go through (its name was free).
+            Entry::RecreateEnd { object, .. } | Entry::RecreateResolved { object, .. } => {
                 found.retain(|u| &u.intent.object != object);
                 open = open.filter(|intent| &intent.object != object);
             }
-            _ => {}
+            Entry::RecreateBegin { .. } | Entry::RecreateDeleted { .. } => {}
         }
     }
     found.extend(open.map(|intent| Undecided {
@@ -465,16 +468,28 @@ mod tests {
         };
         assert_eq!(refusal(422, "Invalid"), Outcome::Refused { code: 422 });
         assert_eq!(refusal(409, "Conflict"), Outcome::Refused { code: 409 });
-        assert_eq!(refusal(409, "AlreadyExists"), Outcome::Refused { code: 409 });
+        assert_eq!(
+            refusal(409, "AlreadyExists"),
+            Outcome::Refused { code: 409 }
+        );
         assert_eq!(refusal(403, "Forbidden"), Outcome::Refused { code: 403 });
-        assert_eq!(refusal(429, "TooManyRequests"), Outcome::Refused { code: 429 });
+        assert_eq!(
+            refusal(429, "TooManyRequests"),
+            Outcome::Refused { code: 429 }
+        );
         assert!(matches!(
             refusal(500, "InternalError"),
-            Outcome::Unknown { code: Some(500), .. }
+            Outcome::Unknown {
+                code: Some(500),
+                ..
+            }
         ));
         assert!(matches!(
             refusal(504, "Timeout"),
-            Outcome::Unknown { code: Some(504), .. }
+            Outcome::Unknown {
+                code: Some(504),
+                ..
+            }
         ));
         let reset = TriageError::unreachable("cannot reach `https://k`: connection reset", None);
         assert_eq!(
@@ -525,7 +540,11 @@ mod tests {
         assert_eq!(found[0].intent.verb, Verb::Delete);
         assert_eq!(found[0].error.as_deref(), Some("timed out"));
         // A later run appended to the journal after a kill: the first stays open.
-        let found = undecided(&[delete.clone(), create.clone(), result(Verb::Create, applied)]);
+        let found = undecided(&[
+            delete.clone(),
+            create.clone(),
+            result(Verb::Create, applied),
+        ]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].intent.verb, Verb::Delete);
         // A half-done recreate resolved by a later run settles its writes.
@@ -533,7 +552,31 @@ mod tests {
             object: binding(),
             resolution: Resolution::PutBack,
         };
-        assert!(undecided(&[delete, create, resolved]).is_empty());
+        assert!(undecided(&[delete.clone(), create.clone(), resolved]).is_empty());
+        let put_back = Entry::RecreateEnd {
+            step: "rbac".into(),
+            object: binding(),
+            ending: Ending::OriginalPutBack,
+        };
+        let unavailable = Outcome::Unknown {
+            code: Some(503),
+            error: "the API server refused creating: unavailable (503)".into(),
+        };
+        assert!(
+            undecided(&[
+                create.clone(),
+                result(Verb::Create, unavailable),
+                create,
+                result(
+                    Verb::Create,
+                    Outcome::Applied {
+                        resource_version: Some("43".into())
+                    }
+                ),
+                put_back
+            ])
+            .is_empty()
+        );
     }
 
     #[test]

@@ -67,15 +67,15 @@ pub fn report_undecided(run_dir: &Path, out: &mut dyn Write) -> Result<usize, Tr
     Ok(lines.len())
 }
 
-/// `undecided: run `ID` step `quota`: the patch of resourcequota/q (namespace `n`) got
-/// no answer (the run stopped); check ...`: what was sent, and what on the object tells
+/// `undecided: run `ID` step `quota`: the patch of resourcequota/q in `n` may or may
+/// not have gone through (why); check ...`: what was sent, and what on the object tells
 /// whether it went through.
 fn undecided_line(run_id: &str, undecided: &Undecided) -> String {
     let intent = &undecided.intent;
     let object = &intent.object;
     let why = match &undecided.error {
         Some(error) => error.clone(),
-        None => "the run stopped before it came".to_string(),
+        None => "the run stopped before its answer came".to_string(),
     };
     let get = format!(
         "`kubectl get {} {} -n {} -o yaml`",
@@ -98,7 +98,7 @@ fn undecided_line(run_id: &str, undecided: &Undecided) -> String {
         .map(|b| format!("; its backup is `{b}` in the run directory"))
         .unwrap_or_default();
     format!(
-        "undecided: run `{run_id}` step `{}`: the {} of {} in `{}` got no answer ({why}); check {check}{backup}",
+        "undecided: run `{run_id}` step `{}`: the {} of {} in `{}` may or may not have gone through ({why}); check {check}{backup}",
         intent.step,
         intent.verb.name(),
         object.short(),
