@@ -802,7 +802,7 @@ fn file_name(path: &std::path::Path) -> String {
 }
 
 /// The resourceVersion a write's answer carries, for its journal result.
-fn new_version(written: &Value) -> Option<String> {
+pub(crate) fn new_version(written: &Value) -> Option<String> {
     written
         .pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)

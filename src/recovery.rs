@@ -217,12 +217,7 @@ pub async fn recover<K: Kube>(
             .journaled(
                 intent,
                 kube.create(kind, &object.namespace, &manifest, WriteMode::Apply),
-                |created: &Value| {
-                    created
-                        .pointer("/metadata/resourceVersion")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                },
+                crate::executor::new_version,
             )
             .await?;
         let version = created
