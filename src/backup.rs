@@ -121,6 +121,32 @@ impl RunDir {
         write_private(&self.path.join(JOURNAL), line.as_bytes(), true)
     }
 
+    /// Sends one write with its journal lines around it: `intent` fsync'd before the
+    /// request is sent (a future does nothing until awaited), its result after,
+    /// whatever the answer. `new_version` reads the resourceVersion off a success.
+    pub async fn journaled<T>(
+        &self,
+        intent: crate::journal::Intent,
+        request: impl std::future::Future<Output = Result<T, TriageError>>,
+        new_version: impl Fn(&T) -> Option<String>,
+    ) -> Result<T, TriageError> {
+        use crate::journal::{Entry, Outcome};
+        self.journal(&Entry::Intent(intent.clone()))?;
+        let answer = request.await;
+        let outcome = match &answer {
+            Ok(written) => Outcome::Applied {
+                resource_version: new_version(written),
+            },
+            Err(error) => Outcome::of_error(error),
+        };
+        let recorded = self.journal(&Entry::Result(intent.answered(outcome)));
+        // The request's own failure says more than a journal that cannot be written.
+        match (answer, recorded) {
+            (Ok(_), Err(unrecorded)) => Err(unrecorded),
+            (answer, _) => answer,
+        }
+    }
+
     /// An existing run directory, to append to its journal and audit log.
     pub fn open(path: &Path) -> Self {
         let id = path

@@ -14,7 +14,7 @@ use crate::backup::{AuditEntry, RunDir, replacing, restorable};
 use crate::cluster::api::Kube;
 use crate::cluster::write::{Deleted, WriteMode};
 use crate::error::TriageError;
-use crate::journal::{Ending, Entry, ObjectRef};
+use crate::journal::{Ending, Entry, Intent, ObjectRef, Verb};
 use crate::render::repair::{readable, step_preview};
 use crate::repair::{Action, Step, Target};
 use crate::snapshot::Kind;
@@ -345,15 +345,37 @@ async fn patch_guarded<K: Kube>(
     after: &Value,
     mode: WriteMode,
 ) -> Result<Value, TriageError> {
-    let patched = kube
-        .json_patch(
-            target.kind,
-            &target.namespace,
-            &target.name,
-            guarded_patch(before, after),
-            mode,
-        )
-        .await;
+    let patched = send_guarded_patch(kube, target, before, after, mode).await;
+    conflict_if_moved_on(kube, target, before, patched).await
+}
+
+/// The request of [`patch_guarded`] alone (what the journal's result records: the
+/// server's own answer).
+async fn send_guarded_patch<K: Kube>(
+    kube: &K,
+    target: &Target,
+    before: &Value,
+    after: &Value,
+    mode: WriteMode,
+) -> Result<Value, TriageError> {
+    kube.json_patch(
+        target.kind,
+        &target.namespace,
+        &target.name,
+        guarded_patch(before, after),
+        mode,
+    )
+    .await
+}
+
+/// The read after a guarded patch's 422 that tells our guard (a conflict) from a
+/// refusal of the change itself.
+async fn conflict_if_moved_on<K: Kube>(
+    kube: &K,
+    target: &Target,
+    before: &Value,
+    patched: Result<Value, TriageError>,
+) -> Result<Value, TriageError> {
     if let Err(TriageError::Refused { status, .. }) = &patched
         && status.code == 422
     {
@@ -484,8 +506,15 @@ async fn apply<K: Kube>(
             let current = still_as_planned(kube, target, before).await?;
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
-            let patched = patch_guarded(kube, target, before, after, WriteMode::Apply).await?;
             let (_, old) = uid_and_version(&current);
+            let patched = run
+                .journaled(
+                    intent(step, Verb::Patch, target, Some(&old), Some(&saved)),
+                    send_guarded_patch(kube, target, before, after, WriteMode::Apply),
+                    new_version,
+                )
+                .await;
+            let patched = conflict_if_moved_on(kube, target, before, patched).await?;
             let (_, new) = uid_and_version(&patched);
             audit(run, actor, step, "patch", target, Some(&old), Some(&new))?;
             let _ = writeln!(
@@ -496,7 +525,13 @@ async fn apply<K: Kube>(
             versions.push((target.clone(), new));
         }
         Action::Create { object, .. } => {
-            let created = kube.create(kind, ns, object, WriteMode::Apply).await?;
+            let created = run
+                .journaled(
+                    intent(step, Verb::Create, target, None, None),
+                    kube.create(kind, ns, object, WriteMode::Apply),
+                    new_version,
+                )
+                .await?;
             let (_, new) = uid_and_version(&created);
             audit(run, actor, step, "create", target, None, Some(&new))?;
             let _ = writeln!(out, "created {} (resourceVersion {new})", target.short());
@@ -514,8 +549,12 @@ async fn apply<K: Kube>(
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
             let (uid, version) = uid_and_version(&current);
-            let outcome = kube
-                .delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
+            let outcome = run
+                .journaled(
+                    intent(step, Verb::Delete, target, Some(&version), Some(&saved)),
+                    kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply),
+                    |_| None,
+                )
                 .await?;
             audit(run, actor, step, "delete", target, Some(&version), None)?;
             if let Deleted::HeldBy(finalizers) = &outcome {
@@ -535,10 +574,14 @@ async fn apply<K: Kube>(
             let current = still_as_planned(kube, target, before).await?;
             let saved = run.save(&current)?;
             let _ = writeln!(out, "backup: {}", saved.display());
-            let replaced = kube
-                .replace(kind, ns, &replacing(&current, after), WriteMode::Apply)
-                .await?;
             let (_, old) = uid_and_version(&current);
+            let replaced = run
+                .journaled(
+                    intent(step, Verb::Replace, target, Some(&old), Some(&saved)),
+                    kube.replace(kind, ns, &replacing(&current, after), WriteMode::Apply),
+                    new_version,
+                )
+                .await?;
             let (_, new) = uid_and_version(&replaced);
             audit(run, actor, step, "replace", target, Some(&old), Some(&new))?;
             let _ = writeln!(
@@ -570,7 +613,13 @@ async fn apply<K: Kube>(
                     return Ok(());
                 }
             }
-            let created = kube.create(kind, ns, object, WriteMode::Apply).await?;
+            let created = run
+                .journaled(
+                    intent(step, Verb::Create, target, None, None),
+                    kube.create(kind, ns, object, WriteMode::Apply),
+                    new_version,
+                )
+                .await?;
             let (_, new) = uid_and_version(&created);
             audit(run, actor, step, "create", target, None, Some(&new))?;
             let _ = writeln!(out, "created {}; waiting for it to finish", target.short());
@@ -624,8 +673,15 @@ async fn apply<K: Kube>(
             let mut after = current.clone();
             after["data"][version_key.as_str()] = Value::String(version.clone());
             after["data"][tables_key.as_str()] = Value::String(tables.join(","));
-            let patched = patch_guarded(kube, target, &current, &after, WriteMode::Apply).await?;
             let (_, old) = uid_and_version(&current);
+            let patched = run
+                .journaled(
+                    intent(step, Verb::Patch, target, Some(&old), Some(&saved)),
+                    send_guarded_patch(kube, target, &current, &after, WriteMode::Apply),
+                    new_version,
+                )
+                .await;
+            let patched = conflict_if_moved_on(kube, target, &current, patched).await?;
             let (_, new) = uid_and_version(&patched);
             audit(run, actor, step, "patch", target, Some(&old), Some(&new))?;
             let _ = writeln!(
@@ -660,16 +716,24 @@ async fn recreate<K: Kube>(
     let _ = writeln!(out, "backup: {}", saved.display());
     let (uid, version) = uid_and_version(&current);
     journal_recreate_begin(run, step, target, &uid, &saved, after)?;
-    kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply)
-        .await?;
+    run.journaled(
+        intent(step, Verb::Delete, target, Some(&version), Some(&saved)),
+        kube.delete_exact(kind, ns, name, &uid, &version, WriteMode::Apply),
+        |_| None,
+    )
+    .await?;
     audit(run, actor, step, "delete", target, Some(&version), None)?;
     if !kube.wait_gone(kind, ns, name, GONE_WITHIN).await? {
         return Err(still_there(target, &saved, run));
     }
     journal_recreate_deleted(run, step, target)?;
     pause_after_delete_for_tests();
-    match kube
-        .create(kind, ns, &restorable(after.clone()), WriteMode::Apply)
+    match run
+        .journaled(
+            intent(step, Verb::Create, target, None, Some(&saved)),
+            kube.create(kind, ns, &restorable(after.clone()), WriteMode::Apply),
+            new_version,
+        )
         .await
     {
         Ok(created) => {
@@ -680,8 +744,12 @@ async fn recreate<K: Kube>(
         }
         Err(create_error) => {
             // Put the original back at once: never leave the object missing.
-            let restored = kube
-                .create(kind, ns, &restorable(current.clone()), WriteMode::Apply)
+            let restored = run
+                .journaled(
+                    intent(step, Verb::Create, target, None, Some(&saved)),
+                    kube.create(kind, ns, &restorable(current.clone()), WriteMode::Apply),
+                    new_version,
+                )
                 .await;
             let applied = match &restored {
                 Ok(object) => {
@@ -708,6 +776,39 @@ async fn recreate<K: Kube>(
     Ok(())
 }
 
+/// The journal's intent line of one write of `step` (`expected`: the resourceVersion
+/// its precondition names; `backup`: the file saved before it).
+fn intent(
+    step: &Step,
+    verb: Verb,
+    target: &Target,
+    expected: Option<&str>,
+    backup: Option<&std::path::Path>,
+) -> Intent {
+    Intent {
+        step: step.id.to_string(),
+        verb,
+        object: ObjectRef::of(target),
+        expected_resource_version: expected.map(str::to_string),
+        backup: backup.map(file_name),
+    }
+}
+
+/// A backup's name in the run directory (the journal outlives where it lies).
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The resourceVersion a write's answer carries, for its journal result.
+pub(crate) fn new_version(written: &Value) -> Option<String> {
+    written
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 /// The journal's intent line, fsync'd before a recreate's delete: what a later run
 /// needs to finish the step (the new version) or undo it (the backup).
 fn journal_recreate_begin(
@@ -722,10 +823,7 @@ fn journal_recreate_begin(
         step: step.id.to_string(),
         object: ObjectRef::of(target),
         original_uid: original_uid.to_string(),
-        backup: backup
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        backup: file_name(backup),
         new_version: restorable(new_version.clone()),
     })
 }
@@ -1153,6 +1251,285 @@ pub(crate) mod on_the_fake {
                 )
             })
             .collect()
+    }
+
+    /// The run's journal, one line per entry: `intent STEP VERB kind/name expects RV
+    /// [backup]`, `result STEP VERB kind/name applied RV|refused CODE|unknown`, and the
+    /// recreate's own events.
+    fn journal_lines(run: &RunDir) -> Vec<String> {
+        use crate::journal::Outcome;
+        crate::backup::read_journal(&run.path)
+            .unwrap()
+            .iter()
+            .map(|entry| match entry {
+                Entry::Intent(intent) => format!(
+                    "intent {} {} {} expects {}{}",
+                    intent.step,
+                    intent.verb.name(),
+                    intent.object.short(),
+                    intent.expected_resource_version.as_deref().unwrap_or("-"),
+                    if intent.backup.is_some() {
+                        " backup"
+                    } else {
+                        ""
+                    }
+                ),
+                Entry::Result(result) => format!(
+                    "result {} {} {} {}",
+                    result.step,
+                    result.verb.name(),
+                    result.object.short(),
+                    match &result.outcome {
+                        Outcome::Applied { resource_version } =>
+                            format!("applied {}", resource_version.as_deref().unwrap_or("-")),
+                        Outcome::Refused { code } => format!("refused {code}"),
+                        Outcome::Unknown { .. } => "unknown".to_string(),
+                    }
+                ),
+                Entry::RecreateBegin { object, .. } => format!("recreate-begin {}", object.short()),
+                Entry::RecreateDeleted { object, .. } => {
+                    format!("recreate-deleted {}", object.short())
+                }
+                Entry::RecreateEnd { object, ending, .. } => {
+                    format!("recreate-end {} {ending:?}", object.short())
+                }
+                Entry::RecreateResolved { object, .. } => {
+                    format!("recreate-resolved {}", object.short())
+                }
+            })
+            .collect()
+    }
+
+    fn version_of(fake: &FakeKube, kind: Kind, name: &str) -> String {
+        let object = fake.object(kind, "bleater", name).unwrap();
+        uid_and_version(&object).1
+    }
+
+    #[test]
+    fn every_write_has_its_intent_before_and_its_result_after() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let quota_before = version_of(&fake, Kind::ResourceQuota, "bleater-quota");
+        let lock_before = version_of(&fake, Kind::ConfigMap, "hook-reconciliation-lock");
+        let binding_before = version_of(&fake, Kind::RoleBinding, "migration-runner-binding");
+        let steps = incident.steps(&["quota", "lock", "rbac"]);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true, true, true],
+            BTreeMap::new(),
+            "journal-all",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed, "{}", outcome.out);
+        let quota = version_of(&fake, Kind::ResourceQuota, "bleater-quota");
+        let lock = version_of(&fake, Kind::ConfigMap, "hook-reconciliation-lock");
+        let binding = version_of(&fake, Kind::RoleBinding, "migration-runner-binding");
+        assert_eq!(
+            journal_lines(&outcome.run),
+            [
+                format!(
+                    "intent quota patch resourcequota/bleater-quota expects {quota_before} backup"
+                ),
+                format!("result quota patch resourcequota/bleater-quota applied {quota}"),
+                format!(
+                    "intent lock patch configmap/hook-reconciliation-lock expects {lock_before} backup"
+                ),
+                format!("result lock patch configmap/hook-reconciliation-lock applied {lock}"),
+                "recreate-begin rolebinding/migration-runner-binding".to_string(),
+                format!(
+                    "intent rbac delete rolebinding/migration-runner-binding expects {binding_before} backup"
+                ),
+                "result rbac delete rolebinding/migration-runner-binding applied -".to_string(),
+                "recreate-deleted rolebinding/migration-runner-binding".to_string(),
+                "intent rbac create rolebinding/migration-runner-binding expects - backup"
+                    .to_string(),
+                format!(
+                    "result rbac create rolebinding/migration-runner-binding applied {binding}"
+                ),
+                "recreate-end rolebinding/migration-runner-binding Created".to_string(),
+            ]
+        );
+        // One intent per write the cluster saw, none for the dry runs.
+        let intents: Vec<String> = journal_lines(&outcome.run)
+            .iter()
+            .filter_map(|l| l.strip_prefix("intent "))
+            .map(|l| l.split(' ').skip(1).take(2).collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(intents, fake.writes());
+        assert!(
+            crate::journal::undecided(&crate::backup::read_journal(&outcome.run.path).unwrap())
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_refused_write_has_a_refused_result() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let refused = status(422, "Invalid", "admission webhook denied the request", &[]);
+        fake.fail(
+            "create",
+            "migration-runner-binding",
+            Some(WriteMode::Apply),
+            refused,
+        );
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["rbac"]),
+            &[true],
+            BTreeMap::new(),
+            "journal-refused",
+        );
+        assert!(outcome.ran.is_err());
+        let put_back = version_of(&fake, Kind::RoleBinding, "migration-runner-binding");
+        let lines = journal_lines(&outcome.run);
+        assert_eq!(
+            lines[4..],
+            [
+                "intent rbac create rolebinding/migration-runner-binding expects - backup"
+                    .to_string(),
+                "result rbac create rolebinding/migration-runner-binding refused 422".to_string(),
+                "intent rbac create rolebinding/migration-runner-binding expects - backup"
+                    .to_string(),
+                format!(
+                    "result rbac create rolebinding/migration-runner-binding applied {put_back}"
+                ),
+                "recreate-end rolebinding/migration-runner-binding OriginalPutBack".to_string(),
+            ],
+            "{lines:#?}"
+        );
+    }
+
+    /// The schema ConfigMap write is journaled; a conflict is a refused 409, and the
+    /// re-planned write has its own intent and result.
+    #[test]
+    fn the_schema_write_is_journaled_through_a_conflict() {
+        let incident = incident();
+        let fake = incident_cluster().with_tables(&["bleat_media", "bleats", "reactions", "users"]);
+        let before = version_of(&fake, Kind::ConfigMap, "bleat-db-schema");
+        let conflict = status(409, "Conflict", "the object has been modified", &[]);
+        fake.fail("patch", "bleat-db-schema", Some(WriteMode::Apply), conflict);
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["schema"]),
+            &[true, true],
+            BTreeMap::new(),
+            "journal-schema",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed, "{}", outcome.out);
+        let after = version_of(&fake, Kind::ConfigMap, "bleat-db-schema");
+        assert_eq!(
+            journal_lines(&outcome.run),
+            [
+                format!("intent schema patch configmap/bleat-db-schema expects {before} backup"),
+                "result schema patch configmap/bleat-db-schema refused 409".to_string(),
+                format!("intent schema patch configmap/bleat-db-schema expects {before} backup"),
+                format!("result schema patch configmap/bleat-db-schema applied {after}"),
+            ]
+        );
+    }
+
+    /// A write that timed out is `unknown` in the journal, and the next run (a
+    /// restore of that run, here a dry run) names it before planning.
+    #[test]
+    fn a_timed_out_write_is_unknown_and_reported_by_the_next_run() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let before = version_of(&fake, Kind::ResourceQuota, "bleater-quota");
+        fake.time_out("patch", "bleater-quota", Some(WriteMode::Apply));
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["quota"]),
+            &[true],
+            BTreeMap::new(),
+            "journal-timeout",
+        );
+        let error = outcome.ran.unwrap_err();
+        assert_eq!(
+            error.exit_code(),
+            crate::error::exit::UNREACHABLE,
+            "{error}"
+        );
+        assert_eq!(
+            journal_lines(&outcome.run),
+            [
+                format!("intent quota patch resourcequota/bleater-quota expects {before} backup"),
+                "result quota patch resourcequota/bleater-quota unknown".to_string(),
+            ]
+        );
+        let mut out = Vec::new();
+        let backups = crate::backup::read_run(&outcome.run.path).unwrap();
+        block_on(crate::commands::restore::restore(
+            &fake,
+            &outcome.run.path,
+            &backups,
+            false,
+            None,
+            None,
+            &mut out,
+        ))
+        .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("undecided:"))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(
+            line,
+            format!(
+                "undecided: run `{}` step `quota`: the patch of resourcequota/bleater-quota in `bleater` may or may not have gone through (cannot reach `https://fake` while patching ResourceQuota `bleater-quota`: operation timed out); check `kubectl get resourcequota bleater-quota -n bleater -o yaml`: if its resourceVersion is still {before}, the patch did not go through; its backup is `001-resourcequota-bleater-quota.yaml` in the run directory",
+                outcome.run.id
+            )
+        );
+        assert_eq!(out.matches("undecided:").count(), 1, "{out}");
+    }
+
+    /// Killed mid-request: the journal ends with an intent (and a torn line); the next
+    /// repair on the namespace reads the newest run and names the write.
+    #[test]
+    fn an_unfinished_intent_is_reported_by_the_next_run() {
+        let incident = incident();
+        let fake = incident_cluster();
+        let outcome = apply(
+            &fake,
+            &incident,
+            &incident.steps(&["quota", "lock"]),
+            &[true, true],
+            BTreeMap::new(),
+            "journal-killed",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed);
+        // Cut the journal as a SIGKILL during the lock's patch would: its intent on
+        // disk, its result half written.
+        let path = outcome.run.path.join("journal.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let last = text.trim_end().rfind('\n').unwrap();
+        std::fs::write(
+            &path,
+            format!("{}{}", &text[..=last], &text[last + 1..last + 20]),
+        )
+        .unwrap();
+        let root = outcome.run.path.parent().unwrap();
+        let newest = crate::recovery::newest_run(root, "bleater").unwrap();
+        assert_eq!(newest, outcome.run.path);
+        let mut out = Vec::new();
+        assert_eq!(
+            crate::recovery::report_undecided(&newest, &mut out).unwrap(),
+            1
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.starts_with(&format!(
+                "undecided: run `{}` step `lock`: the patch of configmap/hook-reconciliation-lock in `bleater` may or may not have gone through (the run stopped before its answer came); check `kubectl get configmap hook-reconciliation-lock -n bleater -o yaml`: if its resourceVersion is still ",
+                outcome.run.id
+            )),
+            "{out}"
+        );
+        assert_eq!(out.lines().count(), 1, "{out}");
     }
 
     #[test]

@@ -1,16 +1,27 @@
-//! The write-ahead journal of a repair run (`journal.jsonl` in the run directory,
-//! append-only, fsync'd line by line): the intent before a recreate's delete, the
-//! delete's result, and how the recreate ended. A run killed between the delete and the
-//! create (SIGKILL, a lost laptop) leaves a `recreate-begin` without its
-//! `recreate-end`; the next `triage repair` or `triage restore` finds it here and, seeing
+//! The write-ahead journal of a repair or restore run (`journal.jsonl` in the run
+//! directory, append-only, fsync'd line by line).
+//!
+//! Every write the executor sends (patch, create, delete, replace; dry runs are not
+//! writes) has an `intent` line, fsync'd before the request (step, verb, object, the
+//! resourceVersion it expects, the backup it saved), and a `result` line after it:
+//! `applied` with the new resourceVersion, `refused` with the HTTP code, or `unknown`
+//! when the request failed in a way that leaves it undecided (a timeout, a reset
+//! connection, a 5xx). An intent with no result (the run was killed mid-request) or
+//! with an `unknown` one is an undecided write: the next `triage repair` or
+//! `triage restore` names it and what to check before planning.
+//!
+//! A recreate (delete, then create) also has its own lines around its writes: a run
+//! killed between the delete and the create (SIGKILL, a lost laptop) leaves a
+//! `recreate-begin` without its `recreate-end`; the next run finds it here and, seeing
 //! the object missing, offers to finish the step or put the original back.
 //!
 //! Pure: entries are values; reading and appending live in `backup.rs`, acting on a
-//! half-done recreate in `recovery.rs`.
+//! half-done recreate and reporting undecided writes in `recovery.rs`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::TriageError;
 use crate::repair::Target;
 use crate::snapshot::Kind;
 
@@ -88,6 +99,163 @@ pub enum Entry {
         object: ObjectRef,
         resolution: Resolution,
     },
+    /// Written (and fsync'd) just before a write request is sent.
+    Intent(Intent),
+    /// Written when the write's answer came (or its failure left it undecided).
+    Result(WriteResult),
+}
+
+/// The request a write sends, as the API names it (`update` is a `replace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verb {
+    Patch,
+    Create,
+    Delete,
+    Replace,
+}
+
+impl Verb {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Patch => "patch",
+            Verb::Create => "create",
+            Verb::Delete => "delete",
+            Verb::Replace => "replace",
+        }
+    }
+}
+
+/// A write about to be sent: enough for a later run to say what to check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Intent {
+    pub step: String,
+    pub verb: Verb,
+    pub object: ObjectRef,
+    /// The resourceVersion the write's precondition expects (`None` for a create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_resource_version: Option<String>,
+    /// The backup's file name in the run directory, when the write saved one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
+}
+
+impl Intent {
+    /// The result line that answers this intent.
+    pub fn answered(&self, outcome: Outcome) -> WriteResult {
+        WriteResult {
+            step: self.step.clone(),
+            verb: self.verb,
+            object: self.object.clone(),
+            outcome,
+        }
+    }
+}
+
+/// How a write ended, as far as its answer tells.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteResult {
+    pub step: String,
+    pub verb: Verb,
+    pub object: ObjectRef,
+    pub outcome: Outcome,
+}
+
+/// What the API server's answer says about a write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Persisted; the object's new resourceVersion (none after a delete).
+    Applied {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resource_version: Option<String>,
+    },
+    /// The server said no (a 4xx): nothing was written.
+    Refused { code: u16 },
+    /// No answer that settles it: it may or may not have been written.
+    Unknown {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<u16>,
+        error: String,
+    },
+}
+
+impl Outcome {
+    /// The outcome a request's error stands for.
+    // NB: a 4xx is a refusal decided before storage (validation, admission,
+    // preconditions, RBAC, 429 from API Priority and Fairness). A 5xx is not: the
+    // apimachinery `StatusReasonInternalError` (500) says "the outcome of the call is
+    // unknown", and `StatusReasonTimeout` (504) "the request might succeed" later
+    // (k8s.io/apimachinery/pkg/apis/meta/v1/types.go). No answer at all (a timeout, a
+    // reset connection) leaves it undecided too.
+    pub fn of_error(error: &TriageError) -> Self {
+        match error {
+            TriageError::Refused { status, .. } if status.code < 500 => {
+                Outcome::Refused { code: status.code }
+            }
+            TriageError::Refused { status, .. } => Outcome::Unknown {
+                code: Some(status.code),
+                error: error.to_string(),
+            },
+            // `classify_status` makes these of a 409 and a 403 only.
+            TriageError::Conflict { .. } => Outcome::Refused { code: 409 },
+            TriageError::Forbidden { .. } => Outcome::Refused { code: 403 },
+            other => Outcome::Unknown {
+                code: None,
+                error: other.to_string(),
+            },
+        }
+    }
+}
+
+/// A write whose fate the journal does not know: its intent has no result (the run
+/// was killed mid-request) or an `unknown` one (`error` says what happened).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Undecided {
+    pub intent: Intent,
+    pub error: Option<String>,
+}
+
+/// The undecided writes in `entries`, in the order they were sent. Writes are sent one
+/// at a time, so a result answers the intent just before it; a recreate's end (or a
+/// later run's resolution of it) settles the recreate's writes on that object.
+pub fn undecided(entries: &[Entry]) -> Vec<Undecided> {
+    let mut found: Vec<Undecided> = Vec::new();
+    let mut open: Option<Intent> = None;
+    for entry in entries {
+        match entry {
+            Entry::Intent(intent) => {
+                if let Some(unanswered) = open.replace(intent.clone()) {
+                    found.push(Undecided {
+                        intent: unanswered,
+                        error: None,
+                    });
+                }
+            }
+            Entry::Result(result) => {
+                let Some(intent) = open.take() else { continue };
+                if let Outcome::Unknown { error, .. } = &result.outcome {
+                    found.push(Undecided {
+                        intent,
+                        error: Some(error.clone()),
+                    });
+                }
+            }
+            // How a recreate ended (in its run, or resolved by a later one) says where
+            // its object stands: e.g. the original put back after a create that got a
+            // 503 proves that create did not go through (its name was free).
+            Entry::RecreateEnd { object, .. } | Entry::RecreateResolved { object, .. } => {
+                found.retain(|u| &u.intent.object != object);
+                open = open.filter(|intent| &intent.object != object);
+            }
+            Entry::RecreateBegin { .. } | Entry::RecreateDeleted { .. } => {}
+        }
+    }
+    found.extend(open.map(|intent| Undecided {
+        intent,
+        error: None,
+    }));
+    found
 }
 
 /// How a later run resolved a half-done recreate.
@@ -148,6 +316,7 @@ pub fn half_done(entries: &[Entry]) -> Vec<HalfDone> {
             Entry::RecreateEnd { object, .. } | Entry::RecreateResolved { object, .. } => {
                 open.retain(|h| &h.object != object);
             }
+            Entry::Intent(_) | Entry::Result(_) => {}
         }
     }
     open
@@ -235,6 +404,191 @@ mod tests {
         assert!(half_done(&[begin(), resolved]).is_empty());
         // A later recreate of the same object that began again is open again.
         assert_eq!(half_done(&[begin(), end, begin()]).len(), 1);
+    }
+
+    fn intent(verb: Verb) -> Intent {
+        Intent {
+            step: "rbac".into(),
+            verb,
+            object: binding(),
+            expected_resource_version: (verb != Verb::Create).then(|| "41".to_string()),
+            backup: Some("001-rolebinding-migration-runner-binding.yaml".into()),
+        }
+    }
+
+    fn result(verb: Verb, outcome: Outcome) -> Entry {
+        Entry::Result(intent(verb).answered(outcome))
+    }
+
+    #[test]
+    fn intents_and_results_are_one_json_line_each() {
+        let line = serde_json::to_string(&Entry::Intent(intent(Verb::Delete))).unwrap();
+        assert_eq!(
+            line,
+            r#"{"event":"intent","step":"rbac","verb":"delete","object":{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","namespace":"bleater","name":"migration-runner-binding"},"expected_resource_version":"41","backup":"001-rolebinding-migration-runner-binding.yaml"}"#
+        );
+        let applied = result(
+            Verb::Create,
+            Outcome::Applied {
+                resource_version: Some("42".into()),
+            },
+        );
+        let line = serde_json::to_string(&applied).unwrap();
+        assert!(
+            line.starts_with(r#"{"event":"result","step":"rbac","verb":"create","#)
+                && line.ends_with(r#""outcome":{"result":"applied","resource_version":"42"}}"#),
+            "{line}"
+        );
+        let refused = result(Verb::Patch, Outcome::Refused { code: 422 });
+        let line = serde_json::to_string(&refused).unwrap();
+        assert!(
+            line.ends_with(r#""outcome":{"result":"refused","code":422}}"#),
+            "{line}"
+        );
+        let text = format!(
+            "{}\n{line}\n",
+            serde_json::to_string(&Entry::Intent(intent(Verb::Patch))).unwrap()
+        );
+        assert_eq!(
+            parse(&text).unwrap(),
+            vec![Entry::Intent(intent(Verb::Patch)), refused]
+        );
+    }
+
+    #[test]
+    fn a_4xx_is_refused_and_a_5xx_or_no_answer_is_unknown() {
+        use crate::cluster::classify_status;
+        use crate::cluster::fake::status;
+        let refusal = |code: u16, reason: &str| {
+            Outcome::of_error(&classify_status(
+                &status(code, reason, "no", &[]),
+                "https://k",
+                "patching ConfigMap `x`",
+            ))
+        };
+        assert_eq!(refusal(422, "Invalid"), Outcome::Refused { code: 422 });
+        assert_eq!(refusal(409, "Conflict"), Outcome::Refused { code: 409 });
+        assert_eq!(
+            refusal(409, "AlreadyExists"),
+            Outcome::Refused { code: 409 }
+        );
+        assert_eq!(refusal(403, "Forbidden"), Outcome::Refused { code: 403 });
+        assert_eq!(
+            refusal(429, "TooManyRequests"),
+            Outcome::Refused { code: 429 }
+        );
+        assert!(matches!(
+            refusal(500, "InternalError"),
+            Outcome::Unknown {
+                code: Some(500),
+                ..
+            }
+        ));
+        assert!(matches!(
+            refusal(504, "Timeout"),
+            Outcome::Unknown {
+                code: Some(504),
+                ..
+            }
+        ));
+        let reset = TriageError::unreachable("cannot reach `https://k`: connection reset", None);
+        assert_eq!(
+            Outcome::of_error(&reset),
+            Outcome::Unknown {
+                code: None,
+                error: "cannot reach `https://k`: connection reset".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_intent_without_a_result_or_with_an_unknown_one_is_undecided() {
+        let applied = Outcome::Applied {
+            resource_version: Some("42".into()),
+        };
+        let delete = Entry::Intent(intent(Verb::Delete));
+        let create = Entry::Intent(intent(Verb::Create));
+        // Answered, one way or the other: decided.
+        assert!(undecided(&[delete.clone(), result(Verb::Delete, applied.clone())]).is_empty());
+        assert!(
+            undecided(&[
+                delete.clone(),
+                result(Verb::Delete, Outcome::Refused { code: 409 })
+            ])
+            .is_empty()
+        );
+        // Killed mid-request: the last intent has no result.
+        let killed = undecided(&[
+            delete.clone(),
+            result(Verb::Delete, applied.clone()),
+            create.clone(),
+        ]);
+        assert_eq!(
+            killed,
+            vec![Undecided {
+                intent: intent(Verb::Create),
+                error: None
+            }]
+        );
+        // Timed out: a result that settles nothing.
+        let timed_out = Outcome::Unknown {
+            code: None,
+            error: "timed out".into(),
+        };
+        let found = undecided(&[delete.clone(), result(Verb::Delete, timed_out)]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].intent.verb, Verb::Delete);
+        assert_eq!(found[0].error.as_deref(), Some("timed out"));
+        // A later run appended to the journal after a kill: the first stays open.
+        let found = undecided(&[
+            delete.clone(),
+            create.clone(),
+            result(Verb::Create, applied),
+        ]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].intent.verb, Verb::Delete);
+        // A half-done recreate resolved by a later run settles its writes.
+        let resolved = Entry::RecreateResolved {
+            object: binding(),
+            resolution: Resolution::PutBack,
+        };
+        assert!(undecided(&[delete.clone(), create.clone(), resolved]).is_empty());
+        let put_back = Entry::RecreateEnd {
+            step: "rbac".into(),
+            object: binding(),
+            ending: Ending::OriginalPutBack,
+        };
+        let unavailable = Outcome::Unknown {
+            code: Some(503),
+            error: "the API server refused creating: unavailable (503)".into(),
+        };
+        assert!(
+            undecided(&[
+                create.clone(),
+                result(Verb::Create, unavailable),
+                create,
+                result(
+                    Verb::Create,
+                    Outcome::Applied {
+                        resource_version: Some("43".into())
+                    }
+                ),
+                put_back
+            ])
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_torn_result_line_leaves_its_intent_undecided() {
+        let intent_line = serde_json::to_string(&Entry::Intent(intent(Verb::Patch))).unwrap();
+        let result_line =
+            serde_json::to_string(&result(Verb::Patch, Outcome::Refused { code: 422 })).unwrap();
+        // Killed while writing the result: half of it reached the disk.
+        let text = format!("{intent_line}\n{}", &result_line[..30]);
+        let entries = parse(&text).unwrap();
+        assert_eq!(entries, vec![Entry::Intent(intent(Verb::Patch))]);
+        assert_eq!(undecided(&entries)[0].intent, intent(Verb::Patch));
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! Where a killed run stopped: a recreate whose delete went through and whose create
-//! never came (the journal, `journal.rs`, says it began and never ended). The next
-//! `triage repair` on the namespace or `triage restore` of the run finds it, looks at
-//! the cluster, and offers to finish the step (create the new version) or put the
-//! original back from its backup; each command asks first in its own direction.
+//! Where a killed run stopped, from its journal (`journal.rs`). A write whose answer
+//! never came (the run was killed mid-request, or the request timed out) is reported
+//! as undecided, naming the object and what to check. A recreate whose delete went
+//! through and whose create never came (it began and never ended) is resolved: the
+//! next `triage repair` on the namespace or `triage restore` of the run looks at the
+//! cluster and offers to finish the step (create the new version) or put the original
+//! back from its backup; each command asks first in its own direction.
 
 use std::io::Write;
 use std::path::Path;
@@ -13,7 +15,7 @@ use crate::backup::{AuditEntry, RunDir, read_journal, read_run, restorable};
 use crate::cluster::api::Kube;
 use crate::cluster::write::WriteMode;
 use crate::error::TriageError;
-use crate::journal::{Entry, HalfDone, Resolution, half_done};
+use crate::journal::{Entry, HalfDone, Intent, Resolution, Undecided, Verb, half_done, undecided};
 use crate::terminal::Confirm;
 
 /// Which way to resolve first: `repair` finishes, `restore` puts back.
@@ -40,6 +42,68 @@ pub fn newest_unfinished(root: &Path, namespace: &str) -> Option<std::path::Path
     crate::backup::runs_for(root, namespace)
         .into_iter()
         .find(|dir| read_journal(dir).is_ok_and(|entries| !half_done(&entries).is_empty()))
+}
+
+/// The newest run directory of `namespace` under `root` (whose journal the next run
+/// reads for undecided writes).
+pub fn newest_run(root: &Path, namespace: &str) -> Option<std::path::PathBuf> {
+    crate::backup::runs_for(root, namespace).into_iter().next()
+}
+
+/// Prints one line per undecided write of the run in `run_dir` (the writes of a
+/// half-done recreate aside: [`recover`] offers to resolve those) and returns how many.
+pub fn report_undecided(run_dir: &Path, out: &mut dyn Write) -> Result<usize, TriageError> {
+    let entries = read_journal(run_dir)?;
+    let recreating = half_done(&entries);
+    let run = RunDir::open(run_dir);
+    let lines: Vec<String> = undecided(&entries)
+        .iter()
+        .filter(|u| !recreating.iter().any(|h| h.object == u.intent.object))
+        .map(|u| undecided_line(&run.id, u))
+        .collect();
+    for line in &lines {
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(lines.len())
+}
+
+/// `undecided: run `ID` step `quota`: the patch of resourcequota/q in `n` may or may
+/// not have gone through (why); check ...`: what was sent, and what on the object tells
+/// whether it went through.
+fn undecided_line(run_id: &str, undecided: &Undecided) -> String {
+    let intent = &undecided.intent;
+    let object = &intent.object;
+    let why = match &undecided.error {
+        Some(error) => error.clone(),
+        None => "the run stopped before its answer came".to_string(),
+    };
+    let get = format!(
+        "`kubectl get {} {} -n {} -o yaml`",
+        object.kind.to_lowercase(),
+        object.name,
+        object.namespace
+    );
+    let check = match (intent.verb, &intent.expected_resource_version) {
+        (Verb::Create, _) => format!("{get}: if it exists, the create went through"),
+        (Verb::Delete, _) => format!("{get}: if it is gone, the delete went through"),
+        (verb, Some(expected)) => format!(
+            "{get}: if its resourceVersion is still {expected}, the {} did not go through",
+            verb.name()
+        ),
+        (verb, None) => format!("{get}: whether the {} went through", verb.name()),
+    };
+    let backup = intent
+        .backup
+        .as_ref()
+        .map(|b| format!("; its backup is `{b}` in the run directory"))
+        .unwrap_or_default();
+    format!(
+        "undecided: run `{run_id}` step `{}`: the {} of {} in `{}` may or may not have gone through ({why}); check {check}{backup}",
+        intent.step,
+        intent.verb.name(),
+        object.short(),
+        object.namespace
+    )
 }
 
 /// Resolves every half-done recreate of the run in `run_dir`. `confirm: None` (a dry
@@ -142,8 +206,19 @@ pub async fn recover<K: Kube>(
             Resolution::Finished => half.new_version.clone(),
             _ => restorable(original(run_dir, half)?),
         };
-        let created = kube
-            .create(kind, &object.namespace, &manifest, WriteMode::Apply)
+        let intent = Intent {
+            step: half.step.clone(),
+            verb: Verb::Create,
+            object: object.clone(),
+            expected_resource_version: None,
+            backup: Some(half.backup.clone()),
+        };
+        let created = run
+            .journaled(
+                intent,
+                kube.create(kind, &object.namespace, &manifest, WriteMode::Apply),
+                crate::executor::new_version,
+            )
             .await?;
         let version = created
             .pointer("/metadata/resourceVersion")
@@ -237,6 +312,86 @@ mod tests {
         assert_eq!(found(Some(&terminating)), Found::BeingDeleted);
         let there = json!({"metadata": {"name": "data", "uid": "u-2"}});
         assert_eq!(found(Some(&there)), Found::Present);
+    }
+
+    /// Killed between a recreate's delete and its create (the create's intent on disk,
+    /// no result): no "undecided" line, the finish/put-back offer instead; finishing
+    /// journals its own create and settles the run.
+    #[test]
+    fn a_half_done_recreate_is_offered_not_reported_and_its_finish_is_journaled() {
+        use crate::cluster::fake::FakeKube;
+        use crate::executor::on_the_fake::{Answers, block_on, scratch};
+        use crate::journal::{ObjectRef, Outcome, undecided};
+        use crate::repair::Target;
+        use crate::snapshot::Kind;
+        let root = scratch("recovery-undecided");
+        let run = RunDir::create(&root, "ns", "2024-11-19T03:00:00Z".parse().unwrap()).unwrap();
+        let object = ObjectRef::of(&Target::new(Kind::RoleBinding, "ns", "rb"));
+        let new_version = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "rb", "namespace": "ns"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "v2"}});
+        let write = |verb: Verb, expected: Option<&str>| Intent {
+            step: "rbac".into(),
+            verb,
+            object: object.clone(),
+            expected_resource_version: expected.map(str::to_string),
+            backup: Some("001-rolebinding-rb.yaml".into()),
+        };
+        for entry in [
+            Entry::RecreateBegin {
+                step: "rbac".into(),
+                object: object.clone(),
+                original_uid: "u-1".into(),
+                backup: "001-rolebinding-rb.yaml".into(),
+                new_version: new_version.clone(),
+            },
+            Entry::Intent(write(Verb::Delete, Some("7"))),
+            Entry::Result(write(Verb::Delete, Some("7")).answered(Outcome::Applied {
+                resource_version: None,
+            })),
+            Entry::RecreateDeleted {
+                step: "rbac".into(),
+                object: object.clone(),
+            },
+            Entry::Intent(write(Verb::Create, None)),
+        ] {
+            run.journal(&entry).unwrap();
+        }
+        let mut out = Vec::new();
+        assert_eq!(report_undecided(&run.path, &mut out).unwrap(), 0);
+        assert!(out.is_empty());
+
+        let fake = FakeKube::new([]);
+        let mut answers = Answers::new(&[true]);
+        let recovered = block_on(recover(
+            &fake,
+            "fake-user",
+            &run.path,
+            Prefer::Finish,
+            Some(&mut answers),
+            &mut out,
+        ))
+        .unwrap();
+        assert_eq!(recovered, Recovered::Wrote(1));
+        assert_eq!(fake.writes(), ["create rolebinding/rb"]);
+        let entries = read_journal(&run.path).unwrap();
+        let created = fake.object(Kind::RoleBinding, "ns", "rb").unwrap();
+        let version = created["metadata"]["resourceVersion"].as_str().unwrap();
+        assert_eq!(
+            entries[5..],
+            [
+                Entry::Intent(write(Verb::Create, None)),
+                Entry::Result(write(Verb::Create, None).answered(Outcome::Applied {
+                    resource_version: Some(version.to_string()),
+                })),
+                Entry::RecreateResolved {
+                    object: object.clone(),
+                    resolution: Resolution::Finished,
+                },
+            ]
+        );
+        assert!(half_done(&entries).is_empty());
+        assert!(undecided(&entries).is_empty());
     }
 
     #[test]

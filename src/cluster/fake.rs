@@ -31,6 +31,9 @@ enum Effect {
     Fail(Box<Status>),
     /// Another writer changes the object just before the call runs.
     Interfere,
+    /// The call gets no answer within the request timeout (nothing is done here; the
+    /// caller cannot tell).
+    TimeOut,
 }
 
 pub struct FakeKube {
@@ -112,6 +115,16 @@ impl FakeKube {
         });
     }
 
+    /// The next `verb` on `name` (in `mode`) times out: an error that is no answer.
+    pub fn time_out(&self, verb: &'static str, name: &str, mode: Option<WriteMode>) {
+        self.scripted.borrow_mut().push(Scripted {
+            verb,
+            name: name.to_string(),
+            mode,
+            effect: Effect::TimeOut,
+        });
+    }
+
     pub fn object(&self, kind: Kind, namespace: &str, name: &str) -> Option<Value> {
         self.objects
             .borrow()
@@ -178,6 +191,10 @@ impl FakeKube {
         };
         match found.map(|s| s.effect) {
             Some(Effect::Fail(status)) => Err(refusal(&status, what)),
+            Some(Effect::TimeOut) => Err(TriageError::unreachable(
+                format!("cannot reach `https://fake` while {what}: operation timed out"),
+                None,
+            )),
             Some(Effect::Interfere) => {
                 let keys: Vec<Key> = self
                     .objects

@@ -458,22 +458,34 @@ fn unread_kinds(
     (!lost.is_empty()).then(|| lost.join(", "))
 }
 
-/// A run on this namespace killed halfway through a recreate (its journal says the
-/// delete began and the create never ended): finish the step, or put the original back,
-/// before planning anything new. `confirm: None` (a dry run) only reports it.
+/// The last run on this namespace's undecided writes, reported; a run killed halfway
+/// through a recreate (its journal says the delete began and the create never ended):
+/// finish the step, or put the original back, before planning anything new.
+/// `confirm: None` (a dry run) only reports it.
 async fn recover_stopped_run(
     cluster: &Cluster,
     user: &str,
     namespace: &str,
     confirm: Option<&mut dyn Confirm>,
 ) -> Result<Recovered, TriageError> {
-    let Some(stopped) = runs_root()
-        .ok()
-        .and_then(|root| recovery::newest_unfinished(&root, namespace))
+    let root = runs_root().ok();
+    let mut out = std::io::stdout();
+    // The last run's writes that got no answer (killed mid-request, timed out).
+    if let Some(last) = root
+        .as_deref()
+        .and_then(|root| recovery::newest_run(root, namespace))
+    {
+        // An unreadable old journal is named, not a reason to refuse this repair.
+        if let Err(unreadable) = recovery::report_undecided(&last, &mut out) {
+            let _ = writeln!(out, "{unreadable}; its undecided writes are not known");
+        }
+    }
+    let Some(stopped) = root
+        .as_deref()
+        .and_then(|root| recovery::newest_unfinished(root, namespace))
     else {
         return Ok(Recovered::Nothing);
     };
-    let mut out = std::io::stdout();
     recovery::recover(cluster, user, &stopped, Prefer::Finish, confirm, &mut out).await
 }
 

@@ -88,9 +88,11 @@ pub async fn restore<K: Kube>(
             ""
         }
     );
-    // A recreate the run left half done (killed between its delete and its create):
-    // put the original back, or finish the step, before planning the rest.
+    // Writes of the run that got no answer are named; a recreate the run left half
+    // done (killed between its delete and its create): put the original back, or
+    // finish the step, before planning the rest.
     let (mut confirm, root) = apply.unzip();
+    crate::recovery::report_undecided(run_dir, out)?;
     match recover(
         kube,
         &user,

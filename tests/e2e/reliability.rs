@@ -156,7 +156,16 @@ fn kill_between_delete_and_create(env: &TestEnv, incident: &Incident) -> Value {
                 .to_string()
         })
         .collect();
-    assert_eq!(events, vec!["recreate-begin", "recreate-deleted"]);
+    // The delete's own intent and result sit inside the recreate's lines; the kill
+    // came before the create's intent.
+    assert_eq!(
+        events,
+        vec!["recreate-begin", "intent", "result", "recreate-deleted"]
+    );
+    assert!(
+        journal.contains(r#""outcome":{"result":"applied"}"#),
+        "{journal}"
+    );
     original
 }
 
@@ -175,6 +184,9 @@ fn a_recreate_killed_after_its_delete_is_finished_by_the_next_repair() {
         text.contains("stopped halfway through step `rbac`: rolebinding/migration-runner-binding was deleted and its new version never created"),
         "{text}"
     );
+    // Every write of the killed run was answered: the recreate is offered, no write is
+    // reported undecided.
+    assert!(!text.contains("undecided:"), "{text}");
     assert!(
         text.contains("finished: created the new version of rolebinding/migration-runner-binding"),
         "{text}"
@@ -228,6 +240,60 @@ fn a_recreate_killed_after_its_delete_is_put_back_by_restore() {
             "{pointer}"
         );
     }
+}
+
+/// A 500 on the lock's patch (the API's `InternalError`: "the outcome of the call is
+/// unknown") is journaled as `unknown`; the next repair names the write as undecided,
+/// with what to check, before planning, then repairs; the run after that, reading a
+/// clean journal, says nothing.
+#[test]
+fn a_write_whose_outcome_is_unknown_is_reported_by_the_next_repair() {
+    let Some(env) = testenv("a_write_whose_outcome_is_unknown_is_reported_by_the_next_repair")
+    else {
+        return;
+    };
+    let incident = Incident::load(env, "e2e-undecided");
+    let proxy = harness::FaultProxy::start(
+        env,
+        &format!("{}-undecided", incident.ns),
+        &["PATCH:/configmaps/hook-reconciliation-lock:500"],
+    );
+    let failed = incident.triage_via(&proxy.kubeconfig, &["repair", "--yes", "--only", "lock"]);
+    assert_ne!(failed.status.code(), Some(0), "{}", stdout(&failed));
+    let journal = std::fs::read_to_string(newest_run(&incident).join("journal.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(journal.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "result", "{journal}");
+    assert_eq!(last["outcome"]["result"], "unknown", "{journal}");
+    assert_eq!(last["outcome"]["code"], 500, "{journal}");
+
+    let next = incident.triage(env, &["repair", "--yes", "--only", "lock"]);
+    let text = stdout(&next);
+    assert_eq!(next.status.code(), Some(0), "{text}{}", stderr(&next));
+    let undecided: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("undecided:"))
+        .collect();
+    assert_eq!(undecided.len(), 1, "{text}");
+    assert!(
+        undecided[0].contains(&format!(
+            "step `lock`: the patch of configmap/hook-reconciliation-lock in `{}` may or may not have gone through",
+        incident.ns
+        )) && undecided[0].contains(&format!(
+            "check `kubectl get configmap hook-reconciliation-lock -n {} -o yaml`: if its resourceVersion is still ",
+            incident.ns
+        )),
+        "{}",
+        undecided[0]
+    );
+    // Reported before planning, so ahead of anything the repair applies.
+    assert!(
+        text.find("undecided:") < text.find("verify `lock`"),
+        "{text}"
+    );
+    harness::assert_verified(&text, &["lock"]);
+
+    let again = incident.triage(env, &["repair", "--yes", "--only", "lock"]);
+    assert!(!stdout(&again).contains("undecided:"), "{}", stdout(&again));
 }
 
 /// Another client writes the lock ConfigMap every time triage looks at it (the proxy
