@@ -28,7 +28,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::Snapshot;
-use super::parse::{MAX_SNAPSHOT_BYTES, from_objects, objects_in};
+use super::parse::{Builder, MAX_SNAPSHOT_BYTES};
 use crate::error::TriageError;
 
 /// One file of a bundle: its path inside the bundle (`/`-separated) and its bytes.
@@ -261,11 +261,11 @@ pub fn assemble(
             "is not a known bundle layout (no cluster-resources/, namespaces/ or NAMESPACE/pods.json)",
         ));
     };
-    let mut objects: Vec<Value> = Vec::new();
+    let mut builder = Builder::new(origin);
     for entry in &entries {
         let at = format!("{origin}: {}", entry.path);
         match classify(layout, &entry.path) {
-            File::Objects => objects.extend(objects_in(&entry.bytes, &at)?),
+            File::Objects => builder.read(&entry.bytes, &at)?,
             File::Log {
                 namespace,
                 pod,
@@ -273,18 +273,18 @@ pub fn assemble(
                 previous,
             } => {
                 let text = utf8(&entry.bytes, origin, &entry.path)?;
-                objects.push(log_item(&namespace, &pod, &container, previous, text));
+                builder.add(log_item(&namespace, &pod, &container, previous, text))?;
             }
             File::DumpLogs { namespace, pod } => {
                 let text = utf8(&entry.bytes, origin, &entry.path)?;
                 for (container, lines) in split_dump_logs(text) {
-                    objects.push(log_item(&namespace, &pod, &container, false, &lines));
+                    builder.add(log_item(&namespace, &pod, &container, false, &lines))?;
                 }
             }
             File::Ignored => {}
         }
     }
-    let mut snapshot = from_objects(objects, origin)?;
+    let mut snapshot = builder.finish();
     snapshot.secrets_skipped += secrets_skipped;
     Ok(snapshot)
 }

@@ -31,14 +31,8 @@ pub fn parse_snapshot(bytes: &[u8], origin: &str) -> Result<Snapshot, TriageErro
             Some("capture one namespace only (`triage snapshot -n NS`)".to_string()),
         ));
     }
-    let text = text_of(bytes, origin)?;
-    if let Some(snapshot) = json_list(text, origin)? {
-        return Ok(snapshot);
-    }
     let mut builder = Builder::new(origin);
-    for object in objects_of_text(text, origin)? {
-        builder.add(object)?;
-    }
+    builder.read(bytes, origin)?;
     Ok(builder.finish())
 }
 
@@ -181,20 +175,20 @@ impl<'de> serde::de::DeserializeSeed<'de> for Items<'_, '_> {
 
 /// Gathers objects into a snapshot one at a time; the capture time is the newest
 /// timestamp seen.
-struct Builder<'a> {
+pub(super) struct Builder<'a> {
     snapshot: Snapshot,
     origin: &'a str,
 }
 
 impl<'a> Builder<'a> {
-    fn new(origin: &'a str) -> Self {
+    pub(super) fn new(origin: &'a str) -> Self {
         Builder {
             snapshot: Snapshot::default(),
             origin,
         }
     }
 
-    fn add(&mut self, object: Value) -> Result<(), TriageError> {
+    pub(super) fn add(&mut self, object: Value) -> Result<(), TriageError> {
         self.snapshot.captured_at = self.snapshot.captured_at.max(newest_timestamp(&object));
         add_object(&mut self.snapshot, object).map_err(|what| fail(self.origin, what))
     }
@@ -207,7 +201,35 @@ impl<'a> Builder<'a> {
         objects.into_iter().try_for_each(|object| self.add(object))
     }
 
-    fn finish(self) -> Snapshot {
+    /// Adds the objects of one file (`at` names it in errors): a JSON List or YAML
+    /// documents decoded object by object, anything else (a JSON object or array) as
+    /// one tree.
+    pub(super) fn read(&mut self, bytes: &[u8], at: &str) -> Result<(), TriageError> {
+        let text = text_of(bytes, at)?;
+        if let Some(snapshot) = json_list(text, at)? {
+            self.absorb(snapshot);
+            return Ok(());
+        }
+        if !looks_like_json(text)
+            && let Some(snapshot) = yaml_documents(text, at)?
+        {
+            self.absorb(snapshot);
+            return Ok(());
+        }
+        let mut file = Builder::new(at);
+        for object in objects_of_text(text, at)? {
+            file.add(object)?;
+        }
+        self.absorb(file.finish());
+        Ok(())
+    }
+
+    fn absorb(&mut self, snapshot: Snapshot) {
+        self.snapshot.captured_at = self.snapshot.captured_at.max(snapshot.captured_at);
+        self.snapshot.absorb(snapshot);
+    }
+
+    pub(super) fn finish(self) -> Snapshot {
         self.snapshot
     }
 }
@@ -247,20 +269,10 @@ fn objects_of_text(text: &str, origin: &str) -> Result<Vec<Value>, TriageError> 
     Ok(objects)
 }
 
-/// A snapshot of parsed objects (Secrets dropped unread, ContainerLog items as logs);
-/// `origin` names where they came from in errors.
-pub fn from_objects(objects: Vec<Value>, origin: &str) -> Result<Snapshot, TriageError> {
-    let mut builder = Builder::new(origin);
-    for object in objects {
-        builder.add(object)?;
-    }
-    Ok(builder.finish())
-}
-
 /// JSON when the text starts like JSON (for its precise errors), YAML otherwise.
 fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+    if looks_like_json(text) {
+        let trimmed = text.trim_start_matches('\u{feff}').trim_start();
         return serde_json::from_str::<Value>(trimmed)
             .map(|value| vec![value])
             .map_err(|err| {
@@ -271,31 +283,322 @@ fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
                 )
             });
     }
-    // The parser's defaults suit config files; a namespace dump under the size limit
-    // has far more nodes. What aliases may replay is capped lower than the default
-    // (1 000 000): kubectl writes no aliases, and a 900-byte "billion laughs" took over a
-    // second to refuse at the default (tests/fuzz.rs).
-    let options = serde_saphyr::options! {
+    let documents: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(text, yaml_options()).map_err(yaml_error)?;
+    Ok(documents.into_iter().filter(|doc| !doc.is_null()).collect())
+}
+
+fn looks_like_json(text: &str) -> bool {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    trimmed.starts_with('{') || trimmed.starts_with('[')
+}
+
+/// The parser's defaults suit config files; a namespace dump under the size limit
+/// has far more nodes. What aliases may replay is capped lower than the default
+/// (1 000 000): kubectl writes no aliases, and a 900-byte "billion laughs" took over a
+/// second to refuse at the default (tests/fuzz.rs).
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_nodes: 8_000_000,
             max_events: 32_000_000,
             max_documents: 100_000,
             max_recorded_anchor_events: 100_000,
         },
-    };
-    let documents: Vec<Value> =
-        serde_saphyr::from_multiple_with_options(text, options).map_err(|err| {
-            let message = first_line(&err.to_string());
-            match err.location() {
-                Some(at) => format!(
-                    "is not valid YAML at line {}, column {}: {message}",
-                    at.line(),
-                    at.column()
-                ),
-                None => format!("is not valid YAML: {message}"),
+    }
+}
+
+fn yaml_error(err: serde_saphyr::Error) -> String {
+    let message = first_line(&err.to_string());
+    match err.location() {
+        Some(at) => format!(
+            "is not valid YAML at line {}, column {}: {message}",
+            at.line(),
+            at.column()
+        ),
+        None => format!("is not valid YAML: {message}"),
+    }
+}
+
+/// The snapshot of YAML documents (a `kind: List`, a multi-document stream, a single
+/// object), each object decoded and added as the parser reaches it, as [`json_list`]
+/// does for JSON: memory holds the text and the lean typed objects, never a tree of a
+/// whole List. `None` when a mapping turned out not to be a List after its `items`
+/// were decoded (its `kind` came after them): the general path reads it as a tree.
+fn yaml_documents(text: &str, origin: &str) -> Result<Option<Snapshot>, TriageError> {
+    let documents: Documents =
+        serde_saphyr::from_str_multiple_with_options::<Document, _>(text, yaml_options())
+            .map_err(|err| fail(origin, yaml_error(err)))?;
+    match documents.failed {
+        None => Ok(Some(documents.snapshot)),
+        Some((_, Failure::NotAList)) => Ok(None),
+        Some((index, Failure::Shape(what))) => {
+            Err(fail(origin, format!("document {index}: {what}")))
+        }
+        Some((_, Failure::Object(what))) => Err(fail(origin, what)),
+    }
+}
+
+/// The documents of a YAML stream gathered in order; after the first that failed, the
+/// rest are parsed (a syntax error further on is still reported) but not kept.
+#[derive(Default)]
+struct Documents {
+    snapshot: Snapshot,
+    read: usize,
+    failed: Option<(usize, Failure)>,
+}
+
+impl Extend<Document> for Documents {
+    fn extend<I: IntoIterator<Item = Document>>(&mut self, documents: I) {
+        for document in documents {
+            self.read += 1;
+            if self.failed.is_some() {
+                continue;
             }
-        })?;
-    Ok(documents.into_iter().filter(|doc| !doc.is_null()).collect())
+            if let Some(failure) = document.failed {
+                self.failed = Some((self.read, failure));
+                continue;
+            }
+            self.snapshot.captured_at =
+                self.snapshot.captured_at.max(document.snapshot.captured_at);
+            self.snapshot.absorb(document.snapshot);
+        }
+    }
+}
+
+/// One YAML document's objects, decoded one by one.
+#[derive(Default)]
+struct Document {
+    snapshot: Snapshot,
+    failed: Option<Failure>,
+}
+
+enum Failure {
+    /// The document is no object or List ([`flatten`]'s words).
+    Shape(String),
+    /// One of its objects is malformed ([`add_object`]'s words, naming it).
+    Object(String),
+    /// A mapping's `items` were decoded as a List's, then its `kind` said it is none.
+    NotAList,
+}
+
+impl Document {
+    /// Adds `value`, a List's items one by one when it is one; after a failure, nothing.
+    fn add(&mut self, value: Value) {
+        if self.failed.is_some() {
+            return;
+        }
+        let mut objects = Vec::new();
+        if let Err(what) = flatten(value, &mut objects) {
+            self.failed = Some(Failure::Shape(what));
+            return;
+        }
+        for object in objects {
+            self.snapshot.captured_at = self.snapshot.captured_at.max(newest_timestamp(&object));
+            if let Err(what) = add_object(&mut self.snapshot, object) {
+                self.failed = Some(Failure::Object(what));
+                return;
+            }
+        }
+    }
+
+    fn not_an_object(value: &Value) -> Document {
+        Document {
+            failed: Some(Failure::Shape(format!(
+                "expected a Kubernetes object or a List, found {}",
+                type_name(value)
+            ))),
+            ..Document::default()
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Document {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DocumentVisitor::default())
+    }
+}
+
+/// Reads a document's top level; a mapping's `items` stream through [`YamlItems`] unless
+/// its `kind`, read before them, says it is no List.
+#[derive(Default)]
+struct DocumentVisitor {
+    document: Document,
+    kind: Option<String>,
+    api_version: Option<Value>,
+    /// Items without a `kind`, read before the List's own `kind`.
+    waiting: Vec<Value>,
+}
+
+impl DocumentVisitor {
+    fn item(&mut self, mut item: Value) {
+        if item.get("kind").is_none() {
+            match self.kind.as_deref() {
+                Some(kind) => {
+                    let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+                    fill_item_type(&mut item, item_kind, self.api_version.as_ref());
+                }
+                None => {
+                    self.waiting.push(item);
+                    return;
+                }
+            }
+        }
+        self.document.add(item);
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DocumentVisitor {
+    type Value = Document;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a Kubernetes object or List")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Document, A::Error> {
+        let mut fields = serde_json::Map::new();
+        let mut streamed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            let a_list_so_far = self.kind.as_deref().is_none_or(|k| k.ends_with("List"));
+            if key == "items" && a_list_so_far {
+                match map.next_value_seed(YamlItems(&mut self))? {
+                    None => streamed = true,
+                    Some(value) => {
+                        fields.insert(key, value);
+                    }
+                }
+                continue;
+            }
+            let value: Value = map.next_value()?;
+            match key.as_str() {
+                "kind" => self.kind = Some(value.as_str().unwrap_or_default().to_string()),
+                "apiVersion" => self.api_version = Some(value.clone()),
+                _ => {}
+            }
+            fields.insert(key, value);
+        }
+        let kind = self.kind.clone().unwrap_or_default();
+        if !kind.ends_with("List") || !(streamed || fields.contains_key("items")) {
+            if streamed {
+                self.document.failed = Some(Failure::NotAList);
+            } else {
+                self.document.add(Value::Object(fields));
+            }
+            return Ok(self.document);
+        }
+        if !streamed {
+            self.document.failed = Some(Failure::Shape(
+                "`items` of a List is not a sequence".to_string(),
+            ));
+            return Ok(self.document);
+        }
+        for item in std::mem::take(&mut self.waiting) {
+            self.item(item);
+        }
+        Ok(self.document)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<Document, A::Error> {
+        while let Some(value) = seq.next_element::<Value>()? {
+            self.document.add(value);
+        }
+        Ok(self.document)
+    }
+
+    fn visit_unit<E>(self) -> Result<Document, E> {
+        Ok(Document::default())
+    }
+
+    fn visit_none<E>(self) -> Result<Document, E> {
+        Ok(Document::default())
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Document, E> {
+        Ok(Document::not_an_object(&Value::from(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Document, E> {
+        Ok(Document::not_an_object(&Value::from(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Document, E> {
+        Ok(Document::not_an_object(&Value::from(v)))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Document, E> {
+        // `.nan` is no JSON number: a null document, skipped as the others are.
+        match Value::from(v) {
+            Value::Null => Ok(Document::default()),
+            number => Ok(Document::not_an_object(&number)),
+        }
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Document, E> {
+        Ok(Document::not_an_object(&Value::String(String::new())))
+    }
+}
+
+/// The `items` of a mapping that may be a List: a sequence is added item by item
+/// (`None`); anything else is kept as the field's value.
+struct YamlItems<'v>(&'v mut DocumentVisitor);
+
+impl<'de> serde::de::DeserializeSeed<'de> for YamlItems<'_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<Value>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for YamlItems<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a sequence of objects")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while let Some(item) = seq.next_element::<Value>()? {
+            self.0.item(item);
+        }
+        Ok(None)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        use serde::Deserialize as _;
+        Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Some(Value::Null))
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Some(Value::Null))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
 }
 
 /// The parser's own words without its `error: line N column M:` prefix (triage
@@ -645,6 +948,136 @@ mod tests {
         assert_eq!(second.logs, first.logs);
         assert_eq!(second.log_gaps, first.log_gaps);
         assert_eq!(second.pods, first.pods);
+    }
+
+    /// The objects the JSON path reads from `json`, for comparing the YAML path to it.
+    fn same_snapshot(yaml: &str, json: &serde_json::Value) {
+        let from_yaml = parse(yaml).unwrap();
+        let from_json = parse(&json.to_string()).unwrap();
+        assert_eq!(from_yaml.to_json_items(), from_json.to_json_items());
+        assert_eq!(from_yaml.captured_at, from_json.captured_at);
+        assert_eq!(from_yaml.secrets_skipped, from_json.secrets_skipped);
+        assert!(!from_yaml.to_json_items().is_empty());
+    }
+
+    const CM_YAML: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: shop\n  creationTimestamp: \"2025-01-03T00:00:00Z\"\ndata:\n  mode: \"on\"\n";
+
+    fn pod_and_config_map_json() -> Vec<serde_json::Value> {
+        vec![
+            serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "web-1", "namespace": "shop", "creationTimestamp": "2025-01-01T00:00:00Z"},
+                "spec": {"containers": [{"name": "web", "image": "nginx"}]}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "app", "namespace": "shop", "creationTimestamp": "2025-01-03T00:00:00Z"},
+                "data": {"mode": "on"}}),
+        ]
+    }
+
+    fn indented_item(object: &str) -> String {
+        format!("- {}\n", object.trim_end().replace('\n', "\n  "))
+    }
+
+    #[test]
+    fn a_streamed_yaml_list_reads_as_its_json() {
+        // kubectl sorts keys: `items` comes before the List's `kind`.
+        let yaml = format!(
+            "apiVersion: v1\nitems:\n{}{}kind: List\nmetadata: {{}}\n",
+            indented_item(POD),
+            indented_item(CM_YAML)
+        );
+        let json = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": pod_and_config_map_json()});
+        same_snapshot(&yaml, &json);
+    }
+
+    #[test]
+    fn a_multi_document_stream_reads_as_its_json() {
+        let yaml = format!("---\n{POD}---\n{CM_YAML}...\n---\n# nothing\n");
+        let json = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": pod_and_config_map_json()});
+        same_snapshot(&yaml, &json);
+    }
+
+    #[test]
+    fn a_typed_list_whose_kind_follows_its_items_types_them() {
+        let untyped = |text: &str| {
+            indented_item(
+                &text
+                    .lines()
+                    .filter(|l| !l.starts_with("apiVersion") && !l.starts_with("kind"))
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>(),
+            )
+        };
+        let yaml = format!("apiVersion: v1\nitems:\n{}kind: PodList\n", untyped(POD));
+        let snapshot = parse(&yaml).unwrap();
+        assert_eq!(snapshot.pods.len(), 1);
+        assert_eq!(snapshot.pods[0].metadata.name.as_deref(), Some("web-1"));
+        let json = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [pod_and_config_map_json()[0]]});
+        same_snapshot(&yaml, &json);
+    }
+
+    #[test]
+    fn anchors_within_an_item_read_as_their_expansion() {
+        let yaml = "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: app\n    namespace: shop\n    labels: &labels {app: web, tier: front}\n    annotations: *labels\n  data: {mode: \"on\"}\nkind: List\n";
+        let json = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "app", "namespace": "shop",
+                          "labels": {"app": "web", "tier": "front"},
+                          "annotations": {"app": "web", "tier": "front"}},
+             "data": {"mode": "on"}}]});
+        same_snapshot(yaml, &json);
+        let snapshot = parse(yaml).unwrap();
+        assert_eq!(
+            snapshot.config_maps[0]
+                .metadata
+                .annotations
+                .as_ref()
+                .unwrap()["tier"],
+            "front"
+        );
+    }
+
+    #[test]
+    fn a_malformed_item_in_the_middle_of_a_list_is_named() {
+        let bad = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\n  namespace: shop\nspec: 7\n";
+        let yaml = format!(
+            "apiVersion: v1\nitems:\n{}{}{}kind: List\n",
+            indented_item(POD),
+            indented_item(bad),
+            indented_item(CM_YAML)
+        );
+        let err = parse(&yaml).unwrap_err();
+        assert!(
+            err.starts_with("snapshot `test.yaml` has a malformed Pod `shop/bad`: "),
+            "{err}"
+        );
+        let in_stream = format!("{POD}---\n{bad}---\n{CM_YAML}");
+        let err = parse(&in_stream).unwrap_err();
+        assert!(err.contains("has a malformed Pod `shop/bad`"), "{err}");
+    }
+
+    #[test]
+    fn a_scalar_after_objects_names_its_document() {
+        let err = parse(&format!("{POD}---\n{CM_YAML}---\n42\n")).unwrap_err();
+        assert!(
+            err.starts_with("snapshot `test.yaml` document 3: expected a Kubernetes object or a List, found a number"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_object_with_items_that_is_no_list_is_kept_whole() {
+        let yaml = "apiVersion: example.com/v1\nitems:\n- a: 1\n- b: 2\nkind: Widget\nmetadata: {name: w, namespace: shop}\n";
+        let snapshot = parse(yaml).unwrap();
+        assert_eq!(snapshot.other.len(), 1);
+        assert_eq!(
+            snapshot.other[0].object["items"],
+            serde_json::json!([{"a": 1}, {"b": 2}])
+        );
+        let not_a_sequence = parse("apiVersion: v1\nitems: 3\nkind: List\n").unwrap_err();
+        assert!(
+            not_a_sequence.contains("document 1: `items` of a List is not a sequence"),
+            "{not_a_sequence}"
+        );
     }
 
     proptest::proptest! {
