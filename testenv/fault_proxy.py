@@ -180,7 +180,12 @@ def main():
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        # triage sends its namespace read's LISTs at once: socketserver's default
+        # listen backlog (5) overflows on a loaded machine and connects time out.
+        request_queue_size = 128
+
+    server = Server(("127.0.0.1", 0), Handler)
     with open(args.port_file, "w") as f:
         f.write(str(server.server_address[1]))
     server.serve_forever()
