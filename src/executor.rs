@@ -597,8 +597,19 @@ async fn apply<K: Kube>(
             object,
             timeout_seconds,
             unless_tables,
+            after_jobs,
             ..
         } => {
+            for earlier in after_jobs {
+                let earlier = Target::new(Kind::Job, ns, earlier);
+                let _ = writeln!(
+                    out,
+                    "{} from an earlier run is still running; waiting for it first",
+                    earlier.short()
+                );
+                // Its verdict does not matter: the tables decide below whether ours runs.
+                wait_for_job(kube, &earlier, Duration::from_secs(*timeout_seconds)).await?;
+            }
             if !unless_tables.is_empty()
                 && let Some(database) = actor.database.as_ref()
             {
@@ -1055,6 +1066,10 @@ pub(crate) mod on_the_fake {
 
     /// The incident fixture's objects, as the fake's cluster.
     pub fn incident_cluster() -> FakeKube {
+        FakeKube::new(incident_objects())
+    }
+
+    fn incident_objects() -> Vec<Value> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/examples/bleater-incident.yaml"
@@ -1067,7 +1082,7 @@ pub(crate) mod on_the_fake {
             )
             .is_some()
         });
-        FakeKube::new(known.cloned())
+        known.cloned().collect()
     }
 
     struct Incident {
@@ -1601,6 +1616,56 @@ pub(crate) mod on_the_fake {
                 .out
                 .contains("stopped at `quota`: nothing of this step was changed")
         );
+    }
+
+    /// An earlier run's migration Job, still running when this run read the namespace
+    /// (that run was cut off while it waited): waited for before anything else, and
+    /// once it has created the tables no second migration runs against the database.
+    #[test]
+    fn migrate_waits_for_an_earlier_runs_job_and_runs_no_second_one() {
+        let incident = incident();
+        let earlier = json!({
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "bleat-schema-migrate-earlier", "namespace": "bleater",
+                         "labels": {"triage.dev/step": "migrate"}},
+            "status": {"conditions": [{"type": "Complete", "status": "True"}]}
+        });
+        let fake = FakeKube::new(incident_objects().into_iter().chain([earlier])).with_tables(&[
+            "bleat_media",
+            "bleats",
+            "reactions",
+            "users",
+        ]);
+        let mut steps = incident.steps(&["migrate"]);
+        let Action::RunJob { after_jobs, .. } = &mut steps[0].actions[0] else {
+            panic!("{:?}", steps[0].actions)
+        };
+        *after_jobs = vec!["bleat-schema-migrate-earlier".to_string()];
+        let outcome = apply(
+            &fake,
+            &incident,
+            &steps,
+            &[true],
+            BTreeMap::new(),
+            "migrate-earlier",
+        );
+        assert_eq!(outcome.ran.unwrap(), Ran::Completed, "{}", outcome.out);
+        assert!(
+            outcome.out.contains(
+                "job/bleat-schema-migrate-earlier from an earlier run is still running; waiting for it first"
+            ),
+            "{}",
+            outcome.out
+        );
+        assert!(
+            outcome
+                .out
+                .contains("the database already has bleat_media, reactions"),
+            "{}",
+            outcome.out
+        );
+        assert!(fake.writes().is_empty(), "{:?}", fake.writes());
     }
 
     #[test]

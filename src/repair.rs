@@ -188,6 +188,11 @@ pub enum Action {
         object: Value,
         timeout_seconds: u64,
         unless_tables: Vec<String>,
+        /// Migration Jobs an earlier run started that were still running when the
+        /// namespace was read: waited for first, so two migrations never run against
+        /// the database at once (the second fails on the tables the first created).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        after_jobs: Vec<String>,
     },
     /// Read the tables the database really has; only if every one in `expected` is
     /// there, patch the schema ConfigMap (`before`): `version_key` = `version` and

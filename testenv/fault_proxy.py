@@ -13,7 +13,9 @@ Rule: --fail METHOD:PATH_SUBSTRING:STATUS[:COUNT]  (COUNT defaults to 1; dry run
 
 Rule: --at 'METHOD|PATH|K|FAULT' fails exactly the K-th (1-based) request whose method
 and path (with its query) equal METHOD and PATH, dry runs included: the fault sweep
-records every request once (--log), then replays the run failing each in turn. FAULT:
+records every request once (--log), then replays the run failing each in turn. A `*` in
+PATH matches any characters but `/` and `?` (a name triage stamps with the time, like
+the migration Job's), and K then counts the requests it matches. FAULT:
   500, 409, 503, ...   that status, a Kubernetes Status body (409 as reason Conflict)
   429/N                429 Too Many Requests with `Retry-After: N`
   reset                the connection is reset (RST) before the request is forwarded
@@ -33,6 +35,7 @@ It writes its port to --port-file once listening, and serves until killed.
 """
 
 import argparse
+import re
 import http.client
 import http.server
 import json
@@ -69,7 +72,9 @@ def main():
     exact = []
     for rule in args.at:
         method, path, occurrence, fault = rule.split("|")
-        exact.append({"method": method, "path": path, "occurrence": int(occurrence), "fault": fault})
+        pattern = re.compile("[^/?]*".join(re.escape(part) for part in path.split("*")))
+        exact.append({"method": method, "pattern": pattern, "occurrence": int(occurrence), "fault": fault,
+                      "seen": 0})
     seen = {}
     lock = threading.Lock()
 
@@ -81,11 +86,14 @@ def main():
 
         def injected(self, body):
             with lock:
-                key = (self.command, self.path)
-                seen[key] = seen.get(key, 0) + 1
+                fault = None
                 for rule in exact:
-                    if (rule["method"], rule["path"], rule["occurrence"]) == (*key, seen[key]):
-                        return rule["fault"]
+                    if rule["method"] == self.command and rule["pattern"].fullmatch(self.path):
+                        rule["seen"] += 1
+                        if rule["seen"] == rule["occurrence"] and fault is None:
+                            fault = rule["fault"]
+                if fault is not None:
+                    return fault
             # A DELETE carries its dry run in the body (DeleteOptions.dryRun).
             if "dryRun=" in self.path or (body and b'"dryRun":["All"]' in body.replace(b" ", b"")):
                 return None
@@ -172,7 +180,12 @@ def main():
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        # triage sends its namespace read's LISTs at once: socketserver's default
+        # listen backlog (5) overflows on a loaded machine and connects time out.
+        request_queue_size = 128
+
+    server = Server(("127.0.0.1", 0), Handler)
     with open(args.port_file, "w") as f:
         f.write(str(server.server_address[1]))
     server.serve_forever()

@@ -41,7 +41,11 @@ for a control plane that runs none of them. Deterministic rules, applied every
 The NetworkPolicy evaluation is shared with the reconciler oracle (testenv/kube_model.py),
 never with triage.
 
-Usage: world.py --kubeconfig K --namespace NS [--interval 3] [--once]
+--jobs-only applies R2 and R4 to the pods of runnable Jobs only, and lists the pods only
+while such a Job exists (one `kubectl get jobs` per idle tick): the fault sweep runs one
+world per namespace, many at once, and needs nothing but its migration Job run.
+
+Usage: world.py --kubeconfig K --namespace NS [--interval 3] [--once] [--jobs-only]
                 [--db-host H --db-port P --db-user U --db-password PW --db-name DB]
 """
 
@@ -351,12 +355,27 @@ def tick(c, db=None):
             r4_run_job_pod(c, pod, jobs, by_name, db)
 
 
+def tick_jobs_only(c, db):
+    """R2 then R4 for the pods of runnable Jobs; nothing else is read or written."""
+    jobs = {job["metadata"]["name"]: job for job in c.items("jobs")}
+    if not any(job_runnable(job) for job in jobs.values()):
+        return
+    pods = [pod for pod in c.items("pods") if owning_job(pod) in jobs]
+    for pod in pods:
+        r2_schedule(c, pod)
+    pods = [pod for pod in c.items("pods") if owning_job(pod) in jobs]
+    by_name = {cm["metadata"]["name"]: cm for cm in c.items("configmaps")}
+    for pod in pods:
+        r4_run_job_pod(c, pod, jobs, by_name, db)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--interval", type=float, default=3.0)
     parser.add_argument("--once", action="store_true")
+    parser.add_argument("--jobs-only", action="store_true", help="R2 and R4 for the pods of runnable Jobs only")
     parser.add_argument("--db-host", help="R4: run migration Job pods against this PostgreSQL")
     parser.add_argument("--db-port", type=int)
     parser.add_argument("--db-user")
@@ -370,7 +389,10 @@ def main():
               "password": args.db_password, "name": args.db_name}
     while True:
         try:
-            tick(c, db)
+            if args.jobs_only:
+                tick_jobs_only(c, db)
+            else:
+                tick(c, db)
         except Exception as err:  # keep ticking, like a kubelet would
             print(f"world tick failed: {err}", file=sys.stderr, flush=True)
         if args.once:

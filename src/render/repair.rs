@@ -103,8 +103,14 @@ pub fn step_preview(step: &Step, number: usize, total: usize) -> String {
                 object,
                 timeout_seconds,
                 unless_tables,
+                after_jobs,
                 ..
             } => {
+                for earlier in after_jobs {
+                    out.push_str(&format!(
+                        "first wait for job/{earlier}, started by an earlier run and still running\n"
+                    ));
+                }
                 let skip = if unless_tables.is_empty() {
                     String::new()
                 } else {

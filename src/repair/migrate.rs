@@ -78,6 +78,7 @@ impl Repair for RunMigration {
             object: job,
             timeout_seconds,
             unless_tables: required_migration_tables(context, finding).unwrap_or_default(),
+            after_jobs: running_migrations(context),
         });
         if schema_config(context).is_none() {
             step.warnings.push(
@@ -86,6 +87,35 @@ impl Repair for RunMigration {
         }
         Ok(step)
     }
+}
+
+/// The migration Jobs an earlier run of this step created (its label) that have not
+/// finished: a run cut off while it waited leaves its Job running.
+fn running_migrations(context: &Context) -> Vec<String> {
+    in_namespace(&context.snapshot.jobs, context.namespace)
+        .into_iter()
+        .filter(|job| {
+            job.meta()
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get("triage.dev/step"))
+                .is_some_and(|step| step == ID)
+        })
+        .filter(|job| job.meta().deletion_timestamp.is_none())
+        .filter(|job| {
+            // NB: a finished Job has its Complete or Failed condition True
+            // (https://kubernetes.io/docs/concepts/workloads/controllers/job/#terminal-job-conditions).
+            !job.status
+                .as_ref()
+                .and_then(|status| status.conditions.as_ref())
+                .is_some_and(|conditions| {
+                    conditions.iter().any(|c| {
+                        (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"
+                    })
+                })
+        })
+        .map(|job| job.name().to_string())
+        .collect()
 }
 
 /// The pod spec of a Job that mounts the migration script ConfigMap (a suspended
@@ -148,6 +178,7 @@ mod tests {
                 object,
                 timeout_seconds,
                 unless_tables,
+                after_jobs,
             },
         ] = step.actions.as_slice()
         else {
@@ -164,6 +195,47 @@ mod tests {
             unless_tables,
             &vec!["bleat_media".to_string(), "reactions".to_string()]
         );
+        // The fixture's Jobs are the responders', none of this step's.
+        assert!(after_jobs.is_empty(), "{after_jobs:?}");
+    }
+
+    /// A Job this step started in an earlier run, cut off while it waited: still
+    /// running, so this run waits for it; a finished one, or a responder's Job, not.
+    #[test]
+    fn an_earlier_runs_unfinished_migration_job_is_waited_for() {
+        use crate::repair::test_support::{context_of, fixture_snapshot};
+        let mut snapshot = fixture_snapshot("bleater-incident.yaml");
+        let job = |name: &str, step: &str, finished: Option<&str>| {
+            let conditions: Vec<Value> = finished
+                .map(|kind| json!({"type": kind, "status": "True"}))
+                .into_iter()
+                .collect();
+            serde_json::from_value::<k8s_openapi::api::batch::v1::Job>(json!({
+                "metadata": {"name": name, "namespace": "bleater",
+                             "labels": {"triage.dev/step": step}},
+                "status": {"conditions": conditions}
+            }))
+            .unwrap()
+        };
+        snapshot.jobs.extend([
+            job("bleat-schema-migrate-20241119042900", "migrate", None),
+            job(
+                "bleat-schema-migrate-20241119042800",
+                "migrate",
+                Some("Failed"),
+            ),
+            job(
+                "bleat-schema-migrate-20241119042700",
+                "migrate",
+                Some("Complete"),
+            ),
+            job("someone-elses", "other", None),
+        ]);
+        let step = plan(&context_of(snapshot, "bleater")).unwrap();
+        let [Action::RunJob { after_jobs, .. }] = step.actions.as_slice() else {
+            panic!("{:?}", step.actions)
+        };
+        assert_eq!(after_jobs, &["bleat-schema-migrate-20241119042900"]);
     }
 
     #[test]
