@@ -315,6 +315,21 @@ async fn repair(
         .unwrap_or_default();
     // Kinds the plan was made without (e.g. forbidden): not the verify read's fault.
     let gaps_when_planned = observed.snapshot.gaps.clone();
+    // A LIST that failed by accident (a 500, a reset, a timeout) leaves the plan blind to
+    // that kind: a step it would have planned (or a gate it would have seen) is missing.
+    // Writing on such a read is acting on a partial picture; a dry run only shows it.
+    if confirm.is_some()
+        && let Some(failed) = accidental_gaps(&observed.snapshot)
+    {
+        return Err(TriageError::unreachable(
+            format!(
+                "listing {failed} in `{namespace}` failed: a repair planned without them could act on a partial picture; nothing was changed"
+            ),
+            Some(format!(
+                "run it again; `triage check -n {namespace}` shows what could be read"
+            )),
+        ));
+    }
     let plan = {
         let context = observed.context(&namespace, profile.as_ref());
         let mut plan = plan_repairs(&context, &before, &options, &selected);
@@ -437,6 +452,23 @@ async fn repair(
     }
     say("\ndry run: nothing was changed\n");
     Ok(exit::OK)
+}
+
+/// The kinds whose LIST failed by accident (not a 403, nor a kind the server does not
+/// serve, 404: those are lasting and the plan is made knowing them), as
+/// `PersistentVolumeClaim (message)`, or `None`.
+fn accidental_gaps(snapshot: &Snapshot) -> Option<String> {
+    let failed: Vec<String> = snapshot
+        .gaps
+        .iter()
+        .filter_map(|(kind, gap)| match gap {
+            crate::snapshot::Gap::Failed(why) if !why.ends_with("(404)") => {
+                Some(format!("{} ({why})", kind.name()))
+            }
+            _ => None,
+        })
+        .collect();
+    (!failed.is_empty()).then(|| failed.join(", "))
 }
 
 /// The kinds a read failed to list that the plan's read had (a 403, or a kind the
@@ -657,6 +689,33 @@ fn before_after(before: &[Finding], after: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_accidental_list_failure_stops_a_repair() {
+        use crate::snapshot::{Gap, Kind};
+        let mut snapshot = Snapshot::default();
+        assert_eq!(accidental_gaps(&snapshot), None);
+        snapshot
+            .gaps
+            .insert(Kind::Role, Gap::Forbidden("no".into()));
+        snapshot.gaps.insert(
+            Kind::CronJob,
+            Gap::Failed("the server could not find the requested resource (404)".into()),
+        );
+        assert_eq!(
+            accidental_gaps(&snapshot),
+            None,
+            "lasting gaps the plan knows"
+        );
+        snapshot.gaps.insert(
+            Kind::PersistentVolumeClaim,
+            Gap::Failed("injected (500)".into()),
+        );
+        assert_eq!(
+            accidental_gaps(&snapshot).as_deref(),
+            Some("PersistentVolumeClaim (injected (500))")
+        );
+    }
 
     #[test]
     fn a_read_that_lost_a_kind_is_not_a_verdict() {
