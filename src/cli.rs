@@ -11,7 +11,7 @@ Exit codes:
   0  success (check: no failing signal)
   1  check found failing signals; repair ran but signals still fail (refused or manual steps)
   2  usage or input error, or a prompt needed without a terminal and without --yes
-  3  cluster unreachable or credentials rejected
+  3  cluster unreachable or credentials rejected (or a LIST failed before repair wrote)
   4  forbidden by RBAC
   5  repair or restore stopped at a prompt
   6  a repair or restore step was applied but its verification failed

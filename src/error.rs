@@ -13,7 +13,8 @@ pub mod exit {
     pub const FAILING_SIGNALS: u8 = 1;
     /// Usage or input error, also a prompt needed without a terminal and without `--yes`.
     pub const USAGE: u8 = 2;
-    /// The cluster is unreachable or rejected the credentials.
+    /// The cluster is unreachable or rejected the credentials (or, before `repair`
+    /// writes, a LIST failed by accident).
     pub const UNREACHABLE: u8 = 3;
     /// The API server forbade a request (RBAC).
     pub const FORBIDDEN: u8 = 4;
