@@ -16,7 +16,7 @@ use crate::k8s::kubectl_style::{
 };
 use crate::k8s::markers;
 use crate::k8s::quantity::parse_quantity;
-use crate::snapshot::{Gap, HasMeta, Kind, Snapshot, Source, in_namespace};
+use crate::snapshot::{Gap, HasMeta, Kind, Snapshot, SnapshotOrigin, in_namespace};
 
 /// Version of the JSON/YAML shape; bumped on any incompatible change.
 pub const API_VERSION: &str = "triage/v1alpha1";
@@ -32,7 +32,7 @@ pub struct Inventory {
     pub namespace: String,
     pub captured_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<Source>,
+    pub source: Option<SnapshotOrigin>,
     pub pods: Vec<PodRow>,
     pub jobs: Vec<JobRow>,
     /// Absent from the JSON when the namespace has none (older snapshots had none).
@@ -256,7 +256,7 @@ pub fn build(
     snapshot: &Snapshot,
     namespace: &str,
     now: Option<Timestamp>,
-    source: Option<Source>,
+    source: Option<SnapshotOrigin>,
 ) -> Inventory {
     let ns = namespace;
     let storage_class_names: Vec<&str> =

@@ -31,7 +31,7 @@ pub use kind::Kind;
 /// Where a snapshot came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
-pub enum Source {
+pub enum SnapshotOrigin {
     /// Listed from a live API server.
     Live { context: String, server: String },
     /// Read from a file (`-` for stdin).

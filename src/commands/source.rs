@@ -11,13 +11,13 @@ use crate::cluster::{self, Cluster};
 use crate::error::TriageError;
 use crate::k8s::rbac::{AccessAnswers, Request};
 use crate::snapshot::parse::{MAX_SNAPSHOT_BYTES, parse_snapshot};
-use crate::snapshot::{Snapshot, Source};
+use crate::snapshot::{Snapshot, SnapshotOrigin};
 
 /// A snapshot ready for the pure core, with the namespace it is about.
 pub struct Loaded {
     pub snapshot: Snapshot,
     pub namespace: String,
-    pub source: Source,
+    pub source: SnapshotOrigin,
     /// The moment ages are computed against.
     pub now: Option<Timestamp>,
     /// The API server's own answers on what the migration ServiceAccount may do
@@ -119,7 +119,7 @@ pub async fn load_live_with(
         now: snapshot.captured_at,
         snapshot,
         namespace,
-        source: Source::Live {
+        source: SnapshotOrigin::Live {
             context: cluster.context.clone(),
             server: cluster.server.clone(),
         },
@@ -172,7 +172,7 @@ fn load_file(global: &GlobalArgs, path: &Path) -> Result<Loaded, TriageError> {
         now: snapshot.captured_at,
         snapshot,
         namespace,
-        source: Source::File { path: origin },
+        source: SnapshotOrigin::File { path: origin },
         access: None,
     })
 }

@@ -3,7 +3,7 @@
 
 use super::{kubectl_table, list_or_dash, truncate};
 use crate::inventory::Inventory;
-use crate::snapshot::{Gap, Source};
+use crate::snapshot::{Gap, SnapshotOrigin};
 
 /// Marker words a responder can grep for; the healthy fixture shows none of them.
 pub const MISSING: &str = "(missing)";
@@ -425,8 +425,10 @@ fn header(inventory: &Inventory) -> String {
         .captured_at
         .map_or_else(|| "unknown time".to_string(), |at| at.to_string());
     let source = match &inventory.source {
-        Some(Source::Live { context, server }) => format!("live, context `{context}`, {server}"),
-        Some(Source::File { path }) => format!("snapshot `{path}`"),
+        Some(SnapshotOrigin::Live { context, server }) => {
+            format!("live, context `{context}`, {server}")
+        }
+        Some(SnapshotOrigin::File { path }) => format!("snapshot `{path}`"),
         None => "unknown source".to_string(),
     };
     format!(
