@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::check::Check;
 use crate::finding::Status;
 use crate::k8s::pod_state;
-use crate::snapshot::{Gap, Kind, Snapshot, Source};
+use crate::snapshot::{Gap, Kind, Snapshot, SnapshotOrigin};
 
 /// Version of the JSON/YAML shape (docs/output.md); bumped on any incompatible change.
 pub const API_VERSION: &str = "triage/v1alpha1";
@@ -75,7 +75,7 @@ impl ObjectCounts {
 #[serde(rename_all = "camelCase")]
 pub struct Scope {
     pub captured_at: Option<Timestamp>,
-    pub source: Source,
+    pub source: SnapshotOrigin,
     /// Kinds that could not be listed cluster-wide (by plural), and why: missing in
     /// every namespace, never read namespace by namespace instead.
     pub gaps: BTreeMap<String, Gap>,
@@ -85,7 +85,7 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub fn of(snapshot: &Snapshot, source: Source, now: Option<Timestamp>) -> Self {
+    pub fn of(snapshot: &Snapshot, source: SnapshotOrigin, now: Option<Timestamp>) -> Self {
         Scope {
             captured_at: now,
             source,
@@ -288,7 +288,7 @@ mod tests {
     fn scope() -> Scope {
         Scope {
             captured_at: None,
-            source: Source::File {
+            source: SnapshotOrigin::File {
                 path: "x".to_string(),
             },
             gaps: BTreeMap::new(),

@@ -28,7 +28,7 @@ use crate::k8s::rbac::AccessAnswers;
 use crate::profile::Profile;
 use crate::render;
 use crate::snapshot::by_namespace::{Outside, split};
-use crate::snapshot::{Snapshot, Source};
+use crate::snapshot::{Snapshot, SnapshotOrigin};
 
 pub fn inventory(global: &GlobalArgs, source: &SourceArgs) -> anyhow::Result<Outcome> {
     if !matches!(
@@ -174,7 +174,7 @@ fn default_outside() -> Outside {
 /// Everything read, before it is cut into namespaces.
 struct LoadedCluster {
     snapshot: Snapshot,
-    source: Source,
+    source: SnapshotOrigin,
     now: Option<Timestamp>,
     /// Live only: the API server's answers for the migration ServiceAccount of each
     /// profiled namespace.
@@ -203,7 +203,7 @@ fn load(
             LoadedCluster {
                 now: snapshot.captured_at,
                 snapshot,
-                source: Source::File {
+                source: SnapshotOrigin::File {
                     path: path.display().to_string(),
                 },
                 access: BTreeMap::new(),
@@ -232,7 +232,7 @@ fn load(
             Ok::<_, TriageError>(LoadedCluster {
                 now: snapshot.captured_at,
                 snapshot,
-                source: Source::Live {
+                source: SnapshotOrigin::Live {
                     context: cluster.context.clone(),
                     server: cluster.server.clone(),
                 },

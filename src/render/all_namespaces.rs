@@ -3,7 +3,7 @@
 
 use super::{kubectl_table, list_or_dash, truncate};
 use crate::all_namespaces::{ClusterCheck, ClusterInventory, Scope};
-use crate::snapshot::{Gap, Source};
+use crate::snapshot::{Gap, SnapshotOrigin};
 
 /// The failing-signals cell is cut here in `table` output (never in `wide`).
 const SIGNALS_WIDTH: usize = 60;
@@ -125,8 +125,8 @@ fn plural(n: usize) -> &'static str {
 
 fn origin(scope: &Scope) -> String {
     let from = match &scope.source {
-        Source::Live { context, server } => format!(" on `{server}` (context `{context}`)"),
-        Source::File { path } => format!(" in `{path}`"),
+        SnapshotOrigin::Live { context, server } => format!(" on `{server}` (context `{context}`)"),
+        SnapshotOrigin::File { path } => format!(" in `{path}`"),
     };
     let at = scope
         .captured_at
