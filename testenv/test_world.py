@@ -48,6 +48,34 @@ class JobSelection(unittest.TestCase):
         self.assertIsNone(world.owning_job({"metadata": {}}))
 
 
+class Termination(unittest.TestCase):
+    """R5: a deleted pod on our node is deleted for good, as its kubelet would."""
+
+    @staticmethod
+    def pod(node, **meta):
+        return {"metadata": {"name": "p", **meta}, "spec": {"nodeName": node} if node else {}}
+
+    def test_a_deleted_pod_on_our_node_awaits_its_final_delete(self):
+        deleted = {"deletionTimestamp": "2026-12-01T05:00:00Z", "deletionGracePeriodSeconds": 30}
+        self.assertTrue(world.awaits_final_delete(self.pod(world.NODE, **deleted)))
+
+    def test_not_when_alive_elsewhere_or_already_final(self):
+        self.assertFalse(world.awaits_final_delete(self.pod(world.NODE)))
+        deleted = {"deletionTimestamp": "2026-12-01T05:00:00Z", "deletionGracePeriodSeconds": 30}
+        self.assertFalse(world.awaits_final_delete(self.pod("another-node", **deleted)))
+        self.assertFalse(world.awaits_final_delete(self.pod(None, **deleted)))
+        # grace 0 given: only finalizers can hold it now, not a kubelet
+        final = {"deletionTimestamp": "2026-12-01T05:00:00Z", "deletionGracePeriodSeconds": 0}
+        self.assertFalse(world.awaits_final_delete(self.pod(world.NODE, **final)))
+
+    def test_a_job_being_deleted_is_not_run_but_is_watched(self):
+        deleting = job()
+        deleting["metadata"]["deletionTimestamp"] = "2026-12-01T05:00:00Z"
+        self.assertTrue(world.job_deleting(deleting))
+        self.assertFalse(world.job_runnable(deleting))
+        self.assertFalse(world.job_deleting(job()))
+
+
 class ScriptDetection(unittest.TestCase):
     def test_finds_the_script_under_a_configmap_mount(self):
         container, cm, mount, words = world.migration_script(POD_SPEC)

@@ -37,12 +37,19 @@ for a control plane that runs none of them. Deterministic rules, applied every
                       writing it here would fight that controller (startTime is immutable
                       once it set it). Without a controller-manager no pod exists, nothing
                       runs.
+  R5 termination      A pod bound to `testenv-node` and being deleted (deletionTimestamp
+                      set, grace period not yet 0) is deleted for good with
+                      gracePeriodSeconds=0, as a kubelet does once the pod's containers
+                      have stopped (none run here, so at once). Without it the pod stays
+                      Terminating until the pod GC removes pods bound to a missing Node,
+                      after a 40 s quarantine: long enough to time out a foreground delete
+                      of a Job whose pod was scheduled but not yet run.
 
 The NetworkPolicy evaluation is shared with the reconciler oracle (testenv/kube_model.py),
 never with triage.
 
---jobs-only applies R2 and R4 to the pods of runnable Jobs only, and lists the pods only
-while such a Job exists (one `kubectl get jobs` per idle tick): the fault sweep runs one
+--jobs-only applies R2 and R4 to the pods of runnable Jobs only, R5 to the pods of Jobs
+being deleted, and lists the pods only while such a Job exists (one `kubectl get jobs` per idle tick): the fault sweep runs one
 world per namespace, many at once, and needs nothing but its migration Job run.
 
 Usage: world.py --kubeconfig K --namespace NS [--interval 3] [--once] [--jobs-only]
@@ -206,6 +213,19 @@ def job_runnable(job):
             and not job_finished(job) and not job["metadata"].get("deletionTimestamp"))
 
 
+def job_deleting(job):
+    return bool(job["metadata"].get("deletionTimestamp"))
+
+
+def awaits_final_delete(pod):
+    """R5: deleted, on our node, and not yet given grace period 0. A kubelet's status
+    manager deletes such a pod with gracePeriodSeconds=0 once its containers stopped
+    (kubernetes pkg/kubelet/status/status_manager.go, canBeDeleted then Delete)."""
+    meta = pod["metadata"]
+    return (pod["spec"].get("nodeName") == NODE and bool(meta.get("deletionTimestamp"))
+            and meta.get("deletionGracePeriodSeconds") != 0)
+
+
 def owning_job(pod):
     return next((ref["name"] for ref in pod["metadata"].get("ownerReferences") or []
                  if ref.get("kind") == "Job" and ref.get("controller")), None)
@@ -334,9 +354,19 @@ def r4_run_job_pod(c, pod, jobs, configmaps, db):
               "--type=merge", "-p", json.dumps(patch))
 
 
+def r5_finish_deletion(c, pod):
+    if not awaits_final_delete(pod):
+        return
+    # kubectl spells a DELETE with gracePeriodSeconds=0 this way; the kubelet sends the
+    # same request. Finalizers, if any, still hold the pod.
+    c.kubectl("delete", "pod", pod["metadata"]["name"], "-n", c.namespace, "--grace-period=0",
+              "--force", "--wait=false", check=False)
+
+
 def tick(c, db=None):
     pods = c.items("pods")
     for pod in pods:
+        r5_finish_deletion(c, pod)
         r2_schedule(c, pod)
     netpols = c.items("networkpolicies")
     configmaps = c.items("configmaps")
@@ -356,12 +386,14 @@ def tick(c, db=None):
 
 
 def tick_jobs_only(c, db):
-    """R2 then R4 for the pods of runnable Jobs; nothing else is read or written."""
+    """R2 then R4 for the pods of runnable Jobs, R5 for those of Jobs being deleted;
+    nothing else is read or written."""
     jobs = {job["metadata"]["name"]: job for job in c.items("jobs")}
-    if not any(job_runnable(job) for job in jobs.values()):
+    if not any(job_runnable(job) or job_deleting(job) for job in jobs.values()):
         return
     pods = [pod for pod in c.items("pods") if owning_job(pod) in jobs]
     for pod in pods:
+        r5_finish_deletion(c, pod)
         r2_schedule(c, pod)
     pods = [pod for pod in c.items("pods") if owning_job(pod) in jobs]
     by_name = {cm["metadata"]["name"]: cm for cm in c.items("configmaps")}
@@ -375,7 +407,7 @@ def main():
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--interval", type=float, default=3.0)
     parser.add_argument("--once", action="store_true")
-    parser.add_argument("--jobs-only", action="store_true", help="R2 and R4 for the pods of runnable Jobs only")
+    parser.add_argument("--jobs-only", action="store_true", help="R2 and R4 for the pods of runnable Jobs only, R5 for those of deleted Jobs")
     parser.add_argument("--db-host", help="R4: run migration Job pods against this PostgreSQL")
     parser.add_argument("--db-port", type=int)
     parser.add_argument("--db-user")

@@ -179,7 +179,7 @@ impl Copy {
             "-l",
             "triage.dev/step=migrate",
             "--cascade=foreground",
-            "--timeout=60s",
+            "--timeout=150s",
         ]);
     }
 
