@@ -22,7 +22,14 @@ the migration Job's), and K then counts the requests it matches. FAULT:
   reset-after          forwarded (the server applies it), then the connection is reset
   hold                 forwarded, and the response held --hold-seconds (default 120,
                        past the client's --request-timeout), then the connection closed
-Every injection is appended to --injected FILE as `FAULT METHOD PATH`.
+Three more fields, 'METHOD|PATH|K|FAULT|AMETHOD|APATH|AK', anchor the count: only the
+requests after the AK-th request matching AMETHOD and APATH (same pattern rules) count
+toward K. The sweep anchors a request whose path several steps send (a LIST of the
+namespace read, an access review) on a request only its own step sends, earlier in the
+same step: counted from the start of the run, its K would shift whenever a run skips
+steps an earlier run finished.
+Every injection is appended to --injected FILE as `FAULT METHOD PATH #I`, I the 0-based
+index of the --at rule that fired (two rules may name the same path).
 
 --touch PATH makes the proxy a concurrent writer, deterministically: before it forwards
 any request (not a dry run) for the object at PATH (e.g.
@@ -69,12 +76,21 @@ def main():
         method, path, status = parts[0], parts[1], int(parts[2])
         count = int(parts[3]) if len(parts) > 3 else 1
         rules.append({"method": method, "path": path, "status": status, "left": count})
+    def compile_path(path):
+        return re.compile("[^/?]*".join(re.escape(part) for part in path.split("*")))
+
     exact = []
-    for rule in args.at:
-        method, path, occurrence, fault = rule.split("|")
-        pattern = re.compile("[^/?]*".join(re.escape(part) for part in path.split("*")))
-        exact.append({"method": method, "pattern": pattern, "occurrence": int(occurrence), "fault": fault,
-                      "seen": 0})
+    for index, rule in enumerate(args.at):
+        fields = rule.split("|")
+        if len(fields) not in (4, 7):
+            parser.error(f"--at {rule!r}: want METHOD|PATH|K|FAULT[|AMETHOD|APATH|AK]")
+        method, path, occurrence, fault = fields[:4]
+        anchor = None
+        if len(fields) == 7:
+            anchor = {"method": fields[4], "pattern": compile_path(fields[5]), "occurrence": int(fields[6]),
+                      "seen": 0}
+        exact.append({"method": method, "pattern": compile_path(path), "occurrence": int(occurrence),
+                      "fault": fault, "seen": 0, "anchor": anchor, "index": index})
     seen = {}
     lock = threading.Lock()
 
@@ -84,25 +100,36 @@ def main():
         def log_message(self, fmt, *a):
             sys.stderr.write("proxy: " + (fmt % a) + "\n")
 
+        def matches(self, rule):
+            return rule["method"] == self.command and rule["pattern"].fullmatch(self.path)
+
         def injected(self, body):
+            """The fault to inject (None: forward as is) and the index of its --at rule."""
             with lock:
-                fault = None
+                # A rule counts only requests after its anchor was reached: whether it
+                # was is decided before this request counts toward the anchor.
+                opened = [rule["anchor"] is None or rule["anchor"]["seen"] >= rule["anchor"]["occurrence"]
+                          for rule in exact]
                 for rule in exact:
-                    if rule["method"] == self.command and rule["pattern"].fullmatch(self.path):
+                    if rule["anchor"] is not None and self.matches(rule["anchor"]):
+                        rule["anchor"]["seen"] += 1
+                fired = None
+                for rule, open_ in zip(exact, opened):
+                    if open_ and self.matches(rule):
                         rule["seen"] += 1
-                        if rule["seen"] == rule["occurrence"] and fault is None:
-                            fault = rule["fault"]
-                if fault is not None:
-                    return fault
+                        if rule["seen"] == rule["occurrence"] and fired is None:
+                            fired = rule
+                if fired is not None:
+                    return fired["fault"], fired["index"]
             # A DELETE carries its dry run in the body (DeleteOptions.dryRun).
             if "dryRun=" in self.path or (body and b'"dryRun":["All"]' in body.replace(b" ", b"")):
-                return None
+                return None, None
             with lock:
                 for rule in rules:
                     if rule["left"] > 0 and rule["method"] == self.command and rule["path"] in self.path:
                         rule["left"] -= 1
-                        return rule["status"]
-            return None
+                        return rule["status"], None
+            return None, None
 
         def forward(self):
             if args.log:
@@ -112,13 +139,13 @@ def main():
             body = self.rfile.read(length) if length else None
             if "dryRun" not in self.path + str(body or "") and self.path.split("?")[0] in args.touch:
                 self.touch()
-            fault = self.injected(body)
+            fault, index = self.injected(body)
             if fault is not None:
                 fault = str(fault)
                 sys.stderr.write(f"proxy: injected {fault} for {self.command} {self.path}\n")
                 if args.injected:
                     with lock, open(args.injected, "a") as log:
-                        log.write(f"{fault} {self.command} {self.path}\n")
+                        log.write(f"{fault} {self.command} {self.path}" + (f" #{index}" if index is not None else "") + "\n")
             if fault == "reset":
                 return self.reset()
             if fault is not None and fault not in ("reset-after", "hold"):

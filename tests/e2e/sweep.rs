@@ -22,20 +22,24 @@
 //!   a run backed up (server fields aside).
 //!
 //! Default (CI): every write and every dry run of every step, with every fault kind,
-//! plus one read per step and fault kind (rotating so each step's reads meet different
-//! kinds). Requests only their step sends are replayed as chains, one namespace each:
+//! plus one read per step and fault kind (rotating over the step's own reads and the
+//! namespace read that verifies it, so each step's reads meet different kinds); every
+//! request with every fault kind with `TRIAGE_SWEEP=full` (below). Requests are
+//! replayed as chains, one namespace each:
 //! a chain holds one fault kind and at most one request per step (the R-th write or dry
 //! run of each step, or its sampled read), run after run, each with the rules not yet
 //! fired (a fresh proxy, so occurrences count from 1), until all fired (or three runs
 //! in a row fired none: the coverage check then names what never fired); then the clean
-//! run, then every run's restore, newest first. A write or dry run whose path another
-//! step also sends (its occurrence shifts when earlier steps are skipped) is failed
-//! alone in its own namespace, as in the full sweep. `TRIAGE_SWEEP_JOBS` (default 6)
-//! units run at once.
+//! run, then every run's restore, newest first. A request whose path another step also
+//! sends (its occurrence shifts when earlier steps are skipped) is counted after an
+//! anchor, the last earlier request of its step that only that step sends; one without
+//! such an anchor (an access review before its step's first own request) is failed
+//! alone in its own namespace with its own next run and restore. `TRIAGE_SWEEP_JOBS`
+//! (default 6) units run at once.
 //!
 //! `TRIAGE_SWEEP=full`: the cross product, every recorded request (the load's too) x
-//! every fault kind, each in its own namespace with its own next run and restore;
-//! `TRIAGE_SWEEP_MAX=N` stops after N units.
+//! every fault kind, in chains and alone as above; `TRIAGE_SWEEP_MAX=N` stops after N
+//! units.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -201,9 +205,43 @@ struct Request {
     occurrence: usize,
     /// The step it belongs to (`load` before the first).
     step: String,
+    /// For a request whose path other steps send too, the last earlier request of its
+    /// step that no other step sends, and this request's K counted after it (see
+    /// `anchor_shared_requests`).
+    anchor: Option<Anchor>,
+}
+
+/// A request only its own step sends (so its occurrence, counted from the start of a
+/// run, is the same in every run that goes through that step), and how many requests
+/// with the anchored request's method and path follow it up to that one.
+#[derive(Debug, Clone)]
+struct Anchor {
+    method: String,
+    path: String,
+    occurrence: usize,
+    nth_after: usize,
 }
 
 impl Request {
+    /// The fault proxy's `--at` rule failing this request with `fault` in a copy of the
+    /// incident in namespace `to`: its K-th occurrence counted from the run's start, or,
+    /// `anchored` and with an anchor, counted after its anchor (a chain's later runs
+    /// skip the steps earlier runs finished, which shifts every shared path's K).
+    fn rule(&self, fault: &str, from: &str, to: &str, anchored: bool) -> String {
+        let path = remap(&self.path, from, to);
+        match self.anchor.as_ref().filter(|_| anchored) {
+            Some(anchor) => format!(
+                "{}|{path}|{}|{fault}|{}|{}|{}",
+                self.method,
+                anchor.nth_after,
+                anchor.method,
+                remap(&anchor.path, from, to),
+                anchor.occurrence
+            ),
+            None => format!("{}|{path}|{}|{fault}", self.method, self.occurrence),
+        }
+    }
+
     /// The path without its query (the proxy logs `...reviews?` for a POST without one).
     fn bare_path(&self) -> &str {
         self.path.split('?').next().unwrap_or_default()
@@ -310,21 +348,6 @@ fn unstamped(text: &str, replacement: &str) -> String {
         }
     }
     out
-}
-
-/// `pattern` (fault_proxy.py's: `*` is any run of characters but `/` and `?`) matches
-/// all of `text`.
-fn glob_matches(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((head, tail)) => {
-            let Some(rest) = text.strip_prefix(head) else {
-                return false;
-            };
-            let run = rest.find(['/', '?']).unwrap_or(rest.len());
-            (0..=run).any(|n| glob_matches(tail, &rest[n..]))
-        }
-    }
 }
 
 /// `2026-11-30` -> `DATE` anywhere in `text`.
@@ -492,6 +515,7 @@ fn record(env: &TestEnv, postgres: &Postgres) -> Recording {
             path,
             occurrence: *count,
             step: String::new(),
+            anchor: None,
         };
         let observe = request.is_observe(&incident.ns);
         if !observe && in_observe {
@@ -506,6 +530,7 @@ fn record(env: &TestEnv, postgres: &Postgres) -> Recording {
         };
         requests.push(request);
     }
+    anchor_shared_requests(&mut requests);
 
     let run = newest_run(&incident.state).unwrap();
     let audit = std::fs::read_to_string(run.join("audit.jsonl")).unwrap();
@@ -532,6 +557,45 @@ fn record(env: &TestEnv, postgres: &Postgres) -> Recording {
         repaired,
         verdicts: verdicts(&text),
         ns: incident.ns.clone(),
+    }
+}
+
+/// Whether no other step (nor the load) sends a request with this one's method and path.
+fn own(requests: &[Request], request: &Request) -> bool {
+    requests
+        .iter()
+        .all(|r| r.step == request.step || (&r.method, &r.path) != (&request.method, &request.path))
+}
+
+/// Anchors every request of a step whose path other steps send too on the last
+/// earlier request of the same step that only that step sends, if there is one (the
+/// access reviews a step sends before its first own request have none). The step's
+/// requests are sent one after another up to its namespace read, whose concurrent
+/// LISTs each come once, so the count after the anchor is the same in every run.
+fn anchor_shared_requests(requests: &mut [Request]) {
+    for i in 0..requests.len() {
+        let request = &requests[i];
+        if request.step == "load" || own(requests, request) {
+            continue;
+        }
+        let Some(a) = (0..i)
+            .rev()
+            .take_while(|&j| requests[j].step == request.step)
+            .find(|&j| own(requests, &requests[j]))
+        else {
+            continue;
+        };
+        let nth_after = requests[a + 1..=i]
+            .iter()
+            .filter(|r| (&r.method, &r.path) == (&request.method, &request.path))
+            .count();
+        let anchor = Anchor {
+            method: requests[a].method.clone(),
+            path: requests[a].path.clone(),
+            occurrence: requests[a].occurrence,
+            nth_after,
+        };
+        requests[i].anchor = Some(anchor);
     }
 }
 
@@ -568,7 +632,7 @@ fn injection(request: &Request, fault: &str) -> Injection {
 
 fn sample(recording: &Recording) -> Vec<Work> {
     let full = std::env::var("TRIAGE_SWEEP").as_deref() == Ok("full");
-    let mut work = Vec::new();
+    let mut singles = Vec::new();
     // Per fault kind, its chains: the R-th holds the R-th pick of every step.
     let mut chains: Vec<Vec<Vec<Request>>> = vec![Vec::new(); FAULTS.len()];
     // The load before the first step is only read (a failure there changes nothing):
@@ -578,50 +642,52 @@ fn sample(recording: &Recording) -> Vec<Work> {
         groups.push("load".to_string());
     }
     groups.extend(recording.steps.iter().cloned());
+    // A chain replays its rules in runs that skip the steps already done (a fresh
+    // proxy each run, counting from its start), so it fails the load's requests (every
+    // run begins with them), those only their step sends, and those anchored on one
+    // (`anchor_shared_requests`); any other request is failed alone in a fresh copy.
+    let chainable =
+        |r: &Request| r.step == "load" || r.anchor.is_some() || own(&recording.requests, r);
     for (g, group) in groups.iter().enumerate() {
         let requests: Vec<&Request> = recording
             .requests
             .iter()
             .filter(|r| &r.step == group)
             .collect();
-        if full {
-            for fault in FAULTS {
-                work.extend(requests.iter().map(|r| Work::Single((*r).clone(), fault)));
-            }
-            continue;
-        }
-        // A chain replays its rules in runs that skip the steps already done, so a
-        // request whose path other steps also use (a LIST, an access review) comes at
-        // another occurrence there: chains fail requests only this step sends.
-        let own = |c: &Request| {
-            recording
-                .requests
-                .iter()
-                .all(|r| &r.step == group || (&r.method, &r.path) != (&c.method, &c.path))
-        };
         // Where loss can happen: every write and every dry run.
         let (changes, reads): (Vec<&Request>, Vec<&Request>) = requests
             .into_iter()
             .partition(|r| r.is_write() || r.is_dry_run());
-        // A sample of the reads: this step's own, not the namespace reads that verify
-        // it, and of the migration Job's polls only the first (how many follow depends
-        // on how long the Job runs).
-        let reads: Vec<&Request> = reads
-            .into_iter()
-            .filter(|r| own(r) && !r.is_observe(&recording.ns))
-            .filter(|r| r.occurrence == 1 || unstamped(&r.path, "*") == r.path)
-            .collect();
+        // Full: every read. Default: a sample, one per fault kind, rotating over the
+        // step's reads a chain can fail (its own, and the namespace read that verifies
+        // it), and of the migration Job's polls only the first (how many follow
+        // depends on how long the Job runs).
+        let reads: Vec<&Request> = if full {
+            reads
+        } else {
+            reads
+                .into_iter()
+                .filter(|r| chainable(r))
+                .filter(|r| r.occurrence == 1 || unstamped(&r.path, "*") == r.path)
+                .collect()
+        };
         for (f, fault) in FAULTS.iter().enumerate() {
+            let sampled: Vec<&Request> = if full {
+                changes.iter().chain(&reads).copied().collect()
+            } else {
+                changes
+                    .iter()
+                    .copied()
+                    .chain(reads.get((f + g) % reads.len().max(1)).copied())
+                    .collect()
+            };
             let mut picks: Vec<Request> = Vec::new();
-            for change in &changes {
-                if own(change) {
-                    picks.push((*change).clone());
+            for request in sampled {
+                if chainable(request) {
+                    picks.push(request.clone());
                 } else {
-                    work.push(Work::Single((*change).clone(), fault));
+                    singles.push(Work::Single(request.clone(), fault));
                 }
-            }
-            if !reads.is_empty() {
-                picks.push(reads[(f + g) % reads.len()].clone());
             }
             for (round, pick) in picks.into_iter().enumerate() {
                 if chains[f].len() <= round {
@@ -632,12 +698,12 @@ fn sample(recording: &Recording) -> Vec<Work> {
         }
     }
     // Chains first: they are the longest units.
-    let mut chained: Vec<Work> = Vec::new();
+    let mut work: Vec<Work> = Vec::new();
     for (fault, rounds) in FAULTS.iter().zip(chains) {
-        chained.extend(rounds.into_iter().map(|rules| Work::Chain(fault, rules)));
+        work.extend(rounds.into_iter().map(|rules| Work::Chain(fault, rules)));
     }
-    chained.extend(work);
-    chained
+    work.extend(singles);
+    work
 }
 
 /// The namespace names in a recorded path, remapped to another copy of the incident.
@@ -717,12 +783,8 @@ fn inject(
     };
     let original = contents(env, &ns, &recording.touched);
     let injected_log = env.dir.join(format!("{ns}-injected"));
-    let rule = format!(
-        "{}|{}|{}|{fault}",
-        request.method,
-        remap(&request.path, &recording.ns, &ns),
-        request.occurrence
-    );
+    // A fresh copy goes through every step as the recorded run did: no anchor needed.
+    let rule = request.rule(fault, &recording.ns, &ns, false);
     let proxy = harness::FaultProxy::start_with(
         env,
         &format!("{ns}-inject"),
@@ -945,12 +1007,7 @@ fn chain(
         ];
         for rule in &pending {
             args.push("--at".to_string());
-            args.push(format!(
-                "{}|{}|{}|{fault}",
-                rule.method,
-                remap(&rule.path, &recording.ns, &ns),
-                rule.occurrence
-            ));
+            args.push(rule.rule(fault, &recording.ns, &ns, true));
         }
         let proxy = harness::FaultProxy::start_with(env, &format!("{ns}-chain-{round}"), &args);
         let runs_before = std::fs::read_dir(&incident.state).map_or(0, |e| e.count());
@@ -977,15 +1034,17 @@ fn chain(
             runs.push(run);
         }
         before = now;
+        // Each line names the index of its rule among this run's `--at` rules.
+        let mut fired_indexes: Vec<usize> = fired
+            .iter()
+            .filter_map(|line| line.rsplit_once(" #")?.1.parse().ok())
+            .filter(|&i| i < pending.len())
+            .collect();
+        fired_indexes.sort_unstable();
+        fired_indexes.dedup();
         let mut done = Vec::new();
-        for line in &fired {
-            let position = pending.iter().position(|rule| {
-                line.strip_prefix(&format!("{fault} {} ", rule.method))
-                    .is_some_and(|path| glob_matches(&remap(&rule.path, &recording.ns, &ns), path))
-            });
-            if let Some(position) = position {
-                done.push(pending.remove(position));
-            }
+        for i in fired_indexes.into_iter().rev() {
+            done.push(pending.remove(i));
         }
         let mut tally = tally.lock().unwrap();
         for rule in &done {
@@ -1191,9 +1250,11 @@ fn fault_sweep() {
         .iter()
         .filter(|w| matches!(w, Work::Chain(..)))
         .count();
+    let rules = injections.iter().flat_map(Work::rules).count();
     let _ = writeln!(
         std::io::stderr(),
-        "fault sweep: {changes} of the injections on writes and dry runs; {} units ({chains} chains) {jobs} at once, in {:.0}s",
+        "fault sweep: {} of {rules} rules fired ({changes} of them on writes and dry runs); {} units ({chains} chains) {jobs} at once, in {:.0}s",
+        tally.fired,
         injections.len(),
         clock.elapsed().as_secs_f64()
     );
@@ -1206,5 +1267,67 @@ fn fault_sweep() {
         steps.len(),
         tally.lost.len(),
         tally.unrestorable.len()
+    );
+}
+
+#[test]
+fn shared_requests_are_counted_after_their_steps_own_request() {
+    let request = |step: &str, method: &str, path: &str, occurrence: usize| Request {
+        method: method.to_string(),
+        path: path.to_string(),
+        occurrence,
+        step: step.to_string(),
+        anchor: None,
+    };
+    let list = "/api/v1/namespaces/ns/configmaps?&limit=500";
+    let review = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews?";
+    let mut requests = vec![
+        request("load", "GET", list, 1),
+        request("quota", "POST", review, 1),
+        request(
+            "quota",
+            "PATCH",
+            "/api/v1/namespaces/ns/resourcequotas/q",
+            1,
+        ),
+        request("quota", "GET", list, 2),
+        request("lock", "POST", review, 2),
+        request("lock", "GET", "/api/v1/namespaces/ns/configmaps/lock", 1),
+        request("lock", "POST", review, 3),
+        request("lock", "GET", list, 3),
+    ];
+    anchor_shared_requests(&mut requests);
+    let anchor = |i: usize| {
+        requests[i]
+            .anchor
+            .as_ref()
+            .map(|a| (a.path.as_str(), a.occurrence, a.nth_after))
+    };
+    // The load and a step's own requests count from the start of the run.
+    assert!(anchor(0).is_none() && anchor(2).is_none() && anchor(5).is_none());
+    // A step's access review before its first own request has nothing to count from.
+    assert!(anchor(1).is_none() && anchor(4).is_none());
+    // The namespace read after the quota's patch: the 1st LIST after it, not the 2nd of
+    // the run (a chain's later run that skips `quota` sends only one).
+    assert_eq!(
+        anchor(3),
+        Some(("/api/v1/namespaces/ns/resourcequotas/q", 1, 1))
+    );
+    assert_eq!(
+        anchor(6),
+        Some(("/api/v1/namespaces/ns/configmaps/lock", 1, 1))
+    );
+    assert_eq!(
+        anchor(7),
+        Some(("/api/v1/namespaces/ns/configmaps/lock", 1, 1))
+    );
+    let rule = requests[7].rule("500", "ns", "copy", true);
+    assert_eq!(
+        rule,
+        "GET|/api/v1/namespaces/copy/configmaps?&limit=500|1|500|GET|/api/v1/namespaces/copy/configmaps/lock|1"
+    );
+    assert_eq!(
+        requests[7].rule("500", "ns", "copy", false),
+        "GET|/api/v1/namespaces/copy/configmaps?&limit=500|3|500"
     );
 }
