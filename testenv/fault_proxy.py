@@ -150,12 +150,8 @@ def main():
                 return self.reset()
             if fault is not None and fault not in ("reset-after", "hold"):
                 return self.status(fault)
-            conn = http.client.HTTPSConnection(upstream.hostname, upstream.port, context=context, timeout=30)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-            conn.request(self.command, self.path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            conn.close()
+            response, data = self.send_upstream(body, headers)
             if fault == "reset-after":
                 return self.reset()
             if fault == "hold":
@@ -169,6 +165,36 @@ def main():
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        upstream_conn = None
+
+        def send_upstream(self, body, headers):
+            """Forwards this request on the upstream connection of this client connection
+            (a handler serves one), opened on first use and kept: a TLS handshake per
+            request was most of the proxy's CPU in the fault sweep. A kept connection the
+            API server closed while idle is reopened once, for a GET only (any other
+            request may have been applied)."""
+            for attempt in range(2):
+                reused = self.upstream_conn is not None
+                if not reused:
+                    self.upstream_conn = http.client.HTTPSConnection(upstream.hostname, upstream.port,
+                                                                     context=context, timeout=30)
+                try:
+                    self.upstream_conn.request(self.command, self.path, body=body, headers=headers)
+                    response = self.upstream_conn.getresponse()
+                    return response, response.read()
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    self.upstream_conn.close()
+                    self.upstream_conn = None
+                    if not reused or self.command != "GET" or attempt:
+                        raise
+
+        def finish(self):
+            try:
+                super().finish()
+            finally:
+                if self.upstream_conn is not None:
+                    self.upstream_conn.close()
 
         def touch(self):
             with lock:
