@@ -173,10 +173,16 @@ struct NamespaceReread<'a> {
     options: &'a RepairOptions,
     /// Kinds the plan was made without (e.g. forbidden): not the verify read's fault.
     gaps_when_planned: &'a BTreeMap<crate::snapshot::Kind, crate::snapshot::Gap>,
+    /// The complete read that verified the last step, until a re-plan (whose step
+    /// writes next) makes it stale. The executor verifies every step it applies, last
+    /// thing, so after a completed run this is the namespace as the run left it: the
+    /// before/after table is judged on it instead of a second read of everything.
+    last_verified: Option<Observed>,
 }
 
 impl Reread for NamespaceReread<'_> {
     async fn replan(&mut self, step: &Step) -> Result<Option<Step>, TriageError> {
+        self.last_verified = None;
         let observed = observe(self.cluster, self.namespace, self.extras).await?;
         let findings = observed.findings(self.namespace, self.profile);
         let context = observed.context(self.namespace, self.profile);
@@ -194,6 +200,7 @@ impl Reread for NamespaceReread<'_> {
             )));
         }
         let findings = observed.findings(self.namespace, self.profile);
+        self.last_verified = Some(observed);
         Ok(verdict_of(&findings, step))
     }
 }
@@ -392,6 +399,7 @@ async fn repair(
         profile: profile.as_ref(),
         options: &options,
         gaps_when_planned: &gaps_when_planned,
+        last_verified: None,
     };
     let ran = run_steps(
         &cluster,
@@ -419,7 +427,10 @@ async fn repair(
     }
 
     if run.is_some() {
-        observed = observe(&cluster, &namespace, &extras).await?;
+        observed = match reread.last_verified.take() {
+            Some(verified) => verified,
+            None => observe(&cluster, &namespace, &extras).await?,
+        };
         let after = observed.findings(&namespace, profile.as_ref());
         say(before_after(&before, &after));
         say(restore_hint(run.as_ref()));

@@ -531,6 +531,18 @@ fn record(env: &TestEnv, postgres: &Postgres) -> Recording {
         requests.push(request);
     }
     anchor_shared_requests(&mut requests);
+    // One namespace read to plan, one to verify each step, and none more: the
+    // before/after table is judged on the last step's verification read.
+    let pod_lists = requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.bare_path().ends_with(&format!("/{}/pods", incident.ns)))
+        .count();
+    assert_eq!(
+        pod_lists,
+        steps.len() + 1,
+        "namespace reads in a run of {} steps",
+        steps.len()
+    );
 
     let run = newest_run(&incident.state).unwrap();
     let audit = std::fs::read_to_string(run.join("audit.jsonl")).unwrap();
