@@ -1,16 +1,35 @@
 """What the test-support processes (reconciler oracle, world simulator) know about
-Kubernetes: a kubectl wrapper and NetworkPolicy egress semantics. Shared by those two
+Kubernetes: a cluster handle (reads through kube_api, writes with kubectl) and
+NetworkPolicy egress semantics. Shared by those two
 processes only; triage's own code is never imported, so they can judge it.
 """
 
-import json
 import subprocess
+
+from kube_api import Api
 
 
 class Cluster:
-    def __init__(self, kubeconfig, namespace):
+    """One namespace of a cluster: reads over one keep-alive connection (kube_api.Api),
+    writes with kubectl."""
+
+    # The kinds the scripts list, by plural: their API group's path.
+    GROUPS = {
+        "pods": "/api/v1",
+        "configmaps": "/api/v1",
+        "persistentvolumeclaims": "/api/v1",
+        "resourcequotas": "/api/v1",
+        "namespaces": "/api/v1",
+        "jobs": "/apis/batch/v1",
+        "networkpolicies": "/apis/networking.k8s.io/v1",
+        "storageclasses": "/apis/storage.k8s.io/v1",
+    }
+
+    def __init__(self, kubeconfig, namespace, user_agent="triage-testenv"):
         self.kubeconfig = kubeconfig
         self.namespace = namespace
+        self.user_agent = user_agent
+        self.api = None
 
     def kubectl(self, *args, stdin=None, check=True):
         result = subprocess.run(
@@ -21,16 +40,21 @@ class Cluster:
             raise RuntimeError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
         return result
 
+    def list(self, plural, namespace=None):
+        if self.api is None:
+            self.api = Api(self.kubeconfig, None, self.user_agent)
+        base = self.GROUPS[plural]
+        scope = f"/namespaces/{namespace}" if namespace else ""
+        return self.api.request("GET", f"{base}{scope}/{plural}")[1]["items"]
+
     def items(self, kind, namespace=None):
-        out = self.kubectl("get", kind, "-n", namespace or self.namespace, "-o", "json").stdout
-        return json.loads(out)["items"]
+        return self.list(kind, namespace or self.namespace)
 
     def cluster_items(self, kind):
-        return json.loads(self.kubectl("get", kind, "-o", "json").stdout)["items"]
+        return self.list(kind)
 
     def namespace_labels(self):
-        out = self.kubectl("get", "namespaces", "-o", "json").stdout
-        return {n["metadata"]["name"]: n["metadata"].get("labels", {}) for n in json.loads(out)["items"]}
+        return {n["metadata"]["name"]: n["metadata"].get("labels", {}) for n in self.list("namespaces")}
 
     def can_i(self, verb, resource):
         sa = f"system:serviceaccount:{self.namespace}:migration-runner"

@@ -9,7 +9,8 @@ kube-controller-manager with a few controllers, no kubelet and no scheduler. The
 loader recreates the captured objects and then writes, through the status
 subresource, what only a kubelet or a controller would have written.
 
-  1. YAML -> JSON with `kubectl create --dry-run=client -o json` (stdlib only).
+  1. YAML -> JSON with `kubectl create --dry-run=client -o json` (stdlib only); a
+     FIXTURE ending in .json is read as that output.
   2. Namespaces are remapped (--ns bleater=NEW): metadata.namespace, Namespace names,
      RoleBinding subjects, Event involvedObject/related, PV claimRef, CronJob
      status.active, and `kubernetes.io/metadata.name` values in namespaceSelectors
@@ -38,17 +39,13 @@ Prints a summary on stdout; exits 1 with `load-scenario: error: ...` on failure.
 """
 
 import argparse
-import base64
 import copy
-import http.client
 import json
 import os
-import ssl
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.parse
+
+from kube_api import Api, ApiError, KubeError, run
 
 FREEZE_MANAGER = "testenv.triage.local/fixture"
 NS_LABEL = "kubernetes.io/metadata.name"
@@ -57,130 +54,7 @@ BINDING_MARKS = ("pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-c
 LAST = ("LimitRange", "ResourceQuota")  # created after everything else
 
 
-class LoadError(Exception):
-    pass
-
-
-# ------------------------------------------------------------------ API access
-
-
-class Api:
-    """Minimal Kubernetes REST client over one keep-alive HTTPS connection."""
-
-    def __init__(self, kubeconfig, context):
-        cmd = ["kubectl", "config", "view", "--raw", "--minify", "--flatten", "-o", "json"]
-        if kubeconfig:
-            cmd += ["--kubeconfig", kubeconfig]
-        if context:
-            cmd += ["--context", context]
-        cfg = json.loads(run(cmd))
-        try:
-            cluster = cfg["clusters"][0]["cluster"]
-            user = cfg["users"][0]["user"] if cfg.get("users") else {}
-        except (KeyError, IndexError):
-            raise LoadError("kubeconfig has no current cluster/user")
-        url = urllib.parse.urlsplit(cluster["server"])
-        if url.scheme != "https":
-            raise LoadError(f"only https servers are supported, got {cluster['server']}")
-        self.host, self.port = url.hostname, url.port or 443
-        self.prefix = url.path.rstrip("/")
-        ctx = ssl.create_default_context()
-        if cluster.get("insecure-skip-tls-verify"):
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        elif cluster.get("certificate-authority-data"):
-            ctx = ssl.create_default_context(
-                cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
-        self.headers = {"Accept": "application/json", "User-Agent": "triage-testenv-load-scenario"}
-        if user.get("token"):
-            self.headers["Authorization"] = "Bearer " + user["token"]
-        elif user.get("client-certificate-data"):
-            self._tmp = tempfile.TemporaryDirectory()
-            crt, key = os.path.join(self._tmp.name, "c.crt"), os.path.join(self._tmp.name, "c.key")
-            with open(crt, "wb") as f:
-                f.write(base64.b64decode(user["client-certificate-data"]))
-            with open(key, "wb") as f:
-                f.write(base64.b64decode(user["client-key-data"]))
-            ctx.load_cert_chain(crt, key)
-        elif user:
-            raise LoadError("kubeconfig user needs a token or client certificate (exec plugins unsupported)")
-        self.ctx = ctx
-        self.conn = None
-        self.discovery = {}
-
-    def request(self, method, path, body=None, content_type="application/json", ok=(200, 201)):
-        data = None if body is None else json.dumps(body).encode()
-        headers = dict(self.headers)
-        if data is not None:
-            headers["Content-Type"] = content_type
-        for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=30)
-            try:
-                self.conn.request(method, self.prefix + path, body=data, headers=headers)
-                resp = self.conn.getresponse()
-                raw = resp.read()
-                break
-            except (http.client.HTTPException, ConnectionError, OSError) as err:
-                self.conn.close()
-                self.conn = None
-                if attempt == 2:
-                    raise LoadError(f"{method} {path}: {err}")
-        try:
-            obj = json.loads(raw) if raw else {}
-        except ValueError:
-            obj = {"message": raw.decode(errors="replace")}
-        if ok is not None and resp.status not in ok:
-            raise ApiError(resp.status, obj)
-        return resp.status, obj
-
-    def resource(self, api_version, kind):
-        """(plural, namespaced) for apiVersion+kind, from discovery."""
-        if api_version not in self.discovery:
-            path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-            try:
-                _, doc = self.request("GET", path)
-            except ApiError as err:
-                raise LoadError(f"discovery {path}: {err}")
-            self.discovery[api_version] = {
-                r["kind"]: (r["name"], r["namespaced"]) for r in doc.get("resources", []) if "/" not in r["name"]
-            }
-        try:
-            return self.discovery[api_version][kind]
-        except KeyError:
-            raise LoadError(f"the server has no {kind} in {api_version}")
-
-    def path(self, obj, named=True, sub=None):
-        plural, namespaced = self.resource(obj["apiVersion"], obj["kind"])
-        base = "/api/v1" if obj["apiVersion"] == "v1" else f"/apis/{obj['apiVersion']}"
-        if namespaced:
-            ns = obj["metadata"].get("namespace")
-            if not ns:
-                raise LoadError(f"{describe(obj)} has no namespace")
-            base += f"/namespaces/{ns}"
-        base += f"/{plural}"
-        if named:
-            base += "/" + obj["metadata"]["name"]
-        if sub:
-            base += "/" + sub
-        return base
-
-
-class ApiError(LoadError):
-    def __init__(self, status, obj):
-        self.status = status
-        self.reason = obj.get("reason", "")
-        super().__init__(f"{status} {obj.get('message') or obj}")
-
-
-def run(cmd):
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise LoadError(f"{cmd[0]} not found in PATH")
-    if proc.returncode != 0:
-        raise LoadError(f"{' '.join(cmd[:3])} ...: {proc.stderr.strip() or 'exit ' + str(proc.returncode)}")
-    return proc.stdout
+LoadError = KubeError
 
 
 def describe(obj):
@@ -195,12 +69,18 @@ def describe(obj):
 def read_fixture(path, kubeconfig, context):
     if not os.path.exists(path):
         raise LoadError(f"no such fixture: {path}")
-    cmd = ["kubectl", "create", "--dry-run=client", "--validate=false", "-o", "json", "-f", path]
-    if kubeconfig:
-        cmd += ["--kubeconfig", kubeconfig]
-    if context:
-        cmd += ["--context", context]
-    text = run(cmd)
+    if path.endswith(".json"):
+        # Already what kubectl would print (a caller that loads one fixture many times
+        # converts it once).
+        with open(path) as f:
+            text = f.read()
+    else:
+        cmd = ["kubectl", "create", "--dry-run=client", "--validate=false", "-o", "json", "-f", path]
+        if kubeconfig:
+            cmd += ["--kubeconfig", kubeconfig]
+        if context:
+            cmd += ["--context", context]
+        text = run(cmd)
     dec, i, out = json.JSONDecoder(), 0, []
     while True:
         while i < len(text) and text[i].isspace():
@@ -551,7 +431,7 @@ def main(argv=None):
         kubeconfig = args.kubeconfig.split(os.pathsep)[0] if args.kubeconfig else None
         started = time.monotonic()
         items = read_fixture(args.fixture, kubeconfig, args.context)
-        api = Api(kubeconfig, args.context)
+        api = Api(kubeconfig, args.context, "triage-testenv-load-scenario")
         loader = Loader(api, args.quota_wait, warn)
         quota, deleted = loader.load(items, ns_map, not args.no_freeze_jobs)
     except LoadError as err:

@@ -129,7 +129,7 @@ def main():
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--once", action="store_true")
     args = parser.parse_args()
-    c = Cluster(args.kubeconfig, args.namespace)
+    c = Cluster(args.kubeconfig, args.namespace, "triage-testenv-reconciler")
     while True:
         try:
             status, reasons = reconcile(c, args.system_namespace)

@@ -49,7 +49,7 @@ The NetworkPolicy evaluation is shared with the reconciler oracle (testenv/kube_
 never with triage.
 
 --jobs-only applies R2 and R4 to the pods of runnable Jobs only, R5 to the pods of Jobs
-being deleted, and lists the pods only while such a Job exists (one `kubectl get jobs` per idle tick): the fault sweep runs one
+being deleted, and lists the pods only while such a Job exists (one LIST of jobs per idle tick, over a kept connection): the fault sweep runs one
 world per namespace, many at once, and needs nothing but its migration Job run.
 
 Usage: world.py --kubeconfig K --namespace NS [--interval 3] [--once] [--jobs-only]
@@ -414,7 +414,7 @@ def main():
     parser.add_argument("--db-password")
     parser.add_argument("--db-name")
     args = parser.parse_args()
-    c = Cluster(args.kubeconfig, args.namespace)
+    c = Cluster(args.kubeconfig, args.namespace, "triage-testenv-world")
     db = None
     if args.db_host:
         db = {"host": args.db_host, "port": args.db_port, "user": args.db_user,

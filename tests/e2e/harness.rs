@@ -61,6 +61,30 @@ pub fn testenv(test: &str) -> Option<&'static TestEnv> {
     }
 }
 
+/// The Python interpreter `python3` names, resolved once: a version manager's shim
+/// (pyenv's is a bash script running several more) would otherwise start with every
+/// helper process, thousands of them in the fault sweep.
+pub fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .stdin(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("python3"))
+    })
+}
+
+thread_local! {
+    /// Each thread's own client for [`TestEnv::get_json`] (a current-thread runtime
+    /// drives one thread's connections).
+    static ADMIN: OnceLock<(tokio::runtime::Runtime, kube::Client)> = const { OnceLock::new() };
+}
+
 /// `scripts/testenv up [extra...]` into `dir`, owned by this process.
 pub fn up(dir: &Path, extra: &[&str]) -> Result<(), String> {
     let output = Command::new(root().join("scripts/testenv"))
@@ -156,6 +180,68 @@ impl TestEnv {
         format!("{prefix}-{}", NAMESPACES.fetch_add(1, Ordering::SeqCst))
     }
 
+    /// GET `path` as the admin user, in process (one kept connection per thread): for
+    /// reads a test repeats after every run, where a kubectl process each is most of the
+    /// cost. A LIST's items get the `kind` and `apiVersion` kubectl would print.
+    #[track_caller]
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let mut value = ADMIN.with(|admin| {
+            let (runtime, client) = admin.get_or_init(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let client = runtime.block_on(async {
+                    let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)
+                        .expect("the test environment's kubeconfig");
+                    let config = kube::Config::from_custom_kubeconfig(
+                        kubeconfig,
+                        &kube::config::KubeConfigOptions::default(),
+                    )
+                    .await
+                    .expect("a client configuration");
+                    kube::Client::try_from(config).expect("a client for the test environment")
+                });
+                (runtime, client)
+            });
+            let request = http::Request::get(path).body(Vec::new()).unwrap();
+            runtime
+                .block_on(client.request::<serde_json::Value>(request))
+                .unwrap_or_else(|err| panic!("GET {path}: {err}"))
+        });
+        if let Some(kind) = value["kind"].as_str().and_then(|k| k.strip_suffix("List")) {
+            let kind = kind.to_string();
+            let api_version = value["apiVersion"].clone();
+            for item in value["items"].as_array_mut().into_iter().flatten() {
+                item["kind"] = kind.clone().into();
+                item["apiVersion"] = api_version.clone();
+            }
+        }
+        value
+    }
+
+    /// `fixture` (under examples/) as the JSON kubectl reads it into, converted once per
+    /// test process: the loader would convert it with a kubectl each time.
+    fn fixture_json(&self, fixture: &str) -> PathBuf {
+        static CONVERTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let json = self.dir.join(format!("{fixture}.json"));
+        let mut converted = CONVERTED.lock().unwrap();
+        if !converted.iter().any(|f| f == fixture) {
+            let text = self.kubectl_ok(&[
+                "create",
+                "--dry-run=client",
+                "--validate=false",
+                "-o",
+                "json",
+                "-f",
+                &root().join("examples").join(fixture).to_string_lossy(),
+            ]);
+            std::fs::write(&json, text).unwrap();
+            converted.push(fixture.to_string());
+        }
+        json
+    }
+
     /// kubectl as the admin user.
     pub fn kubectl(&self, args: &[&str]) -> Output {
         Command::new("kubectl")
@@ -213,7 +299,7 @@ impl TestEnv {
     /// Loads a fixture into the cluster with the scenario loader, remapping namespaces.
     #[track_caller]
     pub fn load_scenario(&self, fixture: &str, namespace_map: &[(&str, &str)]) {
-        let mut command = Command::new("python3");
+        let mut command = Command::new(python());
         command
             .arg(root().join("testenv/load-scenario.py"))
             .arg("--kubeconfig")
@@ -222,7 +308,7 @@ impl TestEnv {
             command.args(["--ns", &format!("{from}={to}")]);
         }
         let output = command
-            .arg(root().join("examples").join(fixture))
+            .arg(self.fixture_json(fixture))
             .stdin(Stdio::null())
             .output()
             .unwrap();
@@ -313,7 +399,7 @@ impl TestEnv {
                 .join(format!("{script}-{}.log", self.unique_name("run"))),
         )
         .unwrap();
-        let child = Command::new("python3")
+        let child = Command::new(python())
             .arg(root().join("testenv").join(script))
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -444,7 +530,7 @@ impl FaultProxy {
     pub fn start_with(env: &TestEnv, name: &str, extra: &[String]) -> Self {
         let port_file = env.dir.join(format!("{name}-proxy-port"));
         let log = env.dir.join(format!("{name}-proxy.log"));
-        let mut command = Command::new("python3");
+        let mut command = Command::new(python());
         command
             .arg(root().join("testenv/fault_proxy.py"))
             .args([
