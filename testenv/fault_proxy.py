@@ -6,7 +6,9 @@ over TLS (trusting the test CA), and fails the requests that match a rule with a
 injected status, so tests can prove what triage does when the server fails halfway
 through a step (e.g. the create of a delete+create).
 
---log FILE records every request's method, path and User-Agent (audit attribution).
+--log FILE records every request's method, path and User-Agent (audit attribution); an
+access review's path is followed by what it asks, `#VERB:GROUP/RESOURCE/SUBRESOURCE/NAME`,
+and --at rules match that too (see request_key).
 
 Rule: --fail METHOD:PATH_SUBSTRING:STATUS[:COUNT]  (COUNT defaults to 1; dry runs,
 `dryRun=All` in the query or a DELETE's body, are never failed, so preflight passes and the real write fails).
@@ -55,6 +57,22 @@ import time
 import urllib.parse
 
 
+def request_key(method, path, body):
+    """The request as --at rules match it and --log records it: its path with the query,
+    and for an access review (a POST to `...reviews`) what it asks, after a `#` (never
+    part of a request target): `#VERB:GROUP/RESOURCE/SUBRESOURCE/NAME`. Every step of a
+    repair asks on the same path; what it asks tells the steps apart, so the fault sweep
+    can fail a step's first review in a chain instead of alone in a fresh copy."""
+    if method != "POST" or not path.split("?")[0].endswith("reviews") or not body:
+        return path
+    try:
+        attributes = json.loads(body)["spec"]["resourceAttributes"]
+    except (ValueError, KeyError, TypeError):
+        return path
+    fields = [attributes.get(k) or "" for k in ("verb", "group", "resource", "subresource", "name")]
+    return f"{path}#{fields[0]}:{'/'.join(fields[1:])}"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--upstream", required=True)
@@ -101,7 +119,7 @@ def main():
             sys.stderr.write("proxy: " + (fmt % a) + "\n")
 
         def matches(self, rule):
-            return rule["method"] == self.command and rule["pattern"].fullmatch(self.path)
+            return rule["method"] == self.command and rule["pattern"].fullmatch(self.key)
 
         def injected(self, body):
             """The fault to inject (None: forward as is) and the index of its --at rule."""
@@ -132,20 +150,21 @@ def main():
             return None, None
 
         def forward(self):
-            if args.log:
-                with lock, open(args.log, "a") as log:
-                    log.write(f"{self.command} {self.path} {self.headers.get('User-Agent', '-')}\n")
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
+            self.key = request_key(self.command, self.path, body)
+            if args.log:
+                with lock, open(args.log, "a") as log:
+                    log.write(f"{self.command} {self.key} {self.headers.get('User-Agent', '-')}\n")
             if "dryRun" not in self.path + str(body or "") and self.path.split("?")[0] in args.touch:
                 self.touch()
             fault, index = self.injected(body)
             if fault is not None:
                 fault = str(fault)
-                sys.stderr.write(f"proxy: injected {fault} for {self.command} {self.path}\n")
+                sys.stderr.write(f"proxy: injected {fault} for {self.command} {self.key}\n")
                 if args.injected:
                     with lock, open(args.injected, "a") as log:
-                        log.write(f"{fault} {self.command} {self.path}" + (f" #{index}" if index is not None else "") + "\n")
+                        log.write(f"{fault} {self.command} {self.key}" + (f" #{index}" if index is not None else "") + "\n")
             if fault == "reset":
                 return self.reset()
             if fault is not None and fault not in ("reset-after", "hold"):

@@ -21,25 +21,20 @@
 //! - `triage restore RUN_DIR --yes --overwrite` gives back the original of every object
 //!   a run backed up (server fields aside).
 //!
-//! Default (CI): every write and every dry run of every step, with every fault kind,
-//! plus one read per step and fault kind (rotating over the step's own reads and the
-//! namespace read that verifies it, so each step's reads meet different kinds); every
-//! request with every fault kind with `TRIAGE_SWEEP=full` (below). Requests are
-//! replayed as chains, one namespace each:
-//! a chain holds one fault kind and at most one request per step (the R-th write or dry
-//! run of each step, or its sampled read), run after run, each with the rules not yet
-//! fired (a fresh proxy, so occurrences count from 1), until all fired (or three runs
-//! in a row fired none: the coverage check then names what never fired); then the clean
-//! run, then every run's restore, newest first. A request whose path another step also
+//! Every recorded request (the load's too) is failed with every fault kind. Requests
+//! are replayed as chains, one namespace each: a chain holds one fault kind and some
+//! rules (see `sample`: one per step for a fault that stops the run, one per request
+//! path and step for a fault triage retries), run after run, each with the rules not
+//! yet fired (a fresh proxy, so occurrences count from 1), until all fired, or a run
+//! finished the plan firing none, or three runs in a row fired none; then the clean
+//! run, then every run's restore, newest first. The rules a chain left are tried once
+//! more in a chain of their own (a fresh copy). A request whose path another step also
 //! sends (its occurrence shifts when earlier steps are skipped) is counted after an
-//! anchor, the last earlier request of its step that only that step sends; one without
-//! such an anchor (an access review before its step's first own request) is failed
-//! alone in its own namespace with its own next run and restore. `TRIAGE_SWEEP_JOBS`
-//! (default 6) units run at once.
-//!
-//! `TRIAGE_SWEEP=full`: the cross product, every recorded request (the load's too) x
-//! every fault kind, in chains and alone as above; `TRIAGE_SWEEP_MAX=N` stops after N
-//! units.
+//! anchor, the last earlier request of its step that only that step sends (an access
+//! review is told apart by what it asks, see fault_proxy.py); one without such an
+//! anchor is failed alone in its own namespace with its own next run and restore.
+//! `TRIAGE_SWEEP_JOBS` (default 6) units run at once; `TRIAGE_SWEEP_MAX=N` stops after
+//! N units (a quick look: the coverage checks are then skipped).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -584,8 +579,8 @@ fn own(requests: &[Request], request: &Request) -> bool {
 }
 
 /// Anchors every request of a step whose path other steps send too on the last
-/// earlier request of the same step that only that step sends, if there is one (the
-/// access reviews a step sends before its first own request have none). The step's
+/// earlier request of the same step that only that step sends and that is not a repeat
+/// (a poll), if there is one. The step's
 /// requests are sent one after another up to its namespace read, whose concurrent
 /// LISTs each come once, so the count after the anchor is the same in every run.
 fn anchor_shared_requests(requests: &mut [Request]) {
@@ -594,10 +589,19 @@ fn anchor_shared_requests(requests: &mut [Request]) {
         if request.step == "load" || own(requests, request) {
             continue;
         }
+        // Not a repeat of an earlier request of the step: how often a step polls (the
+        // migration Job until it finishes) depends on timing, so a 2nd poll may never
+        // come in a run that a 1st one does.
+        let first_of_its_path = |j: usize| {
+            !requests[..j].iter().any(|r| {
+                r.step == requests[j].step
+                    && (&r.method, &r.path) == (&requests[j].method, &requests[j].path)
+            })
+        };
         let Some(a) = (0..i)
             .rev()
             .take_while(|&j| requests[j].step == request.step)
-            .find(|&j| own(requests, &requests[j]))
+            .find(|&j| own(requests, &requests[j]) && first_of_its_path(j))
         else {
             continue;
         };
@@ -619,16 +623,21 @@ fn anchor_shared_requests(requests: &mut [Request]) {
 enum Work {
     /// One request failed once, then the next run and the restore.
     Single(Request, &'static str),
-    /// One fault kind, at most one request per step, run after run in one namespace
-    /// until every one fired or three runs in a row fired none.
-    Chain(&'static str, Vec<Request>),
+    /// One fault kind, its rules run after run in one namespace until every one fired,
+    /// or a run finished the plan firing none, or three runs in a row fired none. The
+    /// rules left are tried once more in a fresh copy (`second_try`).
+    Chain {
+        fault: &'static str,
+        rules: Vec<Request>,
+        second_try: bool,
+    },
 }
 
 impl Work {
     fn rules(&self) -> Vec<(&Request, &'static str)> {
         match self {
             Work::Single(request, fault) => vec![(request, *fault)],
-            Work::Chain(fault, rules) => rules.iter().map(|r| (r, *fault)).collect(),
+            Work::Chain { fault, rules, .. } => rules.iter().map(|r| (r, *fault)).collect(),
         }
     }
 }
@@ -646,17 +655,22 @@ fn injection(request: &Request, fault: &str) -> Injection {
     )
 }
 
+/// The fault kinds triage retries on a read, a dry run or a guarded write
+/// (src/cluster/retry.rs: 429, 503, a connection lost mid-request): such a run goes on
+/// after the fault, so one run fires many of a chain's rules.
+const RETRIED: [&str; 3] = ["429/1", "503", "reset-after"];
+
+/// Every recorded request (the load's too) with every fault kind, in chains: the R-th
+/// chain of a fault kind holds the R-th rule of every step. A fault that stops the run
+/// (500, 409, hold: a failed step ends it) fires one rule per run, and the next run
+/// skips the steps done, so a chain holds one rule per step. A fault triage retries
+/// lets the run go on: its chain holds every rule of a step but one per request path
+/// (a retried request is sent again, and the copy would count as the next occurrence
+/// of its path). A rule a chain could not reach is tried once more in a fresh copy.
 fn sample(recording: &Recording) -> Vec<Work> {
-    let full = std::env::var("TRIAGE_SWEEP").as_deref() == Ok("full");
     let mut singles = Vec::new();
-    // Per fault kind, its chains: the R-th holds the R-th pick of every step.
     let mut chains: Vec<Vec<Vec<Request>>> = vec![Vec::new(); FAULTS.len()];
-    // The load before the first step is only read (a failure there changes nothing):
-    // in the full sweep only.
-    let mut groups: Vec<String> = Vec::new();
-    if full {
-        groups.push("load".to_string());
-    }
+    let mut groups = vec!["load".to_string()];
     groups.extend(recording.steps.iter().cloned());
     // A chain replays its rules in runs that skip the steps already done (a fresh
     // proxy each run, counting from its start), so it fails the load's requests (every
@@ -664,60 +678,48 @@ fn sample(recording: &Recording) -> Vec<Work> {
     // (`anchor_shared_requests`); any other request is failed alone in a fresh copy.
     let chainable =
         |r: &Request| r.step == "load" || r.anchor.is_some() || own(&recording.requests, r);
-    for (g, group) in groups.iter().enumerate() {
+    for group in &groups {
         let requests: Vec<&Request> = recording
             .requests
             .iter()
             .filter(|r| &r.step == group)
             .collect();
-        // Where loss can happen: every write and every dry run.
-        let (changes, reads): (Vec<&Request>, Vec<&Request>) = requests
-            .into_iter()
-            .partition(|r| r.is_write() || r.is_dry_run());
-        // Full: every read. Default: a sample, one per fault kind, rotating over the
-        // step's reads a chain can fail (its own, and the namespace read that verifies
-        // it), and of the migration Job's polls only the first (how many follow
-        // depends on how long the Job runs).
-        let reads: Vec<&Request> = if full {
-            reads
-        } else {
-            reads
-                .into_iter()
-                .filter(|r| chainable(r))
-                .filter(|r| r.occurrence == 1 || unstamped(&r.path, "*") == r.path)
-                .collect()
-        };
         for (f, fault) in FAULTS.iter().enumerate() {
-            let sampled: Vec<&Request> = if full {
-                changes.iter().chain(&reads).copied().collect()
-            } else {
-                changes
-                    .iter()
-                    .copied()
-                    .chain(reads.get((f + g) % reads.len().max(1)).copied())
-                    .collect()
-            };
-            let mut picks: Vec<Request> = Vec::new();
-            for request in sampled {
-                if chainable(request) {
-                    picks.push(request.clone());
-                } else {
-                    singles.push(Work::Single(request.clone(), fault));
+            let retried = RETRIED.contains(fault);
+            let mut rank_of_path: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+            let mut position = 0;
+            for request in &requests {
+                if !chainable(request) {
+                    singles.push(Work::Single((*request).clone(), fault));
+                    continue;
                 }
-            }
-            for (round, pick) in picks.into_iter().enumerate() {
-                if chains[f].len() <= round {
+                let chain = if retried {
+                    let rank = rank_of_path
+                        .entry((request.method.as_str(), request.path.as_str()))
+                        .or_default();
+                    *rank += 1;
+                    *rank - 1
+                } else {
+                    position += 1;
+                    position - 1
+                };
+                if chains[f].len() <= chain {
                     chains[f].push(Vec::new());
                 }
-                chains[f][round].push(pick);
+                chains[f][chain].push((*request).clone());
             }
         }
     }
-    // Chains first: they are the longest units.
+    // The longest units first (the most rules), so the last ones to finish are short.
     let mut work: Vec<Work> = Vec::new();
     for (fault, rounds) in FAULTS.iter().zip(chains) {
-        work.extend(rounds.into_iter().map(|rules| Work::Chain(fault, rules)));
+        work.extend(rounds.into_iter().map(|rules| Work::Chain {
+            fault,
+            rules,
+            second_try: false,
+        }));
     }
+    work.sort_by_key(|w| std::cmp::Reverse(w.rules().len()));
     work.extend(singles);
     work
 }
@@ -742,7 +744,9 @@ fn remap(path: &str, from: &str, to: &str) -> String {
         .collect();
     let base = segments.join("/");
     match query {
-        Some(q) => format!("{base}?{q}"),
+        // An access review's question (`#verb:group/resource/subresource/name`, see
+        // fault_proxy.py) can name an object named after the namespace.
+        Some(q) => format!("{base}?{}", unstamped(&q.replace(from, to), "*")),
         None => base,
     }
 }
@@ -989,6 +993,7 @@ fn check_injected_run(
 /// the rules that have not fired yet (a fresh proxy, so occurrences count from 1), each
 /// checked; then a clean run must finish the plan, and restoring every run's backups,
 /// newest first, must give back the original of every object any run backed up.
+/// Returns the rules that did not fire.
 fn chain(
     env: &TestEnv,
     postgres: &Postgres,
@@ -996,7 +1001,7 @@ fn chain(
     fault: &str,
     rules: &[Request],
     tally: &Mutex<Tally>,
-) {
+) -> Vec<Request> {
     let copy = Copy::load(env, postgres);
     let incident = &copy.incident;
     let ns = incident.ns.clone();
@@ -1069,6 +1074,11 @@ fn chain(
             tally.pairs.insert((rule.step.clone(), fault.to_string()));
         }
         tally.injections += 1;
+        // The plan finished: later runs have no step left to reach a pending rule in.
+        let finished = output.status.code() == Some(0);
+        if done.is_empty() && finished {
+            break;
+        }
         if done.is_empty() {
             let last = stderr(&output)
                 .lines()
@@ -1154,6 +1164,47 @@ fn chain(
         &format!("{ns}-system"),
         "--wait=false",
     ]);
+    pending.into_iter().cloned().collect()
+}
+
+/// The sweep's units, taken by `jobs` threads; a chain's unfired rules come back as a
+/// unit of their own, once.
+struct Queue {
+    state: Mutex<(std::collections::VecDeque<Work>, usize)>,
+    changed: std::sync::Condvar,
+}
+
+impl Queue {
+    fn new(work: Vec<Work>) -> Self {
+        Self {
+            state: Mutex::new((work.into(), 0)),
+            changed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// The next unit, waiting while a running unit may still give one back; `None`
+    /// when all are done.
+    fn take(&self) -> Option<Work> {
+        let mut state = self.state.lock().unwrap();
+        loop {
+            if let Some(work) = state.0.pop_front() {
+                state.1 += 1;
+                return Some(work);
+            }
+            if state.1 == 0 {
+                return None;
+            }
+            state = self.changed.wait(state).unwrap();
+        }
+    }
+
+    /// A unit is done, giving back `more` (if any).
+    fn done(&self, more: Option<Work>) {
+        let mut state = self.state.lock().unwrap();
+        state.1 -= 1;
+        state.0.extend(more);
+        self.changed.notify_all();
+    }
 }
 
 #[test]
@@ -1182,29 +1233,42 @@ fn fault_sweep() {
         .unwrap_or(usize::MAX);
     let injections: Vec<_> = injections.into_iter().take(limit).collect();
     let tally = Mutex::new(Tally::default());
-    let next = Mutex::new(0usize);
+    let queue = Queue::new(injections);
+    // Every unit that ran, second tries included, for the coverage checks below.
+    let ran: Mutex<Vec<Work>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| {
-                loop {
-                    let index = {
-                        let mut next = next.lock().unwrap();
-                        *next += 1;
-                        *next - 1
+                while let Some(work) = queue.take() {
+                    let more = match &work {
+                        Work::Single(request, fault) => {
+                            inject(env, &postgres, &recording, request, fault, &tally);
+                            None
+                        }
+                        Work::Chain {
+                            fault,
+                            rules,
+                            second_try,
+                        } => {
+                            let left = chain(env, &postgres, &recording, fault, rules, &tally);
+                            // Rules a chain could not reach (it finished its plan, or
+                            // stopped, before their step) get one chain of their own.
+                            (!second_try && !left.is_empty() && left.len() < rules.len()).then_some(
+                                Work::Chain {
+                                    fault,
+                                    rules: left,
+                                    second_try: true,
+                                },
+                            )
+                        }
                     };
-                    match injections.get(index) {
-                        Some(Work::Single(request, fault)) => {
-                            inject(env, &postgres, &recording, request, fault, &tally)
-                        }
-                        Some(Work::Chain(fault, rules)) => {
-                            chain(env, &postgres, &recording, fault, rules, &tally)
-                        }
-                        None => break,
-                    }
+                    ran.lock().unwrap().push(work);
+                    queue.done(more);
                 }
             });
         }
     });
+    let injections: Vec<Work> = ran.into_inner().unwrap();
     let tally = tally.into_inner().unwrap();
     if tally.phases.iter().sum::<f64>() > 0.0 {
         let _ = writeln!(
@@ -1230,14 +1294,29 @@ fn fault_sweep() {
     assert!(tally.unrestorable.is_empty(), "{:#?}", tally.unrestorable);
     // Every fault kind fired in every step (a recorded request that did not recur in
     // an injected run does not count).
+    // Each rule once (a second try repeats its first chain's unfired rules).
+    let rules: std::collections::BTreeSet<(Injection, bool)> = injections
+        .iter()
+        .flat_map(Work::rules)
+        .map(|(r, fault)| (injection(r, fault), r.is_write() || r.is_dry_run()))
+        .collect();
+    let unfired_reads: Vec<&Injection> = rules
+        .iter()
+        .filter(|(i, change)| !change && !tally.fired_rules.contains(i))
+        .map(|(i, _)| i)
+        .collect();
+    if !unfired_reads.is_empty() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "fault sweep: reads that did not recur in their injected runs (twice): {unfired_reads:#?}"
+        );
+    }
     if limit == usize::MAX {
         // Every write and every dry run fired with every fault kind.
-        let missed: Vec<Injection> = injections
+        let missed: Vec<&Injection> = rules
             .iter()
-            .flat_map(Work::rules)
-            .filter(|(r, _)| r.is_write() || r.is_dry_run())
-            .map(|(r, fault)| injection(r, fault))
-            .filter(|i| !tally.fired_rules.contains(i))
+            .filter(|(i, change)| *change && !tally.fired_rules.contains(i))
+            .map(|(i, _)| i)
             .collect();
         assert!(missed.is_empty(), "never fired: {missed:#?}");
         for step in &recording.steps {
@@ -1257,20 +1336,16 @@ fn fault_sweep() {
         );
     }
     let steps: std::collections::BTreeSet<&String> = tally.pairs.iter().map(|(s, _)| s).collect();
-    let changes = injections
-        .iter()
-        .flat_map(Work::rules)
-        .filter(|(r, _)| r.is_write() || r.is_dry_run())
-        .count();
+    let changes = rules.iter().filter(|(_, change)| *change).count();
     let chains = injections
         .iter()
-        .filter(|w| matches!(w, Work::Chain(..)))
+        .filter(|w| matches!(w, Work::Chain { .. }))
         .count();
-    let rules = injections.iter().flat_map(Work::rules).count();
     let _ = writeln!(
         std::io::stderr(),
-        "fault sweep: {} of {rules} rules fired ({changes} of them on writes and dry runs); {} units ({chains} chains) {jobs} at once, in {:.0}s",
+        "fault sweep: {} of {} rules fired ({changes} of them on writes and dry runs); {} units ({chains} chains) {jobs} at once, in {:.0}s",
         tally.fired,
+        rules.len(),
         injections.len(),
         clock.elapsed().as_secs_f64()
     );
@@ -1311,6 +1386,9 @@ fn shared_requests_are_counted_after_their_steps_own_request() {
         request("lock", "GET", "/api/v1/namespaces/ns/configmaps/lock", 1),
         request("lock", "POST", review, 3),
         request("lock", "GET", list, 3),
+        request("migrate", "GET", "/apis/batch/v1/namespaces/ns/jobs/m", 1),
+        request("migrate", "GET", "/apis/batch/v1/namespaces/ns/jobs/m", 2),
+        request("migrate", "GET", list, 4),
     ];
     anchor_shared_requests(&mut requests);
     let anchor = |i: usize| {
@@ -1336,6 +1414,11 @@ fn shared_requests_are_counted_after_their_steps_own_request() {
     assert_eq!(
         anchor(7),
         Some(("/api/v1/namespaces/ns/configmaps/lock", 1, 1))
+    );
+    // After the first poll of the Job, not the last: how many come depends on timing.
+    assert_eq!(
+        anchor(10),
+        Some(("/apis/batch/v1/namespaces/ns/jobs/m", 1, 1))
     );
     let rule = requests[7].rule("500", "ns", "copy", true);
     assert_eq!(
