@@ -263,7 +263,14 @@ impl<Res> tower::retry::Policy<Request<Body>, Response<Res>, BoxError> for Retry
     }
 
     fn clone_request(&mut self, request: &Request<Body>) -> Option<Request<Body>> {
-        self.started.get_or_insert_with(Instant::now);
+        // tower calls this on the layer's own policy for every new request (attempt 0:
+        // its clock starts now; `get_or_insert` here once counted every request's
+        // deadline from the first request the process sent, so no retry happened after
+        // the first `--request-timeout` of a run), then on that request's copy before
+        // each retry (attempt 1 and on: the same clock).
+        if self.attempt == 0 {
+            self.started = Some(Instant::now());
+        }
         let body = request.body().try_clone()?;
         let mut copy = Request::builder()
             .method(request.method().clone())
@@ -472,6 +479,40 @@ mod tests {
         assert_eq!(classify_error(&timeout), Failure::TimedOut);
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert_eq!(classify_error(&refused), Failure::Other);
+    }
+
+    use tower::retry::Policy;
+
+    /// As tower's `Retry` service drives the policy: `clone_request` on the layer's
+    /// own policy for each new request, then a clone of it follows that request.
+    fn send(layer: &mut RetryPolicy) -> (Request<Body>, RetryPolicy) {
+        let request = Request::get("/api/v1/namespaces/ns/pods")
+            .body(Body::empty())
+            .unwrap();
+        let _copy = Policy::<_, Response<()>, BoxError>::clone_request(layer, &request);
+        (request, layer.clone())
+    }
+
+    #[tokio::test]
+    async fn each_request_has_its_own_deadline() {
+        let deadline = Duration::from_millis(500);
+        let mut layer = RetryPolicy::new(Some(deadline));
+        let _first = send(&mut layer);
+        // Past the deadline, counted from the first request: a later request's own
+        // deadline has not begun.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let (mut request, mut policy) = send(&mut layer);
+        let throttled = || -> Result<Response<()>, BoxError> {
+            Ok(Response::builder().status(503).body(()).unwrap())
+        };
+        assert!(
+            policy.retry(&mut request, &mut throttled()).is_some(),
+            "a 503 of a read {BACKOFF:?} into its own {deadline:?} is retried"
+        );
+        // The retry keeps the request's clock: its second wait (500 ms) would end past
+        // the deadline.
+        let _retry = Policy::<_, Response<()>, BoxError>::clone_request(&mut policy, &request);
+        assert!(policy.retry(&mut request, &mut throttled()).is_none());
     }
 
     #[test]

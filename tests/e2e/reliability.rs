@@ -69,6 +69,60 @@ fn transient_failures_of_reads_and_guarded_writes_are_retried() {
     assert_eq!(lock["data"]["status"], "unlocked");
 }
 
+/// Each request has its own `--request-timeout` to retry within, counted from its own
+/// first attempt: a throttled read (429, `Retry-After: 1`) early in the run, then a
+/// throttled guarded patch more than a deadline minus a second into the run. Counted
+/// from the run's first request, the patch's retry would not fit and the run would
+/// fail on it.
+#[test]
+fn a_throttled_write_late_in_a_run_is_retried_within_its_own_deadline() {
+    let Some(env) = testenv("a_throttled_write_late_in_a_run_is_retried_within_its_own_deadline")
+    else {
+        return;
+    };
+    let incident = Incident::load(env, "e2e-retry-late");
+    let ns = &incident.ns;
+    let rules = [
+        format!("GET|/api/v1/namespaces/{ns}|1|429/1"),
+        format!(
+            "PATCH|/api/v1/namespaces/{ns}/configmaps/hook-reconciliation-lock?&fieldManager=triage|1|429/1"
+        ),
+    ];
+    let args: Vec<String> = rules
+        .iter()
+        .flat_map(|rule| ["--at".to_string(), rule.clone()])
+        .collect();
+    let proxy = harness::FaultProxy::start_with(env, &format!("{ns}-late"), &args);
+    let output = incident.triage_via(
+        &proxy.kubeconfig,
+        &[
+            "repair",
+            "--yes",
+            "--only",
+            "lock",
+            "--request-timeout",
+            "2s",
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    harness::assert_verified(&stdout(&output), &["lock"]);
+    let log = requests(&proxy);
+    let patches = log
+        .iter()
+        .filter(|r| r.starts_with("PATCH ") && r.contains("hook-reconciliation-lock?&fieldManager"))
+        .count();
+    assert_eq!(
+        patches, 2,
+        "the throttled patch was sent again once: {log:#?}"
+    );
+}
+
 /// A create is never retried: a 503 on the real create of the rbac recreate leaves it
 /// failed (the original put back at once, exit 8), where a retry would have gone on.
 #[test]

@@ -1034,6 +1034,16 @@ fn chain(
         let runs_before = std::fs::read_dir(&incident.state).map_or(0, |e| e.count());
         let output = copy.repair_via(&proxy.kubeconfig);
         drop(proxy);
+        // For whoever debugs a chain: what each run said.
+        let _ = std::fs::write(
+            env.dir.join(format!("{ns}-chain-{round}.out")),
+            format!(
+                "exit {:?}\n{}{}",
+                output.status.code(),
+                stdout(&output),
+                stderr(&output)
+            ),
+        );
         let fired: Vec<String> = std::fs::read_to_string(&injected_log)
             .unwrap_or_default()
             .lines()
