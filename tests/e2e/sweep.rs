@@ -31,8 +31,9 @@
 //! more in a chain of their own (a fresh copy). A request whose path another step also
 //! sends (its occurrence shifts when earlier steps are skipped) is counted after an
 //! anchor, the last earlier request of its step that only that step sends (an access
-//! review is told apart by what it asks, see fault_proxy.py); one without such an
-//! anchor is failed alone in its own namespace with its own next run and restore.
+//! review is told apart by what it asks, see fault_proxy.py); a request without such
+//! an anchor fails the sweep, naming it. Every rule must fire but a repeat of an
+//! earlier request of its step (the migration Job's polls: how many depends on timing).
 //! `TRIAGE_SWEEP_JOBS` (default 6) units run at once; `TRIAGE_SWEEP_MAX=N` stops after
 //! N units (a quick look: the coverage checks are then skipped).
 
@@ -571,6 +572,15 @@ fn record(env: &TestEnv, postgres: &Postgres) -> Recording {
     }
 }
 
+/// Whether an earlier request of the same step has this one's method and path (a poll).
+fn is_repeat(requests: &[Request], request: &Request) -> bool {
+    requests.iter().any(|r| {
+        r.step == request.step
+            && (&r.method, &r.path) == (&request.method, &request.path)
+            && r.occurrence < request.occurrence
+    })
+}
+
 /// Whether no other step (nor the load) sends a request with this one's method and path.
 fn own(requests: &[Request], request: &Request) -> bool {
     requests
@@ -592,16 +602,10 @@ fn anchor_shared_requests(requests: &mut [Request]) {
         // Not a repeat of an earlier request of the step: how often a step polls (the
         // migration Job until it finishes) depends on timing, so a 2nd poll may never
         // come in a run that a 1st one does.
-        let first_of_its_path = |j: usize| {
-            !requests[..j].iter().any(|r| {
-                r.step == requests[j].step
-                    && (&r.method, &r.path) == (&requests[j].method, &requests[j].path)
-            })
-        };
         let Some(a) = (0..i)
             .rev()
             .take_while(|&j| requests[j].step == request.step)
-            .find(|&j| own(requests, &requests[j]) && first_of_its_path(j))
+            .find(|&j| own(requests, &requests[j]) && !is_repeat(requests, &requests[j]))
         else {
             continue;
         };
@@ -619,27 +623,14 @@ fn anchor_shared_requests(requests: &mut [Request]) {
     }
 }
 
-/// One unit of the sweep, in its own copy of the incident.
-enum Work {
-    /// One request failed once, then the next run and the restore.
-    Single(Request, &'static str),
-    /// One fault kind, its rules run after run in one namespace until every one fired,
-    /// or a run finished the plan firing none, or three runs in a row fired none. The
-    /// rules left are tried once more in a fresh copy (`second_try`).
-    Chain {
-        fault: &'static str,
-        rules: Vec<Request>,
-        second_try: bool,
-    },
-}
-
-impl Work {
-    fn rules(&self) -> Vec<(&Request, &'static str)> {
-        match self {
-            Work::Single(request, fault) => vec![(request, *fault)],
-            Work::Chain { fault, rules, .. } => rules.iter().map(|r| (r, *fault)).collect(),
-        }
-    }
+/// One unit of the sweep, in its own copy of the incident: one fault kind, its rules
+/// run after run in one namespace until every one fired, or a run finished the plan
+/// firing none, or three runs in a row fired none. The rules left are tried once more
+/// in a fresh copy (`second_try`).
+struct Chain {
+    fault: &'static str,
+    rules: Vec<Request>,
+    second_try: bool,
 }
 
 /// A request the way the tally names it: step, method, path, occurrence, fault kind.
@@ -667,17 +658,23 @@ const RETRIED: [&str; 3] = ["429/1", "503", "reset-after"];
 /// lets the run go on: its chain holds every rule of a step but one per request path
 /// (a retried request is sent again, and the copy would count as the next occurrence
 /// of its path). A rule a chain could not reach is tried once more in a fresh copy.
-fn sample(recording: &Recording) -> Vec<Work> {
-    let mut singles = Vec::new();
+fn sample(recording: &Recording) -> Vec<Chain> {
     let mut chains: Vec<Vec<Vec<Request>>> = vec![Vec::new(); FAULTS.len()];
     let mut groups = vec!["load".to_string()];
     groups.extend(recording.steps.iter().cloned());
     // A chain replays its rules in runs that skip the steps already done (a fresh
     // proxy each run, counting from its start), so it fails the load's requests (every
     // run begins with them), those only their step sends, and those anchored on one
-    // (`anchor_shared_requests`); any other request is failed alone in a fresh copy.
-    let chainable =
-        |r: &Request| r.step == "load" || r.anchor.is_some() || own(&recording.requests, r);
+    // (`anchor_shared_requests`).
+    for request in &recording.requests {
+        let chainable =
+            request.step == "load" || request.anchor.is_some() || own(&recording.requests, request);
+        assert!(
+            chainable,
+            "{} {} #{} of step `{}`: other steps send it too and no earlier request of its step is its own to count from; give `anchor_shared_requests` an anchor for it",
+            request.method, request.path, request.occurrence, request.step
+        );
+    }
     for group in &groups {
         let requests: Vec<&Request> = recording
             .requests
@@ -689,10 +686,6 @@ fn sample(recording: &Recording) -> Vec<Work> {
             let mut rank_of_path: BTreeMap<(&str, &str), usize> = BTreeMap::new();
             let mut position = 0;
             for request in &requests {
-                if !chainable(request) {
-                    singles.push(Work::Single((*request).clone(), fault));
-                    continue;
-                }
                 let chain = if retried {
                     let rank = rank_of_path
                         .entry((request.method.as_str(), request.path.as_str()))
@@ -711,16 +704,15 @@ fn sample(recording: &Recording) -> Vec<Work> {
         }
     }
     // The longest units first (the most rules), so the last ones to finish are short.
-    let mut work: Vec<Work> = Vec::new();
+    let mut work: Vec<Chain> = Vec::new();
     for (fault, rounds) in FAULTS.iter().zip(chains) {
-        work.extend(rounds.into_iter().map(|rules| Work::Chain {
+        work.extend(rounds.into_iter().map(|rules| Chain {
             fault,
             rules,
             second_try: false,
         }));
     }
-    work.sort_by_key(|w| std::cmp::Reverse(w.rules().len()));
-    work.extend(singles);
+    work.sort_by_key(|w| std::cmp::Reverse(w.rules.len()));
     work
 }
 
@@ -768,154 +760,6 @@ struct Tally {
     settled_otherwise: Vec<String>,
     /// The chain runs that fired none of their rules, with their exit and last line.
     barren: Vec<String>,
-    /// Seconds spent per phase, summed: load, injected run, next run, restore.
-    phases: [f64; 4],
-}
-
-fn inject(
-    env: &TestEnv,
-    postgres: &Postgres,
-    recording: &Recording,
-    request: &Request,
-    fault: &str,
-    tally: &Mutex<Tally>,
-) {
-    let mut clock = std::time::Instant::now();
-    let mut phases = [0.0; 4];
-    let mut lap = |phases: &mut [f64; 4], phase: usize| {
-        phases[phase] += clock.elapsed().as_secs_f64();
-        clock = std::time::Instant::now();
-    };
-    let copy = Copy::load(env, postgres);
-    let incident = &copy.incident;
-    lap(&mut phases, 0);
-    let ns = incident.ns.clone();
-    let what = format!(
-        "{fault} on {} {} #{} (step `{}`)",
-        request.method, request.path, request.occurrence, request.step
-    );
-    let fail = |why: String| {
-        tally
-            .lock()
-            .unwrap()
-            .failures
-            .push(format!("{what}: {why}"))
-    };
-    let original = contents(env, &ns, &recording.touched);
-    let injected_log = env.dir.join(format!("{ns}-injected"));
-    // A fresh copy goes through every step as the recorded run did: no anchor needed.
-    let rule = request.rule(fault, &recording.ns, &ns, false);
-    let proxy = harness::FaultProxy::start_with(
-        env,
-        &format!("{ns}-inject"),
-        &[
-            "--at".to_string(),
-            rule,
-            "--hold-seconds".to_string(),
-            HOLD_SECONDS.to_string(),
-            "--injected".to_string(),
-            injected_log.to_string_lossy().into_owned(),
-        ],
-    );
-    let output = copy.repair_via(&proxy.kubeconfig);
-    drop(proxy);
-    lap(&mut phases, 1);
-    let fired = injected_log.exists();
-    let now = contents(env, &ns, &recording.touched);
-    let run = check_injected_run(
-        &what,
-        &ns,
-        &output,
-        &incident.state,
-        0,
-        recording,
-        &original,
-        &now,
-        tally,
-    );
-    let saved = run.as_deref().map(|r| backups(r, &ns)).unwrap_or_default();
-
-    // The next run picks up where this one stopped.
-    let next = copy.next_repair(env);
-    lap(&mut phases, 2);
-    if next.status.code() != Some(0) {
-        fail(format!(
-            "the next repair exited {:?}: {}{}",
-            next.status.code(),
-            stdout(&next),
-            stderr(&next)
-        ));
-    }
-    let after = contents(env, &ns, &recording.touched);
-    for object in &recording.touched {
-        if after.get(object) != recording.repaired.get(object) {
-            if !after.contains_key(object) {
-                tally
-                    .lock()
-                    .unwrap()
-                    .lost
-                    .push(format!("{what}: {object} missing after the next repair"));
-            } else if verdicts(&stdout(&next)) == recording.verdicts {
-                tally
-                    .lock()
-                    .unwrap()
-                    .settled_otherwise
-                    .push(format!("{what}: {object}"));
-            } else {
-                fail(format!(
-                    "{object} not repaired by the next run: {:#} vs {:#}",
-                    after[object], recording.repaired[object]
-                ));
-            }
-        }
-    }
-
-    // And the injected run's backups put every object back as it was.
-    if let Some(run) = run.filter(|_| !saved.is_empty()) {
-        copy.remove_migration_jobs(env);
-        let restore = harness::triage_in_state(
-            &env.kubeconfig,
-            &incident.state,
-            &["restore", run.to_str().unwrap(), "--yes", "--overwrite"],
-        );
-        lap(&mut phases, 3);
-        if restore.status.code() != Some(0) {
-            fail(format!(
-                "restore exited {:?}: {}",
-                restore.status.code(),
-                stderr(&restore)
-            ));
-        }
-        let restored = contents(env, &ns, &recording.touched);
-        for (object, backup) in &saved {
-            if restored.get(object) != Some(backup) || original.get(object) != Some(backup) {
-                tally
-                    .lock()
-                    .unwrap()
-                    .unrestorable
-                    .push(format!("{what}: {object} not restored to its original"));
-            }
-        }
-    }
-    let mut tally = tally.lock().unwrap();
-    for (sum, spent) in tally.phases.iter_mut().zip(phases) {
-        *sum += spent;
-    }
-    tally.injections += 1;
-    if fired {
-        tally.fired += 1;
-        tally.fired_rules.insert(injection(request, fault));
-        tally
-            .pairs
-            .insert((request.step.clone(), fault.to_string()));
-    }
-    let _ = env.kubectl(&[
-        "delete",
-        "namespace",
-        &ns,
-        &format!("{ns}-system"),
-        "--wait=false",
-    ]);
 }
 
 /// Checks one injected run: a documented exit code and one error line; every touched
@@ -1180,12 +1024,12 @@ fn chain(
 /// The sweep's units, taken by `jobs` threads; a chain's unfired rules come back as a
 /// unit of their own, once.
 struct Queue {
-    state: Mutex<(std::collections::VecDeque<Work>, usize)>,
+    state: Mutex<(std::collections::VecDeque<Chain>, usize)>,
     changed: std::sync::Condvar,
 }
 
 impl Queue {
-    fn new(work: Vec<Work>) -> Self {
+    fn new(work: Vec<Chain>) -> Self {
         Self {
             state: Mutex::new((work.into(), 0)),
             changed: std::sync::Condvar::new(),
@@ -1194,7 +1038,7 @@ impl Queue {
 
     /// The next unit, waiting while a running unit may still give one back; `None`
     /// when all are done.
-    fn take(&self) -> Option<Work> {
+    fn take(&self) -> Option<Chain> {
         let mut state = self.state.lock().unwrap();
         loop {
             if let Some(work) = state.0.pop_front() {
@@ -1209,7 +1053,7 @@ impl Queue {
     }
 
     /// A unit is done, giving back `more` (if any).
-    fn done(&self, more: Option<Work>) {
+    fn done(&self, more: Option<Chain>) {
         let mut state = self.state.lock().unwrap();
         state.1 -= 1;
         state.0.extend(more);
@@ -1245,53 +1089,29 @@ fn fault_sweep() {
     let tally = Mutex::new(Tally::default());
     let queue = Queue::new(injections);
     // Every unit that ran, second tries included, for the coverage checks below.
-    let ran: Mutex<Vec<Work>> = Mutex::new(Vec::new());
+    let ran: Mutex<Vec<Chain>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| {
                 while let Some(work) = queue.take() {
-                    let more = match &work {
-                        Work::Single(request, fault) => {
-                            inject(env, &postgres, &recording, request, fault, &tally);
-                            None
-                        }
-                        Work::Chain {
-                            fault,
-                            rules,
-                            second_try,
-                        } => {
-                            let left = chain(env, &postgres, &recording, fault, rules, &tally);
-                            // Rules a chain could not reach (it finished its plan, or
-                            // stopped, before their step) get one chain of their own.
-                            (!second_try && !left.is_empty() && left.len() < rules.len()).then_some(
-                                Work::Chain {
-                                    fault,
-                                    rules: left,
-                                    second_try: true,
-                                },
-                            )
-                        }
-                    };
+                    let left = chain(env, &postgres, &recording, work.fault, &work.rules, &tally);
+                    // Rules a chain could not reach (it finished its plan, or stopped,
+                    // before their step) get one chain of their own.
+                    let more =
+                        (!work.second_try && !left.is_empty() && left.len() < work.rules.len())
+                            .then_some(Chain {
+                                fault: work.fault,
+                                rules: left,
+                                second_try: true,
+                            });
                     ran.lock().unwrap().push(work);
                     queue.done(more);
                 }
             });
         }
     });
-    let injections: Vec<Work> = ran.into_inner().unwrap();
+    let injections: Vec<Chain> = ran.into_inner().unwrap();
     let tally = tally.into_inner().unwrap();
-    if tally.phases.iter().sum::<f64>() > 0.0 {
-        let _ = writeln!(
-            std::io::stderr(),
-            "fault sweep: {} injections ({} fired), seconds summed over them: load {:.0}, injected run {:.0}, next run {:.0}, restore {:.0}",
-            tally.injections,
-            tally.fired,
-            tally.phases[0],
-            tally.phases[1],
-            tally.phases[2],
-            tally.phases[3]
-        );
-    }
     if !tally.barren.is_empty() {
         let _ = writeln!(
             std::io::stderr(),
@@ -1302,31 +1122,36 @@ fn fault_sweep() {
     assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
     assert!(tally.lost.is_empty(), "{:#?}", tally.lost);
     assert!(tally.unrestorable.is_empty(), "{:#?}", tally.unrestorable);
-    // Every fault kind fired in every step (a recorded request that did not recur in
-    // an injected run does not count).
-    // Each rule once (a second try repeats its first chain's unfired rules).
-    let rules: std::collections::BTreeSet<(Injection, bool)> = injections
+    // Each rule once (a second try repeats its first chain's unfired rules), with
+    // whether it may go unfired: a repeat of an earlier request of its step (a poll of
+    // the migration Job, sent as often as the Job takes) need not recur.
+    let rules: std::collections::BTreeSet<(Injection, bool, bool)> = injections
         .iter()
-        .flat_map(Work::rules)
-        .map(|(r, fault)| (injection(r, fault), r.is_write() || r.is_dry_run()))
+        .flat_map(|chain| chain.rules.iter().map(|r| (r, chain.fault)))
+        .map(|(r, fault)| {
+            (
+                injection(r, fault),
+                is_repeat(&recording.requests, r),
+                r.is_write() || r.is_dry_run(),
+            )
+        })
         .collect();
-    let unfired_reads: Vec<&Injection> = rules
+    let unfired: Vec<&(Injection, bool, bool)> = rules
         .iter()
-        .filter(|(i, change)| !change && !tally.fired_rules.contains(i))
-        .map(|(i, _)| i)
+        .filter(|(i, _, _)| !tally.fired_rules.contains(i))
         .collect();
-    if !unfired_reads.is_empty() {
+    if !unfired.is_empty() {
         let _ = writeln!(
             std::io::stderr(),
-            "fault sweep: reads that did not recur in their injected runs (twice): {unfired_reads:#?}"
+            "fault sweep: requests that did not recur in their injected runs (twice): {unfired:#?}"
         );
     }
     if limit == usize::MAX {
-        // Every write and every dry run fired with every fault kind.
-        let missed: Vec<&Injection> = rules
+        // Every request fired with every fault kind, but repeats that did not recur.
+        let missed: Vec<&Injection> = unfired
             .iter()
-            .filter(|(i, change)| *change && !tally.fired_rules.contains(i))
-            .map(|(i, _)| i)
+            .filter(|(_, repeat, _)| !repeat)
+            .map(|(i, _, _)| i)
             .collect();
         assert!(missed.is_empty(), "never fired: {missed:#?}");
         for step in &recording.steps {
@@ -1346,14 +1171,10 @@ fn fault_sweep() {
         );
     }
     let steps: std::collections::BTreeSet<&String> = tally.pairs.iter().map(|(s, _)| s).collect();
-    let changes = rules.iter().filter(|(_, change)| *change).count();
-    let chains = injections
-        .iter()
-        .filter(|w| matches!(w, Work::Chain { .. }))
-        .count();
+    let changes = rules.iter().filter(|(_, _, change)| *change).count();
     let _ = writeln!(
         std::io::stderr(),
-        "fault sweep: {} of {} rules fired ({changes} of them on writes and dry runs); {} units ({chains} chains) {jobs} at once, in {:.0}s",
+        "fault sweep: {} of {} rules fired ({changes} of them on writes and dry runs); {} chains {jobs} at once, in {:.0}s",
         tally.fired,
         rules.len(),
         injections.len(),
