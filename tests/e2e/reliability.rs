@@ -6,15 +6,16 @@ use serde_json::Value;
 
 use crate::harness::{self, Incident, TestEnv, stderr, stdout, testenv};
 
-/// The requests in a proxy log as `METHOD PATH` (the User-Agent dropped).
+/// The requests in a proxy log as `METHOD PATH` (the User-Agent dropped, and what an
+/// access review asks: `#create:rbac.authorization.k8s.io/rolebindings//` is not a
+/// request to `/rolebindings`).
 fn requests(proxy: &harness::FaultProxy) -> Vec<String> {
     std::fs::read_to_string(&proxy.log)
         .unwrap_or_default()
         .lines()
         .map(|line| {
-            line.rsplit_once(' ')
-                .map_or(line, |(request, _)| request)
-                .to_string()
+            let request = line.rsplit_once(' ').map_or(line, |(request, _)| request);
+            request.split('#').next().unwrap_or(request).to_string()
         })
         .collect()
 }
