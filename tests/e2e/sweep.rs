@@ -968,9 +968,13 @@ fn chain(
                     "{fault} chain in `{ns}`: {object} missing after the clean run"
                 ));
             } else if verdicts(&stdout(&next)) == recording.verdicts {
-                tally
-                    .settled_otherwise
-                    .push(format!("{fault} chain in `{ns}`: {object}"));
+                // What differs, as a JSON patch from the recorded run's object.
+                let recorded = recording.repaired.get(object).unwrap_or(&Value::Null);
+                let difference = json_patch::diff(recorded, &after[object]);
+                tally.settled_otherwise.push(format!(
+                    "{fault} chain in `{ns}`: {object}: {}",
+                    serde_json::to_string(&difference).unwrap_or_default()
+                ));
             } else {
                 tally.failures.push(format!(
                     "{fault} chain in `{ns}`: {object} not repaired by the clean run: {}",
