@@ -969,12 +969,16 @@ fn chain(
                 ));
             } else if verdicts(&stdout(&next)) == recording.verdicts {
                 // What differs, as a JSON patch from the recorded run's object.
-                let recorded = recording.repaired.get(object).unwrap_or(&Value::Null);
-                let difference = json_patch::diff(recorded, &after[object]);
-                tally.settled_otherwise.push(format!(
-                    "{fault} chain in `{ns}`: {object}: {}",
-                    serde_json::to_string(&difference).unwrap_or_default()
-                ));
+                let difference = match recording.repaired.get(object) {
+                    Some(recorded) => {
+                        serde_json::to_string(&json_patch::diff(recorded, &after[object]))
+                            .unwrap_or_default()
+                    }
+                    None => "still there, gone after the recorded run".to_string(),
+                };
+                tally
+                    .settled_otherwise
+                    .push(format!("{fault} chain in `{ns}`: {object}: {difference}"));
             } else {
                 tally.failures.push(format!(
                     "{fault} chain in `{ns}`: {object} not repaired by the clean run: {}",
