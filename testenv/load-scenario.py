@@ -54,6 +54,7 @@ BINDING_MARKS = ("pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-c
 LAST = ("LimitRange", "ResourceQuota")  # created after everything else
 
 
+# The loader's one-line errors (a bad fixture, an API failure) are the client's kind.
 LoadError = KubeError
 
 

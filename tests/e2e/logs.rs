@@ -213,7 +213,7 @@ fn logs_from_a_kubelet_show_under_the_finding_live_and_offline() {
     let requests = env.dir.join(format!("{ns}-kubelet.log"));
     let pki = env.dir.join("pki");
     let _kubelet = harness::Background::spawn(
-        std::process::Command::new("python3")
+        std::process::Command::new(harness::python())
             .arg(harness::root().join("testenv/fake_kubelet.py"))
             .arg("--cert")
             .arg(pki.join("apiserver.crt"))

@@ -552,7 +552,7 @@ fn world_simulator_keeps_the_init_container_crash_looping_while_faults_remain() 
         json["items"][0]["status"]["initContainerStatuses"][0]["restartCount"].as_i64()
     };
     let before = pod_restarts().expect("the bleat-service pod has an init container status");
-    let world = std::process::Command::new("python3")
+    let world = std::process::Command::new(harness::python())
         .arg(harness::root().join("testenv/world.py"))
         .args([
             "--kubeconfig",

@@ -23,7 +23,7 @@
 //!
 //! Every recorded request (the load's too) is failed with every fault kind. Requests
 //! are replayed as chains, one namespace each: a chain holds one fault kind and some
-//! rules (see `sample`: one per step for a fault that stops the run, one per request
+//! rules (see `chains_of`: one per step for a fault that stops the run, one per request
 //! path and step for a fault triage retries), run after run, each with the rules not
 //! yet fired (a fresh proxy, so occurrences count from 1), until all fired, or a run
 //! finished the plan firing none, or three runs in a row fired none; then the clean
@@ -658,7 +658,7 @@ const RETRIED: [&str; 3] = ["429/1", "503", "reset-after"];
 /// lets the run go on: its chain holds every rule of a step but one per request path
 /// (a retried request is sent again, and the copy would count as the next occurrence
 /// of its path). A rule a chain could not reach is tried once more in a fresh copy.
-fn sample(recording: &Recording) -> Vec<Chain> {
+fn chains_of(recording: &Recording) -> Vec<Chain> {
     let mut chains: Vec<Vec<Vec<Request>>> = vec![Vec::new(); FAULTS.len()];
     let mut groups = vec!["load".to_string()];
     groups.extend(recording.steps.iter().cloned());
@@ -745,11 +745,8 @@ fn remap(path: &str, from: &str, to: &str) -> String {
 
 #[derive(Default)]
 struct Tally {
-    injections: usize,
-    fired: usize,
-    /// The (step, fault kind) pairs whose injection fired.
-    pairs: std::collections::BTreeSet<(String, String)>,
-    /// Every injection that fired.
+    /// Every injection that fired (each fires once: a second try holds only its first
+    /// chain's unfired rules).
     fired_rules: std::collections::BTreeSet<Injection>,
     lost: Vec<String>,
     unrestorable: Vec<String>,
@@ -923,11 +920,8 @@ fn chain(
         }
         let mut tally = tally.lock().unwrap();
         for rule in &done {
-            tally.fired += 1;
             tally.fired_rules.insert(injection(rule, fault));
-            tally.pairs.insert((rule.step.clone(), fault.to_string()));
         }
-        tally.injections += 1;
         // The plan finished: later runs have no step left to reach a pending rule in.
         let finished = output.status.code() == Some(0);
         if done.is_empty() && finished {
@@ -1077,7 +1071,7 @@ fn fault_sweep() {
     let clock = std::time::Instant::now();
     let postgres = Postgres::start(env);
     let recording = record(env, &postgres);
-    let injections = sample(&recording);
+    let chains = chains_of(&recording);
     // For whoever debugs a failure: what was recorded, step by step.
     let listing: String = recording
         .requests
@@ -1093,9 +1087,8 @@ fn fault_sweep() {
         .ok()
         .and_then(|j| j.parse().ok())
         .unwrap_or(usize::MAX);
-    let injections: Vec<_> = injections.into_iter().take(limit).collect();
     let tally = Mutex::new(Tally::default());
-    let queue = Queue::new(injections);
+    let queue = Queue::new(chains.into_iter().take(limit).collect());
     // Every unit that ran, second tries included, for the coverage checks below.
     let ran: Mutex<Vec<Chain>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -1118,8 +1111,14 @@ fn fault_sweep() {
             });
         }
     });
-    let injections: Vec<Chain> = ran.into_inner().unwrap();
+    let ran: Vec<Chain> = ran.into_inner().unwrap();
     let tally = tally.into_inner().unwrap();
+    // The (step, fault kind) pairs some injection fired in.
+    let pairs: std::collections::BTreeSet<(&str, &str)> = tally
+        .fired_rules
+        .iter()
+        .map(|(step, _, _, _, fault)| (step.as_str(), fault.as_str()))
+        .collect();
     if !tally.barren.is_empty() {
         let _ = writeln!(
             std::io::stderr(),
@@ -1133,7 +1132,7 @@ fn fault_sweep() {
     // Each rule once (a second try repeats its first chain's unfired rules), with
     // whether it may go unfired: a repeat of an earlier request of its step (a poll of
     // the migration Job, sent as often as the Job takes) need not recur.
-    let rules: std::collections::BTreeSet<(Injection, bool, bool)> = injections
+    let rules: std::collections::BTreeSet<(Injection, bool, bool)> = ran
         .iter()
         .flat_map(|chain| chain.rules.iter().map(|r| (r, chain.fault)))
         .map(|(r, fault)| {
@@ -1165,7 +1164,7 @@ fn fault_sweep() {
         for step in &recording.steps {
             for fault in FAULTS {
                 assert!(
-                    tally.pairs.contains(&(step.clone(), fault.to_string())),
+                    pairs.contains(&(step.as_str(), fault)),
                     "no {fault} fired in step `{step}`"
                 );
             }
@@ -1178,14 +1177,14 @@ fn fault_sweep() {
             tally.settled_otherwise
         );
     }
-    let steps: std::collections::BTreeSet<&String> = tally.pairs.iter().map(|(s, _)| s).collect();
+    let steps: std::collections::BTreeSet<&str> = pairs.iter().map(|(s, _)| *s).collect();
     let changes = rules.iter().filter(|(_, _, change)| *change).count();
     let _ = writeln!(
         std::io::stderr(),
         "fault sweep: {} of {} rules fired ({changes} of them on writes and dry runs); {} chains {jobs} at once, in {:.0}s",
-        tally.fired,
+        tally.fired_rules.len(),
         rules.len(),
-        injections.len(),
+        ran.len(),
         clock.elapsed().as_secs_f64()
     );
     // Straight to stderr: the test harness captures `println!`, and this line is the
@@ -1193,7 +1192,7 @@ fn fault_sweep() {
     let _ = writeln!(
         std::io::stderr(),
         "fault sweep: {} injections across {} steps: {} objects lost, {} unrestorable",
-        tally.fired,
+        tally.fired_rules.len(),
         steps.len(),
         tally.lost.len(),
         tally.unrestorable.len()
